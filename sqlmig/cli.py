@@ -1,0 +1,399 @@
+"""The `sqlmig` command: Typer commands that resolve settings, call the engine and render.
+
+No decisions and no SQL live here. Heavy imports (psycopg, pglast, Rich tables) happen inside
+the commands that need them, so `sqlmig --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sqlmig import __version__
+from sqlmig.errors import EXIT_PENDING, PlanError, SqlmigError
+
+if TYPE_CHECKING:
+    from sqlmig.config import Settings
+
+app = typer.Typer(
+    help="Plain-SQL migrations for PostgreSQL.\n\nExample: sqlmig migrate --env development",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env", "-e", help="development, test, staging or production [default: $SQLMIG_ENV or "
+        "development]", show_default=False,
+    ),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="Overrides DATABASE_URL* and the config file.", show_default=False
+    ),
+]
+LockWaitOption = Annotated[
+    float | None,
+    typer.Option("--lock-wait", help="Seconds to wait for the migration lock [default: 60].",
+                 show_default=False, min=0),
+]
+OutOfOrderOption = Annotated[
+    bool,
+    typer.Option("--allow-out-of-order", help="Apply pending migrations older than the newest "
+                 "applied one."),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Confirm a destructive command in staging/production.")
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sqlmig {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Plain-SQL migrations for PostgreSQL: paired NNNN_name.up.sql / .down.sql files in sql/.
+
+    Example: sqlmig migrate && sqlmig status
+    """
+
+
+@contextmanager
+def reported(debug: bool) -> Iterator[None]:
+    """Turn SqlmigError into `error: ...` and its exit code; tracebacks only with --debug."""
+    try:
+        yield
+    except SqlmigError as err:
+        if debug:
+            raise
+        from sqlmig import render
+
+        render.error(err)
+        raise typer.Exit(err.exit_code) from None
+
+
+def settings_for(env: str | None, url: str | None, **overrides: Any) -> Settings:
+    from sqlmig import config
+
+    return config.resolve(env=env, database_url=url, overrides=overrides)
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's for development/test (said on stderr)."""
+    if settings.database_url:
+        return settings.database_url
+    from sqlmig import embedded, render
+
+    url = embedded.database_url(settings.root, settings.env)
+    render.notice(
+        f"no database URL for {settings.env}: using the embedded PostgreSQL in "
+        f"{embedded.DATA_DIR}/ (database '{settings.env}')"
+    )
+    return url
+
+
+def guard_protected(settings: Settings, yes: bool, command: str) -> None:
+    if settings.protected and not yes:
+        raise PlanError(
+            f"`{command}` in {settings.env} is destructive: add --yes to confirm"
+        )
+
+
+def run_plan(
+    settings: Settings,
+    make_plan: Callable[[list, list], list],
+    *,
+    verb: str,
+    nothing: str,
+    single_transaction: bool = False,
+    before: Callable[[Any], None] | None = None,
+) -> None:
+    """Lock, read history, plan, run, report: the shape of every command that changes things."""
+    from sqlmig import engine, render
+
+    reporter = render.LineReporter()
+    with engine.locked_session(settings, database_url(settings), reporter) as session:
+        if before is not None:
+            before(session)
+        outcomes = engine.execute_plan(
+            session, make_plan, reporter, single_transaction=single_transaction
+        )
+    render.summary(outcomes, verb, nothing)
+
+
+@app.command()
+def migrate(
+    to: Annotated[int | None, typer.Option("--to", help="Stop after this version.")] = None,
+    single_transaction: Annotated[
+        bool, typer.Option("--single-transaction", help="All pending migrations or none.")
+    ] = False,
+    allow_out_of_order: OutOfOrderOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Apply every pending migration, in version order, as one new batch.
+
+    Example: sqlmig migrate --to 3 --env staging
+    """
+    from sqlmig import plan
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait,
+                                allow_out_of_order=allow_out_of_order or None)
+        run_plan(
+            settings,
+            lambda files, applied: plan.plan_migrate(
+                files, applied, to=to, allow_out_of_order=settings.allow_out_of_order
+            ),
+            verb="applied",
+            nothing="nothing to migrate: the database is up to date",
+            single_transaction=single_transaction,
+        )
+
+
+@app.command()
+def up(
+    count: Annotated[int, typer.Argument(help="How many pending migrations to apply.", min=1)] = 1,
+    allow_out_of_order: OutOfOrderOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Apply the next COUNT pending migrations (default 1).
+
+    Example: sqlmig up 2
+    """
+    from sqlmig import plan
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait,
+                                allow_out_of_order=allow_out_of_order or None)
+        run_plan(
+            settings,
+            lambda files, applied: plan.plan_up(
+                files, applied, count, allow_out_of_order=settings.allow_out_of_order
+            ),
+            verb="applied",
+            nothing="nothing to apply: the database is up to date",
+        )
+
+
+@app.command()
+def rollback(
+    steps: Annotated[int | None, typer.Option("--steps", help="Undo the last N migrations.",
+                                              min=1)] = None,
+    to: Annotated[int | None, typer.Option("--to", help="Undo every migration above this "
+                                           "version (0 = all).")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Undo every migration.")] = False,
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Undo the last batch (or --steps N, --to VERSION, --all), newest first.
+
+    Example: sqlmig rollback --to 2
+    """
+    from sqlmig import plan
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        guard_protected(settings, yes, "rollback")
+        run_plan(
+            settings,
+            lambda files, applied: plan.plan_rollback(
+                files, applied, steps=steps, to=to, everything=everything
+            ),
+            verb="rolled back",
+            nothing="nothing to roll back",
+        )
+
+
+@app.command()
+def redo(
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Roll back the newest migration and apply it again (handy while writing it).
+
+    Example: sqlmig redo
+    """
+    from sqlmig import plan
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        guard_protected(settings, yes, "redo")
+        run_plan(settings, plan.plan_redo, verb="redid", nothing="nothing to redo")
+
+
+@app.command()
+def status(
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help=f"Exit {EXIT_PENDING} when anything is pending, "
+                           "changed or missing (for CI).")
+    ] = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show every migration: applied, pending, changed (checksum differs) or missing (file gone).
+
+    Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
+    """
+    from sqlmig import db, files, plan, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_)
+        migrations = files.discover(settings.migrations_dir)
+        url = database_url(settings)
+        with db.connect(url) as conn:
+            applied = db.History(settings.schema, settings.table).read(conn)
+        rows = plan.status(migrations, applied)
+        if json_:
+            render.print_json(render.status_json(rows, settings.env))
+        else:
+            render.status_table(rows, settings.env, db.describe_target(url))
+        if exit_code and any(row.state != plan.State.APPLIED for row in rows):
+            raise typer.Exit(EXIT_PENDING)
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_user_settings.")],
+    template: Annotated[
+        str, typer.Option("--template", "-t", help="create_table, alter_table, create_index, "
+                          "raw or empty.")
+    ] = "raw",
+    table: Annotated[str | None, typer.Option("--table", help="Table the template acts on.")] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", "-c", help="name:type[:notnull][:unique][:default=EXPR]"
+                     "[:references=table.col]; repeatable."),
+    ] = None,
+    env: EnvOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write the next-numbered NNNN_name.up.sql / .down.sql pair from a template.
+
+    Example: sqlmig new create_comments -t create_table --table comments
+    -c body:text:notnull -c post_id:uuid:notnull:references=posts.id
+    """
+    from sqlmig import files, templates
+    from sqlmig.errors import ConfigError
+
+    with reported(debug):
+        settings = settings_for(env, None)
+        try:
+            slug = templates.slug(name)
+            columns = [templates.parse_column(spec) for spec in column or []]
+            up_sql, down_sql = templates.render(template, slug, table, columns)
+        except templates.TemplateError as err:
+            raise ConfigError(str(err)) from None
+        directory = settings.migrations_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        existing = [files.FILE_NAME.match(p.name) for p in directory.glob("*.sql")]
+        matches = [m for m in existing if m]
+        if any(m["name"] == slug for m in matches):
+            raise PlanError(f"a migration named '{slug}' already exists in {directory}")
+        versions = [int(m["version"]) for m in matches]
+        width = max([len(m["version"]) for m in matches], default=4)
+        version = templates.next_version(versions)
+        written = []
+        for direction, text in (("up", up_sql), ("down", down_sql)):
+            path = directory / files.migration_file_name(version, slug, direction, width)
+            with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+                handle.write(text)
+            written.append(path)
+        for path in written:
+            typer.echo(f"created {_relative(path, settings.root)}")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+@app.command()
+def fresh(
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Drop everything in the configured schema, then apply every migration.
+
+    Example: sqlmig fresh   # development: rebuild the schema from sql/
+    """
+    from sqlmig import engine, plan
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        guard_protected(settings, yes, "fresh")
+        run_plan(
+            settings,
+            plan.plan_migrate,
+            verb="applied",
+            nothing="schema emptied; there are no migrations to apply",
+            before=lambda session: engine.drop_schema_objects(session, settings.schema),
+        )
+
+
+@app.command()
+def reset(
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Roll back every migration (running the downs), then apply them all again.
+
+    Example: sqlmig reset --env test
+    """
+    from sqlmig import engine, plan, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        guard_protected(settings, yes, "reset")
+
+        def rollback_all(session: engine.Session) -> None:
+            steps = plan.plan_rollback(session.migrations, session.applied, everything=True)
+            outcomes = engine.run(session, steps, reporter)
+            render.summary(outcomes, "rolled back", "nothing to roll back")
+            session.reload()
+
+        reporter = render.LineReporter()
+        run_plan(settings, plan.plan_migrate, verb="applied", nothing="nothing to migrate",
+                 before=rollback_all)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,218 @@
+"""Resolved settings for one environment: files first (`sqlmig.toml` or `[tool.sqlmig]` in
+`pyproject.toml`), then environment variables (a project `.env` fills gaps, the real environment
+wins), then command-line flags. Every invalid value is a ConfigError naming its key.
+
+Reads files and the environment; never connects to a database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmig.errors import ConfigError
+
+ENVIRONMENTS = ("development", "test", "staging", "production")
+# The Node template's variable names, kept so existing deployments work unchanged.
+URL_VARIABLES = {
+    "development": "DATABASE_URL",
+    "test": "DATABASE_URL_TEST",
+    "staging": "DATABASE_URL_STAGING",
+    "production": "DATABASE_URL",
+}
+# Environments where a missing URL means "use the embedded server" rather than an error.
+EMBEDDED_ALLOWED = ("development", "test")
+PROTECTED = ("staging", "production")
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+DURATION = re.compile(r"^\d+\s*(us|ms|s|min|h|d)?$")
+
+DEFAULTS: dict[str, Any] = {
+    "migrations_dir": "sql",
+    "seeds_dir": "seeds",
+    "schema": "public",
+    "table": "schema_migrations",
+    "lock_timeout": None,
+    "lock_wait": 60.0,
+    "allow_out_of_order": False,
+    "database_url": None,
+}
+KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "migrations_dir": (str,),
+    "seeds_dir": (str,),
+    "schema": (str,),
+    "table": (str,),
+    "lock_timeout": (str,),
+    "lock_wait": (int, float),
+    "allow_out_of_order": (bool,),
+    "database_url": (str,),
+}
+ENV_OVERRIDES = {
+    "MIGRATION_DIRECTORY": "migrations_dir",
+    "MIGRATION_TABLE_NAME": "table",
+    "SQLMIG_SCHEMA": "schema",
+    "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    root: Path
+    migrations_dir: Path
+    seeds_dir: Path
+    schema: str
+    table: str
+    lock_timeout: str | None
+    lock_wait: float
+    allow_out_of_order: bool
+    database_url: str | None  # None: use the embedded server (development/test only)
+    config_file: Path | None
+
+    @property
+    def protected(self) -> bool:
+        """Environments where destructive commands need an explicit --yes."""
+        return self.env in PROTECTED
+
+
+def find_config_file(root: Path) -> tuple[Path | None, dict[str, Any]]:
+    """`sqlmig.toml` wins over `[tool.sqlmig]` in `pyproject.toml`; neither is fine."""
+    candidates = [(root / "sqlmig.toml", ()), (root / "pyproject.toml", ("tool", "sqlmig"))]
+    for path, keys in candidates:
+        if not path.is_file():
+            continue
+        try:
+            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{path.name}: invalid TOML: {err}") from None
+        for key in keys:
+            data = data.get(key)
+            if data is None:
+                break
+        if data is not None:
+            if not isinstance(data, dict):
+                raise ConfigError(f"{path.name}: [{'.'.join(keys)}] must be a table")
+            return path, data
+    return None, {}
+
+
+def _checked(section: Mapping[str, Any], where: str) -> dict[str, Any]:
+    values = {}
+    for key, value in section.items():
+        if key in ENVIRONMENTS:
+            continue
+        if key not in KEY_TYPES:
+            known = ", ".join(sorted(KEY_TYPES))
+            raise ConfigError(f"{where}: unknown key '{key}' (known keys: {known})")
+        types = KEY_TYPES[key]
+        if not isinstance(value, types) or (types == (int, float) and isinstance(value, bool)):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{where}: '{key}' must be a {wanted}, got {value!r}")
+        values[key] = value
+    return values
+
+
+def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
+    for key in ("schema", "table"):
+        if not IDENTIFIER.match(values[key]):
+            raise ConfigError(
+                f"{sources.get(key, key)}: '{key}' = {values[key]!r} is not a plain SQL identifier "
+                "(letters, digits, _ and $, starting with a letter or _, at most 63 characters)"
+            )
+    timeout = values["lock_timeout"]
+    if timeout is not None and not DURATION.match(str(timeout).strip()):
+        raise ConfigError(
+            f"{sources.get('lock_timeout', 'lock_timeout')}: 'lock_timeout' = {timeout!r} is not a "
+            "duration like '5s', '500ms' or '2min'"
+        )
+    if values["lock_wait"] < 0:
+        raise ConfigError(f"{sources.get('lock_wait', 'lock_wait')}: 'lock_wait' must be >= 0")
+
+
+def load_environ(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment over the project's `.env` (real variables win)."""
+    merged: dict[str, str] = {}
+    dotenv_path = root / ".env"
+    if dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def resolve(
+    *,
+    root: Path | None = None,
+    env: str | None = None,
+    database_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings for one environment. `overrides` are command-line flags (None = not given)."""
+    root = (root or Path.cwd()).resolve()
+    variables = load_environ(root, environ)
+    env = env or variables.get("SQLMIG_ENV") or "development"
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"--env/SQLMIG_ENV: unknown environment '{env}' "
+                          f"(one of {', '.join(ENVIRONMENTS)})")
+
+    config_file, data = find_config_file(root)
+    where = config_file.name if config_file else "config"
+    values = dict(DEFAULTS)
+    sources: dict[str, str] = {}
+    for key, value in _checked(data, where).items():
+        values[key], sources[key] = value, where
+    env_section = data.get(env, {})
+    if not isinstance(env_section, dict):
+        raise ConfigError(f"{where}: [{env}] must be a table")
+    for key, value in _checked(env_section, f"{where} [{env}]").items():
+        values[key], sources[key] = value, f"{where} [{env}]"
+    for variable, key in ENV_OVERRIDES.items():
+        if variables.get(variable):
+            values[key], sources[key] = variables[variable], variable
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key], sources[key] = value, f"--{key.replace('_', '-')}"
+    _validate(values, sources)
+
+    url = database_url or variables.get(URL_VARIABLES[env]) or values["database_url"]
+    if not url and env not in EMBEDDED_ALLOWED:
+        raise ConfigError(
+            f"{URL_VARIABLES[env]}: no database URL for the {env} environment; set "
+            f"{URL_VARIABLES[env]}, 'database_url' under [{env}] in the config, or --database-url"
+        )
+    return Settings(
+        env=env,
+        root=root,
+        migrations_dir=(root / values["migrations_dir"]),
+        seeds_dir=(root / values["seeds_dir"]),
+        schema=values["schema"],
+        table=values["table"],
+        lock_timeout=values["lock_timeout"],
+        lock_wait=float(values["lock_wait"]),
+        allow_out_of_order=values["allow_out_of_order"],
+        database_url=url or None,
+        config_file=config_file,
+    )
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, for every message a user sees."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable database URL>"
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+        url = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    # key=value conninfo strings and ?password= query parameters
+    return re.sub(r"(password\s*=\s*)([^\s&]+)", r"\1***", url)

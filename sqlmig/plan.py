@@ -1,0 +1,200 @@
+"""Deciding what to run: given the migration files and the history rows, which steps a command
+takes, in which order and batch, or a PlanError saying exactly why not.
+
+Pure: no database, no files, no output. Every ordering rule is a unit test away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from sqlmig.errors import PlanError
+from sqlmig.files import Migration
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One row of the history table."""
+
+    version: int
+    name: str
+    checksum: str
+    batch: int
+    applied_at: datetime | None = None
+    execution_ms: int | None = None
+    applied_by: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
+
+@dataclass(frozen=True)
+class Step:
+    migration: Migration
+    direction: Literal["up", "down"]
+    batch: int | None = None  # the batch an up step is recorded in
+
+
+class State(StrEnum):
+    APPLIED = "applied"
+    PENDING = "pending"
+    CHANGED = "changed"  # applied, but the up file's checksum differs from the recorded one
+    MISSING = "missing"  # applied, but its files are gone
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    version: int
+    name: str
+    state: State
+    applied: Applied | None = None
+    migration: Migration | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
+
+def status(files: Sequence[Migration], applied: Sequence[Applied]) -> list[StatusRow]:
+    """Every version known to files or history, in version order, with its state."""
+    by_version = {m.version: m for m in files}
+    history = {a.version: a for a in applied}
+    rows = []
+    for version in sorted(by_version.keys() | history.keys()):
+        migration, row = by_version.get(version), history.get(version)
+        if row is None:
+            assert migration is not None
+            rows.append(StatusRow(version, migration.name, State.PENDING, None, migration))
+        elif migration is None:
+            rows.append(StatusRow(version, row.name, State.MISSING, row, None))
+        elif migration.checksum != row.checksum:
+            rows.append(StatusRow(version, migration.name, State.CHANGED, row, migration))
+        else:
+            rows.append(StatusRow(version, migration.name, State.APPLIED, row, migration))
+    return rows
+
+
+def next_batch(applied: Sequence[Applied]) -> int:
+    return max((a.batch for a in applied), default=0) + 1
+
+
+def pending(
+    files: Sequence[Migration], applied: Sequence[Applied], *, allow_out_of_order: bool = False
+) -> list[Migration]:
+    """Unapplied migrations in version order. One older than the newest applied would run
+    out of order, which is refused unless allowed: teams merge branches, and silently applying
+    an old migration after newer ones hides a real ordering question."""
+    done = {a.version for a in applied}
+    todo = sorted((m for m in files if m.version not in done), key=lambda m: m.version)
+    newest = max(done, default=None)
+    if not allow_out_of_order and newest is not None:
+        late = [m for m in todo if m.version < newest]
+        if late:
+            names = ", ".join(m.id for m in late)
+            raise PlanError(
+                f"{names} is pending but older than the newest applied migration "
+                f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
+                "migrations (--allow-out-of-order)"
+            )
+    return todo
+
+
+def _known_version(files: Sequence[Migration], applied: Sequence[Applied], version: int) -> None:
+    if version == 0:
+        return
+    if not any(m.version == version for m in files) and not any(
+        a.version == version for a in applied
+    ):
+        raise PlanError(f"version {version} is not a known migration (see `sqlmig status`)")
+
+
+def plan_migrate(
+    files: Sequence[Migration],
+    applied: Sequence[Applied],
+    *,
+    to: int | None = None,
+    allow_out_of_order: bool = False,
+) -> list[Step]:
+    """Apply everything pending (up to and including `to`) as one new batch."""
+    if to is not None:
+        _known_version(files, applied, to)
+    batch = next_batch(applied)
+    todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
+    return [Step(m, "up", batch) for m in todo if to is None or m.version <= to]
+
+
+def plan_up(
+    files: Sequence[Migration],
+    applied: Sequence[Applied],
+    count: int = 1,
+    *,
+    allow_out_of_order: bool = False,
+) -> list[Step]:
+    """Apply the next `count` pending migrations as one new batch."""
+    if count < 1:
+        raise PlanError(f"up needs a positive number of migrations, got {count}")
+    batch = next_batch(applied)
+    todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
+    return [Step(m, "up", batch) for m in todo[:count]]
+
+
+def plan_rollback(
+    files: Sequence[Migration],
+    applied: Sequence[Applied],
+    *,
+    steps: int | None = None,
+    to: int | None = None,
+    everything: bool = False,
+) -> list[Step]:
+    """Undo, newest version first: the last batch by default, or the last `steps` migrations,
+    or every migration above version `to`, or all of them. Refuses before anything runs if
+    one of them is irreversible or its files are gone."""
+    chosen = [k for k in (steps is not None, to is not None, everything) if k]
+    if len(chosen) > 1:
+        raise PlanError("choose one of --steps, --to and --all")
+    newest_first = sorted(applied, key=lambda a: a.version, reverse=True)
+    if steps is not None:
+        if steps < 1:
+            raise PlanError(f"--steps needs a positive number, got {steps}")
+        undo = newest_first[:steps]
+    elif to is not None:
+        _known_version(files, applied, to)
+        undo = [a for a in newest_first if a.version > to]
+    elif everything:
+        undo = newest_first
+    else:
+        last = max((a.batch for a in applied), default=None)
+        undo = [a for a in newest_first if a.batch == last]
+
+    by_version = {m.version: m for m in files}
+    plan = []
+    for row in undo:
+        migration = by_version.get(row.version)
+        if migration is None:
+            raise PlanError(
+                f"cannot roll back {row.id}: its files are missing from the migrations directory; "
+                "restore them (e.g. from version control) first"
+            )
+        if migration.irreversible:
+            done = ", ".join(s.migration.id for s in plan) or "nothing"
+            raise PlanError(
+                f"cannot roll back {migration.id}: it is marked sqlmig:irreversible; "
+                f"roll back only the migrations above it (`sqlmig rollback --to {row.version}`, "
+                f"which would undo {done}). Nothing was rolled back"
+            )
+        plan.append(Step(migration, "down"))
+    return plan
+
+
+def plan_redo(files: Sequence[Migration], applied: Sequence[Applied]) -> list[Step]:
+    """Roll back the newest applied migration and apply it again, in its original batch."""
+    down = plan_rollback(files, applied, steps=1)
+    if not down:
+        raise PlanError("nothing to redo: no migration has been applied")
+    newest = max(applied, key=lambda a: a.version)
+    return [down[0], Step(down[0].migration, "up", newest.batch)]

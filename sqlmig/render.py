@@ -1,0 +1,140 @@
+"""Everything the user reads: Rich tables, progress lines, errors, JSON documents.
+
+Takes plain results from plan/engine and prints them; decides nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sqlmig.db import LockHolder
+    from sqlmig.engine import Outcome
+    from sqlmig.errors import SqlmigError
+    from sqlmig.plan import Step, StatusRow
+
+STATE_STYLES = {"applied": "green", "pending": "yellow", "changed": "bold red", "missing": "red"}
+
+
+def console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, color_system=None if no_color else "auto", highlight=False)
+
+
+def error(err: SqlmigError) -> None:
+    out = console(stderr=True)
+    out.print(f"[bold red]error:[/] {err}", soft_wrap=True, markup=True, emoji=False)
+    details = err.details() if hasattr(err, "details") else []
+    for line in details:
+        out.print(line, soft_wrap=True, markup=False, emoji=False)
+    if err.hint and not details:
+        out.print(f"hint: {err.hint}", soft_wrap=True, markup=False)
+
+
+def notice(message: str) -> None:
+    console(stderr=True).print(message, soft_wrap=True, markup=False, emoji=False)
+
+
+class LineReporter:
+    """One line per step as it finishes; lock waits go to stderr."""
+
+    def __init__(self) -> None:
+        self.out = console()
+
+    def waiting(self, holder: LockHolder | None) -> None:
+        who = f"held by {holder}" if holder else "held by another session"
+        notice(f"waiting for the migration lock ({who})")
+
+    def started(self, step: Step) -> None:
+        pass
+
+    def finished(self, step: Step, ms: int) -> None:
+        arrow = "[green]up[/]  " if step.direction == "up" else "[yellow]down[/]"
+        self.out.print(f"  {arrow} {step.migration.id} [dim]({ms} ms)[/]", emoji=False)
+
+
+def summary(outcomes: Sequence[Outcome], verb: str, nothing: str) -> None:
+    out = console()
+    if not outcomes:
+        out.print(nothing)
+        return
+    total = sum(o.ms for o in outcomes)
+    count = len({o.step.migration.version for o in outcomes})
+    batches = sorted({o.step.batch for o in outcomes if o.step.batch is not None})
+    batch = f" as batch {batches[0]}" if len(batches) == 1 and verb == "applied" else ""
+    noun = "migration" if count == 1 else "migrations"
+    out.print(f"{verb} {count} {noun}{batch} in {total} ms")
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{env} · {target}", title_justify="left", header_style="bold")
+    for column in ("version", "name", "state", "applied at", "duration", "batch"):
+        justify = "right" if column in ("duration", "batch") else "left"
+        table.add_column(column, justify=justify, no_wrap=True)
+    for row in rows:
+        applied = row.applied
+        table.add_row(
+            f"{row.version:04d}",
+            row.name,
+            f"[{STATE_STYLES[row.state]}]{row.state}[/]",
+            _when(applied.applied_at) if applied else "",
+            f"{applied.execution_ms} ms" if applied and applied.execution_ms is not None else "",
+            str(applied.batch) if applied else "",
+        )
+    out = console()
+    out.print(table)
+    out.print(status_summary(rows))
+
+
+def status_counts(rows: Sequence[StatusRow]) -> dict[str, int]:
+    counts = {state: 0 for state in STATE_STYLES}
+    for row in rows:
+        counts[row.state] += 1
+    return counts
+
+
+def status_summary(rows: Sequence[StatusRow]) -> str:
+    counts = status_counts(rows)
+    parts = [f"{n} {state}" for state, n in counts.items() if n or state in ("applied", "pending")]
+    return ", ".join(parts)
+
+
+def status_json(rows: Sequence[StatusRow], env: str) -> dict[str, Any]:
+    return {
+        "environment": env,
+        "migrations": [
+            {
+                "version": row.version,
+                "name": row.name,
+                "state": str(row.state),
+                "checksum": row.migration.checksum if row.migration else None,
+                "applied_checksum": row.applied.checksum if row.applied else None,
+                "applied_at": row.applied.applied_at.isoformat()
+                if row.applied and row.applied.applied_at
+                else None,
+                "execution_ms": row.applied.execution_ms if row.applied else None,
+                "batch": row.applied.batch if row.applied else None,
+            }
+            for row in rows
+        ],
+        "summary": status_counts(rows),
+    }
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")

@@ -1,0 +1,146 @@
+"""`sqlmig new`: the next file pair's name and its SQL for each template.
+
+Pure: returns text; the CLI writes the files. Column specs are
+`name:type[:notnull][:unique][:default=EXPR][:references=table.col]`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TEMPLATES = ("create_table", "alter_table", "create_index", "raw", "empty")
+IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+QUALIFIED = re.compile(r"^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")
+
+
+class TemplateError(ValueError):
+    """Bad arguments to `sqlmig new`; the message names the argument."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+    unique: bool = False
+    default: str | None = None
+    references: str | None = None  # `table (column)`
+
+    def definition(self) -> str:
+        parts = [self.name, self.type]
+        if self.not_null:
+            parts.append("NOT NULL")
+        if self.unique:
+            parts.append("UNIQUE")
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        if self.references:
+            parts.append(f"REFERENCES {self.references}")
+        return " ".join(parts)
+
+
+def slug(name: str) -> str:
+    """`Add user settings` -> `add_user_settings`: the file-name part of a migration."""
+    cleaned = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    if not cleaned:
+        raise TemplateError(f"NAME: {name!r} has no letters or digits to name a migration")
+    return cleaned
+
+
+def parse_column(spec: str) -> Column:
+    parts = spec.split(":")
+    if len(parts) < 2 or not parts[1].strip():
+        raise TemplateError(f"--column {spec!r}: expected name:type[:notnull][:unique]...")
+    name, type_ = parts[0].strip(), parts[1].strip()
+    if not IDENT.match(name):
+        raise TemplateError(f"--column {spec!r}: {name!r} is not a lower-case SQL identifier")
+    if ";" in type_:
+        raise TemplateError(f"--column {spec!r}: a type cannot contain ';'")
+    options: dict[str, object] = {}
+    for part in parts[2:]:
+        key, _, value = part.partition("=")
+        key = key.strip().lower().replace("_", "").replace("-", "")
+        if key == "notnull":
+            options["not_null"] = True
+        elif key == "unique":
+            options["unique"] = True
+        elif key == "default" and value:
+            options["default"] = value
+        elif key == "references" and value:
+            table, _, column = value.partition(".")
+            if not QUALIFIED.match(table) or (column and not IDENT.match(column)):
+                raise TemplateError(f"--column {spec!r}: references={value} is not table[.column]")
+            options["references"] = f"{table} ({column or 'id'})"
+        else:
+            raise TemplateError(
+                f"--column {spec!r}: unknown option {part!r} "
+                "(notnull, unique, default=EXPR, references=table.col)"
+            )
+    return Column(name, type_, **options)  # type: ignore[arg-type]
+
+
+def next_version(existing: list[int]) -> int:
+    return max(existing, default=0) + 1
+
+
+def render(
+    template: str, name: str, table: str | None, columns: list[Column]
+) -> tuple[str, str]:
+    """(up SQL, down SQL) for a template."""
+    if template not in TEMPLATES:
+        raise TemplateError(f"--template: {template!r} is not one of {', '.join(TEMPLATES)}")
+    if template in ("create_table", "alter_table", "create_index"):
+        if not table:
+            raise TemplateError(f"--table is required for the {template} template")
+        if not QUALIFIED.match(table):
+            raise TemplateError(f"--table: {table!r} is not a lower-case [schema.]table name")
+    header = f"-- Migration: {name}\n"
+    if template == "create_table":
+        assert table
+        body = ["    id uuid PRIMARY KEY DEFAULT gen_random_uuid()"]
+        body += [f"    {c.definition()}" for c in columns]
+        body += [
+            "    created_at timestamptz NOT NULL DEFAULT now()",
+            "    updated_at timestamptz NOT NULL DEFAULT now()",
+            "    deleted_at timestamptz",
+        ]
+        up = f"{header}\nCREATE TABLE {table} (\n" + ",\n".join(body) + "\n);\n"
+        down = f"{header}\nDROP TABLE {table};\n"
+        return up, down
+    if template == "alter_table":
+        assert table
+        if not columns:
+            raise TemplateError("--column is required for the alter_table template (one or more)")
+        adds = ",\n".join(f"    ADD COLUMN {c.definition()}" for c in columns)
+        drops = ",\n".join(f"    DROP COLUMN {c.name}" for c in reversed(columns))
+        up = f"{header}\nALTER TABLE {table}\n{adds};\n"
+        down = f"{header}\nALTER TABLE {table}\n{drops};\n"
+        return up, down
+    if template == "create_index":
+        assert table
+        if not columns:
+            raise TemplateError("--column is required for the create_index template (one or more)")
+        names = [c.name for c in columns]
+        index = f"{table.split('.')[-1]}_{'_'.join(names)}_idx"
+        schema = f"{table.split('.')[0]}." if "." in table else ""
+        directive = "-- sqlmig:no-transaction\n"
+        up = (
+            f"{directive}{header}\n"
+            "-- CONCURRENTLY builds the index without blocking writes; it cannot run in a\n"
+            "-- transaction, hence the no-transaction directive above.\n"
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} ({', '.join(names)});\n"
+        )
+        down = f"{directive}{header}\nDROP INDEX CONCURRENTLY IF EXISTS {schema}{index};\n"
+        return up, down
+    if template == "raw":
+        up = (
+            f"{header}"
+            "-- Plain SQL, run in one transaction together with its history row.\n"
+            "-- Header directives (before the first statement):\n"
+            "--   -- sqlmig:no-transaction   run outside a transaction (CONCURRENTLY, VACUUM)\n"
+            "--   -- sqlmig:irreversible     no down file; rollback stops here\n\n"
+        )
+        down = f"{header}-- Undo exactly what the up file does, in reverse order.\n\n"
+        return up, down
+    return header, header
