@@ -289,7 +289,9 @@ def new(
         str, typer.Option("--template", "-t", help="create_table, alter_table, create_index, "
                           "raw or empty.")
     ] = "raw",
-    table: Annotated[str | None, typer.Option("--table", help="Table the template acts on.")] = None,
+    table: Annotated[
+        str | None, typer.Option("--table", help="Table the template acts on.")
+    ] = None,
     column: Annotated[
         list[str] | None,
         typer.Option("--column", "-c", help="name:type[:notnull][:unique][:default=EXPR]"

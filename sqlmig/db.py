@@ -77,7 +77,8 @@ def connect(url: str, *, connect_timeout: int = 10) -> psycopg.Connection:
             connect_timeout=connect_timeout,
         )
     except psycopg.Error as err:
-        raise ConnectionFailed(f"cannot connect to {describe_target(url)}: {_reason(err)}") from None
+        target = describe_target(url)
+        raise ConnectionFailed(f"cannot connect to {target}: {_reason(err)}") from None
 
 
 def lock_key(schema: str, table: str) -> int:

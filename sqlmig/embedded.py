@@ -30,7 +30,9 @@ def start_server(data_dir: Path, *, keep_running: bool = True):  # -> embedded_p
                 data_dir, cleanup_mode=None if keep_running else "delete"
             )
         except Exception as err:  # initdb/pg_ctl failures: the log path is in the message
-            raise ConnectionFailed(f"could not start the embedded PostgreSQL in {data_dir}: {err}")
+            raise ConnectionFailed(
+                f"could not start the embedded PostgreSQL in {data_dir}: {err}"
+            ) from None
 
 
 def database_url(root: Path, database: str) -> str:
@@ -40,7 +42,8 @@ def database_url(root: Path, database: str) -> str:
 
     server = start_server(root / DATA_DIR)
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+        exists = found.fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     return server.get_uri(database)

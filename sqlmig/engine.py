@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -144,10 +144,8 @@ def _execute(conn: psycopg.Connection, step: Step, text: str, offset: int = 0) -
 def _rollback_quietly(conn: psycopg.Connection) -> None:
     if conn.closed:
         return
-    try:
+    with suppress(psycopg.Error):
         conn.execute("ROLLBACK")
-    except psycopg.Error:
-        pass
 
 
 def _failure(step: Step, err: psycopg.Error, offset: int) -> MigrationFailed:

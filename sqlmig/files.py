@@ -1,4 +1,4 @@
-"""Migration files on disk: discover `NNNN_name.up.sql` / `.down.sql` pairs, read them, checksum them.
+"""Migration files on disk: discover `NNNN_name.up.sql` / `.down.sql` pairs, read and checksum them.
 
 Pure: no database access. Every problem becomes a MigrationFileError naming the file (and line);
 `scan` collects them all (for reports), `discover` raises the first (for commands that run SQL).
@@ -103,7 +103,8 @@ def parse_directives(text: str, path: Path) -> frozenset[str]:
         name = match["name"]
         if name not in KNOWN_DIRECTIVES:
             known = ", ".join(f"sqlmig:{d}" for d in KNOWN_DIRECTIVES)
-            raise MigrationFileError(path, f"unknown directive 'sqlmig:{name}' (known: {known})", number)
+            message = f"unknown directive 'sqlmig:{name}' (known: {known})"
+            raise MigrationFileError(path, message, number)
         found.add(name)
     return frozenset(found)
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlmig.db import LockHolder
     from sqlmig.engine import Outcome
     from sqlmig.errors import SqlmigError
-    from sqlmig.plan import Step, StatusRow
+    from sqlmig.plan import StatusRow, Step
 
 STATE_STYLES = {"applied": "green", "pending": "yellow", "changed": "bold red", "missing": "red"}
 

@@ -1,0 +1,3 @@
+from sqlmig.cli import main
+
+main()

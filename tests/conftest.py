@@ -1,0 +1,124 @@
+"""Fixtures: one real PostgreSQL server per test process, a fresh database per test, and a
+project directory with its own sql/ folder to run the CLI in.
+
+Assertions about the database go through a separate connection (the witness), so they check
+what another session sees, not what the migrating connection believes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from sqlmig.cli import app
+from tests import provision
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "sql"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    with provision.server_url() as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(pg_admin_url: str) -> Iterator[str]:
+    url = provision.create_database(pg_admin_url)
+    yield url
+    provision.drop_database(pg_admin_url, url)
+
+
+class Project:
+    """A project directory (cwd during the test) wired to the test's own database."""
+
+    def __init__(self, root: Path, url: str) -> None:
+        self.root = root
+        self.url = url
+        self.sql_dir = root / "sql"
+        self.sql_dir.mkdir()
+        self.runner = CliRunner()
+
+    def write(self, filename: str, text: str | bytes, directory: str = "sql") -> Path:
+        path = self.root / directory / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def pair(self, stem: str, up: str, down: str | None = "SELECT 1;") -> None:
+        """Write `stem.up.sql` and (unless None) `stem.down.sql`."""
+        self.write(f"{stem}.up.sql", up)
+        if down is not None:
+            self.write(f"{stem}.down.sql", down)
+
+    def copy_examples(self) -> None:
+        for path in EXAMPLES.glob("*.sql"):
+            shutil.copy(path, self.sql_dir / path.name)
+
+    def run(self, *args: str, code: int | None = 0) -> Any:
+        """Run the CLI in-process; assert the exit code unless `code` is None."""
+        result = self.runner.invoke(app, list(args))
+        if code is not None and result.exit_code != code:
+            raise AssertionError(
+                f"sqlmig {' '.join(args)} exited {result.exit_code}, expected {code}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\n"
+                f"exception: {result.exception!r}"
+            )
+        return result
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """The CLI as a separate OS process (for lock and concurrency tests)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "sqlmig", *args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def query(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+    def history(self) -> list[tuple]:
+        if not self.query("SELECT to_regclass('public.schema_migrations')")[0][0]:
+            return []
+        return self.query(
+            "SELECT version, name, batch, checksum FROM public.schema_migrations ORDER BY version"
+        )
+
+    def tables(self, schema: str = "public") -> set[str]:
+        rows = self.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+        )
+        return {r[0] for r in rows}
+
+    def exists(self, regclass: str) -> bool:
+        return self.query("SELECT to_regclass(%s) IS NOT NULL", (regclass,))[0][0]
+
+
+@pytest.fixture
+def project(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Project:
+    for variable in (
+        "SQLMIG_ENV", "DATABASE_URL_TEST", "DATABASE_URL_STAGING", "MIGRATION_DIRECTORY",
+        "MIGRATION_TABLE_NAME", "SQLMIG_SCHEMA", "SQLMIG_LOCK_TIMEOUT", "NO_COLOR",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.chdir(tmp_path)
+    return Project(tmp_path, db_url)
