@@ -191,7 +191,7 @@ def test_crlf_and_bom_files_apply_with_the_normalised_checksum(project: Project)
 
 
 def test_history_lives_in_the_configured_schema_and_table(project: Project) -> None:
-    project.write("sqlmig.toml", 'schema = "app"\ntable = "Migrations Log"\n', directory=".")
+    project.write("sqlmig.toml", 'schema = "app"\ntable = "MigrationLog"\n', directory=".")
     three_tables(project)
     project.query("CREATE SCHEMA app")
     project.run("migrate")
