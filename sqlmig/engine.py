@@ -128,16 +128,19 @@ def _record(session: Session, step: Step, ms: int) -> tuple[psycopg.sql.Composed
     return history.delete, (m.version,)
 
 
-def _execute(conn: psycopg.Connection, step: Step, text: str, offset: int = 0) -> int:
+def _execute(
+    conn: psycopg.Connection, step: Step, text: str, offset: int = 0, line: int | None = None
+) -> int:
     """Send `text` as one simple-query execute; return elapsed ms or raise MigrationFailed with
     the position mapped back into the step's file (`offset`: chars of `text` before the file's
-    own text starts, negative for a statement that starts inside the file)."""
+    own text starts, negative for a statement that starts inside the file; `line`: where that
+    statement starts, named when the server gives no position)."""
     started = time.perf_counter()
     try:
         conn.execute(text, prepare=False)
     except psycopg.Error as err:
         _rollback_quietly(conn)
-        raise _failure(step, err, offset) from None
+        raise _failure(step, err, offset, line) from None
     return round((time.perf_counter() - started) * 1000)
 
 
@@ -148,7 +151,9 @@ def _rollback_quietly(conn: psycopg.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-def _failure(step: Step, err: psycopg.Error, offset: int) -> MigrationFailed:
+def _failure(
+    step: Step, err: psycopg.Error, offset: int, statement_line: int | None
+) -> MigrationFailed:
     file = step_file(step)
     diag = err.diag
     message = (diag.message_primary or str(err)).strip()
@@ -158,6 +163,9 @@ def _failure(step: Step, err: psycopg.Error, offset: int) -> MigrationFailed:
         position = int(diag.statement_position) - offset
         line, column = locate(file.text, position)
         snippet = excerpt(file.text, line, column)
+    elif statement_line is not None:
+        line = statement_line
+        snippet = excerpt(file.text, line)
     return MigrationFailed(
         file.path,
         message,
@@ -200,7 +208,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
         ) from None
     started = time.perf_counter()
     for statement in statements:
-        _execute(conn, step, statement.text, -statement.offset)
+        _execute(conn, step, statement.text, -statement.offset, statement.line)
     ms = round((time.perf_counter() - started) * 1000)
     statement_sql, params = _record(session, step, ms)
     conn.execute(statement_sql, params)
