@@ -312,7 +312,8 @@ def new(
         settings = settings_for(env, None)
         try:
             slug = templates.slug(name)
-            columns = [templates.parse_column(spec) for spec in column or []]
+            typed = template != "create_index"
+            columns = [templates.parse_column(spec, typed=typed) for spec in column or []]
             up_sql, down_sql = templates.render(template, slug, table, columns)
         except templates.TemplateError as err:
             raise ConfigError(str(err)) from None

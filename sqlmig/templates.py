@@ -48,9 +48,12 @@ def slug(name: str) -> str:
     return cleaned
 
 
-def parse_column(spec: str) -> Column:
+def parse_column(spec: str, *, typed: bool = True) -> Column:
+    """A column spec; `typed=False` (index columns) accepts a bare name."""
     parts = spec.split(":")
-    if len(parts) < 2 or not parts[1].strip():
+    if not typed and len(parts) == 1:
+        parts.append("")
+    elif len(parts) < 2 or not parts[1].strip():
         raise TemplateError(f"--column {spec!r}: expected name:type[:notnull][:unique]...")
     name, type_ = parts[0].strip(), parts[1].strip()
     if not IDENT.match(name):

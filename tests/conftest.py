@@ -88,7 +88,7 @@ class Project:
             text=True,
         )
 
-    def query(self, query: str, params: tuple = ()) -> list[tuple]:
+    def query(self, query: str, params: tuple | None = None) -> list[tuple]:
         with psycopg.connect(self.url, autocommit=True) as conn:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []

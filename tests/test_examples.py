@@ -75,8 +75,8 @@ def test_user_settings_migration_moves_data_from_jsonb(project: Project) -> None
     rows = project.query("SELECT email, timezone, locale FROM users ORDER BY email")
     assert rows == [("a@example.com", "Europe/Paris", "fr"), ("b@example.com", "UTC", "en")]
     project.run("rollback", "--steps", "2")
-    assert project.query("SELECT settings ->> 'timezone' FROM users WHERE email = 'a@example.com'") \
-        == [("Europe/Paris",)]
+    kept = project.query("SELECT settings ->> 'timezone' FROM users WHERE email = 'a@example.com'")
+    assert kept == [("Europe/Paris",)]
 
 
 def test_examples_roll_all_the_way_down_to_an_empty_schema(project: Project) -> None:
