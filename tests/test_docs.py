@@ -1,0 +1,53 @@
+"""Docs can't drift: every command has help with an example and a row in the README, and the
+README's exit codes match errors.py."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from sqlmig import errors
+from sqlmig.cli import app
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+COMMANDS = sorted(
+    c.name or (c.callback.__name__ if c.callback else "")
+    for c in app.registered_commands
+)
+
+
+def test_every_command_is_registered() -> None:
+    assert sorted(
+        ["migrate", "up", "rollback", "redo", "status", "new", "fresh", "reset"]
+    ) == COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_has_an_example(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert re.search(r"Example: sqlmig " + command, result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_readme_documents_every_command(command: str) -> None:
+    assert re.search(rf"^\| `{command}[ `]", README, re.MULTILINE), command
+
+
+def test_readme_first_screen_shows_the_two_setup_commands() -> None:
+    first_screen = "\n".join(README.splitlines()[:40])
+    assert "make migrate" in first_screen and "make test" in first_screen
+
+
+def test_readme_exit_codes_match_errors_module() -> None:
+    documented = {int(code) for code in re.findall(r"^\| (\d) \|", README, re.MULTILINE)}
+    defined = {value for name, value in vars(errors).items() if name.startswith("EXIT_")}
+    assert documented == defined
+
+
+def test_usage_errors_exit_2() -> None:
+    result = CliRunner().invoke(app, ["rollback", "--steps", "0"])
+    assert result.exit_code == errors.EXIT_USAGE
