@@ -187,9 +187,15 @@ def _run_in_transaction(session: Session, step: Step) -> int:
             conn.execute(statement, params)
             conn.execute("COMMIT")
     except psycopg.Error as err:
+        # a deferred constraint or a trigger on the history table: nothing was committed
         _rollback_quietly(conn)
+        diag = err.diag
         raise MigrationFailed(
-            step_file(step).path, f"could not record the migration in history: {err}"
+            step_file(step).path,
+            f"rolled back at commit: {(diag.message_primary or str(err)).strip()}",
+            detail=diag.message_detail,
+            hint=diag.message_hint,
+            sqlstate=diag.sqlstate,
         ) from None
     return ms
 

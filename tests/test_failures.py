@@ -166,3 +166,50 @@ def test_no_transaction_error_maps_to_the_file_line(project: Project) -> None:
     assert "0002_idx.up.sql:4: column \"nope\" does not exist" in result.stderr
     assert "    4 | CREATE INDEX CONCURRENTLY j ON a (nope);" in result.stderr
     assert [v for v, *_ in project.history()] == [1]
+
+
+def test_migration_and_its_history_row_commit_together_or_not_at_all(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    project.run("up")
+    # make recording 0002 fail after its SQL succeeded
+    project.query(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.version = 2 THEN RAISE EXCEPTION 'history refuses %', NEW.version; END IF; "
+        "RETURN NEW; END $$; "
+        "CREATE TRIGGER refuse BEFORE INSERT ON schema_migrations "
+        "FOR EACH ROW EXECUTE FUNCTION refuse()"
+    )
+    result = project.run("migrate", code=1)
+    assert "0002_b.up.sql: rolled back at commit: history refuses 2" in result.stderr
+    assert not project.exists("b")
+    assert [v for v, *_ in project.history()] == [1]
+
+
+def test_deferred_constraint_failing_at_commit_rolls_the_migration_back(project: Project) -> None:
+    project.pair(
+        "0001_a",
+        "CREATE TABLE p (id int PRIMARY KEY);\n"
+        "CREATE TABLE c (p_id int REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO c VALUES (42);\n",
+        "DROP TABLE c; DROP TABLE p;",
+    )
+    result = project.run("migrate", code=1)
+    assert "rolled back at commit: insert or update on table \"c\"" in result.stderr
+    assert not project.exists("p")
+    assert project.history() == []
+
+
+def test_invalid_config_key_is_named_and_the_database_untouched(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.write("sqlmig.toml", 'migration_dir = "db"\n', directory=".")
+    result = project.run("migrate", code=2)
+    assert "sqlmig.toml: unknown key 'migration_dir'" in result.stderr
+    assert not project.exists("public.schema_migrations")
+
+
+def test_missing_migrations_directory_is_named(project: Project) -> None:
+    project.sql_dir.rmdir()
+    result = project.run("migrate", code=1)
+    assert "sql: migrations directory does not exist" in result.stderr
+    assert not project.exists("public.schema_migrations")
