@@ -80,9 +80,10 @@ def _when(value: datetime | None) -> str:
 
 
 def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{env} · {target}", title_justify="left", header_style="bold")
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("version", "name", "state", "applied at", "duration", "batch"):
         justify = "right" if column in ("duration", "batch") else "left"
         table.add_column(column, justify=justify, no_wrap=True)
@@ -97,6 +98,7 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
             str(applied.batch) if applied else "",
         )
     out = console()
+    out.print(f"[bold]{env}[/] · {target}", soft_wrap=True)
     out.print(table)
     out.print(status_summary(rows))
 

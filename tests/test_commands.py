@@ -120,8 +120,8 @@ def test_status_lists_applied_pending_changed_and_missing(project: Project) -> N
     (project.sql_dir / "0003_create_c.up.sql").unlink()
     (project.sql_dir / "0003_create_c.down.sql").unlink()
     result = project.run("status")
-    lines = {line.split()[1]: line for line in result.stdout.splitlines()
-             if line.strip().startswith(("│", "|")) and line.split()[1][:1].isdigit()}
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()
+             if line.split() and line.split()[0].isdigit()}
     assert "applied" in lines["0001"]
     assert "changed" in lines["0002"]
     assert "missing" in lines["0003"]
