@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sqlmig import __version__
-from sqlmig.errors import EXIT_PENDING, PlanError, SqlmigError
+from sqlmig.errors import EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, PlanError, SqlmigError
 
 if TYPE_CHECKING:
     from sqlmig.config import Settings
@@ -80,6 +80,13 @@ def reported(debug: bool) -> Iterator[None]:
     """Turn SqlmigError into `error: ...` and its exit code; tracebacks only with --debug."""
     try:
         yield
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        from sqlmig import render
+
+        render.error(Interrupted("interrupted; nothing was left half-done"))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except SqlmigError as err:
         if debug:
             raise
@@ -398,5 +405,13 @@ def reset(
                  before=rollback_all)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (docker stop, CI cancel) behaves like Ctrl-C: cancel, roll back, exit 130."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "schema": "public",
     "table": "schema_migrations",
     "lock_timeout": None,
+    "statement_timeout": None,
     "lock_wait": 60.0,
     "allow_out_of_order": False,
     "database_url": None,
@@ -48,6 +49,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "schema": (str,),
     "table": (str,),
     "lock_timeout": (str,),
+    "statement_timeout": (str,),
     "lock_wait": (int, float),
     "allow_out_of_order": (bool,),
     "database_url": (str,),
@@ -57,6 +59,7 @@ ENV_OVERRIDES = {
     "MIGRATION_TABLE_NAME": "table",
     "SQLMIG_SCHEMA": "schema",
     "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
+    "SQLMIG_STATEMENT_TIMEOUT": "statement_timeout",
 }
 
 
@@ -69,6 +72,7 @@ class Settings:
     schema: str
     table: str
     lock_timeout: str | None
+    statement_timeout: str | None
     lock_wait: float
     allow_out_of_order: bool
     database_url: str | None  # None: use the embedded server (development/test only)
@@ -124,12 +128,13 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{sources.get(key, key)}: '{key}' = {values[key]!r} is not a plain SQL identifier "
                 "(letters, digits, _ and $, starting with a letter or _, at most 63 characters)"
             )
-    timeout = values["lock_timeout"]
-    if timeout is not None and not DURATION.match(str(timeout).strip()):
-        raise ConfigError(
-            f"{sources.get('lock_timeout', 'lock_timeout')}: 'lock_timeout' = {timeout!r} is not a "
-            "duration like '5s', '500ms' or '2min'"
-        )
+    for key in ("lock_timeout", "statement_timeout"):
+        timeout = values[key]
+        if timeout is not None and not DURATION.match(str(timeout).strip()):
+            raise ConfigError(
+                f"{sources.get(key, key)}: '{key}' = {timeout!r} is not a duration like '5s', "
+                "'500ms' or '2min'"
+            )
     if values["lock_wait"] < 0:
         raise ConfigError(f"{sources.get('lock_wait', 'lock_wait')}: 'lock_wait' must be >= 0")
 
@@ -195,6 +200,7 @@ def resolve(
         schema=values["schema"],
         table=values["table"],
         lock_timeout=values["lock_timeout"],
+        statement_timeout=values["statement_timeout"],
         lock_wait=float(values["lock_wait"]),
         allow_out_of_order=values["allow_out_of_order"],
         database_url=url or None,

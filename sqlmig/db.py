@@ -18,24 +18,35 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from sqlmig import __version__
+from sqlmig.config import Settings
 from sqlmig.errors import ConnectionFailed, LockTimeout
+from sqlmig.files import Migration
 from sqlmig.plan import Applied
 
 APPLICATION_NAME = "sqlmig"
 
 # The history table, one row per applied migration. Readable as SQL on purpose.
+# state: 'applied'; 'running' while a no-transaction migration runs (left behind only by a
+# crash); 'failed' when one stopped halfway and needs a person (see `sqlmig repair`).
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
     version        bigint      PRIMARY KEY,
     name           text        NOT NULL,
     checksum       text        NOT NULL,
+    state          text        NOT NULL DEFAULT 'applied'
+                               CHECK (state IN ('applied', 'running', 'failed')),
     applied_at     timestamptz NOT NULL DEFAULT now(),
-    execution_ms   integer     NOT NULL,
+    execution_ms   integer,
     batch          integer     NOT NULL,
     applied_by     text        NOT NULL,
-    sqlmig_version text        NOT NULL
+    sqlmig_version text        NOT NULL,
+    baseline       boolean     NOT NULL DEFAULT false,
+    error          text,
+    script         text
 )
 """
+# The up file's text is kept (for `verify --diff`) unless it is bigger than this.
+SCRIPT_KEEP_LIMIT = 1_000_000
 
 
 def describe_target(url: str) -> str:
@@ -61,8 +72,23 @@ def _reason(err: Exception) -> str:
     return reason.replace("FATAL:  ", "").replace("ERROR:  ", "")
 
 
-def connect(url: str, *, connect_timeout: int = 10) -> psycopg.Connection:
-    """An autocommit connection named `sqlmig`; the engine issues BEGIN/COMMIT itself."""
+def session_options(url: str, settings: Settings | None) -> str | None:
+    """Startup options carrying the configured timeouts, so `RESET` after a file's own
+    timeout directive returns to them. Options already in the URL are kept."""
+    options = [str(conninfo_to_dict(url).get("options") or "")]
+    if settings is not None:
+        for name in ("lock_timeout", "statement_timeout"):
+            value = getattr(settings, name)
+            if value:
+                options.append(f"-c {name}={value.replace(' ', '')}")
+    joined = " ".join(o for o in options if o)
+    return joined or None
+
+
+def connect(
+    url: str, *, settings: Settings | None = None, connect_timeout: int = 10
+) -> psycopg.Connection:
+    """An autocommit UTF-8 connection named `sqlmig`; the engine issues BEGIN/COMMIT itself."""
     try:
         conninfo_to_dict(url)
     except psycopg.ProgrammingError as err:
@@ -75,6 +101,8 @@ def connect(url: str, *, connect_timeout: int = 10) -> psycopg.Connection:
             autocommit=True,
             application_name=APPLICATION_NAME,
             connect_timeout=connect_timeout,
+            client_encoding="UTF8",
+            options=session_options(url, settings),
         )
     except psycopg.Error as err:
         target = describe_target(url)
@@ -148,6 +176,69 @@ def release_lock(conn: psycopg.Connection, key: int) -> None:
     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
+# Everything in one schema, dropped server-side so names never pass through Python strings.
+# Extension members are left to DROP EXTENSION; CASCADE + IF EXISTS make the order irrelevant.
+DROP_SCHEMA_OBJECTS = """
+DO $sqlmig$
+DECLARE
+    target text := current_setting('sqlmig.fresh_schema');
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname, c.relkind FROM pg_class c
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                            AND d.objid = c.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
+            CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                           WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
+                           ELSE 'TABLE' END,
+            target, r.relname);
+    END LOOP;
+    FOR r IN
+        SELECT p.oid::regprocedure AS signature, p.prokind FROM pg_proc p
+          JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = target
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                            AND d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('DROP %s IF EXISTS %s CASCADE',
+            CASE r.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE'
+                           ELSE 'FUNCTION' END,
+            r.signature);
+    END LOOP;
+    FOR r IN
+        SELECT t.typname, t.typtype FROM pg_type t
+          JOIN pg_namespace n ON n.oid = t.typnamespace
+         WHERE n.nspname = target AND t.typtype IN ('e', 'd', 'r', 'c')
+           AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                            AND d.objid = t.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
+            CASE r.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, target, r.typname);
+    END LOOP;
+    FOR r IN
+        SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+         WHERE n.nspname = target
+    LOOP
+        EXECUTE format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
+    END LOOP;
+END
+$sqlmig$
+"""
+
+
+def drop_schema_objects(conn: psycopg.Connection, schema: str) -> None:
+    """Empty `schema` (tables, views, sequences, routines, types, extensions) in one
+    transaction; other schemas are left alone."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('sqlmig.fresh_schema', %s, true)", (schema,))
+        conn.execute(DROP_SCHEMA_OBJECTS)
+
+
 class History:
     """The history table's statements, composed once per command with quoted identifiers."""
 
@@ -156,14 +247,38 @@ class History:
         self.table = table
         self.ident = sql.Identifier(schema, table)
         self.insert = sql.SQL(
-            "INSERT INTO {} (version, name, checksum, execution_ms, batch, applied_by, "
-            "sqlmig_version) VALUES (%s, %s, %s, %s, %s, current_user || '@' || %s, %s)"
+            "INSERT INTO {} (version, name, checksum, state, execution_ms, batch, applied_by, "
+            "sqlmig_version, baseline, script) "
+            "VALUES (%s, %s, %s, %s, %s, %s, current_user || '@' || %s, %s, %s, %s)"
         ).format(self.ident)
         self.delete = sql.SQL("DELETE FROM {} WHERE version = %s").format(self.ident)
+        self.finish = sql.SQL(
+            "UPDATE {} SET state = 'applied', execution_ms = %s, applied_at = now(), error = NULL "
+            "WHERE version = %s"
+        ).format(self.ident)
+        self.mark = sql.SQL(
+            "UPDATE {} SET state = %s, error = %s WHERE version = %s"
+        ).format(self.ident)
+        self.accept = sql.SQL(
+            "UPDATE {} SET checksum = %s, script = %s WHERE version = %s"
+        ).format(self.ident)
         self.host = socket.gethostname()
 
-    def insert_params(self, version: int, name: str, checksum: str, ms: int, batch: int) -> tuple:
-        return (version, name, checksum, ms, batch, self.host, __version__)
+    def insert_params(
+        self,
+        migration: Migration,
+        batch: int,
+        *,
+        ms: int | None,
+        state: str = "applied",
+        baseline: bool = False,
+    ) -> tuple:
+        text = migration.up.text
+        script = text if len(text) <= SCRIPT_KEEP_LIMIT else None
+        return (
+            migration.version, migration.name, migration.checksum, state, ms, batch,
+            self.host, __version__, baseline, script,
+        )
 
     def exists(self, conn: psycopg.Connection) -> bool:
         row = conn.execute(
@@ -184,7 +299,7 @@ class History:
         if not self.exists(conn):
             return []
         query = sql.SQL(
-            "SELECT version, name, checksum, batch, applied_at, execution_ms, applied_by "
-            "FROM {} ORDER BY version"
+            "SELECT version, name, checksum, batch, applied_at, execution_ms, applied_by, "
+            "state, baseline, error, script FROM {} ORDER BY version"
         ).format(self.ident)
         return [Applied(*row) for row in conn.execute(query).fetchall()]

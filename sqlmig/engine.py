@@ -1,8 +1,9 @@
 """Executing plans: lock, load history, plan, run each step with its history row, report.
 
-A transactional step is two round trips: `BEGIN;` + the file as one simple-query execute, then
-the history insert/delete pipelined with COMMIT, so the migration and its record commit together
-or not at all. A no-transaction step runs statement by statement in autocommit mode.
+A transactional step is two round trips: `BEGIN;` + the file as one simple query, then the
+history insert/delete pipelined with COMMIT, so a migration and its record commit together or
+not at all. A no-transaction step runs statement by statement in autocommit mode and is
+recorded `running` first, so a crash or failure halfway is never silent.
 Rendering is the CLI's job: the engine only calls a Reporter.
 """
 
@@ -15,15 +16,17 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import psycopg
+from psycopg import sql
 
-from sqlmig import db, files
+from sqlmig import db, files, simple_query
 from sqlmig.config import Settings
-from sqlmig.errors import MigrationFailed, PlanError
+from sqlmig.errors import Interrupted, MigrationFailed, PlanError
 from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
-from sqlmig.sqltext import excerpt, locate, split_statements
+from sqlmig.simple_query import ServerError
+from sqlmig.sqltext import Statement, excerpt, locate, split_statements
 
-TX_PREFIX = "BEGIN;\n"
+TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 
 
 class Reporter(Protocol):
@@ -79,10 +82,8 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
     """Read the files first (a bad file must leave the database untouched), then connect, take
     the lock, create the history table if needed and read it."""
     migrations = files.discover(settings.migrations_dir)
-    conn = db.connect(url)
+    conn = db.connect(url, settings=settings)
     try:
-        if settings.lock_timeout:
-            conn.execute("SELECT set_config('lock_timeout', %s, false)", (settings.lock_timeout,))
         db.acquire_lock(
             conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
         )
@@ -96,10 +97,16 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
 
 
 def run(
-    session: Session, steps: Sequence[Step], reporter: Reporter, *, single_transaction: bool = False
+    session: Session,
+    steps: Sequence[Step],
+    reporter: Reporter,
+    *,
+    single_transaction: bool = False,
+    rollback_on_failure: bool = False,
 ) -> list[Outcome]:
     """Execute steps in order. On failure the failing step is rolled back and unrecorded, later
-    steps don't run, earlier ones stay (all are undone with single_transaction)."""
+    steps don't run and earlier ones stay: unless single_transaction (the whole run is one
+    transaction) or rollback_on_failure (their downs run, newest first)."""
     if single_transaction:
         blocking = [s.migration.id for s in steps if is_no_transaction(s)]
         if blocking:
@@ -108,40 +115,59 @@ def run(
                 f"{', '.join(blocking)}; run without --single-transaction"
             )
         return _run_single_transaction(session, steps, reporter)
-    outcomes = []
-    for step in steps:
-        reporter.started(step)
-        if is_no_transaction(step):
-            ms = _run_no_transaction(session, step)
-        else:
-            ms = _run_in_transaction(session, step)
-        reporter.finished(step, ms)
-        outcomes.append(Outcome(step, ms))
+    outcomes: list[Outcome] = []
+    try:
+        for step in steps:
+            reporter.started(step)
+            ms = (_run_no_transaction if is_no_transaction(step) else _run_in_transaction)(
+                session, step
+            )
+            reporter.finished(step, ms)
+            outcomes.append(Outcome(step, ms))
+    except MigrationFailed as failure:
+        if rollback_on_failure and outcomes:
+            failure.undone = _undo(session, outcomes, reporter)
+        raise
     return outcomes
 
 
-def _record(session: Session, step: Step, ms: int) -> tuple[psycopg.sql.Composed, tuple]:
-    m, history = step.migration, session.history
+def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list[str]:
+    """Run the downs of this run's successful ups, newest first; stop at one that can't."""
+    undone = []
+    for outcome in reversed(outcomes):
+        migration = outcome.step.migration
+        if outcome.step.direction != "up" or migration.down is None:
+            break
+        step = Step(migration, "down")
+        reporter.started(step)
+        ms = (_run_no_transaction if is_no_transaction(step) else _run_in_transaction)(
+            session, step
+        )
+        reporter.finished(step, ms)
+        undone.append(migration.id)
+    return undone
+
+
+def _record(session: Session, step: Step, ms: int) -> tuple[sql.Composed, tuple]:
+    history = session.history
     if step.direction == "up":
         assert step.batch is not None
-        return history.insert, history.insert_params(m.version, m.name, m.checksum, ms, step.batch)
-    return history.delete, (m.version,)
+        return history.insert, history.insert_params(step.migration, step.batch, ms=ms)
+    return history.delete, (step.migration.version,)
 
 
-def _execute(
-    conn: psycopg.Connection, step: Step, text: str, offset: int = 0, line: int | None = None
-) -> int:
-    """Send `text` as one simple-query execute; return elapsed ms or raise MigrationFailed with
-    the position mapped back into the step's file (`offset`: chars of `text` before the file's
-    own text starts, negative for a statement that starts inside the file; `line`: where that
-    statement starts, named when the server gives no position)."""
-    started = time.perf_counter()
-    try:
-        conn.execute(text, prepare=False)
-    except psycopg.Error as err:
-        _rollback_quietly(conn)
-        raise _failure(step, err, offset, line) from None
-    return round((time.perf_counter() - started) * 1000)
+def _timeouts(file: SqlFile, *, local: bool) -> list[sql.Composed]:
+    """SET [LOCAL] for the file's own timeout directives (values quoted by psycopg)."""
+    keyword = sql.SQL("SET LOCAL" if local else "SET")
+    return [
+        sql.SQL("{} {} = {}").format(keyword, sql.Identifier(setting), sql.Literal(value))
+        for directive, setting in TIMEOUT_SETTINGS.items()
+        if (value := file.directives.get(directive))
+    ]
+
+
+def _prefix(conn: psycopg.Connection, statements: list[sql.Composed]) -> str:
+    return "".join(f"{s.as_string(conn)};\n" for s in statements)
 
 
 def _rollback_quietly(conn: psycopg.Connection) -> None:
@@ -151,36 +177,70 @@ def _rollback_quietly(conn: psycopg.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+def _send(
+    conn: psycopg.Connection, step: Step, text: str, *, prefix: str = "",
+    prefix_statements: int = 0, statement: Statement | None = None,
+) -> None:
+    """Run `prefix + text`; on error raise MigrationFailed located in the step's file."""
+    try:
+        error = simple_query.execute(conn, prefix + text)
+    except (KeyboardInterrupt, SystemExit):
+        _rollback_quietly(conn)
+        raise Interrupted(f"{step_file(step).path}: interrupted; rolled back") from None
+    except psycopg.OperationalError as err:
+        raise MigrationFailed(step_file(step).path, f"connection lost: {err}") from None
+    if error is not None:
+        _rollback_quietly(conn)
+        raise _failure(step, error, len(prefix), prefix_statements, statement)
+
+
 def _failure(
-    step: Step, err: psycopg.Error, offset: int, statement_line: int | None
+    step: Step,
+    error: ServerError,
+    prefix_length: int,
+    prefix_statements: int,
+    statement: Statement | None,
 ) -> MigrationFailed:
+    """Point at file:line:column when the server gives a position; otherwise at the first line
+    of the failing statement (found by counting the statements that succeeded)."""
     file = step_file(step)
-    diag = err.diag
-    message = (diag.message_primary or str(err)).strip()
     line = column = None
-    snippet = None
-    if diag.statement_position:
-        position = int(diag.statement_position) - offset
+    if error.position is not None:
+        position = error.position - prefix_length + (statement.offset if statement else 0)
         line, column = locate(file.text, position)
-        snippet = excerpt(file.text, line, column)
-    elif statement_line is not None:
-        line = statement_line
-        snippet = excerpt(file.text, line)
+    elif statement is not None:
+        line = statement.line
+    else:
+        index = error.statement_index - prefix_statements
+        with suppress(Exception):  # an unparseable file still gets the message, just no line
+            statements = split_statements(file.text)
+            if 0 <= index < len(statements):
+                line = statements[index].line
+    context = error.context
+    if error.internal_query and error.internal_position:
+        context = (context + "\n" if context else "") + (
+            f"in: {error.internal_query.strip()[:200]}"
+        )
     return MigrationFailed(
         file.path,
-        message,
+        error.message,
         line=line,
         column=column,
-        excerpt=snippet,
-        detail=diag.message_detail,
-        hint=diag.message_hint,
-        sqlstate=diag.sqlstate,
+        excerpt=excerpt(file.text, line, column) if line else None,
+        detail=error.detail,
+        hint=error.hint,
+        context=context,
+        sqlstate=error.sqlstate,
     )
 
 
 def _run_in_transaction(session: Session, step: Step) -> int:
-    conn = session.conn
-    ms = _execute(conn, step, TX_PREFIX + step_file(step).text, len(TX_PREFIX))
+    conn, file = session.conn, step_file(step)
+    timeouts = _timeouts(file, local=True)
+    prefix = "BEGIN;\n" + _prefix(conn, timeouts)
+    started = time.perf_counter()
+    _send(conn, step, file.text, prefix=prefix, prefix_statements=1 + len(timeouts))
+    ms = round((time.perf_counter() - started) * 1000)
     statement, params = _record(session, step, ms)
     try:
         with conn.pipeline():
@@ -191,7 +251,7 @@ def _run_in_transaction(session: Session, step: Step) -> int:
         _rollback_quietly(conn)
         diag = err.diag
         raise MigrationFailed(
-            step_file(step).path,
+            file.path,
             f"rolled back at commit: {(diag.message_primary or str(err)).strip()}",
             detail=diag.message_detail,
             hint=diag.message_hint,
@@ -200,11 +260,9 @@ def _run_in_transaction(session: Session, step: Step) -> int:
     return ms
 
 
-def _run_no_transaction(session: Session, step: Step) -> int:
-    """Statement by statement in autocommit mode, as CONCURRENTLY and friends require."""
-    conn, file = session.conn, step_file(step)
+def _parse_statements(file: SqlFile) -> list[Statement]:
     try:
-        statements = split_statements(file.text)
+        return split_statements(file.text)
     except Exception as err:  # pglast.parser.ParseError: a syntax error, located for the user
         location = getattr(err, "location", None)
         line, column = locate(file.text, location + 1) if location is not None else (None, None)
@@ -212,13 +270,58 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             file.path, f"syntax error: {err.args[0] if err.args else err}", line=line,
             column=column, excerpt=excerpt(file.text, line, column) if line else None,
         ) from None
+
+
+def _run_no_transaction(session: Session, step: Step) -> int:
+    """Statement by statement in autocommit mode, as CONCURRENTLY and friends require. The
+    history row says `running` meanwhile and `failed` (with where and why) if a statement
+    fails, so a half-done migration is never mistaken for applied or pending."""
+    conn, file, history = session.conn, step_file(step), session.history
+    migration = step.migration
+    statements = _parse_statements(file)
+    if step.direction == "up":
+        assert step.batch is not None
+        conn.execute(history.insert, history.insert_params(
+            migration, step.batch, ms=None, state="running"
+        ))
+    else:
+        conn.execute(history.mark, ("running", "rolling back", migration.version))
+    timeouts = _timeouts(file, local=False)
     started = time.perf_counter()
-    for statement in statements:
-        _execute(conn, step, statement.text, -statement.offset, statement.line)
+    try:
+        for timeout in timeouts:
+            conn.execute(timeout)
+        for index, statement in enumerate(statements, start=1):
+            try:
+                _send(conn, step, statement.text, statement=statement)
+            except (MigrationFailed, Interrupted) as failure:
+                where = f"statement {index} of {len(statements)} (line {statement.line})"
+                verb = "rollback" if step.direction == "down" else "migration"
+                _mark_failed(session, migration, f"{verb} failed at {where}: {failure}")
+                done = "statement 1 stays" if index == 2 else f"statements 1-{index - 1} stay"
+                failure.add_note(
+                    f"{file.path.name} runs outside a transaction: {done} applied. It is "
+                    "recorded as failed; fix the database by hand, then run `sqlmig repair`."
+                    if index > 1 else
+                    f"{file.path.name} is recorded as failed; fix the cause, then run "
+                    "`sqlmig repair` and migrate again."
+                )
+                raise
+    finally:
+        for setting in (s for d, s in TIMEOUT_SETTINGS.items() if d in file.directives):
+            with suppress(psycopg.Error):
+                conn.execute(sql.SQL("RESET {}").format(sql.Identifier(setting)))
     ms = round((time.perf_counter() - started) * 1000)
-    statement_sql, params = _record(session, step, ms)
-    conn.execute(statement_sql, params)
+    if step.direction == "up":
+        conn.execute(history.finish, (ms, migration.version))
+    else:
+        conn.execute(history.delete, (migration.version,))
     return ms
+
+
+def _mark_failed(session: Session, migration: Migration, error: str) -> None:
+    with suppress(psycopg.Error):
+        session.conn.execute(session.history.mark, ("failed", error[:4000], migration.version))
 
 
 def _run_single_transaction(
@@ -229,82 +332,34 @@ def _run_single_transaction(
     outcomes = []
     for step in steps:
         reporter.started(step)
-        ms = _execute(conn, step, step_file(step).text)
+        file = step_file(step)
+        timeouts = _timeouts(file, local=True)
+        started = time.perf_counter()
+        _send(conn, step, file.text, prefix=_prefix(conn, timeouts),
+              prefix_statements=len(timeouts))
+        ms = round((time.perf_counter() - started) * 1000)
         statement, params = _record(session, step, ms)
         try:
             conn.execute(statement, params)
         except psycopg.Error as err:
             _rollback_quietly(conn)
-            raise MigrationFailed(step_file(step).path, f"could not record: {err}") from None
+            raise MigrationFailed(file.path, f"could not record: {err}") from None
         reporter.finished(step, ms)
         outcomes.append(Outcome(step, ms))
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except psycopg.Error as err:  # a deferred constraint: the whole run is rolled back
+        _rollback_quietly(conn)
+        raise MigrationFailed(
+            step_file(steps[-1]).path, f"rolled back at commit: {err.diag.message_primary or err}",
+            detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,
+        ) from None
     return outcomes
 
 
-# Everything in one schema, dropped server-side so names never pass through Python strings.
-# Extension members are left to DROP EXTENSION; CASCADE + IF EXISTS make the order irrelevant.
-DROP_SCHEMA_OBJECTS = """
-DO $sqlmig$
-DECLARE
-    target text := current_setting('sqlmig.fresh_schema');
-    r record;
-BEGIN
-    FOR r IN
-        SELECT c.relname, c.relkind FROM pg_class c
-          JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                            AND d.objid = c.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
-            CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                           WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
-                           ELSE 'TABLE' END,
-            target, r.relname);
-    END LOOP;
-    FOR r IN
-        SELECT p.oid::regprocedure AS signature, p.prokind FROM pg_proc p
-          JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname = target
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                            AND d.objid = p.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('DROP %s IF EXISTS %s CASCADE',
-            CASE r.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE'
-                           ELSE 'FUNCTION' END,
-            r.signature);
-    END LOOP;
-    FOR r IN
-        SELECT t.typname, t.typtype FROM pg_type t
-          JOIN pg_namespace n ON n.oid = t.typnamespace
-         WHERE n.nspname = target AND t.typtype IN ('e', 'd', 'r', 'c')
-           AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                            AND d.objid = t.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
-            CASE r.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, target, r.typname);
-    END LOOP;
-    FOR r IN
-        SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-         WHERE n.nspname = target
-    LOOP
-        EXECUTE format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
-    END LOOP;
-END
-$sqlmig$
-"""
-
-
 def drop_schema_objects(session: Session, schema: str) -> None:
-    """Empty `schema` (tables, views, sequences, routines, types, extensions) in one
-    transaction; other schemas are left alone."""
-    conn = session.conn
-    with conn.transaction():
-        conn.execute("SELECT set_config('sqlmig.fresh_schema', %s, true)", (schema,))
-        conn.execute(DROP_SCHEMA_OBJECTS)
-    session.history.ensure(conn)
+    db.drop_schema_objects(session.conn, schema)
+    session.history.ensure(session.conn)
     session.reload()
 
 
@@ -312,8 +367,15 @@ PlanFn = Callable[[list[Migration], list[Applied]], list[Step]]
 
 
 def execute_plan(
-    session: Session, make_plan: PlanFn, reporter: Reporter, *, single_transaction: bool = False
+    session: Session,
+    make_plan: PlanFn,
+    reporter: Reporter,
+    *,
+    single_transaction: bool = False,
+    rollback_on_failure: bool = False,
 ) -> list[Outcome]:
     steps = make_plan(session.migrations, session.applied)
-    return run(session, steps, reporter, single_transaction=single_transaction)
-
+    return run(
+        session, steps, reporter,
+        single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
+    )

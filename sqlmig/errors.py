@@ -14,6 +14,16 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PENDING = 3
 EXIT_LOCK_TIMEOUT = 4
+EXIT_INTERRUPTED = 130
+
+
+def display_path(path: Path | str) -> str:
+    """Paths as the user typed them: relative to the working directory when inside it."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class SqlmigError(Exception):
@@ -27,7 +37,7 @@ class MigrationFileError(SqlmigError):
     """A file in the migrations directory is malformed; names the file (and line)."""
 
     def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
-        where = f"{path}:{line}" if line else str(path)
+        where = f"{display_path(path)}:{line}" if line else display_path(path)
         super().__init__(f"{where}: {message}")
         self.path = Path(path)
         self.line = line
@@ -51,6 +61,12 @@ class ConnectionFailed(SqlmigError):
     """The database could not be reached; the message never holds a password."""
 
 
+class Interrupted(SqlmigError):
+    """SIGINT/SIGTERM while running: the statement was cancelled and rolled back."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class MigrationFailed(SqlmigError):
     """A migration's SQL failed on the server; it was rolled back and not recorded."""
 
@@ -64,9 +80,10 @@ class MigrationFailed(SqlmigError):
         excerpt: str | None = None,
         detail: str | None = None,
         hint: str | None = None,
+        context: str | None = None,
         sqlstate: str | None = None,
     ) -> None:
-        where = str(path)
+        where = display_path(path)
         if line is not None:
             where += f":{line}" + (f":{column}" if column is not None else "")
         super().__init__(f"{where}: {message}")
@@ -76,7 +93,9 @@ class MigrationFailed(SqlmigError):
         self.excerpt = excerpt
         self.detail = detail
         self.hint = hint
+        self.context = context
         self.sqlstate = sqlstate
+        self.undone: list[str] = []  # migrations rolled back by --rollback-on-failure
 
     def details(self) -> list[str]:
         """Lines printed under the one-line message: the source excerpt, DETAIL, HINT."""
@@ -87,6 +106,8 @@ class MigrationFailed(SqlmigError):
             out.append(f"detail: {self.detail}")
         if self.hint:
             out.append(f"hint: {self.hint}")
+        if self.context:
+            out.extend(f"context: {line}" for line in self.context.splitlines())
         if self.sqlstate:
             out.append(f"sqlstate: {self.sqlstate}")
         return out

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sqlmig.errors import MigrationFileError
@@ -17,11 +19,17 @@ FILE_NAME = re.compile(r"^(?P<version>\d{4,})_(?P<name>[a-z0-9_]+)\.(?P<directio
 DIRECTIVE = re.compile(r"^--\s*sqlmig:(?P<name>[a-z-]+)\s*(?P<args>.*?)\s*$")
 BOM = "\ufeff"
 
-# Header directives a migration may carry, and what each means to the engine.
+# Header directives a file may carry, and what each means to the engine.
 KNOWN_DIRECTIVES = {
     "no-transaction": "run outside a transaction, statement by statement",
     "irreversible": "the migration has no down file; rollback stops here",
+    "requires": "versions that must be applied first (and rolled back after this one)",
+    "lock-timeout": "SET lock_timeout while this file runs, e.g. 5s",
+    "statement-timeout": "SET statement_timeout while this file runs, e.g. 10min",
+    "lint-ignore": "lint rules not to report for the next statement",
 }
+FLAG_DIRECTIVES = ("no-transaction", "irreversible")
+VERSION_LIST = re.compile(r"^\d+([\s,]+\d+)*$")
 
 
 @dataclass(frozen=True)
@@ -30,9 +38,9 @@ class SqlFile:
 
     path: Path
     text: str
-    directives: frozenset[str] = frozenset()
+    directives: Mapping[str, str] = field(default_factory=dict)  # name -> arguments ("" for flags)
 
-    @property
+    @cached_property
     def checksum(self) -> str:
         return checksum(self.text)
 
@@ -61,6 +69,12 @@ class Migration:
     def irreversible(self) -> bool:
         return "irreversible" in self.up.directives
 
+    @property
+    def requires(self) -> tuple[int, ...]:
+        """Versions named by `-- sqlmig:requires` in the up file."""
+        args = self.up.directives.get("requires", "")
+        return tuple(int(v) for v in re.split(r"[\s,]+", args) if v)
+
 
 @dataclass
 class Scan:
@@ -88,9 +102,12 @@ def normalise(raw: bytes, path: Path) -> str:
     return text.replace("\r\n", "\n")
 
 
-def parse_directives(text: str, path: Path) -> frozenset[str]:
-    """`-- sqlmig:NAME` lines in the header (the comments and blank lines before the first SQL)."""
-    found: set[str] = set()
+def parse_directives(text: str, path: Path) -> dict[str, str]:
+    """`-- sqlmig:NAME [ARGS]` lines in the header (the comments and blank lines before the
+    first SQL), checked so a typo is an error rather than a silently ignored comment."""
+    from sqlmig.config import DURATION
+
+    found: dict[str, str] = {}
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped:
@@ -105,8 +122,23 @@ def parse_directives(text: str, path: Path) -> frozenset[str]:
             known = ", ".join(f"sqlmig:{d}" for d in KNOWN_DIRECTIVES)
             message = f"unknown directive 'sqlmig:{name}' (known: {known})"
             raise MigrationFileError(path, message, number)
-        found.add(name)
-    return frozenset(found)
+        args = match["args"]
+        if name in FLAG_DIRECTIVES and args:
+            message = f"sqlmig:{name} takes no arguments, got {args!r}"
+            raise MigrationFileError(path, message, number)
+        if name == "requires" and not VERSION_LIST.match(args):
+            raise MigrationFileError(
+                path, f"sqlmig:requires needs one or more versions, e.g. 0003, got {args!r}", number
+            )
+        if name in ("lock-timeout", "statement-timeout") and not DURATION.match(args):
+            raise MigrationFileError(
+                path, f"sqlmig:{name} needs a duration like 5s, 500ms or 10min, got {args!r}",
+                number,
+            )
+        if name == "requires" and name in found:
+            args = f"{found[name]} {args}"
+        found[name] = args
+    return found
 
 
 def has_sql(text: str) -> bool:
@@ -174,8 +206,22 @@ def scan(directory: Path) -> Scan:
         if owners:
             message += f" (version {version} is {owners[0][1].name})"
         result.problems.append(MigrationFileError(down_path, message))
+    _check_requires(result)
     result.problems.sort(key=lambda e: str(e.path))
     return result
+
+
+def _check_requires(result: Scan) -> None:
+    versions = {m.version for m in result.migrations}
+    for migration in result.migrations:
+        for required in migration.requires:
+            if required >= migration.version:
+                problem = f"sqlmig:requires {required:04d}: a migration can only require older ones"
+            elif required not in versions:
+                problem = f"sqlmig:requires {required:04d}: no migration has that version"
+            else:
+                continue
+            result.problems.append(MigrationFileError(migration.up.path, problem))
 
 
 def _read_pair(version: int, name: str, up_path: Path, down_path: Path | None) -> Migration:

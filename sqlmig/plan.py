@@ -27,6 +27,10 @@ class Applied:
     applied_at: datetime | None = None
     execution_ms: int | None = None
     applied_by: str | None = None
+    state: str = "applied"  # or 'running' / 'failed': a no-transaction migration stopped halfway
+    baseline: bool = False
+    error: str | None = None
+    script: str | None = None  # the up file's text when it was applied, if kept
 
     @property
     def id(self) -> str:

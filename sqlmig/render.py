@@ -38,6 +38,8 @@ def error(err: SqlmigError) -> None:
         out.print(line, soft_wrap=True, markup=False, emoji=False)
     if err.hint and not details:
         out.print(f"hint: {err.hint}", soft_wrap=True, markup=False)
+    for note in getattr(err, "__notes__", []):
+        out.print(f"note: {note}", soft_wrap=True, markup=False, emoji=False)
 
 
 def notice(message: str) -> None:

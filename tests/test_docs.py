@@ -43,7 +43,7 @@ def test_readme_first_screen_shows_the_two_setup_commands() -> None:
 
 
 def test_readme_exit_codes_match_errors_module() -> None:
-    documented = {int(code) for code in re.findall(r"^\| (\d) \|", README, re.MULTILINE)}
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", README, re.MULTILINE)}
     defined = {value for name, value in vars(errors).items() if name.startswith("EXIT_")}
     assert documented == defined
 

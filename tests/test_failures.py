@@ -106,7 +106,7 @@ def test_single_transaction_failure_undoes_the_whole_run(project: Project) -> No
     project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
     project.pair("0003_c", "CREATE TABLE c (id int); SELECT 1/0;", "DROP TABLE c;")
     result = project.run("migrate", "--single-transaction", code=1)
-    assert "0003_c.up.sql: division by zero" in result.stderr
+    assert "error: sql/0003_c.up.sql:1: division by zero" in result.stderr
     assert project.history() == []
     assert project.tables() == {"schema_migrations"}
 
@@ -165,7 +165,39 @@ def test_no_transaction_error_maps_to_the_file_line(project: Project) -> None:
     result = project.run("migrate", code=1)
     assert "0002_idx.up.sql:4: column \"nope\" does not exist" in result.stderr
     assert "    4 | CREATE INDEX CONCURRENTLY j ON a (nope);" in result.stderr
-    assert [v for v, *_ in project.history()] == [1]
+    note = "note: 0002_idx.up.sql runs outside a transaction: statement 1 stays applied"
+    assert note in result.stderr
+    assert project.query("SELECT version, state, error FROM schema_migrations ORDER BY 1") == [
+        (1, "applied", None),
+        (2, "failed", "migration failed at statement 2 of 2 (line 4): sql/0002_idx.up.sql:4: "
+                      "column \"nope\" does not exist"),
+    ]
+
+
+def test_runtime_error_without_position_names_the_failing_statement_line(
+    project: Project,
+) -> None:
+    project.pair(
+        "0001_a",
+        "CREATE TABLE a (n int);\n\nINSERT INTO a VALUES (1);\n"
+        "UPDATE a\n   SET n = n / 0;\nSELECT 1;\n",
+        "DROP TABLE a;",
+    )
+    result = project.run("migrate", code=1)
+    assert "error: sql/0001_a.up.sql:4: division by zero" in result.stderr
+    assert "    4 | UPDATE a" in result.stderr
+
+
+def test_error_inside_a_function_body_shows_the_context(project: Project) -> None:
+    project.pair(
+        "0001_f",
+        "CREATE FUNCTION boom() RETURNS int LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n  RETURN 1 / 0;\nEND $$;\nSELECT boom();\n",
+        "DROP FUNCTION boom();",
+    )
+    result = project.run("migrate", code=1)
+    assert "sql/0001_f.up.sql:5: division by zero" in result.stderr
+    assert "context: PL/pgSQL function boom() line 3 at RETURN" in result.stderr
 
 
 def test_migration_and_its_history_row_commit_together_or_not_at_all(project: Project) -> None:

@@ -1,0 +1,134 @@
+"""Sending a migration as one simple query and learning exactly how far it got.
+
+psycopg's cursor raises on the first failed statement without saying how many succeeded
+before it; for errors the server cannot place (division by zero, a raising trigger) that
+count is what names the failing statement. So this drives libpq through psycopg's documented
+`pq` layer: send, then collect every result while waiting on the socket, which keeps Ctrl-C
+and SIGTERM deliverable (they cancel the statement on the server before propagating).
+"""
+
+from __future__ import annotations
+
+import select
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import pq
+
+DIAG = pq.DiagnosticField
+FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE)
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """One failed statement, as the server described it."""
+
+    message: str
+    statement_index: int  # how many statements of the query succeeded before this one
+    sqlstate: str | None = None
+    detail: str | None = None
+    hint: str | None = None
+    context: str | None = None
+    position: int | None = None  # 1-based character position in the query sent
+    internal_position: int | None = None  # position inside `internal_query` (function bodies)
+    internal_query: str | None = None
+
+
+def _field(result: pq.PGresult, field: DIAG) -> str | None:
+    value = result.error_field(field)
+    return value.decode("utf-8", "replace") if value is not None else None
+
+
+def _int_field(result: pq.PGresult, field: DIAG) -> int | None:
+    value = _field(result, field)
+    return int(value) if value else None
+
+
+def _error(result: pq.PGresult, index: int) -> ServerError:
+    message = _field(result, DIAG.MESSAGE_PRIMARY) or (
+        result.error_message.decode("utf-8", "replace").strip() or "unknown server error"
+    )
+    return ServerError(
+        message=message,
+        statement_index=index,
+        sqlstate=_field(result, DIAG.SQLSTATE),
+        detail=_field(result, DIAG.MESSAGE_DETAIL),
+        hint=_field(result, DIAG.MESSAGE_HINT),
+        context=_field(result, DIAG.CONTEXT),
+        position=_int_field(result, DIAG.STATEMENT_POSITION),
+        internal_position=_int_field(result, DIAG.INTERNAL_POSITION),
+        internal_query=_field(result, DIAG.INTERNAL_QUERY),
+    )
+
+
+def _wait(pgconn: pq.abc.PGconn, *, write: bool = False) -> None:
+    sock = pgconn.socket
+    if write:
+        select.select([sock], [sock], [])
+    else:
+        select.select([sock], [], [])
+
+
+def execute(conn: psycopg.Connection, text: str) -> ServerError | None:
+    """Run `text` (one or many statements) as a single simple query. Returns the first error,
+    or None when every statement succeeded. Interrupts cancel the query on the server, wait
+    for it to stop, then propagate."""
+    pgconn = conn.pgconn
+    try:
+        pgconn.send_query(text.encode("utf-8"))
+        while pgconn.flush():
+            _wait(pgconn, write=True)
+        return _collect(pgconn)
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM turned into SystemExit
+        _cancel_and_drain(conn)
+        raise
+
+
+def _collect(pgconn: pq.abc.PGconn) -> ServerError | None:
+    succeeded = 0
+    error: ServerError | None = None
+    while True:
+        while pgconn.is_busy():
+            _wait(pgconn)
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            if pgconn.status == pq.ConnStatus.BAD:
+                raise psycopg.OperationalError(
+                    pgconn.error_message.decode("utf-8", "replace").strip()
+                    or "the connection to the server was lost"
+                )
+            return error
+        status = result.status
+        if status in FAILED:
+            if error is None:
+                error = _error(result, succeeded)
+        elif status == pq.ExecStatus.COPY_IN:
+            # COPY ... FROM STDIN has no data in a migration file; end it as a failure
+            pgconn.put_copy_end(b"COPY FROM STDIN is not supported in migration files")
+        elif status == pq.ExecStatus.COPY_OUT:
+            # COPY ... TO STDOUT: read and discard (blocking read until the copy ends)
+            while pgconn.get_copy_data(0)[0] >= 0:
+                pass
+        else:
+            succeeded += 1
+
+
+def _cancel_and_drain(conn: psycopg.Connection) -> None:
+    """Ask the server to stop the running statement and read what is left, so the
+    connection can still roll back and release the lock cleanly."""
+    try:
+        conn.cancel_safe(timeout=5.0)
+        pgconn = conn.pgconn
+        deadline_polls = 50
+        while deadline_polls and pgconn.status == pq.ConnStatus.OK:
+            if not pgconn.is_busy():
+                if pgconn.get_result() is None:
+                    return
+                continue
+            readable, _, _ = select.select([pgconn.socket], [], [], 0.1)
+            if readable:
+                pgconn.consume_input()
+            deadline_polls -= 1
+    except Exception:
+        return
