@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sqlmig import __version__
-from sqlmig.errors import EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, PlanError, SqlmigError
+from sqlmig.errors import (
+    EXIT_INTERRUPTED,
+    Interrupted,
+    MigrationFailed,
+    PlanError,
+    SqlmigError,
+)
 
 if TYPE_CHECKING:
     from sqlmig.config import Settings
@@ -55,6 +61,28 @@ YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Confirm a destructive command in staging/production.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+WaitOption = Annotated[
+    float | None,
+    typer.Option("--wait", help="Retry connecting for up to this many seconds (containers "
+                 "starting up).", show_default=False, min=0),
+]
+LockTimeoutOption = Annotated[
+    str | None,
+    typer.Option("--lock-timeout", help="SET lock_timeout for migration statements, e.g. 5s.",
+                 show_default=False),
+]
+StatementTimeoutOption = Annotated[
+    str | None,
+    typer.Option("--statement-timeout", help="SET statement_timeout, e.g. 10min.",
+                 show_default=False),
+]
+RollbackOnFailureOption = Annotated[
+    bool,
+    typer.Option("--rollback-on-failure", help="If a migration fails, run the downs of those this "
+                 "command applied, leaving the database as it was."),
+]
 
 
 def _version(value: bool) -> None:
@@ -117,10 +145,17 @@ def database_url(settings: Settings) -> str:
 
 
 def guard_protected(settings: Settings, yes: bool, command: str) -> None:
-    if settings.protected and not yes:
-        raise PlanError(
-            f"`{command}` in {settings.env} is destructive: add --yes to confirm"
-        )
+    """Staging and production need --yes for destructive commands; at a terminal, a prompt
+    may give it instead. Without a terminal there is nobody to ask, so refuse."""
+    if not settings.protected or yes:
+        return
+    import sys
+
+    if sys.stdin.isatty() and typer.confirm(
+        f"`{command}` changes the {settings.env} database. Continue?", default=False
+    ):
+        return
+    raise PlanError(f"`{command}` in {settings.env} is destructive: add --yes to confirm")
 
 
 def run_plan(
@@ -130,19 +165,41 @@ def run_plan(
     verb: str,
     nothing: str,
     single_transaction: bool = False,
+    rollback_on_failure: bool = False,
+    check: bool = True,
     before: Callable[[Any], None] | None = None,
 ) -> None:
-    """Lock, read history, plan, run, report: the shape of every command that changes things."""
+    """Lock, read history, verify, plan, run, report: the shape of every command that changes
+    the database. `check` refuses on any problem `sqlmig verify` would report."""
     from sqlmig import engine, render
 
     reporter = render.LineReporter()
-    with engine.locked_session(settings, database_url(settings), reporter) as session:
-        if before is not None:
-            before(session)
-        outcomes = engine.execute_plan(
-            session, make_plan, reporter, single_transaction=single_transaction
-        )
+    try:
+        with engine.locked_session(settings, database_url(settings), reporter) as session:
+            if check:
+                engine.preflight(session, settings.allow_out_of_order)
+            if before is not None:
+                before(session)
+            outcomes = engine.execute_plan(
+                session, make_plan, reporter,
+                single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
+            )
+    except MigrationFailed as failure:
+        if failure.undone:
+            failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
+        raise
     render.summary(outcomes, verb, nothing)
+
+
+def change_settings(
+    env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
+    lock_timeout: str | None = None, statement_timeout: str | None = None,
+    allow_out_of_order: bool = False,
+) -> Settings:
+    return settings_for(
+        env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
+    )
 
 
 @app.command()
@@ -151,10 +208,14 @@ def migrate(
     single_transaction: Annotated[
         bool, typer.Option("--single-transaction", help="All pending migrations or none.")
     ] = False,
+    rollback_on_failure: RollbackOnFailureOption = False,
     allow_out_of_order: OutOfOrderOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Apply every pending migration, in version order, as one new batch.
@@ -164,8 +225,8 @@ def migrate(
     from sqlmig import plan
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait,
-                                allow_out_of_order=allow_out_of_order or None)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout, allow_out_of_order)
         run_plan(
             settings,
             lambda files, applied: plan.plan_migrate(
@@ -174,16 +235,21 @@ def migrate(
             verb="applied",
             nothing="nothing to migrate: the database is up to date",
             single_transaction=single_transaction,
+            rollback_on_failure=rollback_on_failure,
         )
 
 
 @app.command()
 def up(
     count: Annotated[int, typer.Argument(help="How many pending migrations to apply.", min=1)] = 1,
+    rollback_on_failure: RollbackOnFailureOption = False,
     allow_out_of_order: OutOfOrderOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Apply the next COUNT pending migrations (default 1).
@@ -193,8 +259,8 @@ def up(
     from sqlmig import plan
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait,
-                                allow_out_of_order=allow_out_of_order or None)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout, allow_out_of_order)
         run_plan(
             settings,
             lambda files, applied: plan.plan_up(
@@ -202,6 +268,7 @@ def up(
             ),
             verb="applied",
             nothing="nothing to apply: the database is up to date",
+            rollback_on_failure=rollback_on_failure,
         )
 
 
@@ -213,9 +280,12 @@ def rollback(
                                            "version (0 = all).")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Undo every migration.")] = False,
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Undo the last batch (or --steps N, --to VERSION, --all), newest first.
@@ -225,7 +295,8 @@ def rollback(
     from sqlmig import plan
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout)
         guard_protected(settings, yes, "rollback")
         run_plan(
             settings,
@@ -243,6 +314,7 @@ def redo(
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Roll back the newest migration and apply it again (handy while writing it).
@@ -252,41 +324,9 @@ def redo(
     from sqlmig import plan
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        settings = change_settings(env, database_url_, lock_wait, wait)
         guard_protected(settings, yes, "redo")
         run_plan(settings, plan.plan_redo, verb="redid", nothing="nothing to redo")
-
-
-@app.command()
-def status(
-    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    exit_code: Annotated[
-        bool, typer.Option("--exit-code", help=f"Exit {EXIT_PENDING} when anything is pending, "
-                           "changed or missing (for CI).")
-    ] = False,
-    env: EnvOption = None,
-    database_url_: UrlOption = None,
-    debug: DebugOption = False,
-) -> None:
-    """Show every migration: applied, pending, changed (checksum differs) or missing (file gone).
-
-    Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
-    """
-    from sqlmig import db, files, plan, render
-
-    with reported(debug):
-        settings = settings_for(env, database_url_)
-        migrations = files.discover(settings.migrations_dir)
-        url = database_url(settings)
-        with db.connect(url) as conn:
-            applied = db.History(settings.schema, settings.table).read(conn)
-        rows = plan.status(migrations, applied)
-        if json_:
-            render.print_json(render.status_json(rows, settings.env))
-        else:
-            render.status_table(rows, settings.env, db.describe_target(url))
-        if exit_code and any(row.state != plan.State.APPLIED for row in rows):
-            raise typer.Exit(EXIT_PENDING)
 
 
 @app.command()
@@ -356,6 +396,7 @@ def fresh(
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Drop everything in the configured schema, then apply every migration.
@@ -365,13 +406,14 @@ def fresh(
     from sqlmig import engine, plan
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        settings = change_settings(env, database_url_, lock_wait, wait)
         guard_protected(settings, yes, "fresh")
         run_plan(
             settings,
             plan.plan_migrate,
             verb="applied",
             nothing="schema emptied; there are no migrations to apply",
+            check=False,  # whatever history says is about to be dropped
             before=lambda session: engine.drop_schema_objects(session, settings.schema),
         )
 
@@ -382,6 +424,7 @@ def reset(
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Roll back every migration (running the downs), then apply them all again.
@@ -391,7 +434,7 @@ def reset(
     from sqlmig import engine, plan, render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait)
+        settings = change_settings(env, database_url_, lock_wait, wait)
         guard_protected(settings, yes, "reset")
 
         def rollback_all(session: engine.Session) -> None:
@@ -403,6 +446,11 @@ def reset(
         reporter = render.LineReporter()
         run_plan(settings, plan.plan_migrate, verb="applied", nothing="nothing to migrate",
                  before=rollback_all)
+
+
+# The commands that read and repair history live in their own module; importing it registers
+# them on `app`.
+from sqlmig import cli_history  # noqa: E402, F401
 
 
 def _terminate(signum: int, frame: object) -> None:

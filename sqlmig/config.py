@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "lock_timeout": None,
     "statement_timeout": None,
     "lock_wait": 60.0,
+    "connect_wait": 0.0,
     "allow_out_of_order": False,
     "database_url": None,
 }
@@ -51,6 +52,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "lock_timeout": (str,),
     "statement_timeout": (str,),
     "lock_wait": (int, float),
+    "connect_wait": (int, float),
     "allow_out_of_order": (bool,),
     "database_url": (str,),
 }
@@ -74,6 +76,7 @@ class Settings:
     lock_timeout: str | None
     statement_timeout: str | None
     lock_wait: float
+    connect_wait: float
     allow_out_of_order: bool
     database_url: str | None  # None: use the embedded server (development/test only)
     config_file: Path | None
@@ -135,8 +138,9 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{sources.get(key, key)}: '{key}' = {timeout!r} is not a duration like '5s', "
                 "'500ms' or '2min'"
             )
-    if values["lock_wait"] < 0:
-        raise ConfigError(f"{sources.get('lock_wait', 'lock_wait')}: 'lock_wait' must be >= 0")
+    for key in ("lock_wait", "connect_wait"):
+        if values[key] < 0:
+            raise ConfigError(f"{sources.get(key, key)}: '{key}' must be >= 0")
 
 
 def load_environ(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -202,6 +206,7 @@ def resolve(
         lock_timeout=values["lock_timeout"],
         statement_timeout=values["statement_timeout"],
         lock_wait=float(values["lock_wait"]),
+        connect_wait=float(values["connect_wait"]),
         allow_out_of_order=values["allow_out_of_order"],
         database_url=url or None,
         config_file=config_file,

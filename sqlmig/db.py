@@ -86,7 +86,11 @@ def session_options(url: str, settings: Settings | None) -> str | None:
 
 
 def connect(
-    url: str, *, settings: Settings | None = None, connect_timeout: int = 10
+    url: str,
+    *,
+    settings: Settings | None = None,
+    connect_timeout: int = 10,
+    on_retry: Callable[[str], None] = lambda message: None,
 ) -> psycopg.Connection:
     """An autocommit UTF-8 connection named `sqlmig`; the engine issues BEGIN/COMMIT itself."""
     try:
@@ -95,18 +99,39 @@ def connect(
         from sqlmig.config import redact
 
         raise ConnectionFailed(f"invalid database URL {redact(url)}: {_reason(err)}") from None
-    try:
-        return psycopg.connect(
-            url,
-            autocommit=True,
-            application_name=APPLICATION_NAME,
-            connect_timeout=connect_timeout,
-            client_encoding="UTF8",
-            options=session_options(url, settings),
-        )
-    except psycopg.Error as err:
-        target = describe_target(url)
-        raise ConnectionFailed(f"cannot connect to {target}: {_reason(err)}") from None
+    target = describe_target(url)
+    wait = settings.connect_wait if settings is not None else 0.0
+    deadline = time.monotonic() + wait
+    delay, last_said = 0.25, 0.0
+    while True:
+        try:
+            return psycopg.connect(
+                url,
+                autocommit=True,
+                application_name=APPLICATION_NAME,
+                connect_timeout=connect_timeout,
+                client_encoding="UTF8",
+                options=session_options(url, settings),
+            )
+        except psycopg.Error as err:
+            reason = _reason(err)
+            now = time.monotonic()
+            if now >= deadline or _hopeless(reason):
+                raise ConnectionFailed(f"cannot connect to {target}: {reason}") from None
+            if now - last_said >= 3 or not last_said:
+                left = deadline - now
+                on_retry(f"waiting for the database at {target} ({reason}); {left:.0f}s left")
+                last_said = now
+            time.sleep(min(delay, max(0.0, deadline - now)))
+            delay = min(delay * 2, 2.0)
+
+
+def _hopeless(reason: str) -> bool:
+    """Failures that waiting cannot fix: wrong credentials or a refused role."""
+    return any(
+        text in reason
+        for text in ("password authentication failed", "no pg_hba.conf entry", "role \"")
+    )
 
 
 def lock_key(schema: str, table: str) -> int:

@@ -18,9 +18,9 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
-from sqlmig import db, files, simple_query
+from sqlmig import db, files, plan, simple_query
 from sqlmig.config import Settings
-from sqlmig.errors import Interrupted, MigrationFailed, PlanError
+from sqlmig.errors import Interrupted, MigrationFailed, PlanError, VerifyFailed
 from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
 from sqlmig.simple_query import ServerError
@@ -30,12 +30,16 @@ TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statem
 
 
 class Reporter(Protocol):
+    def notice(self, message: str) -> None: ...
     def waiting(self, holder: db.LockHolder | None) -> None: ...
     def started(self, step: Step) -> None: ...
     def finished(self, step: Step, ms: int) -> None: ...
 
 
 class SilentReporter:
+    def notice(self, message: str) -> None:
+        pass
+
     def waiting(self, holder: db.LockHolder | None) -> None:
         pass
 
@@ -82,7 +86,7 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
     """Read the files first (a bad file must leave the database untouched), then connect, take
     the lock, create the history table if needed and read it."""
     migrations = files.discover(settings.migrations_dir)
-    conn = db.connect(url, settings=settings)
+    conn = db.connect(url, settings=settings, on_retry=reporter.notice)
     try:
         db.acquire_lock(
             conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
@@ -355,6 +359,50 @@ def _run_single_transaction(
             detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,
         ) from None
     return outcomes
+
+
+def preflight(session: Session, allow_out_of_order: bool, verb: str = "run") -> None:
+    """Validate-on-migrate: refuse when `sqlmig verify` would report anything."""
+    problems = plan.verify(
+        session.migrations, session.applied, allow_out_of_order=allow_out_of_order
+    )
+    if problems:
+        raise VerifyFailed(verb, [p.message for p in problems])
+
+
+def repair(session: Session, fixes: plan.Repair) -> list[str]:
+    """Apply a repair plan in one transaction; return what changed, one line each."""
+    conn, history = session.conn, session.history
+    changes = []
+    with conn.transaction():
+        for row in fixes.remove:
+            conn.execute(history.delete, (row.version,))
+            changes.append(
+                f"removed the {row.state} record of {row.id} ({row.error or 'no error recorded'});"
+                " it is pending again"
+            )
+        for row, migration in fixes.accept:
+            text = migration.up.text
+            script = text if len(text) <= db.SCRIPT_KEEP_LIMIT else None
+            conn.execute(history.accept, (migration.checksum, script, row.version))
+            changes.append(
+                f"accepted the edited {migration.id}: checksum {row.checksum[:12]} -> "
+                f"{migration.checksum[:12]}"
+            )
+    session.reload()
+    return changes
+
+
+def baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
+    """Record migrations as applied without running them (batch 0, flagged baseline)."""
+    conn, history = session.conn, session.history
+    with conn.transaction():
+        for migration in migrations:
+            conn.execute(history.insert, history.insert_params(
+                migration, 0, ms=0, baseline=True
+            ))
+    session.reload()
+    return [f"baselined {m.id} (recorded as applied, not run)" for m in migrations]
 
 
 def drop_schema_objects(session: Session, schema: str) -> None:

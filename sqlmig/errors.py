@@ -111,3 +111,15 @@ class MigrationFailed(SqlmigError):
         if self.sqlstate:
             out.append(f"sqlstate: {self.sqlstate}")
         return out
+
+
+class VerifyFailed(SqlmigError):
+    """Files and history disagree; nothing was run. Lists every problem."""
+
+    def __init__(self, verb: str, problems: list[str]) -> None:
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        super().__init__(f"refusing to {verb}: {count} (see `sqlmig verify`)")
+        self.problems = problems
+
+    def details(self) -> list[str]:
+        return [f"  - {problem}" for problem in self.problems]

@@ -49,6 +49,7 @@ class State(StrEnum):
     PENDING = "pending"
     CHANGED = "changed"  # applied, but the up file's checksum differs from the recorded one
     MISSING = "missing"  # applied, but its files are gone
+    FAILED = "failed"  # a no-transaction migration stopped halfway (or its process died)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ def status(files: Sequence[Migration], applied: Sequence[Applied]) -> list[Statu
         if row is None:
             assert migration is not None
             rows.append(StatusRow(version, migration.name, State.PENDING, None, migration))
+        elif row.state != "applied":
+            name = migration.name if migration else row.name
+            rows.append(StatusRow(version, name, State.FAILED, row, migration))
         elif migration is None:
             rows.append(StatusRow(version, row.name, State.MISSING, row, None))
         elif migration.checksum != row.checksum:
@@ -129,7 +133,9 @@ def plan_migrate(
         _known_version(files, applied, to)
     batch = next_batch(applied)
     todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
-    return [Step(m, "up", batch) for m in todo if to is None or m.version <= to]
+    steps = [Step(m, "up", batch) for m in todo if to is None or m.version <= to]
+    check_requires_for_up(steps, applied)
+    return steps
 
 
 def plan_up(
@@ -144,7 +150,9 @@ def plan_up(
         raise PlanError(f"up needs a positive number of migrations, got {count}")
     batch = next_batch(applied)
     todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
-    return [Step(m, "up", batch) for m in todo[:count]]
+    steps = [Step(m, "up", batch) for m in todo[:count]]
+    check_requires_for_up(steps, applied)
+    return steps
 
 
 def plan_rollback(
@@ -192,6 +200,7 @@ def plan_rollback(
                 f"which would undo {done}). Nothing was rolled back"
             )
         plan.append(Step(migration, "down"))
+    check_requires_for_down(plan, files, applied)
     return plan
 
 
@@ -202,3 +211,142 @@ def plan_redo(files: Sequence[Migration], applied: Sequence[Applied]) -> list[St
         raise PlanError("nothing to redo: no migration has been applied")
     newest = max(applied, key=lambda a: a.version)
     return [down[0], Step(down[0].migration, "up", newest.batch)]
+
+
+def check_requires_for_up(steps: Sequence[Step], applied: Sequence[Applied]) -> None:
+    """Every `-- sqlmig:requires` of an up step is applied already or runs earlier."""
+    available = {a.version for a in applied}
+    for step in steps:
+        missing = [v for v in step.migration.requires if v not in available]
+        if missing:
+            names = ", ".join(f"{v:04d}" for v in missing)
+            raise PlanError(
+                f"{step.migration.id} requires {names}, which is not applied and not in this run"
+            )
+        available.add(step.migration.version)
+
+
+def check_requires_for_down(
+    steps: Sequence[Step], files: Sequence[Migration], applied: Sequence[Applied]
+) -> None:
+    """Refuse to roll back a migration that a migration staying applied requires."""
+    undone = {s.migration.version for s in steps if s.direction == "down"}
+    staying = {a.version for a in applied} - undone
+    for migration in files:
+        if migration.version not in staying:
+            continue
+        blocked = [v for v in migration.requires if v in undone]
+        if blocked:
+            raise PlanError(
+                f"cannot roll back {', '.join(f'{v:04d}' for v in blocked)}: "
+                f"{migration.id} requires it and stays applied; roll back {migration.id} too "
+                f"(e.g. `sqlmig rollback --to {min(blocked) - 1}`)"
+            )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One inconsistency between files and history, as `verify` reports it."""
+
+    kind: str  # file | changed | missing | out_of_order | failed
+    message: str
+    version: int | None = None
+    recorded: str | None = None  # checksum in history (kind 'changed')
+    current: str | None = None  # checksum of the file now (kind 'changed')
+
+
+def verify(
+    files: Sequence[Migration],
+    applied: Sequence[Applied],
+    *,
+    file_problems: Sequence[Exception] = (),
+    allow_out_of_order: bool = False,
+) -> list[Problem]:
+    """Everything that makes files and history disagree, in version order."""
+    problems = [Problem("file", str(err)) for err in file_problems]
+    newest = max((a.version for a in applied), default=None)
+    for row in status(files, applied):
+        if row.state is State.CHANGED:
+            assert row.applied is not None and row.migration is not None
+            problems.append(Problem(
+                "changed",
+                f"{row.id} was applied with checksum {row.applied.checksum[:12]}, the file now "
+                f"has {row.migration.checksum[:12]}: revert the edit, or accept it with "
+                f"`sqlmig repair --accept {row.version}`",
+                row.version, row.applied.checksum, row.migration.checksum,
+            ))
+        elif row.state is State.MISSING:
+            problems.append(Problem(
+                "missing",
+                f"{row.id} is applied but its files are missing; restore them "
+                "(e.g. from version control)",
+                row.version,
+            ))
+        elif row.state is State.FAILED:
+            assert row.applied is not None
+            reason = row.applied.error or "its process died while it was running"
+            problems.append(Problem(
+                "failed",
+                f"{row.id} did not finish ({reason}); fix the database by hand, then run "
+                "`sqlmig repair`",
+                row.version,
+            ))
+        elif row.state is State.PENDING and not allow_out_of_order and newest is not None \
+                and row.version < newest:
+            problems.append(Problem(
+                "out_of_order",
+                f"{row.id} is pending but older than the newest applied migration "
+                f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
+                "migrations (--allow-out-of-order)",
+                row.version,
+            ))
+    return problems
+
+
+def plan_baseline(
+    files: Sequence[Migration], applied: Sequence[Applied], version: int
+) -> list[Migration]:
+    """The migrations to record as applied, without running them, when adopting a database."""
+    if applied:
+        raise PlanError(
+            f"baseline needs an empty history, but {len(applied)} migration(s) are recorded; "
+            "baseline is only for adopting an existing database"
+        )
+    _known_version(files, applied, version)
+    if version == 0:
+        raise PlanError("baseline --version must name a migration")
+    return sorted((m for m in files if m.version <= version), key=lambda m: m.version)
+
+
+@dataclass(frozen=True)
+class Repair:
+    accept: list[tuple[Applied, Migration]]  # record the file's current checksum
+    remove: list[Applied]  # failed/running rows, removed after a manual fix
+
+
+def plan_repair(
+    files: Sequence[Migration],
+    applied: Sequence[Applied],
+    *,
+    accept: Sequence[int] = (),
+    all_changed: bool = False,
+) -> Repair:
+    """What `repair` changes: failed records go; checksums are accepted only when asked."""
+    rows = {row.version: row for row in status(files, applied)}
+    changed = [r for r in rows.values() if r.state is State.CHANGED]
+    chosen = list(changed) if all_changed else []
+    for version in accept:
+        row = rows.get(version)
+        if row is None or row.applied is None:
+            raise PlanError(f"repair --accept {version}: no applied migration has that version")
+        if row.state is not State.CHANGED:
+            raise PlanError(
+                f"repair --accept {version}: {row.id} is {row.state}, not changed; nothing to "
+                "accept"
+            )
+        if row not in chosen:
+            chosen.append(row)
+    return Repair(
+        accept=[(r.applied, r.migration) for r in chosen if r.applied and r.migration],
+        remove=[r.applied for r in rows.values() if r.state is State.FAILED and r.applied],
+    )

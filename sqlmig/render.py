@@ -18,9 +18,15 @@ if TYPE_CHECKING:
     from sqlmig.db import LockHolder
     from sqlmig.engine import Outcome
     from sqlmig.errors import SqlmigError
-    from sqlmig.plan import StatusRow, Step
+    from sqlmig.plan import Problem, StatusRow, Step
 
-STATE_STYLES = {"applied": "green", "pending": "yellow", "changed": "bold red", "missing": "red"}
+STATE_STYLES = {
+    "applied": "green",
+    "pending": "yellow",
+    "changed": "bold red",
+    "missing": "red",
+    "failed": "bold red",
+}
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -51,6 +57,9 @@ class LineReporter:
 
     def __init__(self) -> None:
         self.out = console()
+
+    def notice(self, message: str) -> None:
+        notice(message)
 
     def waiting(self, holder: LockHolder | None) -> None:
         who = f"held by {holder}" if holder else "held by another session"
@@ -133,6 +142,8 @@ def status_json(rows: Sequence[StatusRow], env: str) -> dict[str, Any]:
                 else None,
                 "execution_ms": row.applied.execution_ms if row.applied else None,
                 "batch": row.applied.batch if row.applied else None,
+                "baseline": row.applied.baseline if row.applied else False,
+                "error": row.applied.error if row.applied else None,
             }
             for row in rows
         ],
@@ -142,3 +153,47 @@ def status_json(rows: Sequence[StatusRow], env: str) -> dict[str, Any]:
 
 def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def problems_table(problems: Sequence[Problem]) -> None:
+    out = console()
+    if not problems:
+        out.print("[green]ok[/]: files and history agree")
+        return
+    from rich.table import Table
+
+    table = Table(header_style="bold", show_lines=False, pad_edge=False)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("problem")
+    for problem in problems:
+        version = f"{problem.version:04d}" if problem.version is not None else ""
+        table.add_row(f"[red]{problem.kind}[/]", version, problem.message)
+    out.print(table)
+    noun = "problem" if len(problems) == 1 else "problems"
+    out.print(f"[red]{len(problems)} {noun}[/]")
+
+
+def diff_text(old: str, new: str, name: str) -> str:
+    """Unified diff of an applied migration's recorded text against its file now."""
+    import difflib
+
+    return "".join(difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True),
+        fromfile=f"{name} (applied)", tofile=f"{name} (file now)",
+    ))
+
+
+def diff(old: str, new: str, name: str) -> None:
+    out = console()
+    for line in diff_text(old, new, name).splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+        out.print(line.rstrip("\n"), style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def changes(lines: Sequence[str], nothing: str) -> None:
+    out = console()
+    if not lines:
+        out.print(nothing)
+    for line in lines:
+        out.print(line, markup=False, emoji=False, soft_wrap=True)

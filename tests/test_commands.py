@@ -138,7 +138,9 @@ def test_status_json_has_every_migration_and_a_summary(project: Project) -> None
         (1, "applied", 1), (2, "pending", None), (3, "pending", None)
     ]
     assert document["migrations"][0]["checksum"] == document["migrations"][0]["applied_checksum"]
-    assert document["summary"] == {"applied": 1, "pending": 2, "changed": 0, "missing": 0}
+    assert document["summary"] == {
+        "applied": 1, "pending": 2, "changed": 0, "missing": 0, "failed": 0
+    }
 
 
 def test_status_exit_code_flags_pending_for_ci(project: Project) -> None:

@@ -21,7 +21,8 @@ COMMANDS = sorted(
 
 def test_every_command_is_registered() -> None:
     assert sorted(
-        ["migrate", "up", "rollback", "redo", "status", "new", "fresh", "reset"]
+        ["migrate", "up", "rollback", "redo", "status", "new", "fresh", "reset", "verify",
+         "repair", "baseline"]
     ) == COMMANDS
 
 

@@ -1,0 +1,199 @@
+"""Commands that read or mend the history rather than run migrations: status, verify, repair,
+baseline. Registered on the app from cli.py; Typer + rendering only, as there.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sqlmig.cli import (
+    DebugOption,
+    EnvOption,
+    LockWaitOption,
+    OutOfOrderOption,
+    UrlOption,
+    WaitOption,
+    YesOption,
+    app,
+    database_url,
+    guard_protected,
+    reported,
+    settings_for,
+)
+from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _read(settings, *, scan: bool = False):  # -> (migrations | Scan, applied, url)
+    """Files, then history without taking the lock or creating anything: read commands must
+    work on a database sqlmig has never touched, and while a migration runs."""
+    from sqlmig import db, files
+
+    found = files.scan(settings.migrations_dir) if scan else files.discover(settings.migrations_dir)
+    url = database_url(settings)
+    with db.connect(url, settings=settings) as conn:
+        applied = db.History(settings.schema, settings.table).read(conn)
+    return found, applied, url
+
+
+@app.command()
+def status(
+    json_: JsonOption = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help=f"Exit {EXIT_PENDING} when anything is pending, "
+                           "changed, missing or failed (for CI).")
+    ] = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    wait: WaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show every migration: applied, pending, changed (checksum differs), missing (file gone)
+    or failed (stopped halfway).
+
+    Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
+    """
+    from sqlmig import db, plan, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, connect_wait=wait)
+        migrations, applied, url = _read(settings)
+        rows = plan.status(migrations, applied)
+        if json_:
+            render.print_json(render.status_json(rows, settings.env))
+        else:
+            render.status_table(rows, settings.env, db.describe_target(url))
+        if exit_code and any(row.state != plan.State.APPLIED for row in rows):
+            raise typer.Exit(EXIT_PENDING)
+
+
+@app.command()
+def verify(
+    json_: JsonOption = False,
+    show_diff: Annotated[
+        bool, typer.Option("--diff", help="Show what changed in edited applied migrations.")
+    ] = False,
+    allow_out_of_order: OutOfOrderOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    wait: WaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Check files against history: edited applied migrations (checksum drift), missing files,
+    duplicates, out-of-order pending migrations, missing down files, failed migrations.
+    Exits 1 when anything is wrong; migrate/up/rollback run the same checks first.
+
+    Example: sqlmig verify --diff
+    """
+    from sqlmig import plan, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, connect_wait=wait,
+                                allow_out_of_order=allow_out_of_order or None)
+        scan, applied, _ = _read(settings, scan=True)
+        problems = plan.verify(
+            scan.migrations, applied, file_problems=scan.problems,
+            allow_out_of_order=settings.allow_out_of_order,
+        )
+        scripts = {a.version: a.script for a in applied}
+        texts = {m.version: (m.id, m.up.text) for m in scan.migrations}
+        if json_:
+            render.print_json({
+                "ok": not problems,
+                "problems": [
+                    {
+                        "kind": p.kind, "version": p.version, "message": p.message,
+                        "recorded_checksum": p.recorded, "current_checksum": p.current,
+                        "diff": _diff_text(scripts.get(p.version), texts.get(p.version))
+                        if show_diff and p.kind == "changed" and p.version is not None else None,
+                    }
+                    for p in problems
+                ],
+            })
+        else:
+            render.problems_table(problems)
+            for problem in problems:
+                if show_diff and problem.kind == "changed" and problem.version is not None:
+                    old, (name, new) = scripts.get(problem.version), texts[problem.version]
+                    if old is None:
+                        render.notice(f"{name}: the applied text was not kept; no diff")
+                    else:
+                        render.diff(old, new, name)
+        if problems:
+            raise typer.Exit(EXIT_ERROR)
+
+
+def _diff_text(old: str | None, current: tuple[str, str] | None) -> str | None:
+    from sqlmig import render
+
+    if old is None or current is None:
+        return None
+    name, new = current
+    return render.diff_text(old, new, name)
+
+
+@app.command()
+def repair(
+    accept: Annotated[
+        list[int] | None,
+        typer.Option("--accept", help="Record the current checksum of this edited applied "
+                     "migration (repeatable)."),
+    ] = None,
+    all_changed: Annotated[
+        bool, typer.Option("--all-changed", help="Accept every edited applied migration.")
+    ] = False,
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Mend the history after a manual fix: remove failed records (so the migration is pending
+    again) and, only when asked, accept edited files' checksums. Prints every change.
+
+    Example: sqlmig repair --accept 7
+    """
+    from sqlmig import engine, plan, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
+        guard_protected(settings, yes, "repair")
+        reporter = render.LineReporter()
+        with engine.locked_session(settings, database_url(settings), reporter) as session:
+            fixes = plan.plan_repair(
+                session.migrations, session.applied, accept=accept or [], all_changed=all_changed
+            )
+            changes = engine.repair(session, fixes)
+        render.changes(changes, "nothing to repair: no failed records, no checksums to accept")
+
+
+@app.command()
+def baseline(
+    version: Annotated[int, typer.Option("--version", help="Record every migration up to and "
+                                         "including this one as applied.")],
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Adopt an existing database: record migrations up to VERSION as applied (batch 0,
+    flagged baseline) without running them. Refuses unless the history is empty.
+
+    Example: sqlmig baseline --version 12 --env production --yes
+    """
+    from sqlmig import engine, plan, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
+        guard_protected(settings, yes, "baseline")
+        reporter = render.LineReporter()
+        with engine.locked_session(settings, database_url(settings), reporter) as session:
+            chosen = plan.plan_baseline(session.migrations, session.applied, version)
+            changes = engine.baseline(session, chosen)
+        render.changes(changes, "nothing to baseline")
