@@ -20,11 +20,17 @@ from psycopg import sql
 
 from sqlmig import db, files, plan, simple_query
 from sqlmig.config import Settings
-from sqlmig.errors import Interrupted, MigrationFailed, PlanError, VerifyFailed
+from sqlmig.errors import (
+    Interrupted,
+    MigrationFailed,
+    MigrationFileError,
+    PlanError,
+    VerifyFailed,
+)
 from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
 from sqlmig.simple_query import ServerError
-from sqlmig.sqltext import Statement, excerpt, locate, split_statements
+from sqlmig.sqltext import Statement, excerpt, hazards, locate, split_statements
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 
@@ -84,7 +90,8 @@ def is_no_transaction(step: Step) -> bool:
 @contextmanager
 def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator[Session]:
     """Read the files first (a bad file must leave the database untouched), then connect, take
-    the lock, create the history table if needed and read it."""
+    the lock and read the history. The history table is created only before the first write,
+    so a refused command leaves no trace."""
     migrations = files.discover(settings.migrations_dir)
     conn = db.connect(url, settings=settings, on_retry=reporter.notice)
     try:
@@ -92,7 +99,6 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
             conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
         )
         history = db.History(settings.schema, settings.table)
-        history.ensure(conn)
         session = Session(conn, history, migrations)
         session.reload()
         yield session
@@ -111,6 +117,9 @@ def run(
     """Execute steps in order. On failure the failing step is rolled back and unrecorded, later
     steps don't run and earlier ones stay: unless single_transaction (the whole run is one
     transaction) or rollback_on_failure (their downs run, newest first)."""
+    check_hazards(steps)
+    if steps:
+        session.history.ensure(session.conn)
     if single_transaction:
         blocking = [s.migration.id for s in steps if is_no_transaction(s)]
         if blocking:
@@ -133,6 +142,34 @@ def run(
             failure.undone = _undo(session, outcomes, reporter)
         raise
     return outcomes
+
+
+def check_hazards(steps: Sequence[Step]) -> None:
+    """Refuse, before anything runs, SQL that would break the transaction handling."""
+    for step in steps:
+        file = step_file(step)
+        transactional = not is_no_transaction(step)
+        for hazard in hazards(file.text):
+            if hazard.kind == "meta-command":
+                message = (
+                    f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "
+                    "scripts; remove it"
+                )
+            elif not transactional:
+                continue
+            elif hazard.kind == "transaction-control":
+                message = (
+                    f"{hazard.what} inside a transactional migration would break the "
+                    "all-or-nothing pairing with its history row; remove it (sqlmig wraps the "
+                    "file in a transaction), or add `-- sqlmig:no-transaction` to the header "
+                    "to manage transactions yourself"
+                )
+            else:
+                message = (
+                    f"{hazard.what} cannot run inside a transaction block; add "
+                    "`-- sqlmig:no-transaction` as the file's first line"
+                )
+            raise MigrationFileError(file.path, message, hazard.line)
 
 
 def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list[str]:
@@ -268,7 +305,7 @@ def _parse_statements(file: SqlFile) -> list[Statement]:
     try:
         return split_statements(file.text)
     except Exception as err:  # pglast.parser.ParseError: a syntax error, located for the user
-        location = getattr(err, "location", None)
+        location = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], int) else None
         line, column = locate(file.text, location + 1) if location is not None else (None, None)
         raise MigrationFailed(
             file.path, f"syntax error: {err.args[0] if err.args else err}", line=line,
@@ -373,7 +410,9 @@ def preflight(session: Session, allow_out_of_order: bool, verb: str = "run") -> 
 def repair(session: Session, fixes: plan.Repair) -> list[str]:
     """Apply a repair plan in one transaction; return what changed, one line each."""
     conn, history = session.conn, session.history
-    changes = []
+    changes: list[str] = []
+    if not fixes.remove and not fixes.accept:
+        return changes
     with conn.transaction():
         for row in fixes.remove:
             conn.execute(history.delete, (row.version,))
@@ -396,6 +435,7 @@ def repair(session: Session, fixes: plan.Repair) -> list[str]:
 def baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
     """Record migrations as applied without running them (batch 0, flagged baseline)."""
     conn, history = session.conn, session.history
+    history.ensure(conn)
     with conn.transaction():
         for migration in migrations:
             conn.execute(history.insert, history.insert_params(
@@ -407,7 +447,6 @@ def baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
 
 def drop_schema_objects(session: Session, schema: str) -> None:
     db.drop_schema_objects(session.conn, schema)
-    session.history.ensure(session.conn)
     session.reload()
 
 

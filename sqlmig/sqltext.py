@@ -6,6 +6,7 @@ Pure: never connects, never prints.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -50,3 +51,119 @@ def excerpt(text: str, line: int, column: int | None = None) -> str:
     if column is not None:
         out += "\n" + " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^"
     return out
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """A statement that breaks sqlmig's transaction handling, found before anything runs."""
+
+    kind: str  # "transaction-control" | "non-transactional" | "meta-command"
+    what: str  # e.g. "COMMIT", "CREATE INDEX CONCURRENTLY", "\connect"
+    line: int
+
+
+# Cheap pre-filter: only files mentioning one of these words are parsed in full.
+_SUSPECT = re.compile(
+    r"\b(begin|start|commit|end|rollback|abort|prepare|concurrently|vacuum|database|system|"
+    r"tablespace|subscription|cluster)\b|^\s*\\",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FORBIDDEN_TRANSACTION_KINDS = {
+    "TRANS_STMT_BEGIN": "BEGIN",
+    "TRANS_STMT_START": "START TRANSACTION",
+    "TRANS_STMT_COMMIT": "COMMIT",
+    "TRANS_STMT_ROLLBACK": "ROLLBACK",
+    "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
+    "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED",
+    "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED",
+}
+
+
+def hazards(sql: str) -> list[Hazard]:
+    """Transaction control, statements PostgreSQL refuses inside a transaction block, and psql
+    meta-commands, each with its line. Uses the real parser; a file it cannot parse is only
+    scanned for meta-commands (the server will report any syntax error precisely)."""
+    if not _SUSPECT.search(sql):
+        return []
+    from pglast import parser
+
+    try:
+        statements = parser.parse_sql(sql)
+    except parser.ParseError:
+        return _meta_commands(sql)
+    found = []
+    for raw in statements:
+        what = _transaction_control(raw.stmt)
+        kind = "transaction-control"
+        if what is None:
+            what, kind = _non_transactional(raw.stmt), "non-transactional"
+        if what is not None:
+            start = raw.stmt_location or 0
+            found.append(Hazard(kind, what, sql.count("\n", 0, start) + 1))
+    return found
+
+
+def _transaction_control(node: object) -> str | None:
+    if type(node).__name__ != "TransactionStmt":
+        return None
+    kind = getattr(node, "kind", None)
+    return _FORBIDDEN_TRANSACTION_KINDS.get(getattr(kind, "name", ""))
+
+
+def _has_concurrently(options: object) -> bool:
+    return any(getattr(o, "defname", None) == "concurrently" for o in options or ())
+
+
+def _non_transactional(node: object) -> str | None:
+    """The statement as users write it, if PostgreSQL refuses it in a transaction block."""
+    name = type(node).__name__
+    if name == "IndexStmt" and getattr(node, "concurrent", False):
+        return "CREATE INDEX CONCURRENTLY"
+    if name == "DropStmt" and getattr(node, "concurrent", False):
+        return "DROP INDEX CONCURRENTLY"
+    if name == "ReindexStmt":
+        kind = getattr(getattr(node, "kind", None), "name", "")
+        if _has_concurrently(getattr(node, "params", None)):
+            return "REINDEX CONCURRENTLY"
+        if kind in ("REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_DATABASE"):
+            return "REINDEX " + kind.rsplit("_", 1)[-1]
+    if name == "VacuumStmt" and getattr(node, "is_vacuumcmd", False):
+        return "VACUUM"
+    if name == "ClusterStmt" and getattr(node, "relation", None) is None:
+        return "CLUSTER (every table)"
+    if name == "AlterTableStmt":
+        for command in getattr(node, "cmds", None) or ():
+            definition = getattr(command, "def_", None)
+            if getattr(definition, "concurrent", False):
+                return "DETACH PARTITION CONCURRENTLY"
+    simple = {
+        "CreatedbStmt": "CREATE DATABASE",
+        "DropdbStmt": "DROP DATABASE",
+        "AlterSystemStmt": "ALTER SYSTEM",
+        "CreateTableSpaceStmt": "CREATE TABLESPACE",
+        "DropTableSpaceStmt": "DROP TABLESPACE",
+        "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
+        "DropSubscriptionStmt": "DROP SUBSCRIPTION",
+    }
+    return simple.get(name)
+
+
+def _meta_commands(sql: str) -> list[Hazard]:
+    """Backslash commands at the start of a line, outside strings and comments."""
+    from pglast import parser
+
+    try:
+        tokens = parser.scan(sql)
+    except parser.ParseError:
+        return []
+    found = []
+    for token in tokens:
+        if token.name != "ASCII_92":
+            continue
+        line_start = sql.rfind("\n", 0, token.start) + 1
+        if sql[line_start:token.start].strip():
+            continue
+        word = re.match(r"\\[A-Za-z!?]*", sql[token.start:])
+        found.append(Hazard("meta-command", word.group(0) if word else "\\",
+                            sql.count("\n", 0, token.start) + 1))
+    return found

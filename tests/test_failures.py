@@ -149,9 +149,12 @@ def test_concurrently_without_the_directive_fails_and_is_rolled_back(project: Pr
     project.pair("0001_a", "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);",
                  "DROP TABLE a;")
     result = project.run("migrate", code=1)
-    assert "0001_a.up.sql" in result.stderr
-    assert "cannot run inside a transaction block" in result.stderr
+    assert (
+        "error: sql/0001_a.up.sql:2: CREATE INDEX CONCURRENTLY cannot run inside a transaction "
+        "block; add `-- sqlmig:no-transaction` as the file's first line"
+    ) in result.stderr
     assert not project.exists("a")
+    assert not project.exists("public.schema_migrations")
 
 
 def test_no_transaction_error_maps_to_the_file_line(project: Project) -> None:
