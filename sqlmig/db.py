@@ -105,7 +105,7 @@ def connect(
     delay, last_said = 0.25, 0.0
     while True:
         try:
-            return psycopg.connect(
+            conn = psycopg.connect(
                 url,
                 autocommit=True,
                 application_name=APPLICATION_NAME,
@@ -113,6 +113,8 @@ def connect(
                 client_encoding="UTF8",
                 options=session_options(url, settings),
             )
+            _watch_client(conn)
+            return conn
         except psycopg.Error as err:
             reason = _reason(err)
             now = time.monotonic()
@@ -124,6 +126,13 @@ def connect(
                 last_said = now
             time.sleep(min(delay, max(0.0, deadline - now)))
             delay = min(delay * 2, 2.0)
+
+
+def _watch_client(conn: psycopg.Connection) -> None:
+    """If sqlmig is killed mid-statement, have the server notice within seconds, roll back and
+    free the lock, instead of finishing a long statement for nobody (PostgreSQL 14+)."""
+    if conn.info.server_version >= 140000:
+        conn.execute("SET client_connection_check_interval = 2000")
 
 
 def _hopeless(reason: str) -> bool:
