@@ -227,3 +227,17 @@ def redact(url: str) -> str:
         url = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
     # key=value conninfo strings and ?password= query parameters
     return re.sub(r"(password\s*=\s*)([^\s&]+)", r"\1***", url)
+
+
+def secrets_in(url: str) -> list[str]:
+    """Passwords a URL or conninfo string carries, even when it does not parse."""
+    found = re.findall(r"://[^:/@\s]*:([^@/\s]+)@", url)
+    found += re.findall(r"password\s*=\s*([^\s&]+)", url)
+    return [secret for secret in found if secret]
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` with every password from `url` replaced by ***, for libpq messages that quote it."""
+    for secret in secrets_in(url):
+        text = text.replace(secret, "***")
+    return text

@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from sqlmig import __version__
-from sqlmig.config import Settings
+from sqlmig.config import Settings, redact, scrub
 from sqlmig.errors import ConnectionFailed, LockTimeout
 from sqlmig.files import Migration
 from sqlmig.plan import Applied
@@ -96,9 +96,9 @@ def connect(
     try:
         conninfo_to_dict(url)
     except psycopg.ProgrammingError as err:
-        from sqlmig.config import redact
-
-        raise ConnectionFailed(f"invalid database URL {redact(url)}: {_reason(err)}") from None
+        raise ConnectionFailed(
+            scrub(f"invalid database URL {redact(url)}: {_reason(err)}", url)
+        ) from None
     target = describe_target(url)
     wait = settings.connect_wait if settings is not None else 0.0
     deadline = time.monotonic() + wait
@@ -118,6 +118,7 @@ def connect(
         except psycopg.Error as err:
             reason = _reason(err)
             now = time.monotonic()
+            reason = scrub(reason, url)
             if now >= deadline or _hopeless(reason):
                 raise ConnectionFailed(f"cannot connect to {target}: {reason}") from None
             if now - last_said >= 3 or not last_said:

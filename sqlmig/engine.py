@@ -150,6 +150,11 @@ def check_hazards(steps: Sequence[Step]) -> None:
         file = step_file(step)
         transactional = not is_no_transaction(step)
         for hazard in hazards(file.text):
+            if hazard.kind == "syntax":
+                raise MigrationFailed(
+                    file.path, hazard.what, line=hazard.line, column=hazard.column,
+                    excerpt=excerpt(file.text, hazard.line, hazard.column),
+                )
             if hazard.kind == "meta-command":
                 message = (
                     f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "

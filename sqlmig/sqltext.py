@@ -57,9 +57,10 @@ def excerpt(text: str, line: int, column: int | None = None) -> str:
 class Hazard:
     """A statement that breaks sqlmig's transaction handling, found before anything runs."""
 
-    kind: str  # "transaction-control" | "non-transactional" | "meta-command"
-    what: str  # e.g. "COMMIT", "CREATE INDEX CONCURRENTLY", "\connect"
+    kind: str  # "transaction-control" | "non-transactional" | "meta-command" | "syntax"
+    what: str  # e.g. "COMMIT", "CREATE INDEX CONCURRENTLY", "\connect", the parser's message
     line: int
+    column: int | None = None
 
 
 # Cheap pre-filter: only files mentioning one of these words are parsed in full.
@@ -79,18 +80,27 @@ _FORBIDDEN_TRANSACTION_KINDS = {
 }
 
 
+# Files bigger than this are not parsed ahead (they are mostly data, and a full parse tree
+# would cost many times their size in memory); the server still reports their errors.
+PARSE_AHEAD_LIMIT = 10_000_000
+
+
 def hazards(sql: str) -> list[Hazard]:
-    """Transaction control, statements PostgreSQL refuses inside a transaction block, and psql
-    meta-commands, each with its line. Uses the real parser; a file it cannot parse is only
-    scanned for meta-commands (the server will report any syntax error precisely)."""
-    if not _SUSPECT.search(sql):
+    """Syntax errors, transaction control, statements PostgreSQL refuses inside a transaction
+    block, and psql meta-commands, each with its line, found with the real Postgres parser
+    before anything runs."""
+    if len(sql) > PARSE_AHEAD_LIMIT:
         return []
     from pglast import parser
 
+    suspect = _SUSPECT.search(sql)
     try:
+        if not suspect:
+            parser.split(sql, with_parser=True, only_slices=True)  # syntax check only
+            return []
         statements = parser.parse_sql(sql)
-    except parser.ParseError:
-        return _meta_commands(sql)
+    except parser.ParseError as err:
+        return _meta_commands(sql) or [_syntax_error(sql, err)]
     found = []
     for raw in statements:
         what = _transaction_control(raw.stmt)
@@ -104,6 +114,15 @@ def hazards(sql: str) -> list[Hazard]:
                 what = word  # synonyms of COMMIT/ROLLBACK: name what the user wrote
             found.append(Hazard(kind, what, sql.count("\n", 0, start) + 1))
     return found
+
+
+def _syntax_error(sql: str, err: Exception) -> Hazard:
+    message = str(err.args[0]) if err.args else str(err)
+    index = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], int) else None
+    if index is None:
+        return Hazard("syntax", message, 1)
+    line, column = locate(sql, index + 1)
+    return Hazard("syntax", message, line, column)
 
 
 def _transaction_control(node: object) -> str | None:

@@ -1,0 +1,215 @@
+"""Every bad input gets one clear error naming the file (and line) or setting at fault, a
+non-zero exit, and leaves the database as it was. One table, one test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+import pytest
+
+from tests.conftest import Project
+
+OK = {"0001_a.up.sql": "CREATE TABLE a (id int);", "0001_a.down.sql": "DROP TABLE a;"}
+
+
+@dataclass(frozen=True)
+class Case:
+    files: dict[str, str | bytes]
+    message: str
+    code: int = 1
+    applied_first: dict[str, str] = field(default_factory=dict)  # migrated before the case
+    remove: tuple[str, ...] = ()
+    config: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ("migrate",)
+
+
+CASES = {
+    "upper-case name": Case(
+        {"0002_AddB.up.sql": "SELECT 1;", "0002_AddB.down.sql": "SELECT 1;"},
+        "sql/0002_AddB.down.sql: name does not match NNNN_name.up.sql",
+    ),
+    "three-digit version": Case(
+        {"002_b.up.sql": "SELECT 1;"}, "sql/002_b.up.sql: name does not match"
+    ),
+    "no direction": Case({"0002_b.sql": "SELECT 1;"}, "sql/0002_b.sql: name does not match"),
+    "duplicate version": Case(
+        {"0001_b.up.sql": "SELECT 1;", "0001_b.down.sql": "SELECT 1;"},
+        "sql/0001_a.up.sql: duplicate version 1: also used by 0001_b.up.sql",
+    ),
+    "duplicate version of another width": Case(
+        {"00001_b.up.sql": "SELECT 1;", "00001_b.down.sql": "SELECT 1;"},
+        "duplicate version 1",
+    ),
+    "up without down": Case(
+        {"0002_b.up.sql": "SELECT 1;"}, "sql/0002_b.up.sql: has no down file"
+    ),
+    "down without up": Case(
+        {"0002_b.down.sql": "SELECT 1;"}, "sql/0002_b.down.sql: down file has no matching up"
+    ),
+    "empty up file": Case(
+        {"0002_b.up.sql": "\n-- todo\n", "0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql: up file is empty",
+    ),
+    "non-UTF-8 bytes": Case(
+        {"0002_b.up.sql": b"SELECT 1;\n\nSELECT '\xff';", "0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql:3: is not valid UTF-8 (byte 0xff)",
+    ),
+    "unknown directive": Case(
+        {"0002_b.up.sql": "-- sqlmig:notransaction\nSELECT 1;", "0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql:1: unknown directive 'sqlmig:notransaction'",
+    ),
+    "flag directive with an argument": Case(
+        {"0002_b.up.sql": "-- sqlmig:no-transaction yes\nSELECT 1;",
+         "0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql:1: sqlmig:no-transaction takes no arguments",
+    ),
+    "requires an unknown version": Case(
+        {"0002_b.up.sql": "-- sqlmig:requires 0001, 0007\nSELECT 1;",
+         "0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql: sqlmig:requires 0007",
+    ),
+    "irreversible with a down file": Case(
+        {"0002_b.up.sql": "-- sqlmig:irreversible\nSELECT 1;", "0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql: is marked sqlmig:irreversible but 0002_b.down.sql exists",
+    ),
+    "out-of-order pending migration": Case(
+        {"0002_b.up.sql": "CREATE TABLE b (id int);", "0002_b.down.sql": "DROP TABLE b;"},
+        "0002_b is pending but older than the newest applied migration (0003)",
+        applied_first={**OK, "0003_c.up.sql": "SELECT 1;", "0003_c.down.sql": "SELECT 1;"},
+    ),
+    "checksum drift": Case(
+        {"0001_a.up.sql": "CREATE TABLE a (id bigint);",
+         "0002_b.up.sql": "CREATE TABLE b (id int);", "0002_b.down.sql": "DROP TABLE b;"},
+        "0001_a was applied with checksum",
+        applied_first=OK,
+    ),
+    "applied migration's files missing": Case(
+        {"0002_b.up.sql": "CREATE TABLE b (id int);", "0002_b.down.sql": "DROP TABLE b;"},
+        "0001_a is applied but its files are missing",
+        applied_first=OK,
+        remove=("0001_a.up.sql", "0001_a.down.sql"),
+    ),
+    "psql meta-command": Case(
+        {"0002_b.up.sql": "CREATE TABLE b (id int);\n\\i other.sql\n",
+         "0002_b.down.sql": "DROP TABLE b;"},
+        "sql/0002_b.up.sql:2: psql meta-command \\i",
+    ),
+    "COMMIT inside a transactional migration": Case(
+        {"0002_b.up.sql": "CREATE TABLE b (id int);\nCOMMIT;\n",
+         "0002_b.down.sql": "DROP TABLE b;"},
+        "sql/0002_b.up.sql:2: COMMIT inside a transactional migration",
+    ),
+    "CONCURRENTLY without the directive": Case(
+        {"0002_b.up.sql": "\nCREATE INDEX CONCURRENTLY b_idx ON a (id);",
+         "0002_b.down.sql": "DROP INDEX b_idx;"},
+        "sql/0002_b.up.sql:2: CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+    ),
+    "syntax error at a known line": Case(
+        {"0002_b.up.sql": "-- header\nCREATE TABLE b (id int);\nCREATE TABLE c (id int,);\n",
+         "0002_b.down.sql": "SELECT 1;"},
+        'sql/0002_b.up.sql:3:24: syntax error at or near ")"',
+    ),
+    "syntax error in a CRLF file": Case(
+        {"0002_b.up.sql": b"-- header\r\nSELECT 1;\r\nSELEC 2;\r\n",
+         "0002_b.down.sql": "SELECT 1;"},
+        'sql/0002_b.up.sql:3:1: syntax error at or near "SELEC"',
+    ),
+    "syntax error after a BOM and non-ASCII text": Case(
+        {"0002_b.up.sql": "\ufeff-- café\nSELECT 'é', 1 +;\n".encode(),
+         "0002_b.down.sql": "SELECT 1;"},
+        'sql/0002_b.up.sql:2:16: syntax error at or near ";"',
+    ),
+    "unparseable URL": Case(
+        {}, "invalid database URL", env={"DATABASE_URL": "postgresql://u:pw@[::1"}
+    ),
+    "URL that is not a URL": Case(
+        {}, "invalid database URL notaurl", env={"DATABASE_URL": "notaurl"}
+    ),
+    "unreachable host": Case(
+        {}, "cannot connect to app@127.0.0.1:1/app: connection",
+        env={"DATABASE_URL": "postgresql://app@127.0.0.1:1/app"},
+    ),
+    "database that does not exist": Case(
+        {}, 'database "no_such_db_here" does not exist', env={"DATABASE_URL": "@no_such_db_here"}
+    ),
+    "unknown config key": Case(
+        {}, "sqlmig.toml: unknown key 'tabel'", code=2, config='tabel = "x"\n'
+    ),
+    "config value of the wrong type": Case(
+        {}, "sqlmig.toml: 'lock_wait' must be a int or float", code=2, config='lock_wait = "1"\n'
+    ),
+    "bad table identifier": Case(
+        {}, "sqlmig.toml: 'table' = 'mig-rations' is not a plain SQL identifier", code=2,
+        config='table = "mig-rations"\n',
+    ),
+    "bad schema identifier from the environment": Case(
+        {}, "SQLMIG_SCHEMA: 'schema' = 'a;drop' is not a plain SQL identifier", code=2,
+        env={"SQLMIG_SCHEMA": "a;drop"},
+    ),
+    "bad lock_timeout": Case(
+        {}, "'lock_timeout' = 'forever' is not a duration", code=2,
+        config='[development]\nlock_timeout = "forever"\n',
+    ),
+    "invalid TOML": Case({}, "sqlmig.toml: invalid TOML", code=2, config="table = \n"),
+    "unknown environment": Case(
+        {}, "unknown environment 'prod'", code=2, env={"SQLMIG_ENV": "prod"}
+    ),
+}
+
+
+def snapshot(url: str) -> tuple[list[tuple], list[tuple]]:
+    """User tables with their columns, and the history rows (if the table exists)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM "
+            "information_schema.columns WHERE table_schema NOT IN "
+            "('pg_catalog', 'information_schema') AND table_name <> 'schema_migrations' "
+            "ORDER BY 1, 2, 3"
+        ).fetchall()
+        has_history = conn.execute(
+            "SELECT to_regclass('public.schema_migrations') IS NOT NULL"
+        ).fetchone()
+        history = conn.execute(
+            "SELECT version, name, checksum, state, batch FROM schema_migrations ORDER BY 1"
+        ).fetchall() if has_history and has_history[0] else []
+    return tables, history
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_clear_error_and_the_database_is_unchanged(
+    project: Project, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    case = CASES[name]
+    if case.applied_first:
+        for filename, text in case.applied_first.items():
+            project.write(filename, text)
+        project.run("migrate")
+    else:
+        for filename, text in OK.items():
+            project.write(filename, text)
+    for filename in case.remove:
+        (project.sql_dir / filename).unlink()
+    for filename, text in case.files.items():
+        project.write(filename, text)
+    if case.config is not None:
+        project.write("sqlmig.toml", case.config, directory=".")
+    before = snapshot(project.url)
+    for variable, value in case.env.items():
+        if value.startswith("@"):  # a database name on the test server
+            value = project.url.replace(
+                f"dbname={project.url.split('dbname=')[1].split()[0]}", f"dbname={value[1:]}"
+            )
+        monkeypatch.setenv(variable, value)
+
+    result = project.run(*case.args, code=case.code)
+
+    assert case.message in result.stderr, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+    assert snapshot(project.url) == before
+
+
+def test_there_are_at_least_25_bad_inputs() -> None:
+    assert len(CASES) >= 25
