@@ -72,10 +72,18 @@ def _reason(err: Exception) -> str:
     return reason.replace("FATAL:  ", "").replace("ERROR:  ", "")
 
 
-def session_options(url: str, settings: Settings | None) -> str | None:
-    """Startup options carrying the configured timeouts, so `RESET` after a file's own
-    timeout directive returns to them. Options already in the URL are kept."""
+# If sqlmig is killed mid-statement, the server notices within seconds, rolls back and frees the
+# lock, instead of finishing a long statement for nobody (PostgreSQL 14+; older servers refuse
+# the setting, and connect() then retries without it).
+WATCH_CLIENT = "-c client_connection_check_interval=2000"
+
+
+def session_options(url: str, settings: Settings | None, *, watch: bool = True) -> str | None:
+    """Startup options: these become the session's reset values, so `RESET ALL` between
+    migrations returns to them. Options already in the URL are kept."""
     options = [str(conninfo_to_dict(url).get("options") or "")]
+    if watch:
+        options.append(WATCH_CLIENT)
     if settings is not None:
         for name in ("lock_timeout", "statement_timeout"):
             value = getattr(settings, name)
@@ -102,7 +110,7 @@ def connect(
     target = describe_target(url)
     wait = settings.connect_wait if settings is not None else 0.0
     deadline = time.monotonic() + wait
-    delay, last_said = 0.25, 0.0
+    delay, last_said, watch = 0.25, 0.0, True
     while True:
         try:
             conn = psycopg.connect(
@@ -111,12 +119,14 @@ def connect(
                 application_name=APPLICATION_NAME,
                 connect_timeout=connect_timeout,
                 client_encoding="UTF8",
-                options=session_options(url, settings),
+                options=session_options(url, settings, watch=watch),
             )
-            _watch_client(conn)
             return conn
         except psycopg.Error as err:
             reason = _reason(err)
+            if watch and "client_connection_check_interval" in reason:
+                watch = False  # PostgreSQL 13
+                continue
             now = time.monotonic()
             reason = scrub(reason, url)
             if now >= deadline or _hopeless(reason):
@@ -127,13 +137,6 @@ def connect(
                 last_said = now
             time.sleep(min(delay, max(0.0, deadline - now)))
             delay = min(delay * 2, 2.0)
-
-
-def _watch_client(conn: psycopg.Connection) -> None:
-    """If sqlmig is killed mid-statement, have the server notice within seconds, roll back and
-    free the lock, instead of finishing a long statement for nobody (PostgreSQL 14+)."""
-    if conn.info.server_version >= 140000:
-        conn.execute("SET client_connection_check_interval = 2000")
 
 
 def _hopeless(reason: str) -> bool:

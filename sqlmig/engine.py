@@ -33,6 +33,11 @@ from sqlmig.simple_query import ServerError
 from sqlmig.sqltext import Statement, excerpt, hazards, locate, split_statements
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
+# Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
+# table left by one file must not change what the next one does. (Not DISCARD ALL: it would
+# release the advisory lock.) Startup options, configured timeouts among them, survive.
+ISOLATE = "RESET ALL;\nDISCARD TEMP;\n"
+ISOLATE_STATEMENTS = 2
 
 
 class Reporter(Protocol):
@@ -283,9 +288,10 @@ def _failure(
 def _run_in_transaction(session: Session, step: Step) -> int:
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
-    prefix = "BEGIN;\n" + _prefix(conn, timeouts)
+    prefix = ISOLATE + "BEGIN;\n" + _prefix(conn, timeouts)
     started = time.perf_counter()
-    _send(conn, step, file.text, prefix=prefix, prefix_statements=1 + len(timeouts))
+    _send(conn, step, file.text, prefix=prefix,
+          prefix_statements=ISOLATE_STATEMENTS + 1 + len(timeouts))
     ms = round((time.perf_counter() - started) * 1000)
     statement, params = _record(session, step, ms)
     try:
@@ -335,6 +341,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     timeouts = _timeouts(file, local=False)
     started = time.perf_counter()
     try:
+        conn.execute(ISOLATE)
         for timeout in timeouts:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
@@ -381,8 +388,8 @@ def _run_single_transaction(
         file = step_file(step)
         timeouts = _timeouts(file, local=True)
         started = time.perf_counter()
-        _send(conn, step, file.text, prefix=_prefix(conn, timeouts),
-              prefix_statements=len(timeouts))
+        _send(conn, step, file.text, prefix=ISOLATE + _prefix(conn, timeouts),
+              prefix_statements=ISOLATE_STATEMENTS + len(timeouts))
         ms = round((time.perf_counter() - started) * 1000)
         statement, params = _record(session, step, ms)
         try:

@@ -137,3 +137,32 @@ def test_bad_timeout_directive_is_a_file_error(project: Project) -> None:
     project.pair("0001_a", "-- sqlmig:lock-timeout soon\nSELECT 1;")
     result = project.run("migrate", code=1)
     assert "0001_a.up.sql:1: sqlmig:lock-timeout needs a duration" in result.stderr
+
+
+def test_each_migration_starts_from_a_clean_session(project: Project) -> None:
+    project.pair(
+        "0001_a",
+        "CREATE SCHEMA elsewhere;\nSET search_path TO elsewhere, public;\n"
+        "CREATE TEMP TABLE scratch (x int);\nSET ROLE NONE;\n",
+        "DROP SCHEMA elsewhere;",
+    )
+    project.pair(
+        "0002_b",
+        "CREATE TEMP TABLE scratch (x int);\n"
+        "CREATE TABLE seen AS SELECT current_setting('search_path') AS path;\n",
+        "DROP TABLE seen;",
+    )
+    project.pair(
+        "0003_c",
+        "-- sqlmig:no-transaction\nSET search_path TO elsewhere;\n"
+        "CREATE TEMP TABLE scratch (x int);\n",
+        "-- sqlmig:no-transaction\nSELECT 1;",
+    )
+    project.pair(
+        "0004_d", "INSERT INTO seen SELECT current_setting('search_path');", "SELECT 1;"
+    )
+    project.run("migrate")
+    assert project.exists("public.seen")
+    assert [r[0] for r in project.query("SELECT path FROM public.seen")] == [
+        '"$user", public', '"$user", public'
+    ]
