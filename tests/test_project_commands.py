@@ -116,14 +116,24 @@ def test_reset_rolls_everything_back_then_migrates(project: Project) -> None:
     assert project.query("SELECT count(*) FROM users") == [(0,)]
 
 
-@pytest.mark.parametrize("command", ["fresh", "reset", "rollback"])
-def test_destructive_commands_in_production_need_yes(project: Project, command: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "env"),
+    [("fresh", "production"), ("reset", "production"), ("rollback", "production"),
+     ("redo", "staging"), ("repair", "staging"), ("baseline", "production")],
+)
+def test_destructive_commands_in_protected_environments_need_yes(
+    project: Project, monkeypatch: pytest.MonkeyPatch, command: str, env: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL_STAGING", project.url)
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
-    project.run("migrate", "--env", "production")
-    result = project.run(command, "--env", "production", code=1)
-    assert f"`{command}` in production is destructive: add --yes" in result.stderr
-    assert project.exists("a") and len(project.history()) == 1
-    project.run(command, "--env", "production", "--yes")
+    args = ["--version", "1"] if command == "baseline" else []
+    if command != "baseline":
+        project.run("migrate", "--env", env)
+    before = project.history()
+    result = project.run(command, *args, "--env", env, code=1)
+    assert f"`{command}` in {env} is destructive: add --yes to confirm" in result.stderr
+    assert project.history() == before
+    project.run(command, *args, "--env", env, "--yes")
 
 
 def test_staging_without_a_url_is_an_error_never_the_embedded_server(
