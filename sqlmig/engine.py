@@ -136,17 +136,20 @@ def run(
     outcomes: list[Outcome] = []
     try:
         for step in steps:
-            reporter.started(step)
-            ms = (_run_no_transaction if is_no_transaction(step) else _run_in_transaction)(
-                session, step
-            )
-            reporter.finished(step, ms)
-            outcomes.append(Outcome(step, ms))
+            outcomes.append(_run_step(session, step, reporter))
     except MigrationFailed as failure:
         if rollback_on_failure and outcomes:
             failure.undone = _undo(session, outcomes, reporter)
         raise
     return outcomes
+
+
+def _run_step(session: Session, step: Step, reporter: Reporter) -> Outcome:
+    reporter.started(step)
+    run_one = _run_no_transaction if is_no_transaction(step) else _run_in_transaction
+    ms = run_one(session, step)
+    reporter.finished(step, ms)
+    return Outcome(step, ms)
 
 
 def check_hazards(steps: Sequence[Step]) -> None:
@@ -189,12 +192,7 @@ def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list
         migration = outcome.step.migration
         if outcome.step.direction != "up" or migration.down is None:
             break
-        step = Step(migration, "down")
-        reporter.started(step)
-        ms = (_run_no_transaction if is_no_transaction(step) else _run_in_transaction)(
-            session, step
-        )
-        reporter.finished(step, ms)
+        _run_step(session, Step(migration, "down"), reporter)
         undone.append(migration.id)
     return undone
 
