@@ -25,6 +25,13 @@ URL_VARIABLES = {
     "staging": "DATABASE_URL_STAGING",
     "production": "DATABASE_URL",
 }
+# The Node template's mapping: test data mirrors development, staging mirrors production.
+DEFAULT_SEED_SETS = {
+    "development": "development",
+    "test": "development",
+    "staging": "production",
+    "production": "production",
+}
 # Environments where a missing URL means "use the embedded server" rather than an error.
 EMBEDDED_ALLOWED = ("development", "test")
 PROTECTED = ("staging", "production")
@@ -35,6 +42,7 @@ DURATION = re.compile(r"^\d+\s*(us|ms|s|min|h|d)?$")
 DEFAULTS: dict[str, Any] = {
     "migrations_dir": "sql",
     "seeds_dir": "seeds",
+    "seed_set": None,
     "schema": "public",
     "table": "schema_migrations",
     "lock_timeout": None,
@@ -47,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
     "seeds_dir": (str,),
+    "seed_set": (str,),
     "schema": (str,),
     "table": (str,),
     "lock_timeout": (str,),
@@ -70,7 +79,8 @@ class Settings:
     env: str
     root: Path
     migrations_dir: Path
-    seeds_dir: Path
+    seeds_dir: Path  # the seed files of this environment: <seeds_dir>/<seed_set>
+    seed_set: str
     schema: str
     table: str
     lock_timeout: str | None
@@ -125,6 +135,10 @@ def _checked(section: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
+    seed_set = values["seed_set"]
+    if seed_set is not None and not re.match(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$", seed_set):
+        where = sources.get("seed_set", "seed_set")
+        raise ConfigError(f"{where}: 'seed_set' = {seed_set!r} must be a folder name")
     for key in ("schema", "table"):
         if not IDENTIFIER.match(values[key]):
             raise ConfigError(
@@ -200,7 +214,8 @@ def resolve(
         env=env,
         root=root,
         migrations_dir=(root / values["migrations_dir"]),
-        seeds_dir=(root / values["seeds_dir"]),
+        seeds_dir=root / values["seeds_dir"] / (values["seed_set"] or DEFAULT_SEED_SETS[env]),
+        seed_set=values["seed_set"] or DEFAULT_SEED_SETS[env],
         schema=values["schema"],
         table=values["table"],
         lock_timeout=values["lock_timeout"],

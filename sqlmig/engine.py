@@ -26,6 +26,7 @@ from sqlmig.errors import (
     MigrationFileError,
     PlanError,
     VerifyFailed,
+    display_path,
 )
 from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
@@ -155,34 +156,38 @@ def _run_step(session: Session, step: Step, reporter: Reporter) -> Outcome:
 def check_hazards(steps: Sequence[Step]) -> None:
     """Refuse, before anything runs, SQL that would break the transaction handling."""
     for step in steps:
-        file = step_file(step)
-        transactional = not is_no_transaction(step)
-        for hazard in hazards(file.text):
-            if hazard.kind == "syntax":
-                raise MigrationFailed(
-                    file.path, hazard.what, line=hazard.line, column=hazard.column,
-                    excerpt=excerpt(file.text, hazard.line, hazard.column),
-                )
-            if hazard.kind == "meta-command":
-                message = (
-                    f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "
-                    "scripts; remove it"
-                )
-            elif not transactional:
-                continue
-            elif hazard.kind == "transaction-control":
-                message = (
-                    f"{hazard.what} inside a transactional migration would break the "
-                    "all-or-nothing pairing with its history row; remove it (sqlmig wraps the "
-                    "file in a transaction), or add `-- sqlmig:no-transaction` to the header "
-                    "to manage transactions yourself"
-                )
-            else:
-                message = (
-                    f"{hazard.what} cannot run inside a transaction block; add "
-                    "`-- sqlmig:no-transaction` as the file's first line"
-                )
-            raise MigrationFileError(file.path, message, hazard.line)
+        check_file(step_file(step), transactional=not is_no_transaction(step))
+
+
+def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
+    """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
+    would break the transaction, each raised with its line."""
+    for hazard in hazards(file.text):
+        if hazard.kind == "syntax":
+            raise MigrationFailed(
+                file.path, hazard.what, line=hazard.line, column=hazard.column,
+                excerpt=excerpt(file.text, hazard.line, hazard.column),
+            )
+        if hazard.kind == "meta-command":
+            message = (
+                f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "
+                "scripts; remove it"
+            )
+        elif not transactional:
+            continue
+        elif hazard.kind == "transaction-control":
+            message = (
+                f"{hazard.what} inside a transactional {noun} would break its "
+                "all-or-nothing run; remove it (sqlmig wraps the file in a transaction)"
+                + ("" if noun != "migration" else ", or add `-- sqlmig:no-transaction` to "
+                   "the header to manage transactions yourself")
+            )
+        else:
+            message = (
+                f"{hazard.what} cannot run inside a transaction block; add "
+                "`-- sqlmig:no-transaction` as the file's first line"
+            )
+        raise MigrationFileError(file.path, message, hazard.line)
 
 
 def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list[str]:
@@ -219,32 +224,34 @@ def _prefix(conn: psycopg.Connection, statements: list[sql.Composed]) -> str:
     return "".join(f"{s.as_string(conn)};\n" for s in statements)
 
 
-def _rollback_quietly(conn: psycopg.Connection) -> None:
+def rollback_quietly(conn: psycopg.Connection) -> None:
     if conn.closed:
         return
     with suppress(psycopg.Error):
         conn.execute("ROLLBACK")
 
 
-def _send(
-    conn: psycopg.Connection, step: Step, text: str, *, prefix: str = "",
+def send(
+    conn: psycopg.Connection, file: SqlFile, text: str, *, prefix: str = "",
     prefix_statements: int = 0, statement: Statement | None = None,
-) -> None:
-    """Run `prefix + text`; on error raise MigrationFailed located in the step's file."""
+) -> int:
+    """Run `prefix + text` as one simple query and return the rows it affected; on error roll
+    back and raise MigrationFailed located in `file`."""
     try:
-        error = simple_query.execute(conn, prefix + text)
+        sent = simple_query.execute(conn, prefix + text)
     except (KeyboardInterrupt, SystemExit):
-        _rollback_quietly(conn)
-        raise Interrupted(f"{step_file(step).path}: interrupted; rolled back") from None
+        rollback_quietly(conn)
+        raise Interrupted(f"{display_path(file.path)}: interrupted; rolled back") from None
     except psycopg.OperationalError as err:
-        raise MigrationFailed(step_file(step).path, f"connection lost: {err}") from None
-    if error is not None:
-        _rollback_quietly(conn)
-        raise _failure(step, error, len(prefix), prefix_statements, statement)
+        raise MigrationFailed(file.path, f"connection lost: {err}") from None
+    if sent.error is not None:
+        rollback_quietly(conn)
+        raise _failure(file, sent.error, len(prefix), prefix_statements, statement)
+    return sent.rows
 
 
 def _failure(
-    step: Step,
+    file: SqlFile,
     error: ServerError,
     prefix_length: int,
     prefix_statements: int,
@@ -252,7 +259,6 @@ def _failure(
 ) -> MigrationFailed:
     """Point at file:line:column when the server gives a position; otherwise at the first line
     of the failing statement (found by counting the statements that succeeded)."""
-    file = step_file(step)
     line = column = None
     if error.position is not None:
         position = error.position - prefix_length + (statement.offset if statement else 0)
@@ -288,8 +294,8 @@ def _run_in_transaction(session: Session, step: Step) -> int:
     timeouts = _timeouts(file, local=True)
     prefix = ISOLATE + "BEGIN;\n" + _prefix(conn, timeouts)
     started = time.perf_counter()
-    _send(conn, step, file.text, prefix=prefix,
-          prefix_statements=ISOLATE_STATEMENTS + 1 + len(timeouts))
+    send(conn, file, file.text, prefix=prefix,
+         prefix_statements=ISOLATE_STATEMENTS + 1 + len(timeouts))
     ms = round((time.perf_counter() - started) * 1000)
     statement, params = _record(session, step, ms)
     try:
@@ -298,7 +304,7 @@ def _run_in_transaction(session: Session, step: Step) -> int:
             conn.execute("COMMIT")
     except psycopg.Error as err:
         # a deferred constraint or a trigger on the history table: nothing was committed
-        _rollback_quietly(conn)
+        rollback_quietly(conn)
         diag = err.diag
         raise MigrationFailed(
             file.path,
@@ -344,7 +350,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
             try:
-                _send(conn, step, statement.text, statement=statement)
+                send(conn, file, statement.text, statement=statement)
             except (MigrationFailed, Interrupted) as failure:
                 where = f"statement {index} of {len(statements)} (line {statement.line})"
                 verb = "rollback" if step.direction == "down" else "migration"
@@ -386,21 +392,21 @@ def _run_single_transaction(
         file = step_file(step)
         timeouts = _timeouts(file, local=True)
         started = time.perf_counter()
-        _send(conn, step, file.text, prefix=ISOLATE + _prefix(conn, timeouts),
-              prefix_statements=ISOLATE_STATEMENTS + len(timeouts))
+        send(conn, file, file.text, prefix=ISOLATE + _prefix(conn, timeouts),
+             prefix_statements=ISOLATE_STATEMENTS + len(timeouts))
         ms = round((time.perf_counter() - started) * 1000)
         statement, params = _record(session, step, ms)
         try:
             conn.execute(statement, params)
         except psycopg.Error as err:
-            _rollback_quietly(conn)
+            rollback_quietly(conn)
             raise MigrationFailed(file.path, f"could not record: {err}") from None
         reporter.finished(step, ms)
         outcomes.append(Outcome(step, ms))
     try:
         conn.execute("COMMIT")
     except psycopg.Error as err:  # a deferred constraint: the whole run is rolled back
-        _rollback_quietly(conn)
+        rollback_quietly(conn)
         raise MigrationFailed(
             step_file(steps[-1]).path, f"rolled back at commit: {err.diag.message_primary or err}",
             detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,

@@ -102,7 +102,9 @@ def normalise(raw: bytes, path: Path) -> str:
     return text.replace("\r\n", "\n")
 
 
-def parse_directives(text: str, path: Path) -> dict[str, str]:
+def parse_directives(
+    text: str, path: Path, known: Mapping[str, str] = KNOWN_DIRECTIVES
+) -> dict[str, str]:
     """`-- sqlmig:NAME [ARGS]` lines in the header (the comments and blank lines before the
     first SQL), checked so a typo is an error rather than a silently ignored comment."""
     from sqlmig.config import DURATION
@@ -118,9 +120,9 @@ def parse_directives(text: str, path: Path) -> dict[str, str]:
         if match is None:
             continue
         name = match["name"]
-        if name not in KNOWN_DIRECTIVES:
-            known = ", ".join(f"sqlmig:{d}" for d in KNOWN_DIRECTIVES)
-            message = f"unknown directive 'sqlmig:{name}' (known: {known})"
+        if name not in known:
+            names = ", ".join(f"sqlmig:{d}" for d in known)
+            message = f"unknown directive 'sqlmig:{name}' (known: {names})"
             raise MigrationFileError(path, message, number)
         args = match["args"]
         if name in FLAG_DIRECTIVES and args:

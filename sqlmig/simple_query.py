@@ -69,10 +69,15 @@ def _wait(pgconn: pq.abc.PGconn, *, write: bool = False) -> None:
         select.select([sock], [], [])
 
 
-def execute(conn: psycopg.Connection, text: str) -> ServerError | None:
-    """Run `text` (one or many statements) as a single simple query. Returns the first error,
-    or None when every statement succeeded. Interrupts cancel the query on the server, wait
-    for it to stop, then propagate."""
+@dataclass(frozen=True)
+class Sent:
+    error: ServerError | None  # the first failed statement, if any
+    rows: int  # rows inserted, updated, deleted or copied by the statements that succeeded
+
+
+def execute(conn: psycopg.Connection, text: str) -> Sent:
+    """Run `text` (one or many statements) as a single simple query. Interrupts cancel the
+    query on the server, wait for it to stop, then propagate."""
     pgconn = conn.pgconn
     try:
         pgconn.send_query(text.encode("utf-8"))
@@ -84,8 +89,8 @@ def execute(conn: psycopg.Connection, text: str) -> ServerError | None:
         raise
 
 
-def _collect(pgconn: pq.abc.PGconn) -> ServerError | None:
-    succeeded = 0
+def _collect(pgconn: pq.abc.PGconn) -> Sent:
+    succeeded = rows = 0
     error: ServerError | None = None
     while True:
         while pgconn.is_busy():
@@ -98,7 +103,7 @@ def _collect(pgconn: pq.abc.PGconn) -> ServerError | None:
                     pgconn.error_message.decode("utf-8", "replace").strip()
                     or "the connection to the server was lost"
                 )
-            return error
+            return Sent(error, rows)
         status = result.status
         if status in FAILED:
             if error is None:
@@ -112,6 +117,7 @@ def _collect(pgconn: pq.abc.PGconn) -> ServerError | None:
                 pass
         else:
             succeeded += 1
+            rows += result.command_tuples or 0
 
 
 def _cancel_and_drain(conn: psycopg.Connection) -> None:
