@@ -15,6 +15,7 @@ import typer
 
 from sqlmig import __version__
 from sqlmig.errors import (
+    EXIT_ERROR,
     EXIT_INTERRUPTED,
     Interrupted,
     MigrationFailed,
@@ -122,6 +123,15 @@ def reported(debug: bool) -> Iterator[None]:
 
         render.error(err)
         raise typer.Exit(err.exit_code) from None
+    except Exception as err:  # a database error sqlmig did not foresee: still one line
+        import psycopg
+
+        if debug or not isinstance(err, psycopg.Error):
+            raise
+        from sqlmig import render
+
+        render.error(SqlmigError(f"database error: {str(err).splitlines()[0]}"))
+        raise typer.Exit(EXIT_ERROR) from None
 
 
 def settings_for(env: str | None, url: str | None, **overrides: Any) -> Settings:
@@ -450,7 +460,7 @@ def reset(
 
 # The commands that read and repair history live in their own module; importing it registers
 # them on `app`.
-from sqlmig import cli_history  # noqa: E402, F401
+from sqlmig import cli_history, cli_seed  # noqa: E402, F401
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from sqlmig import __version__
 from sqlmig.config import Settings, redact, scrub
-from sqlmig.errors import ConnectionFailed, LockTimeout
+from sqlmig.errors import ConfigError, ConnectionFailed, LockTimeout
 from sqlmig.files import Migration
 from sqlmig.plan import Applied
 
@@ -45,6 +45,19 @@ CREATE TABLE IF NOT EXISTS {table} (
     script         text
 )
 """
+CORE_COLUMNS = {"version", "name", "checksum", "batch", "applied_at"}
+# Columns added after the first release, with how to add them and what to read meanwhile.
+ADDED_COLUMNS = {
+    "state": "text NOT NULL DEFAULT 'applied'",
+    "baseline": "boolean NOT NULL DEFAULT false",
+    "error": "text",
+    "script": "text",
+}
+ADDED_DEFAULTS = {"state": "'applied'", "baseline": "false", "error": "NULL", "script": "NULL"}
+APPLIED_FIELDS = (
+    "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
+    "state", "baseline", "error", "script",
+)
 # The up file's text is kept (for `verify --diff`) unless it is bigger than this.
 SCRIPT_KEEP_LIMIT = 1_000_000
 
@@ -318,6 +331,17 @@ class History:
             self.host, __version__, baseline, script,
         )
 
+    def columns(self, conn: psycopg.Connection) -> set[str] | None:
+        """The table's column names, or None when it does not exist."""
+        rows = conn.execute(
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
+            "AND a.attnum > 0 AND NOT a.attisdropped",
+            (self.ident.as_string(conn),),
+        ).fetchall()
+        if not rows and not self.exists(conn):
+            return None
+        return {row[0] for row in rows}
+
     def exists(self, conn: psycopg.Connection) -> bool:
         row = conn.execute(
             "SELECT to_regclass(%s) IS NOT NULL",
@@ -325,19 +349,50 @@ class History:
         ).fetchone()
         return bool(row and row[0])
 
+    def _checked(self, columns: set[str]) -> set[str]:
+        """Refuse a table of the same name that another tool owns (dbmate, golang-migrate and
+        Rails all default to `schema_migrations`)."""
+        if not columns >= CORE_COLUMNS:
+            raise ConfigError(
+                f"table: {self.schema}.{self.table} exists but is not a sqlmig history table "
+                f"(it has {', '.join(sorted(columns)) or 'no columns'}); set 'table' to another "
+                "name, then adopt the database with `sqlmig baseline`"
+            )
+        return columns
+
     def ensure(self, conn: psycopg.Connection) -> None:
-        """Create schema and table on first use; call with the lock held so two first runs
-        don't race on CREATE TABLE."""
-        if self.exists(conn):
+        """Create schema and table on first use, or add the columns newer sqlmig versions
+        record; call with the lock held so two first runs don't race."""
+        columns = self.columns(conn)
+        if columns is None:
+            schema = sql.Identifier(self.schema)
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            conn.execute(sql.SQL(HISTORY_DDL).format(table=self.ident))
             return
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-        conn.execute(sql.SQL(HISTORY_DDL).format(table=self.ident))
+        missing = [c for c in ADDED_COLUMNS if c not in self._checked(columns)]
+        if not missing:
+            return
+        with conn.transaction():
+            for column in missing:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {} " + ADDED_COLUMNS[column])
+                    .format(self.ident, sql.Identifier(column))
+                )
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ALTER COLUMN execution_ms DROP NOT NULL")
+                .format(self.ident)
+            )
 
     def read(self, conn: psycopg.Connection) -> list[Applied]:
-        if not self.exists(conn):
+        columns = self.columns(conn)
+        if columns is None:
             return []
-        query = sql.SQL(
-            "SELECT version, name, checksum, batch, applied_at, execution_ms, applied_by, "
-            "state, baseline, error, script FROM {} ORDER BY version"
-        ).format(self.ident)
+        self._checked(columns)
+        # a table from an older sqlmig may lack newer columns until the next write adds them
+        select = sql.SQL(", ").join(
+            sql.Identifier(name) if name in columns or name not in ADDED_COLUMNS
+            else sql.SQL(ADDED_DEFAULTS[name])
+            for name in APPLIED_FIELDS
+        )
+        query = sql.SQL("SELECT {} FROM {} ORDER BY version").format(select, self.ident)
         return [Applied(*row) for row in conn.execute(query).fetchall()]

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sqlmig.config import Settings
     from sqlmig.db import LockHolder
     from sqlmig.engine import Outcome
     from sqlmig.errors import SqlmigError
     from sqlmig.plan import Problem, StatusRow, Step
+    from sqlmig.seeding import SeedResult
 
 STATE_STYLES = {
     "applied": "green",
@@ -197,3 +199,44 @@ def changes(lines: Sequence[str], nothing: str) -> None:
         out.print(nothing)
     for line in lines:
         out.print(line, markup=False, emoji=False, soft_wrap=True)
+
+
+def seeds_json(results: Sequence[SeedResult], settings: Settings) -> dict[str, Any]:
+    return {
+        "environment": settings.env,
+        "seed_set": settings.seed_set,
+        "seeds": [
+            {
+                "file": r.seed.path.name,
+                "kind": r.seed.kind,
+                "table": r.seed.name if r.seed.kind == "csv" else None,
+                "rows": r.rows,
+                "ms": r.ms,
+            }
+            for r in results
+        ],
+        "rows": sum(r.rows for r in results),
+        "ms": sum(r.ms for r in results),
+    }
+
+
+def seeds_table(results: Sequence[SeedResult], settings: Settings) -> None:
+    out = console()
+    if not results:
+        out.print(f"no seeds in {settings.seeds_dir}")
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("seed", "kind", "rows", "time"):
+        justify = "right" if column in ("rows", "time") else "left"
+        table.add_column(column, justify=justify, no_wrap=True)
+    for r in results:
+        table.add_row(r.seed.path.name, r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
+    out.print(table)
+    total = sum(r.rows for r in results)
+    out.print(
+        f"seeded {settings.env} from seeds/{settings.seed_set}: {len(results)} files, "
+        f"{total:,} rows in {sum(r.ms for r in results)} ms"
+    )

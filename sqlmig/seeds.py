@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ class Seed:
     path: Path
     kind: str  # "sql" | "csv"
     name: str  # file name without order prefix and extension: `users`, `audit.events`
-    params: Mapping[str, str]  # setting name -> environment variable (sql seeds)
+    params: tuple[tuple[str, str], ...]  # (setting name, environment variable) for sql seeds
 
     @property
     def stem(self) -> str:
@@ -58,7 +57,7 @@ def discover(directory: Path) -> list[Seed]:
                 path, "seed name does not match NN_name.sql or NN_[schema.]table.csv"
             )
         kind, name = match["kind"], match["name"]
-        params: dict[str, str] = {}
+        params: tuple[tuple[str, str], ...] = ()
         if kind == "csv":
             parts = name.split(".")
             if len(parts) > 2 or not all(IDENTIFIER.match(p) for p in parts):
@@ -66,7 +65,7 @@ def discover(directory: Path) -> list[Seed]:
                     path, f"'{name}' is not a table name (table or schema.table)"
                 )
         else:
-            params = _params(path)
+            params = tuple(_params(path).items())
         seeds.append(Seed(path, kind, name, params))
     return seeds
 

@@ -70,3 +70,44 @@ def drop_database(admin_url: str, url: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
         )
+
+
+DEBIAN_BIN = "/usr/lib/postgresql/{version}/bin"
+
+
+@contextlib.contextmanager
+def debian_server(version: int = 15) -> Iterator[str]:
+    """Debian's packaged PostgreSQL `version` (contrib, pgcrypto included), initialised in a
+    temporary directory and run as the `postgres` OS user (initdb refuses root). `.ci/run`
+    installs the package when a machine lacks it."""
+    import pwd
+    import shutil
+    import subprocess
+
+    bin_dir = DEBIAN_BIN.format(version=version)
+    if not os.path.exists(f"{bin_dir}/initdb"):
+        raise RuntimeError(
+            f"PostgreSQL {version} is not installed ({bin_dir}); run "
+            f"`apt-get install -y postgresql-{version}` (.ci/run does this)"
+        )
+    directory = tempfile.mkdtemp(prefix=f"sqlmig-pg{version}-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("postgres")
+        os.chown(directory, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = f"{directory}/data"
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)
+
+    run(f"{bin_dir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+        "--no-sync")
+    run(f"{bin_dir}/pg_ctl", "-D", data, "-l", f"{directory}/log", "-w", "-o",
+        f"-k {directory} -h '' -F -c max_connections=60", "start")
+    try:
+        yield f"postgresql://postgres@/postgres?host={directory}"
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            run(f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(directory, ignore_errors=True)
