@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_EMBEDDED := $(VENV)/.installed-embedded
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: help migrate status test lint fmt clean
+.PHONY: help migrate setup seed status test lint fmt bench-seed clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,18 +25,27 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 migrate: $(STAMP_EMBEDDED) ## migrate the development database (embedded PostgreSQL if no DATABASE_URL)
 	$(BIN)/sqlmig migrate
 
+setup: $(STAMP_EMBEDDED) ## migrate, then load the development seeds
+	$(BIN)/sqlmig setup
+
+seed: $(STAMP_EMBEDDED) ## load the seeds of the current environment
+	$(BIN)/sqlmig seed
+
 status: $(STAMP_EMBEDDED) ## show migration status
 	$(BIN)/sqlmig status
 
 test: $(STAMP_TEST) ## ruff + the whole test suite against a real PostgreSQL
-	$(BIN)/ruff check sqlmig tests
+	$(BIN)/ruff check sqlmig tests bench
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP_TEST) ## ruff only
-	$(BIN)/ruff check sqlmig tests
+	$(BIN)/ruff check sqlmig tests bench
 
 fmt: $(STAMP_TEST) ## format with ruff
 	$(BIN)/ruff format sqlmig tests
+
+bench-seed: $(STAMP_TEST) ## seed throughput: a 1M-row CSV through COPY
+	$(BIN)/python bench/seed_throughput.py
 
 clean: ## remove the venv and the embedded database
 	rm -rf $(VENV) .sqlmig

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 
 import psycopg
@@ -137,13 +136,10 @@ def _load_csv(conn: psycopg.Connection, seed: Seed) -> int:
 
 
 def _csv_failure(seed: Seed, err: psycopg.Error) -> MigrationFailed:
-    """file:line of the bad record (COPY counts records; quoted fields may span lines)."""
+    """file:line of the bad row: COPY's "line N" counts physical lines, as the file does."""
     diag = err.diag
-    line = None
     match = COPY_LINE.search(diag.context or "")
-    if match:
-        with suppress(OSError, UnicodeDecodeError):
-            line = seed_files.csv_line_of_record(seed.path, int(match[1]))
+    line = int(match[1]) if match else None
     message = (diag.message_primary or str(err)).strip()
     if diag.sqlstate == "42P01":  # undefined_table
         message += f" (the table is named by the file: {seed.path.name})"

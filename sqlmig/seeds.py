@@ -108,19 +108,6 @@ def csv_header(seed: Seed) -> list[str]:
     return columns
 
 
-def csv_line_of_record(path: Path, record: int) -> int:
-    """Physical line where CSV record `record` (1-based, the header is record 1) starts; quoted
-    fields may span lines. Only used on the error path, so it may re-read the file."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        line = 1
-        for _ in range(record - 1):
-            if next(reader, None) is None:
-                break
-            line = reader.line_num + 1
-        return line
-
-
 def open_csv(path: Path) -> io.BufferedReader:
     """The CSV file opened for streaming in binary chunks (a UTF-8 BOM is skipped)."""
     handle = path.open("rb")

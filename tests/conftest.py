@@ -63,9 +63,11 @@ class Project:
         if down is not None:
             self.write(f"{stem}.down.sql", down)
 
-    def copy_examples(self) -> None:
+    def copy_examples(self, seeds: bool = False) -> None:
         for path in EXAMPLES.glob("*.sql"):
             shutil.copy(path, self.sql_dir / path.name)
+        if seeds:
+            shutil.copytree(REPO / "seeds", self.root / "seeds")
 
     def run(self, *args: str, code: int | None = 0) -> Any:
         """Run the CLI in-process; assert the exit code unless `code` is None."""
@@ -110,11 +112,33 @@ class Project:
         return self.query("SELECT to_regclass(%s) IS NOT NULL", (regclass,))[0][0]
 
 
+@pytest.fixture(scope="session")
+def pg15_admin_url() -> Iterator[str]:
+    """Debian's PostgreSQL 15, with contrib (pgcrypto): the second version sqlmig is tested
+    on, and the server for tests that need pgcrypto (the embedded build lacks OpenSSL)."""
+    with provision.debian_server(15) as url:
+        yield url
+
+
+@pytest.fixture
+def pg15_project(
+    tmp_path: Path, pg15_admin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Project]:
+    url = provision.create_database(pg15_admin_url)
+    yield _project(tmp_path, url, monkeypatch)
+    provision.drop_database(pg15_admin_url, url)
+
+
 @pytest.fixture
 def project(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Project:
+    return _project(tmp_path, db_url, monkeypatch)
+
+
+def _project(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Project:
     for variable in (
         "SQLMIG_ENV", "DATABASE_URL_TEST", "DATABASE_URL_STAGING", "MIGRATION_DIRECTORY",
         "MIGRATION_TABLE_NAME", "SQLMIG_SCHEMA", "SQLMIG_LOCK_TIMEOUT", "NO_COLOR",
+        "SQLMIG_STATEMENT_TIMEOUT", "SEED_ADMIN_PASSWORD",
     ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("DATABASE_URL", db_url)

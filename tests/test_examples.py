@@ -102,3 +102,18 @@ def test_each_example_down_reverses_its_up(project: Project) -> None:
         project.run("up")
         assert [r[0] for r in project.history()] == list(range(1, version + 1))
     assert len(project.history()) == 4
+
+
+def test_examples_go_up_and_down_on_postgresql_15_with_pgcrypto(pg15_project: Project) -> None:
+    project = pg15_project
+    project.copy_examples()
+    project.run("migrate")
+    assert project.query("SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'") == [
+        ("pgcrypto",)
+    ]
+    assert project.query("SELECT count(*) FROM schema_migrations WHERE state = 'applied'") == [
+        (4,)
+    ]
+    project.run("rollback", "--all")
+    assert project.tables() == {"schema_migrations"}
+    assert project.query("SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'") == [(0,)]
