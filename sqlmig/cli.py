@@ -201,6 +201,24 @@ def run_plan(
     render.summary(outcomes, verb, nothing)
 
 
+def dry_run_migrate(settings: Settings, to: int | None, json_: bool) -> None:
+    from sqlmig import engine, plan, render
+    from sqlmig import render_review as review
+
+    reporter = render.LineReporter()
+    with engine.locked_session(settings, database_url(settings), reporter) as session:
+        engine.preflight(session, settings.allow_out_of_order, "dry-run")
+        steps = plan.plan_migrate(session.migrations, session.applied, to=to,
+                                  allow_out_of_order=settings.allow_out_of_order)
+        results = engine.dry_run(session, steps)
+    if json_:
+        review.print_json(review.dry_run_json(results))
+    else:
+        review.dry_run_table(results)
+    if any(r.error is not None for r in results):
+        raise typer.Exit(EXIT_ERROR)
+
+
 def change_settings(
     env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
     lock_timeout: str | None = None, statement_timeout: str | None = None,
@@ -219,6 +237,11 @@ def migrate(
         bool, typer.Option("--single-transaction", help="All pending migrations or none.")
     ] = False,
     rollback_on_failure: RollbackOnFailureOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run the pending transactional migrations in a "
+                           "transaction that is rolled back: errors and timings, no changes.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="With --dry-run: JSON output.")] = False,
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
@@ -237,6 +260,9 @@ def migrate(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order)
+        if dry_run:
+            dry_run_migrate(settings, to, json_)
+            return
         run_plan(
             settings,
             lambda files, applied: plan.plan_migrate(
@@ -460,7 +486,7 @@ def reset(
 
 # The commands that read and repair history live in their own module; importing it registers
 # them on `app`.
-from sqlmig import cli_history, cli_seed  # noqa: E402, F401
+from sqlmig import cli_history, cli_review, cli_seed  # noqa: E402, F401
 
 
 def _terminate(signum: int, frame: object) -> None:

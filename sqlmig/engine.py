@@ -423,6 +423,47 @@ def preflight(session: Session, allow_out_of_order: bool, verb: str = "run") -> 
         raise VerifyFailed(verb, [p.message for p in problems])
 
 
+@dataclass(frozen=True)
+class DryRun:
+    step: Step
+    ms: int | None = None
+    error: Exception | None = None  # MigrationFailed / MigrationFileError
+    skipped: str | None = None  # why it was not tried
+
+
+def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
+    """Run the pending transactional migrations, in order, inside ONE transaction that is
+    always rolled back: each sees the ones before it, nothing is committed, history is not
+    touched. Stops at the first failure; no-transaction migrations cannot be tried."""
+    conn, results = session.conn, []
+    failed = False
+    conn.execute("BEGIN")
+    try:
+        for step in steps:
+            file = step_file(step)
+            if failed:
+                results.append(DryRun(step, skipped="not tried: an earlier migration failed"))
+                continue
+            if is_no_transaction(step):
+                results.append(DryRun(step, skipped="no-transaction: cannot be dry-run"))
+                continue
+            timeouts = _timeouts(file, local=True)
+            started = time.perf_counter()
+            try:
+                check_file(file, transactional=True)
+                send(conn, file, file.text, prefix=_prefix(conn, timeouts),
+                     prefix_statements=len(timeouts))
+            except (MigrationFailed, MigrationFileError) as err:
+                results.append(DryRun(step, error=err))
+                failed = True
+                continue
+            ms = round((time.perf_counter() - started) * 1000)
+            results.append(DryRun(step, ms=ms))
+    finally:
+        rollback_quietly(conn)
+    return results
+
+
 def repair(session: Session, fixes: plan.Repair) -> list[str]:
     """Apply a repair plan in one transaction; return what changed, one line each."""
     conn, history = session.conn, session.history

@@ -1,0 +1,237 @@
+"""Output of the review commands (plan, dry-run, check, diff, docs): Rich for people, plain
+dicts for --json, Markdown for docs. Decides nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlmig.render import console, print_json
+
+if TYPE_CHECKING:
+    from sqlmig.engine import DryRun
+    from sqlmig.plan import Step
+    from sqlmig.roundtrip import CheckReport, MigrationCheck
+    from sqlmig.snapshot import Difference, Snapshot
+
+__all__ = ["print_json"]
+
+
+def _mode(step: Step) -> str:
+    from sqlmig.engine import is_no_transaction
+
+    return "no-transaction" if is_no_transaction(step) else "transaction"
+
+
+def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
+    from sqlmig.engine import step_file
+
+    return {
+        "environment": env,
+        "migrations": [
+            {
+                "version": s.migration.version,
+                "name": s.migration.name,
+                "file": s.migration.up.path.name,
+                "mode": _mode(s),
+                "directives": dict(step_file(s).directives),
+                "checksum": s.migration.checksum,
+                "batch": s.batch,
+                "sql": step_file(s).text,
+            }
+            for s in steps
+        ],
+    }
+
+
+def plan_listing(steps: Sequence[Step]) -> None:
+    from rich.rule import Rule
+    from rich.syntax import Syntax
+
+    out = console()
+    if not steps:
+        out.print("nothing to migrate: the database is up to date")
+        return
+    for step in steps:
+        m = step.migration
+        directives = " ".join(
+            f"{k}{' ' + v if v else ''}" for k, v in sorted(m.up.directives.items())
+        ) or "none"
+        out.print(Rule(f"{m.id} · {_mode(step)}", align="left"))
+        out.print(f"checksum {m.checksum[:16]}  directives: {directives}  batch {step.batch}",
+                  markup=False)
+        out.print(Syntax(m.up.text.rstrip("\n"), "sql", line_numbers=True, word_wrap=True,
+                         theme="ansi_dark"))
+    noun = "migration" if len(steps) == 1 else "migrations"
+    out.print(f"{len(steps)} {noun} would be applied as batch {steps[0].batch}")
+
+
+def dry_run_table(results: Sequence[DryRun]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    if not results:
+        out.print("nothing to migrate: the database is up to date")
+        return
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("migration", "result", "time"):
+        table.add_column(column, no_wrap=column != "result")
+    for r in results:
+        if r.error is not None:
+            result = f"[red]fails:[/] {r.error}"
+        elif r.skipped:
+            result = f"[yellow]{r.skipped}[/]"
+        else:
+            result = "[green]ok[/]"
+        table.add_row(r.step.migration.id, result, f"{r.ms} ms" if r.ms is not None else "")
+    out.print(table)
+    failures = [r for r in results if r.error is not None]
+    for r in failures:
+        details = getattr(r.error, "details", lambda: [])()
+        for line in details:
+            out.print(line, markup=False, highlight=False)
+    out.print("dry run: everything was rolled back; history unchanged")
+
+
+def dry_run_json(results: Sequence[DryRun]) -> dict[str, Any]:
+    return {
+        "ok": all(r.error is None for r in results),
+        "migrations": [
+            {
+                "version": r.step.migration.version,
+                "name": r.step.migration.name,
+                "result": "failed" if r.error else "skipped" if r.skipped else "ok",
+                "error": str(r.error) if r.error else None,
+                "skipped": r.skipped,
+                "ms": r.ms,
+            }
+            for r in results
+        ],
+    }
+
+
+def check_line(check: MigrationCheck) -> None:
+    out = console()
+    m = check.migration
+    if check.down_ms is None:
+        out.print(f"  [yellow]skip[/] {m.id}: irreversible, up only ({check.up_ms} ms)")
+    elif check.differences:
+        out.print(f"  [red]FAIL[/] {m.id}: its down does not reverse its up")
+    else:
+        out.print(f"  [green]ok[/]   {m.id} (up {check.up_ms} ms, down {check.down_ms} ms)")
+
+
+def check_summary(report: CheckReport) -> None:
+    out = console()
+    failed = report.failed
+    if failed is not None:
+        out.print(f"[red]{failed.migration.id}[/]: after up + down the schema differs:")
+        for difference in failed.differences:
+            out.print(f"  - {difference}", markup=False)
+        return
+    if report.stopped_at:
+        out.print(f"every down reverses its up; rolling back stopped at {report.stopped_at} "
+                  "(irreversible)", markup=False)
+        return
+    if report.leftovers:
+        out.print("[red]all the way down, the schema is not back where it started:[/]")
+        for difference in report.leftovers:
+            out.print(f"  - {difference}", markup=False)
+        return
+    out.print(f"[green]ok[/]: {len(report.checks)} migrations round-trip, and the whole chain "
+              "goes all the way down to an empty schema")
+
+
+def difference_json(difference: Difference) -> dict[str, Any]:
+    return {
+        "kind": difference.kind,
+        "name": difference.name,
+        "change": difference.change,
+        "attribute": difference.attribute,
+        "before": difference.before,
+        "after": difference.after,
+    }
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "migrations": [
+            {
+                "version": c.migration.version,
+                "name": c.migration.name,
+                "round_trip": None if c.down_ms is None else not c.differences,
+                "up_ms": c.up_ms,
+                "down_ms": c.down_ms,
+                "differences": [difference_json(d) for d in c.differences],
+            }
+            for c in report.checks
+        ],
+        "stopped_at": report.stopped_at,
+        "leftovers": [difference_json(d) for d in report.leftovers],
+    }
+
+
+def differences_table(differences: Sequence[Difference], source: str, target: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    if not differences:
+        out.print(f"[green]same schema[/]: {source} and {target}")
+        return
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("change", "kind", "object", "detail"):
+        table.add_column(column, no_wrap=column != "detail")
+    styles = {"added": "green", "removed": "red", "changed": "yellow"}
+    for d in differences:
+        detail = f"{d.attribute}: {d.before!r} → {d.after!r}" if d.change == "changed" else ""
+        table.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, d.name, detail)
+    out.print(table)
+    out.print(f"{len(differences)} differences from {source} to {target}", markup=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def schema_markdown(snapshot: Snapshot, env: str) -> str:
+    """Tables with columns, constraints and indexes, then enums; deterministic."""
+    lines = [f"# Database schema ({env})", ""]
+    columns = snapshot.get("column", {})
+    constraints = snapshot.get("constraint", {})
+    indexes = snapshot.get("index", {})
+    for table, attributes in snapshot.get("table", {}).items():
+        lines += [f"## {table}", ""]
+        if attributes.get("comment"):
+            lines += [attributes["comment"], ""]
+        lines += ["| column | type | nullable | default | comment |", "|---|---|---|---|---|"]
+        own = sorted(
+            ((name, c) for name, c in columns.items() if name.rsplit(".", 1)[0] == table),
+            key=lambda item: item[1]["position"],
+        )
+        for name, c in own:
+            lines.append(
+                f"| {name.rsplit('.', 1)[1]} | {_cell(c['type'])} | "
+                f"{'yes' if c['nullable'] else 'no'} | {_cell(c['default'])} | "
+                f"{_cell(c['comment'])} |"
+            )
+        keys = [(n.rsplit(".", 1)[1], c) for n, c in constraints.items()
+                if n.rsplit(".", 1)[0] == table]
+        if keys:
+            lines += ["", "Constraints:", ""]
+            lines += [f"- `{name}` ({c['type']}): `{c['definition']}`" for name, c in keys]
+        own_indexes = [(n, i) for n, i in indexes.items() if i["table"] == table]
+        if own_indexes:
+            lines += ["", "Indexes:", ""]
+            lines += [f"- `{i['definition']}`" for _, i in own_indexes]
+        lines.append("")
+    enums = {n: t for n, t in snapshot.get("type", {}).items() if t["kind"] == "enum"}
+    if enums:
+        lines += ["## Enums", ""]
+        lines += [f"- `{n}`: {', '.join(t['labels'] or [])}" for n, t in enums.items()]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""`sqlmig check`: prove on a scratch database that every down reverses its up.
+
+For each migration in order: snapshot, up, down, snapshot, require equality, up again. Then
+roll the whole chain back and require the schema we started from. The scratch database is
+created beside the target (`sqlmig_check_<random>`) and dropped afterwards, or given.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from sqlmig import db, engine, snapshot
+from sqlmig.config import Settings
+from sqlmig.errors import ConnectionFailed
+from sqlmig.files import Migration
+from sqlmig.plan import Step
+
+
+@dataclass(frozen=True)
+class MigrationCheck:
+    migration: Migration
+    up_ms: int
+    down_ms: int | None  # None: irreversible, not round-tripped
+    differences: list[snapshot.Difference] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    checks: list[MigrationCheck] = field(default_factory=list)
+    leftovers: list[snapshot.Difference] = field(default_factory=list)  # after all the way down
+    stopped_at: str | None = None  # an irreversible migration the full rollback stopped at
+
+    @property
+    def failed(self) -> MigrationCheck | None:
+        return next((c for c in self.checks if c.differences), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None and not self.leftovers
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    """A new database on the same server as `url`, dropped afterwards whatever happens."""
+    name = f"sqlmig_check_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(url, autocommit=True, application_name="sqlmig")
+    except psycopg.Error as err:
+        raise ConnectionFailed(f"cannot connect to {db.describe_target(url)}: {err}") from None
+    with admin:
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as err:
+            raise ConnectionFailed(
+                f"cannot create the scratch database {name} on {db.describe_target(url)}: "
+                f"{(err.diag.message_primary or str(err)).strip()}; pass --scratch-url"
+            ) from None
+    try:
+        yield make_conninfo(url, dbname=name)
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def run_check(
+    settings: Settings,
+    migrations: list[Migration],
+    url: str,
+    on_result: Callable[[MigrationCheck], None] = lambda check: None,
+) -> CheckReport:
+    """Round-trip every migration on the (empty) database at `url`; stop at the first down
+    that does not reverse its up."""
+    report = CheckReport()
+    exclude = (settings.schema, settings.table)
+    conn = db.connect(url, settings=settings)
+    try:
+        session = engine.Session(conn, db.History(settings.schema, settings.table), migrations)
+        quiet = engine.SilentReporter()
+        start = snapshot.take(conn, exclude=exclude)
+        for migration in migrations:
+            before = snapshot.take(conn, exclude=exclude)
+            up_ms = _step(session, Step(migration, "up", 1), quiet)
+            if migration.irreversible:
+                check = MigrationCheck(migration, up_ms, None)
+            else:
+                down_ms = _step(session, Step(migration, "down"), quiet)
+                differences = snapshot.compare(before, snapshot.take(conn, exclude=exclude))
+                check = MigrationCheck(migration, up_ms, down_ms, differences)
+                if differences:
+                    report.checks.append(check)
+                    on_result(check)
+                    return report
+                _step(session, Step(migration, "up", 1), quiet)
+            report.checks.append(check)
+            on_result(check)
+        session.reload()
+        for applied in sorted(session.applied, key=lambda a: a.version, reverse=True):
+            migration = next(m for m in migrations if m.version == applied.version)
+            if migration.irreversible:
+                report.stopped_at = migration.id
+                return report
+            _step(session, Step(migration, "down"), quiet)
+        report.leftovers = snapshot.compare(start, snapshot.take(conn, exclude=exclude))
+        return report
+    finally:
+        conn.close()
+
+
+def _step(session: engine.Session, step: Step, reporter: engine.Reporter) -> int:
+    [outcome] = engine.run(session, [step], reporter)
+    return outcome.ms
+
