@@ -177,28 +177,59 @@ def run_plan(
     single_transaction: bool = False,
     rollback_on_failure: bool = False,
     check: bool = True,
+    snapshot: bool = False,
     before: Callable[[Any], None] | None = None,
 ) -> None:
-    """Lock, read history, verify, plan, run, report: the shape of every command that changes
-    the database. `check` refuses on any problem `sqlmig verify` would report."""
+    """Lock, read history, verify, plan, (back up), run, report, (dump the schema): the shape
+    of every command that changes the database. `check` refuses on any problem `sqlmig
+    verify` would report; `snapshot` takes a pg_dump first and refuses if it fails."""
     from sqlmig import engine, render
 
     reporter = render.LineReporter()
+    url = database_url(settings)
     try:
-        with engine.locked_session(settings, database_url(settings), reporter) as session:
+        with engine.locked_session(settings, url, reporter) as session:
             if check:
                 engine.preflight(session, settings.allow_out_of_order)
             if before is not None:
                 before(session)
-            outcomes = engine.execute_plan(
-                session, make_plan, reporter,
+            steps = make_plan(session.migrations, session.applied)
+            if snapshot and steps:
+                take_snapshot(settings, url, session)
+            outcomes = engine.run(
+                session, steps, reporter,
                 single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
             )
+            if outcomes and settings.dump_schema:
+                write_schema_file(settings, url, session.conn)
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
         raise
     render.summary(outcomes, verb, nothing)
+
+
+def take_snapshot(settings: Settings, url: str, session: Any) -> None:
+    from sqlmig import dump, render
+
+    version = max((a.version for a in session.applied), default=0)
+    path = dump.backup(url, session.conn.info.server_version // 10000,
+                       settings.root / dump.SNAPSHOT_DIR, settings.env, version)
+    render.notice(f"snapshot: {path.relative_to(settings.root)}; to get back: "
+                  f"{dump.restore_command(path, url)}")
+
+
+def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
+    from sqlmig import dump, snapshot
+
+    exclude = (settings.schema, settings.table)
+    return dump.schema_text(url, conn.info.server_version // 10000, exclude,
+                            snapshot.take(conn, exclude=exclude))
+
+
+def write_schema_file(settings: Settings, url: str, conn: Any) -> None:
+    path = settings.root / settings.schema_file
+    path.write_text(current_schema_text(settings, url, conn), encoding="utf-8")
 
 
 def dry_run_migrate(settings: Settings, to: int | None, json_: bool) -> None:
@@ -242,6 +273,12 @@ def migrate(
                            "transaction that is rolled back: errors and timings, no changes.")
     ] = False,
     json_: Annotated[bool, typer.Option("--json", help="With --dry-run: JSON output.")] = False,
+    snapshot: Annotated[
+        bool | None,
+        typer.Option("--snapshot/--no-snapshot", help="pg_dump the database to "
+                     ".sqlmig/snapshots/ first and refuse if that fails [default: "
+                     "snapshot_before_migrate, on for production].", show_default=False),
+    ] = None,
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
@@ -272,6 +309,7 @@ def migrate(
             nothing="nothing to migrate: the database is up to date",
             single_transaction=single_transaction,
             rollback_on_failure=rollback_on_failure,
+            snapshot=settings.snapshot_before_migrate if snapshot is None else snapshot,
         )
 
 

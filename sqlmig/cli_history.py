@@ -4,7 +4,7 @@ baseline. Registered on the app from cli.py; Typer + rendering only, as there.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from sqlmig.cli import (
     settings_for,
 )
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
+
+if TYPE_CHECKING:
+    from sqlmig.config import Settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -66,8 +69,22 @@ def status(
             render.print_json(render.status_json(rows, settings.env))
         else:
             render.status_table(rows, settings.env, db.describe_target(url))
+        if settings.dump_schema:
+            warn_if_schema_file_stale(settings, url)
         if exit_code and any(row.state != plan.State.APPLIED for row in rows):
             raise typer.Exit(EXIT_PENDING)
+
+
+def warn_if_schema_file_stale(settings: Settings, url: str) -> None:
+    from sqlmig import db, render
+    from sqlmig.cli import current_schema_text
+
+    path = settings.root / settings.schema_file
+    with db.connect(url, settings=settings) as conn:
+        current = current_schema_text(settings, url, conn)
+    if not path.is_file() or path.read_text(encoding="utf-8") != current:
+        render.notice(f"warning: {settings.schema_file} is stale (it does not match the "
+                      "database); run `sqlmig dump` and commit it")
 
 
 @app.command()

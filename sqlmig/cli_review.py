@@ -172,3 +172,71 @@ def docs(
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")
             typer.echo(f"wrote {output}")
+
+
+@app.command()
+def dump(
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="File to write, or - for stdout [default: "
+                     "schema_file, schema.sql].", show_default=False),
+    ] = None,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write the schema as a deterministic SQL file (pg_dump --schema-only --no-owner, its
+    version lines removed; the catalog snapshot when no suitable pg_dump exists), so pull
+    requests show schema changes. With `dump_schema = true`, migrate and rollback do this too.
+
+    Example: sqlmig dump --output schema.sql
+    """
+    from sqlmig import db
+    from sqlmig.cli import current_schema_text
+
+    with reported(debug):
+        settings = settings_for(env, database_url_)
+        url = database_url(settings)
+        with db.connect(url, settings=settings) as conn:
+            text = current_schema_text(settings, url, conn)
+        if output == "-":
+            typer.echo(text, nl=False)
+            return
+        path = Path(output) if output else settings.root / settings.schema_file
+        path.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def snapshots(
+    json_: JsonOption = False,
+    env: EnvOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """List the backups `migrate --snapshot` took (in .sqlmig/snapshots/), newest last, with
+    the command that restores each.
+
+    Example: sqlmig snapshots --json
+    """
+    from sqlmig import dump as dumps
+    from sqlmig import render_review as render
+
+    with reported(debug):
+        settings = settings_for(env, None) if env else None
+        root = settings.root if settings else Path.cwd()
+        found = dumps.list_snapshots(root / dumps.SNAPSHOT_DIR)
+        if env:
+            found = [p for p in found if p.name.startswith(f"{env}-")]
+        rows = [
+            {"file": str(p.relative_to(root)), "environment": p.name.split("-", 1)[0],
+             "bytes": p.stat().st_size,
+             "restore": f"pg_restore --clean --if-exists --no-owner --dbname URL {p}"}
+            for p in found
+        ]
+        if json_:
+            render.print_json({"snapshots": rows})
+        elif not rows:
+            typer.echo("no snapshots yet (migrate --snapshot takes one)")
+        else:
+            for row in rows:
+                typer.echo(f"{row['file']}  {row['bytes']:,} bytes")

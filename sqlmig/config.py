@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "connect_wait": 0.0,
     "allow_out_of_order": False,
     "database_url": None,
+    "dump_schema": False,
+    "schema_file": "schema.sql",
+    "snapshot_before_migrate": None,  # default: on for production only
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -64,6 +67,9 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "connect_wait": (int, float),
     "allow_out_of_order": (bool,),
     "database_url": (str,),
+    "dump_schema": (bool,),
+    "schema_file": (str,),
+    "snapshot_before_migrate": (bool,),
 }
 ENV_OVERRIDES = {
     "MIGRATION_DIRECTORY": "migrations_dir",
@@ -90,6 +96,9 @@ class Settings:
     allow_out_of_order: bool
     database_url: str | None  # None: use the embedded server (development/test only)
     config_file: Path | None
+    dump_schema: bool = False
+    schema_file: str = "schema.sql"
+    snapshot_before_migrate: bool = False
 
     @property
     def protected(self) -> bool:
@@ -225,6 +234,12 @@ def resolve(
         allow_out_of_order=values["allow_out_of_order"],
         database_url=url or None,
         config_file=config_file,
+        dump_schema=values["dump_schema"],
+        schema_file=values["schema_file"],
+        snapshot_before_migrate=(
+            env == "production" if values["snapshot_before_migrate"] is None
+            else values["snapshot_before_migrate"]
+        ),
     )
 
 

@@ -10,7 +10,7 @@ Rendering is the CLI's job: the engine only calls a Reporter.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -505,21 +505,3 @@ def baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
 def drop_schema_objects(session: Session, schema: str) -> None:
     db.drop_schema_objects(session.conn, schema)
     session.reload()
-
-
-PlanFn = Callable[[list[Migration], list[Applied]], list[Step]]
-
-
-def execute_plan(
-    session: Session,
-    make_plan: PlanFn,
-    reporter: Reporter,
-    *,
-    single_transaction: bool = False,
-    rollback_on_failure: bool = False,
-) -> list[Outcome]:
-    steps = make_plan(session.migrations, session.applied)
-    return run(
-        session, steps, reporter,
-        single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
-    )

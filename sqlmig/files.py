@@ -16,7 +16,9 @@ from pathlib import Path
 from sqlmig.errors import MigrationFileError
 
 FILE_NAME = re.compile(r"^(?P<version>\d{4,})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
-DIRECTIVE = re.compile(r"^--\s*sqlmig:(?P<name>[a-z-]+)\s*(?P<args>.*?)\s*$")
+# Any word after `sqlmig:` is taken as the name, so `sqlmig:No-Transaction` is reported as
+# unknown instead of passing as a plain comment.
+DIRECTIVE = re.compile(r"^--\s*sqlmig:(?P<name>\S*)\s*(?P<args>.*?)\s*$")
 BOM = "\ufeff"
 
 # Header directives a file may carry, and what each means to the engine.

@@ -22,7 +22,8 @@ COMMANDS = sorted(
 def test_every_command_is_registered() -> None:
     assert sorted(
         ["migrate", "up", "rollback", "redo", "status", "new", "fresh", "reset", "verify",
-         "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs"]
+         "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs", "dump",
+         "snapshots"]
     ) == COMMANDS
 
 

