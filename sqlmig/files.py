@@ -15,7 +15,9 @@ from pathlib import Path
 
 from sqlmig.errors import MigrationFileError
 
-FILE_NAME = re.compile(r"^(?P<version>\d{4,})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
+FILE_NAME = re.compile(
+    r"^(?P<version>[0-9]{4,})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$"
+)
 # Any word after `sqlmig:` is taken as the name, so `sqlmig:No-Transaction` is reported as
 # unknown instead of passing as a plain comment.
 DIRECTIVE = re.compile(r"^--\s*sqlmig:(?P<name>\S*)\s*(?P<args>.*?)\s*$")
@@ -31,7 +33,7 @@ KNOWN_DIRECTIVES = {
     "lint-ignore": "lint rules not to report for the next statement",
 }
 FLAG_DIRECTIVES = ("no-transaction", "irreversible")
-VERSION_LIST = re.compile(r"^\d+([\s,]+\d+)*$")
+VERSION_LIST = re.compile(r"^[0-9]+([\s,]+[0-9]+)*$")
 
 
 @dataclass(frozen=True)

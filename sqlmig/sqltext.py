@@ -109,9 +109,9 @@ def hazards(sql: str) -> list[Hazard]:
             what, kind = _non_transactional(raw.stmt), "non-transactional"
         if what is not None:
             start = raw.stmt_location or 0
-            word = sql[start:start + 5].rstrip(";").upper()
-            if kind == "transaction-control" and word in ("END", "ABORT"):
-                what = word  # synonyms of COMMIT/ROLLBACK: name what the user wrote
+            word = re.match(r"(end|abort)\b", sql[start:start + 6], re.IGNORECASE)
+            if kind == "transaction-control" and word:
+                what = word[1].upper()  # synonyms of COMMIT/ROLLBACK: name what the user wrote
             found.append(Hazard(kind, what, sql.count("\n", 0, start) + 1))
     return found
 

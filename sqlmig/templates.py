@@ -71,7 +71,11 @@ def parse_column(spec: str, *, typed: bool = True) -> Column:
         elif key == "default" and value:
             options["default"] = value
         elif key == "references" and value:
-            table, _, column = value.partition(".")
+            # `schema.table.column`, `table.column`, or a bare `table` (its id column)
+            parts = value.split(".")
+            table, column = (".".join(parts[:2]), parts[2]) if len(parts) == 3 else (
+                parts[0], parts[1] if len(parts) == 2 else ""
+            )
             if not QUALIFIED.match(table) or (column and not IDENT.match(column)):
                 raise TemplateError(f"--column {spec!r}: references={value} is not table[.column]")
             options["references"] = f"{table} ({column or 'id'})"

@@ -1,0 +1,404 @@
+"""Migration files on disk, no database: names, pairing, directives, encodings and checksums.
+
+Every bad file must give one error that names the file (and the line, where there is one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sqlmig.errors import MigrationFileError
+from sqlmig.files import (
+    FILE_NAME,
+    checksum,
+    discover,
+    has_sql,
+    migration_file_name,
+    normalise,
+    parse_directives,
+    scan,
+)
+
+UP = "CREATE TABLE users (id int);\n"
+DOWN = "DROP TABLE users;\n"
+
+
+def write(directory: Path, name: str, text: str | bytes) -> Path:
+    path = directory / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def pair(directory: Path, stem: str, up: str | bytes = UP, down: str | bytes = DOWN) -> None:
+    write(directory, f"{stem}.up.sql", up)
+    write(directory, f"{stem}.down.sql", down)
+
+
+def only_problem(directory: Path) -> MigrationFileError:
+    """The single problem `scan` finds; `discover` must raise that same one."""
+    result = scan(directory)
+    assert len(result.problems) == 1, [str(p) for p in result.problems]
+    with pytest.raises(MigrationFileError) as raised:
+        discover(directory)
+    assert str(raised.value) == str(result.problems[0])
+    return result.problems[0]
+
+
+# --- discovering pairs ---------------------------------------------------------------------
+
+
+def test_a_pair_becomes_one_migration_with_both_texts(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_create_users")
+    [migration] = discover(tmp_path)
+    assert (migration.version, migration.name, migration.id) == (1, "create_users",
+                                                                  "0001_create_users")
+    assert migration.up.text == UP
+    assert migration.down is not None and migration.down.text == DOWN
+    assert migration.up.path == tmp_path / "0001_create_users.up.sql"
+
+
+def test_versions_of_any_width_are_sorted_as_integers(tmp_path: Path) -> None:
+    for stem in ("00010_ten", "0009_nine", "100000_big", "0002_two"):
+        pair(tmp_path, stem)
+    assert [m.version for m in discover(tmp_path)] == [2, 9, 10, 100000]
+
+
+def test_migration_id_pads_to_four_digits_but_keeps_wider_versions(tmp_path: Path) -> None:
+    pair(tmp_path, "00007_seven")
+    pair(tmp_path, "12345_wide")
+    assert [m.id for m in discover(tmp_path)] == ["0007_seven", "12345_wide"]
+
+
+def test_non_sql_files_dot_files_and_directories_are_ignored(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_create_users")
+    write(tmp_path, "README.md", "# notes")
+    write(tmp_path, "0002_backup.up.sql.bak", "not sql")
+    write(tmp_path, ".0003_hidden.up.sql", "SELECT 1;")
+    write(tmp_path, ".DS_Store", b"\x00\xff")
+    (tmp_path / "0004_folder.up.sql").mkdir()
+    result = scan(tmp_path)
+    assert result.problems == []
+    assert [m.id for m in result.migrations] == ["0001_create_users"]
+
+
+def test_an_empty_directory_has_no_migrations(tmp_path: Path) -> None:
+    assert discover(tmp_path) == []
+
+
+def test_a_missing_directory_is_an_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "sql"
+    problem = only_problem(missing)
+    assert problem.path == missing
+    assert "migrations directory does not exist" in str(problem)
+
+
+# --- bad names and pairing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "001_three_digits.up.sql",
+        "0001_CamelCase.up.sql",
+        "0001-dash.up.sql",
+        "0001_name-with-dash.up.sql",
+        "0001_no_direction.sql",
+        "0001_sideways.left.sql",
+        "v0001_prefix.up.sql",
+        "0001_.up.sql",
+    ],
+)
+def test_a_name_not_matching_the_pattern_is_an_error_naming_the_file(
+    tmp_path: Path, name: str
+) -> None:
+    write(tmp_path, name, "SELECT 1;")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / name
+    assert name in str(problem)
+    assert "does not match NNNN_name.up.sql" in str(problem)
+
+
+def test_two_ups_with_the_same_version_are_a_duplicate_naming_both_files(tmp_path: Path) -> None:
+    pair(tmp_path, "0003_add_email")
+    pair(tmp_path, "0003_add_phone")
+    problem = only_problem(tmp_path)
+    assert "duplicate version 3" in str(problem)
+    assert "0003_add_email.up.sql" in str(problem)
+    assert "0003_add_phone.up.sql" in str(problem)
+
+
+def test_versions_are_compared_as_integers_so_0001_and_00001_collide(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_a")
+    pair(tmp_path, "00001_b")
+    problem = only_problem(tmp_path)
+    assert "duplicate version 1" in str(problem)
+    assert "0001_a.up.sql" in str(problem)
+    assert "00001_b.up.sql" in str(problem)
+
+
+def test_an_up_without_a_down_is_an_error_naming_the_missing_file(tmp_path: Path) -> None:
+    write(tmp_path, "0002_create_posts.up.sql", UP)
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0002_create_posts.up.sql"
+    assert "has no down file: create 0002_create_posts.down.sql" in str(problem)
+    assert "sqlmig:irreversible" in str(problem)
+
+
+def test_an_irreversible_up_needs_no_down(tmp_path: Path) -> None:
+    write(tmp_path, "0002_drop_legacy.up.sql", "-- sqlmig:irreversible\nDROP TABLE legacy;\n")
+    [migration] = discover(tmp_path)
+    assert migration.irreversible
+    assert migration.down is None
+
+
+def test_an_irreversible_up_with_a_down_file_is_an_error(tmp_path: Path) -> None:
+    pair(tmp_path, "0002_drop_legacy", up="-- sqlmig:irreversible\nDROP TABLE legacy;\n")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0002_drop_legacy.up.sql"
+    assert "marked sqlmig:irreversible but 0002_drop_legacy.down.sql exists" in str(problem)
+
+
+def test_a_down_without_an_up_is_an_error_naming_the_down_file(tmp_path: Path) -> None:
+    write(tmp_path, "0004_orphan.down.sql", DOWN)
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0004_orphan.down.sql"
+    assert "down file has no matching up file" in str(problem)
+
+
+def test_a_down_whose_name_differs_from_its_up_names_the_up_of_that_version(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "0004_add_index.up.sql", "-- sqlmig:irreversible\nSELECT 1;\n")
+    write(tmp_path, "0004_add_idx.down.sql", DOWN)
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0004_add_idx.down.sql"
+    assert "(version 4 is 0004_add_index.up.sql)" in str(problem)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n\n   \n", "-- TODO: write this\n\n-- later\n", "-- sqlmig:no-transaction\n"],
+    ids=["empty", "whitespace", "comments", "directive-only"],
+)
+def test_an_up_file_without_sql_is_an_error_naming_the_file(tmp_path: Path, text: str) -> None:
+    pair(tmp_path, "0001_nothing", up=text)
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_nothing.up.sql"
+    assert "up file is empty" in str(problem)
+
+
+def test_a_down_file_may_be_only_comments(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_create_users", down="-- nothing to undo\n")
+    [migration] = discover(tmp_path)
+    assert migration.down is not None and not has_sql(migration.down.text)
+
+
+def test_scan_collects_every_problem_sorted_by_path_and_keeps_the_good_migrations(
+    tmp_path: Path,
+) -> None:
+    pair(tmp_path, "0001_good")
+    write(tmp_path, "0002_lonely.up.sql", UP)
+    write(tmp_path, "0003_orphan.down.sql", DOWN)
+    write(tmp_path, "Bad.up.sql", UP)
+    result = scan(tmp_path)
+    assert [m.id for m in result.migrations] == ["0001_good"]
+    assert [p.path.name for p in result.problems] == [
+        "0002_lonely.up.sql", "0003_orphan.down.sql", "Bad.up.sql",
+    ]
+    with pytest.raises(MigrationFileError, match=r"0002_lonely\.up\.sql"):
+        discover(tmp_path)
+
+
+# --- encodings and checksums ---------------------------------------------------------------
+
+
+def test_non_utf8_bytes_are_an_error_naming_the_file_and_line(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_latin1", up="SELECT 1;\n-- caf\xe9\n".encode("latin-1"))
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_latin1.up.sql"
+    assert problem.line == 2
+    assert "0001_latin1.up.sql:2: is not valid UTF-8 (byte 0xe9)" in str(problem)
+
+
+def test_non_utf8_bytes_in_a_down_file_name_the_down_file(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_latin1", down=b"\n\n\nDROP TABLE caf\xe9;\n")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_latin1.down.sql"
+    assert problem.line == 4
+
+
+def test_a_utf8_bom_is_stripped(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_bom", up="\ufeff" + UP)
+    [migration] = discover(tmp_path)
+    assert migration.up.text == UP
+    assert migration.checksum == checksum(UP)
+
+
+def test_a_bom_does_not_hide_a_directive_on_the_first_line(tmp_path: Path) -> None:
+    write(tmp_path, "0001_bom.up.sql", "\ufeff-- sqlmig:irreversible\nDROP TABLE legacy;\n")
+    [migration] = discover(tmp_path)
+    assert migration.irreversible
+
+
+def test_crlf_files_are_normalised_and_checksum_like_their_lf_version(tmp_path: Path) -> None:
+    lf = "-- sqlmig:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+    (tmp_path / "lf").mkdir()
+    (tmp_path / "crlf").mkdir()
+    pair(tmp_path / "lf", "0001_index", up=lf)
+    pair(tmp_path / "crlf", "0001_index", up=lf.replace("\n", "\r\n").encode())
+    [with_lf] = discover(tmp_path / "lf")
+    [with_crlf] = discover(tmp_path / "crlf")
+    assert with_crlf.up.text == lf
+    assert with_crlf.no_transaction
+    assert with_crlf.checksum == with_lf.checksum
+
+
+def test_checksum_is_the_sha256_hex_of_the_utf8_text() -> None:
+    assert checksum("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert checksum("SELECT 'é';") != checksum("SELECT 'e';")
+
+
+def test_any_edit_changes_the_checksum(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_create_users")
+    before = discover(tmp_path)[0].checksum
+    write(tmp_path, "0001_create_users.up.sql", UP.replace("int", "bigint"))
+    assert discover(tmp_path)[0].checksum != before
+
+
+def test_checksum_covers_the_up_file_only(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_create_users")
+    before = discover(tmp_path)[0].checksum
+    write(tmp_path, "0001_create_users.down.sql", "DROP TABLE IF EXISTS users;\n")
+    assert discover(tmp_path)[0].checksum == before
+
+
+def test_normalise_keeps_non_ascii_text_and_lone_carriage_returns() -> None:
+    raw = "\ufeffSELECT 'naïve 🐘';\r\nSELECT 'a\rb';\r\n".encode()
+    assert normalise(raw, Path("x.sql")) == "SELECT 'naïve 🐘';\nSELECT 'a\rb';\n"
+
+
+def test_normalise_counts_the_line_of_an_invalid_byte_from_one() -> None:
+    with pytest.raises(MigrationFileError) as raised:
+        normalise(b"\xffSELECT 1;", Path("0001_x.up.sql"))
+    assert raised.value.line == 1
+    assert "0001_x.up.sql:1:" in str(raised.value)
+
+
+# --- directives ----------------------------------------------------------------------------
+
+
+def test_header_directives_are_read_before_the_first_statement() -> None:
+    text = (
+        "-- A comment explaining the migration\n"
+        "\n"
+        "-- sqlmig:no-transaction\n"
+        "--sqlmig:lock-timeout 5s\n"
+        "-- sqlmig:statement-timeout   10min  \n"
+        "CREATE INDEX CONCURRENTLY i ON t (a);\n"
+    )
+    assert parse_directives(text, Path("f.sql")) == {
+        "no-transaction": "",
+        "lock-timeout": "5s",
+        "statement-timeout": "10min",
+    }
+
+
+def test_a_directive_after_the_first_statement_is_only_a_comment() -> None:
+    text = "SELECT 1;\n-- sqlmig:no-transaction\n-- sqlmig:nonsense\n"
+    assert parse_directives(text, Path("f.sql")) == {}
+
+
+def test_an_unknown_directive_is_an_error_naming_file_line_and_the_known_ones(
+    tmp_path: Path,
+) -> None:
+    pair(tmp_path, "0001_typo", up="-- intro\n-- sqlmig:no-transactions\nSELECT 1;\n")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_typo.up.sql"
+    assert problem.line == 2
+    assert "0001_typo.up.sql:2: unknown directive 'sqlmig:no-transactions'" in str(problem)
+    assert "sqlmig:no-transaction," in str(problem)
+
+
+@pytest.mark.parametrize(
+    "line", ["-- sqlmig:No-Transaction", "-- sqlmig:no_transaction", "-- sqlmig:Irreversible"]
+)
+def test_a_misspelt_directive_in_another_case_or_with_underscores_is_an_error(
+    line: str,
+) -> None:
+    typo = line.removeprefix("-- ")
+    with pytest.raises(MigrationFileError, match=f"f.sql:1: unknown directive '{typo}'"):
+        parse_directives(f"{line}\nSELECT 1;\n", Path("f.sql"))
+
+
+def test_an_unknown_directive_in_a_down_file_names_the_down_file(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_typo", down="-- sqlmig:irreversable\nSELECT 1;\n")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_typo.down.sql"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-- sqlmig:irreversible yes", "sqlmig:irreversible takes no arguments, got 'yes'"),
+        ("-- sqlmig:no-transaction please", "sqlmig:no-transaction takes no arguments"),
+        ("-- sqlmig:requires", "sqlmig:requires needs one or more versions"),
+        ("-- sqlmig:requires users", "sqlmig:requires needs one or more versions"),
+        ("-- sqlmig:lock-timeout soon", "sqlmig:lock-timeout needs a duration like 5s"),
+        ("-- sqlmig:statement-timeout", "sqlmig:statement-timeout needs a duration"),
+    ],
+)
+def test_a_directive_with_bad_arguments_is_an_error_naming_the_line(
+    line: str, message: str
+) -> None:
+    with pytest.raises(MigrationFileError) as raised:
+        parse_directives(f"-- header\n{line}\nSELECT 1;\n", Path("0001_x.up.sql"))
+    assert raised.value.line == 2
+    assert str(raised.value).startswith("0001_x.up.sql:2: ")
+    assert message in str(raised.value)
+
+
+def test_requires_accepts_several_versions_over_several_lines(tmp_path: Path) -> None:
+    for stem in ("0001_a", "0002_b", "0003_c"):
+        pair(tmp_path, stem)
+    pair(tmp_path, "0004_d", up="-- sqlmig:requires 0001, 0002\n-- sqlmig:requires 3\nSELECT 1;")
+    assert discover(tmp_path)[-1].requires == (1, 2, 3)
+
+
+def test_requiring_a_version_no_migration_has_is_an_error(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_a")
+    pair(tmp_path, "0003_c", up="-- sqlmig:requires 0002\nSELECT 1;\n")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0003_c.up.sql"
+    assert "sqlmig:requires 0002: no migration has that version" in str(problem)
+
+
+@pytest.mark.parametrize("required", ["0002", "0003"])
+def test_requiring_the_same_or_a_newer_version_is_an_error(tmp_path: Path, required: str) -> None:
+    pair(tmp_path, "0002_b", up=f"-- sqlmig:requires {required}\nSELECT 1;\n")
+    pair(tmp_path, "0003_c")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0002_b.up.sql"
+    assert "a migration can only require older ones" in str(problem)
+
+
+def test_has_sql_ignores_blank_lines_and_line_comments() -> None:
+    assert not has_sql("\n  -- a\n\t\n--b\n")
+    assert has_sql("-- a\n  select 1\n")
+
+
+@pytest.mark.parametrize(
+    ("version", "width", "expected"),
+    [(1, 4, "0001_x.up.sql"), (12345, 4, "12345_x.up.sql"), (7, 6, "000007_x.up.sql")],
+)
+def test_migration_file_name_pads_the_version(version: int, width: int, expected: str) -> None:
+    assert migration_file_name(version, "x", "up", width) == expected
+
+
+def test_versions_must_be_ascii_digits() -> None:
+    assert FILE_NAME.match("\u0660\u0660\u0660\u0661_x.up.sql") is None
+    assert FILE_NAME.match("0001_x.up.sql") is not None
