@@ -134,10 +134,14 @@ def reported(debug: bool) -> Iterator[None]:
         raise typer.Exit(EXIT_ERROR) from None
 
 
-def settings_for(env: str | None, url: str | None, **overrides: Any) -> Settings:
+def settings_for(
+    env: str | None, url: str | None, *, require_url: bool = True, **overrides: Any
+) -> Settings:
     from sqlmig import config
 
-    return config.resolve(env=env, database_url=url, overrides=overrides)
+    return config.resolve(
+        env=env, database_url=url, overrides=overrides, require_url=require_url
+    )
 
 
 def database_url(settings: Settings) -> str:
@@ -524,7 +528,7 @@ def reset(
 
 # The commands that read and repair history live in their own module; importing it registers
 # them on `app`.
-from sqlmig import cli_history, cli_review, cli_seed  # noqa: E402, F401
+from sqlmig import cli_history, cli_lint, cli_review, cli_seed  # noqa: E402, F401
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "dump_schema": False,
     "schema_file": "schema.sql",
     "snapshot_before_migrate": None,  # default: on for production only
+    "lint_disable": [],
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -70,6 +71,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "dump_schema": (bool,),
     "schema_file": (str,),
     "snapshot_before_migrate": (bool,),
+    "lint_disable": (list,),
 }
 ENV_OVERRIDES = {
     "MIGRATION_DIRECTORY": "migrations_dir",
@@ -99,6 +101,7 @@ class Settings:
     dump_schema: bool = False
     schema_file: str = "schema.sql"
     snapshot_before_migrate: bool = False
+    lint_disable: tuple[str, ...] = ()
 
     @property
     def protected(self) -> bool:
@@ -137,7 +140,8 @@ def _checked(section: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: unknown key '{key}' (known keys: {known})")
         types = KEY_TYPES[key]
         if not isinstance(value, types) or (types == (int, float) and isinstance(value, bool)):
-            wanted = " or ".join(t.__name__ for t in types)
+            wanted = " or ".join({"list": "list of rule ids"}.get(t.__name__, t.__name__)
+                                 for t in types)
             raise ConfigError(f"{where}: '{key}' must be a {wanted}, got {value!r}")
         values[key] = value
     return values
@@ -185,6 +189,7 @@ def resolve(
     database_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    require_url: bool = True,
 ) -> Settings:
     """Settings for one environment. `overrides` are command-line flags (None = not given)."""
     root = (root or Path.cwd()).resolve()
@@ -214,7 +219,7 @@ def resolve(
     _validate(values, sources)
 
     url = database_url or variables.get(URL_VARIABLES[env]) or values["database_url"]
-    if not url and env not in EMBEDDED_ALLOWED:
+    if not url and env not in EMBEDDED_ALLOWED and require_url:
         raise ConfigError(
             f"{URL_VARIABLES[env]}: no database URL for the {env} environment; set "
             f"{URL_VARIABLES[env]}, 'database_url' under [{env}] in the config, or --database-url"
@@ -236,6 +241,7 @@ def resolve(
         config_file=config_file,
         dump_schema=values["dump_schema"],
         schema_file=values["schema_file"],
+        lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
@@ -256,13 +262,26 @@ def redact(url: str) -> str:
         user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
         url = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
     # key=value conninfo strings and ?password= query parameters
-    return re.sub(r"(password\s*=\s*)([^\s&]+)", r"\1***", url)
+    return _password_setting(url).sub(r"\1***", url)
+
+
+# In a URL's query a value ends at `&`; in a key=value conninfo string it is quoted (so may hold
+# spaces, with \' and \\ escapes) or runs to the next space, `&` included.
+_URL_QUERY_PASSWORD = re.compile(r"(password\s*=\s*)([^\s&]+)")
+_CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+
+
+def _password_setting(url: str) -> re.Pattern[str]:
+    return _URL_QUERY_PASSWORD if "://" in url else _CONNINFO_PASSWORD
 
 
 def secrets_in(url: str) -> list[str]:
     """Passwords a URL or conninfo string carries, even when it does not parse."""
     found = re.findall(r"://[^:/@\s]*:([^@/\s]+)@", url)
-    found += re.findall(r"password\s*=\s*([^\s&]+)", url)
+    for _, value in _password_setting(url).findall(url):
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        found.append(value)
     return [secret for secret in found if secret]
 
 

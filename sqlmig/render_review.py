@@ -10,6 +10,7 @@ from sqlmig.render import console, print_json
 
 if TYPE_CHECKING:
     from sqlmig.engine import DryRun
+    from sqlmig.lint import Finding
     from sqlmig.plan import Step
     from sqlmig.roundtrip import CheckReport, MigrationCheck
     from sqlmig.snapshot import Difference, Snapshot
@@ -235,3 +236,59 @@ def schema_markdown(snapshot: Snapshot, env: str) -> str:
         lines += [f"- `{n}`: {', '.join(t['labels'] or [])}" for n, t in enums.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _where(finding: Finding) -> str:
+    from sqlmig.errors import display_path
+
+    return f"{display_path(finding.path)}:{finding.line}"
+
+
+def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:
+    from sqlmig.errors import display_path
+
+    return {
+        "ok": not any(f.severity == "error" for f in findings),
+        "findings": [
+            {"rule": f.rule, "severity": f.severity, "file": display_path(f.path),
+             "line": f.line, "column": f.column, "message": f.message, "fix": f.fix}
+            for f in findings
+        ],
+    }
+
+
+def lint_github(findings: Sequence[Finding]) -> None:
+    """GitHub Actions workflow commands: each finding becomes an annotation on the PR diff."""
+    import sys
+
+    from sqlmig.errors import display_path
+
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    for f in findings:
+        level = "error" if f.severity == "error" else "warning"
+        col = f",col={f.column}" if f.column else ""
+        sys.stdout.write(
+            f"::{level} file={display_path(f.path)},line={f.line}{col},title=sqlmig {f.rule}::"
+            f"{escape(f.message)} Safer: {escape(f.fix)}\n"
+        )
+
+
+def lint_table(findings: Sequence[Finding]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    if not findings:
+        out.print("[green]ok[/]: no findings")
+        return
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("where", "rule", "finding", "safer"):
+        table.add_column(column, no_wrap=column in ("where", "rule"))
+    for f in findings:
+        style = "red" if f.severity == "error" else "yellow"
+        table.add_row(_where(f), f"[{style}]{f.rule}[/]", f.message, f.fix)
+    out.print(table)
+    errors = sum(f.severity == "error" for f in findings)
+    out.print(f"{errors} errors, {len(findings) - errors} warnings")
