@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from sqlmig.config import Settings
     from sqlmig.db import LockHolder
@@ -36,6 +37,20 @@ def console(*, stderr: bool = False) -> Console:
 
     no_color = bool(os.environ.get("NO_COLOR"))
     return Console(stderr=stderr, color_system=None if no_color else "auto", highlight=False)
+
+
+def table(
+    columns: Sequence[str], *, right: Sequence[str] = (), wrap: Sequence[str] = ()
+) -> Table:
+    """The one table style sqlmig prints: bold header, a rule under it, no side borders."""
+    from rich import box
+    from rich.table import Table
+
+    result = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        result.add_column(column, justify="right" if column in right else "left",
+                          no_wrap=column not in wrap)
+    return result
 
 
 def error(err: SqlmigError) -> None:
@@ -93,16 +108,11 @@ def _when(value: datetime | None) -> str:
 
 
 def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
-    from rich import box
-    from rich.table import Table
-
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("version", "name", "state", "applied at", "duration", "batch"):
-        justify = "right" if column in ("duration", "batch") else "left"
-        table.add_column(column, justify=justify, no_wrap=True)
+    grid = table(("version", "name", "state", "applied at", "duration", "batch"),
+                 right=("duration", "batch"))
     for row in rows:
         applied = row.applied
-        table.add_row(
+        grid.add_row(
             f"{row.version:04d}",
             row.name,
             f"[{STATE_STYLES[row.state]}]{row.state}[/]",
@@ -112,7 +122,7 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
         )
     out = console()
     out.print(f"[bold]{env}[/] · {target}", soft_wrap=True)
-    out.print(table)
+    out.print(grid)
     out.print(status_summary(rows))
 
 
@@ -162,16 +172,11 @@ def problems_table(problems: Sequence[Problem]) -> None:
     if not problems:
         out.print("[green]ok[/]: files and history agree")
         return
-    from rich.table import Table
-
-    table = Table(header_style="bold", show_lines=False, pad_edge=False)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("version", no_wrap=True)
-    table.add_column("problem")
+    grid = table(("kind", "version", "problem"), wrap=("problem",))
     for problem in problems:
         version = f"{problem.version:04d}" if problem.version is not None else ""
-        table.add_row(f"[red]{problem.kind}[/]", version, problem.message)
-    out.print(table)
+        grid.add_row(f"[red]{problem.kind}[/]", version, problem.message)
+    out.print(grid)
     noun = "problem" if len(problems) == 1 else "problems"
     out.print(f"[red]{len(problems)} {noun}[/]")
 
@@ -225,16 +230,10 @@ def seeds_table(results: Sequence[SeedResult], settings: Settings) -> None:
     if not results:
         out.print(f"no seeds in {settings.seeds_dir}")
         return
-    from rich import box
-    from rich.table import Table
-
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("seed", "kind", "rows", "time"):
-        justify = "right" if column in ("rows", "time") else "left"
-        table.add_column(column, justify=justify, no_wrap=True)
+    grid = table(("seed", "kind", "rows", "time"), right=("rows", "time"))
     for r in results:
-        table.add_row(r.seed.path.name, r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
-    out.print(table)
+        grid.add_row(r.seed.path.name, r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
+    out.print(grid)
     total = sum(r.rows for r in results)
     out.print(
         f"seeded {settings.env} from seeds/{settings.seed_set}: {len(results)} files, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlmig.render import console, print_json
+from sqlmig.render import console, print_json, table
 
 if TYPE_CHECKING:
     from sqlmig.engine import DryRun
@@ -68,16 +68,11 @@ def plan_listing(steps: Sequence[Step]) -> None:
 
 
 def dry_run_table(results: Sequence[DryRun]) -> None:
-    from rich import box
-    from rich.table import Table
-
     out = console()
     if not results:
         out.print("nothing to migrate: the database is up to date")
         return
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("migration", "result", "time"):
-        table.add_column(column, no_wrap=column != "result")
+    grid = table(("migration", "result", "time"), right=("time",), wrap=("result",))
     for r in results:
         if r.error is not None:
             result = f"[red]fails:[/] {r.error}"
@@ -85,8 +80,8 @@ def dry_run_table(results: Sequence[DryRun]) -> None:
             result = f"[yellow]{r.skipped}[/]"
         else:
             result = "[green]ok[/]"
-        table.add_row(r.step.migration.id, result, f"{r.ms} ms" if r.ms is not None else "")
-    out.print(table)
+        grid.add_row(r.step.migration.id, result, f"{r.ms} ms" if r.ms is not None else "")
+    out.print(grid)
     failures = [r for r in results if r.error is not None]
     for r in failures:
         details = getattr(r.error, "details", lambda: [])()
@@ -175,21 +170,16 @@ def check_json(report: CheckReport) -> dict[str, Any]:
 
 
 def differences_table(differences: Sequence[Difference], source: str, target: str) -> None:
-    from rich import box
-    from rich.table import Table
-
     out = console()
     if not differences:
         out.print(f"[green]same schema[/]: {source} and {target}")
         return
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("change", "kind", "object", "detail"):
-        table.add_column(column, no_wrap=column != "detail")
+    grid = table(("change", "kind", "object", "detail"), wrap=("detail",))
     styles = {"added": "green", "removed": "red", "changed": "yellow"}
     for d in differences:
         detail = f"{d.attribute}: {d.before!r} → {d.after!r}" if d.change == "changed" else ""
-        table.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, d.name, detail)
-    out.print(table)
+        grid.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, d.name, detail)
+    out.print(grid)
     out.print(f"{len(differences)} differences from {source} to {target}", markup=False)
 
 
@@ -205,13 +195,13 @@ def schema_markdown(snapshot: Snapshot, env: str) -> str:
     columns = snapshot.get("column", {})
     constraints = snapshot.get("constraint", {})
     indexes = snapshot.get("index", {})
-    for table, attributes in snapshot.get("table", {}).items():
-        lines += [f"## {table}", ""]
+    for relation, attributes in snapshot.get("table", {}).items():
+        lines += [f"## {relation}", ""]
         if attributes.get("comment"):
             lines += [attributes["comment"], ""]
         lines += ["| column | type | nullable | default | comment |", "|---|---|---|---|---|"]
         own = sorted(
-            ((name, c) for name, c in columns.items() if name.rsplit(".", 1)[0] == table),
+            ((name, c) for name, c in columns.items() if name.rsplit(".", 1)[0] == relation),
             key=lambda item: item[1]["position"],
         )
         for name, c in own:
@@ -221,11 +211,11 @@ def schema_markdown(snapshot: Snapshot, env: str) -> str:
                 f"{_cell(c['comment'])} |"
             )
         keys = [(n.rsplit(".", 1)[1], c) for n, c in constraints.items()
-                if n.rsplit(".", 1)[0] == table]
+                if n.rsplit(".", 1)[0] == relation]
         if keys:
             lines += ["", "Constraints:", ""]
             lines += [f"- `{name}` ({c['type']}): `{c['definition']}`" for name, c in keys]
-        own_indexes = [(n, i) for n, i in indexes.items() if i["table"] == table]
+        own_indexes = [(n, i) for n, i in indexes.items() if i["table"] == relation]
         if own_indexes:
             lines += ["", "Indexes:", ""]
             lines += [f"- `{i['definition']}`" for _, i in own_indexes]
@@ -276,19 +266,14 @@ def lint_github(findings: Sequence[Finding]) -> None:
 
 
 def lint_table(findings: Sequence[Finding]) -> None:
-    from rich import box
-    from rich.table import Table
-
     out = console()
     if not findings:
         out.print("[green]ok[/]: no findings")
         return
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("where", "rule", "finding", "safer"):
-        table.add_column(column, no_wrap=column in ("where", "rule"))
+    grid = table(("where", "rule", "finding", "safer"), wrap=("finding", "safer"))
     for f in findings:
         style = "red" if f.severity == "error" else "yellow"
-        table.add_row(_where(f), f"[{style}]{f.rule}[/]", f.message, f.fix)
-    out.print(table)
+        grid.add_row(_where(f), f"[{style}]{f.rule}[/]", f.message, f.fix)
+    out.print(grid)
     errors = sum(f.severity == "error" for f in findings)
     out.print(f"{errors} errors, {len(findings) - errors} warnings")
