@@ -94,6 +94,10 @@ def verify(
         bool, typer.Option("--diff", help="Show what changed in edited applied migrations.")
     ] = False,
     allow_out_of_order: OutOfOrderOption = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Files only, no database: names, pairs, "
+                           "duplicate versions, directives and syntax (for pre-commit).")
+    ] = False,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     wait: WaitOption = None,
@@ -105,12 +109,16 @@ def verify(
 
     Example: sqlmig verify --diff
     """
-    from sqlmig import plan, render
+    from sqlmig import files, plan, render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, connect_wait=wait,
+        settings = settings_for(env, database_url_, connect_wait=wait, require_url=not offline,
                                 allow_out_of_order=allow_out_of_order or None)
-        scan, applied, _ = _read(settings, scan=True)
+        if offline:
+            scan, applied = files.scan(settings.migrations_dir), []
+            scan.problems.extend(files.syntax_problems(scan.migrations))
+        else:
+            scan, applied, _ = _read(settings, scan=True)
         problems = plan.verify(
             scan.migrations, applied, file_problems=scan.problems,
             allow_out_of_order=settings.allow_out_of_order,

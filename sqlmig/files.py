@@ -260,3 +260,18 @@ def discover(directory: Path) -> list[Migration]:
 
 def migration_file_name(version: int, name: str, direction: str, width: int = 4) -> str:
     return f"{version:0{width}d}_{name}.{direction}.sql"
+
+
+def syntax_problems(migrations: list[Migration]) -> list[MigrationFileError]:
+    """Syntax errors in every up and down file, found by the Postgres parser, offline."""
+    from sqlmig.sqltext import hazards
+
+    problems = []
+    for migration in migrations:
+        for sql_file in (migration.up, migration.down):
+            if sql_file is None:
+                continue
+            for hazard in hazards(sql_file.text):
+                if hazard.kind == "syntax":
+                    problems.append(MigrationFileError(sql_file.path, hazard.what, hazard.line))
+    return problems

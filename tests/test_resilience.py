@@ -15,7 +15,7 @@ import pytest
 
 from sqlmig import db
 from tests import provision
-from tests.conftest import Project
+from tests.conftest import REPO, Project
 
 
 def wait_for_sleeping_migration(project: Project, timeout: float = 20) -> None:
@@ -162,13 +162,21 @@ def test_eight_concurrent_migrate_processes_apply_each_migration_exactly_once(
         provision.drop_database(pg_admin_url, url)
 
 
-def test_wait_retries_until_the_server_accepts_then_migrates(project: Project) -> None:
+def test_compose_migrate_command_waits_until_the_server_accepts_then_migrates(
+    project: Project,
+) -> None:
+    """The exact command line of docker-compose.yml's `migrate` service, started before the
+    database exists; the server comes up two seconds later."""
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    command = compose["services"]["migrate"]["command"]
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
     directory = tempfile.mkdtemp(prefix="sqlmig-late-pg-")
     url = f"postgresql://postgres@/postgres?host={directory}&port=5432"
     env = {**os.environ, "DATABASE_URL": url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sqlmig", "migrate", "--wait", "60"],
+        [sys.executable, "-m", "sqlmig", *command],
         cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     started: list[object] = []

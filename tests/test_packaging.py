@@ -1,0 +1,90 @@
+"""The files that fit sqlmig into other tools: Dockerfile, compose, workflows, pre-commit.
+No Docker engine runs here, so the pieces are checked, not a running stack."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO, Project
+
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert found, f"{name} is a test dependency (pyproject [test] extra)"
+    return found
+
+
+def test_compose_runs_migrate_as_an_init_step() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    db = services["db"]
+    assert db["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert any(v.endswith(":/var/lib/postgresql") for v in db["volumes"])
+    assert "pgdata" in compose["volumes"]
+    migrate = services["migrate"]
+    assert migrate["build"] == "."
+    assert migrate["command"] == ["migrate", "--wait", "60"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert services["app"]["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"}
+    }
+
+
+def test_dockerfile_is_hadolint_clean() -> None:
+    result = subprocess.run([tool("hadolint"), str(REPO / "Dockerfile")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (REPO / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["sqlmig"]' in text
+    assert "USER 10001" in text and "slim" in text
+
+
+def test_workflows_pass_actionlint() -> None:
+    workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    assert [p.name for p in workflows] == ["ci.yml", "migrate.yml", "pr.yml"]
+    result = subprocess.run([tool("actionlint"), *map(str, workflows)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pr_workflow_reviews_migrations_and_migrate_workflow_deploys() -> None:
+    pr = yaml.safe_load((REPO / ".github/workflows/pr.yml").read_text())
+    assert pr[True]["pull_request"]["paths"] == ["sql/**"]  # YAML 1.1 reads `on` as True
+    steps = " ".join(s.get("run", "") for s in pr["jobs"]["review"]["steps"])
+    for command in ("sqlmig lint --format github", "sqlmig verify", "sqlmig check",
+                    "sqlmig plan", "sqlmig dump"):
+        assert command in steps
+    deploy = yaml.safe_load((REPO / ".github/workflows/migrate.yml").read_text())
+    steps = " ".join(s.get("run", "") for s in deploy["jobs"]["migrate"]["steps"])
+    assert "sqlmig migrate --env production --wait 60" in steps
+    assert "sqlmig status --env production --exit-code" in steps
+    assert deploy["jobs"]["migrate"]["env"]["DATABASE_URL"] == "${{ secrets.DATABASE_URL }}"
+
+
+def test_pre_commit_manifest_and_config_are_valid() -> None:
+    pre_commit = tool("pre-commit")
+    for args in (["validate-manifest", ".pre-commit-hooks.yaml"],
+                 ["validate-config", ".pre-commit-config.yaml"]):
+        result = subprocess.run([pre_commit, *args], cwd=REPO, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"sqlmig-lint", "sqlmig-verify-files"}
+    assert hooks["sqlmig-verify-files"]["entry"] == "sqlmig verify --offline"
+
+
+def test_verify_offline_needs_no_database(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere")
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.run("verify", "--offline")
+    project.pair("0002_b", "CREATE TABLE b (id int,);", "DROP TABLE b;")
+    result = project.run("verify", "--offline", code=1)
+    assert "sql/0002_b.up.sql:1: syntax error at or near \")\"" in result.stdout
