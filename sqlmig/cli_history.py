@@ -4,6 +4,7 @@ baseline. Registered on the app from cli.py; Typer + rendering only, as there.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -222,3 +223,58 @@ def baseline(
             chosen = plan.plan_baseline(session.migrations, session.applied, version)
             changes = engine.baseline(session, chosen)
         render.changes(changes, "nothing to baseline")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+    debug: DebugOption = False,
+) -> None:
+    """Scaffold a project: sql/, seeds/development/, seeds/production/, sqlmig.toml with every
+    key commented, .env.example. Refuses to overwrite anything.
+
+    Example: sqlmig init my-service
+    """
+    from sqlmig import scaffold
+    from sqlmig.errors import PlanError
+
+    with reported(debug):
+        existing = [name for name in scaffold.FILES if (directory / name).exists()]
+        if existing:
+            raise PlanError(f"{directory / existing[0]} already exists; init never overwrites")
+        for name, text in scaffold.FILES.items():
+            path = directory / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+            typer.echo(f"created {path}")
+        typer.echo("next: sqlmig new create_users -t create_table --table users, then sqlmig "
+                   "migrate")
+
+
+@app.command("config")
+def show_config(
+    json_: JsonOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print the resolved configuration of an environment and where each value came from
+    (flag, environment variable, .env, config file, default). Passwords are redacted.
+
+    Example: sqlmig config --env production --json
+    """
+    from sqlmig import config, render
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, require_url=False)
+        rows = config.explain(settings)
+        if json_:
+            render.print_json({"environment": settings.env,
+                               "settings": {k: {"value": v, "source": s} for k, v, s in rows}})
+        else:
+            escape = render.escape
+            grid = render.table(("setting", "value", "source"), wrap=("value",))
+            for key, value, source in rows:
+                grid.add_row(key, escape("" if value is None else str(value)), escape(source))
+            render.console().print(grid)

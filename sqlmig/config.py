@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,7 @@ class Settings:
     schema_file: str = "schema.sql"
     snapshot_before_migrate: bool = False
     lint_disable: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property
     def protected(self) -> bool:
@@ -194,6 +195,14 @@ def resolve(
     """Settings for one environment. `overrides` are command-line flags (None = not given)."""
     root = (root or Path.cwd()).resolve()
     variables = load_environ(root, environ)
+    real = os.environ if environ is None else environ
+
+    def origin(variable: str) -> str:
+        return variable if variable in real else f"{variable} (.env)"
+
+    sources: dict[str, str] = {"env": "--env" if env else "default"}
+    if not env and variables.get("SQLMIG_ENV"):
+        sources["env"] = origin("SQLMIG_ENV")
     env = env or variables.get("SQLMIG_ENV") or "development"
     if env not in ENVIRONMENTS:
         raise ConfigError(f"--env/SQLMIG_ENV: unknown environment '{env}' "
@@ -202,7 +211,6 @@ def resolve(
     config_file, data = find_config_file(root)
     where = config_file.name if config_file else "config"
     values = dict(DEFAULTS)
-    sources: dict[str, str] = {}
     for key, value in _checked(data, where).items():
         values[key], sources[key] = value, where
     env_section = data.get(env, {})
@@ -212,13 +220,17 @@ def resolve(
         values[key], sources[key] = value, f"{where} [{env}]"
     for variable, key in ENV_OVERRIDES.items():
         if variables.get(variable):
-            values[key], sources[key] = variables[variable], variable
+            values[key], sources[key] = variables[variable], origin(variable)
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key], sources[key] = value, f"--{key.replace('_', '-')}"
     _validate(values, sources)
 
     url = database_url or variables.get(URL_VARIABLES[env]) or values["database_url"]
+    if database_url:
+        sources["database_url"] = "--database-url"
+    elif variables.get(URL_VARIABLES[env]):
+        sources["database_url"] = origin(URL_VARIABLES[env])
     if not url and env not in EMBEDDED_ALLOWED and require_url:
         raise ConfigError(
             f"{URL_VARIABLES[env]}: no database URL for the {env} environment; set "
@@ -246,7 +258,34 @@ def resolve(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
         ),
+        sources=sources,
     )
+
+
+def explain(settings: Settings) -> list[tuple[str, Any, str]]:
+    """(setting, value, where it came from) for `sqlmig config`; passwords redacted."""
+    url = redact(settings.database_url) if settings.database_url else None
+    values: dict[str, Any] = {
+        "env": settings.env,
+        "database_url": url or (
+            "embedded PostgreSQL (.sqlmig/)" if settings.env in EMBEDDED_ALLOWED else None
+        ),
+        "migrations_dir": str(settings.migrations_dir.relative_to(settings.root)),
+        "seeds_dir": str(settings.seeds_dir.relative_to(settings.root)),
+        "seed_set": settings.seed_set,
+        "schema": settings.schema,
+        "table": settings.table,
+        "lock_timeout": settings.lock_timeout,
+        "statement_timeout": settings.statement_timeout,
+        "lock_wait": settings.lock_wait,
+        "connect_wait": settings.connect_wait,
+        "allow_out_of_order": settings.allow_out_of_order,
+        "dump_schema": settings.dump_schema,
+        "schema_file": settings.schema_file,
+        "snapshot_before_migrate": settings.snapshot_before_migrate,
+        "lint_disable": list(settings.lint_disable),
+    }
+    return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 
 
 def redact(url: str) -> str:

@@ -39,6 +39,13 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, color_system=None if no_color else "auto", highlight=False)
 
 
+def escape(text: str) -> str:
+    """User text (file contents, server messages) must never be read as Rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def table(
     columns: Sequence[str], *, right: Sequence[str] = (), wrap: Sequence[str] = ()
 ) -> Table:
@@ -175,7 +182,7 @@ def problems_table(problems: Sequence[Problem]) -> None:
     grid = table(("kind", "version", "problem"), wrap=("problem",))
     for problem in problems:
         version = f"{problem.version:04d}" if problem.version is not None else ""
-        grid.add_row(f"[red]{problem.kind}[/]", version, problem.message)
+        grid.add_row(f"[red]{problem.kind}[/]", version, escape(problem.message))
     out.print(grid)
     noun = "problem" if len(problems) == 1 else "problems"
     out.print(f"[red]{len(problems)} {noun}[/]")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlmig.render import console, print_json, table
+from sqlmig.render import console, escape, print_json, table
 
 if TYPE_CHECKING:
     from sqlmig.engine import DryRun
@@ -75,7 +75,7 @@ def dry_run_table(results: Sequence[DryRun]) -> None:
     grid = table(("migration", "result", "time"), right=("time",), wrap=("result",))
     for r in results:
         if r.error is not None:
-            result = f"[red]fails:[/] {r.error}"
+            result = f"[red]fails:[/] {escape(str(r.error))}"
         elif r.skipped:
             result = f"[yellow]{r.skipped}[/]"
         else:
@@ -178,7 +178,7 @@ def differences_table(differences: Sequence[Difference], source: str, target: st
     styles = {"added": "green", "removed": "red", "changed": "yellow"}
     for d in differences:
         detail = f"{d.attribute}: {d.before!r} → {d.after!r}" if d.change == "changed" else ""
-        grid.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, d.name, detail)
+        grid.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, escape(d.name), escape(detail))
     out.print(grid)
     out.print(f"{len(differences)} differences from {source} to {target}", markup=False)
 
@@ -273,7 +273,7 @@ def lint_table(findings: Sequence[Finding]) -> None:
     grid = table(("where", "rule", "finding", "safer"), wrap=("finding", "safer"))
     for f in findings:
         style = "red" if f.severity == "error" else "yellow"
-        grid.add_row(_where(f), f"[{style}]{f.rule}[/]", f.message, f.fix)
+        grid.add_row(_where(f), f"[{style}]{f.rule}[/]", escape(f.message), escape(f.fix))
     out.print(grid)
     errors = sum(f.severity == "error" for f in findings)
     out.print(f"{errors} errors, {len(findings) - errors} warnings")

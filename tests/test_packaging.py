@@ -88,3 +88,51 @@ def test_verify_offline_needs_no_database(project: Project, monkeypatch) -> None
     project.pair("0002_b", "CREATE TABLE b (id int,);", "DROP TABLE b;")
     result = project.run("verify", "--offline", code=1)
     assert "sql/0002_b.up.sql:1: syntax error at or near \")\"" in result.stdout
+
+
+def test_init_scaffolds_a_project_and_never_overwrites(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from sqlmig import config
+    from sqlmig.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["init", "svc"])
+    assert result.exit_code == 0, result.stdout
+    root = tmp_path / "svc"
+    for name in ("sqlmig.toml", ".env.example", "seeds/development/README.md",
+                 "seeds/production/README.md", "sql/README.md"):
+        assert (root / name).is_file(), name
+    toml = (root / "sqlmig.toml").read_text()
+    for key in config.KEY_TYPES:
+        assert f"# {key} = " in toml, f"{key} is documented in the scaffold"
+    settings = config.resolve(root=root, environ={})  # the commented file is valid config
+    assert settings.table == "schema_migrations"
+    before = toml
+    again = CliRunner().invoke(app, ["init", "svc"])
+    assert again.exit_code == 1
+    assert "already exists; init never overwrites" in again.stderr
+    assert (root / "sqlmig.toml").read_text() == before
+
+
+def test_config_shows_each_value_and_its_source_with_the_password_redacted(
+    project: Project, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+
+    project.write("sqlmig.toml", 'lock_timeout = "5s"\n[production]\nlock_timeout = "2s"\n',
+                  directory=".")
+    project.write(".env", "DATABASE_URL=postgresql://u:Top-Secret-1@db/app\n", directory=".")
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("MIGRATION_TABLE_NAME", "history")
+    result = project.run("config", "--env", "production", "--json")
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["lock_timeout"] == {"value": "2s", "source": "sqlmig.toml [production]"}
+    assert settings["table"] == {"value": "history", "source": "MIGRATION_TABLE_NAME"}
+    assert settings["database_url"] == {"value": "postgresql://u:***@db/app",
+                                        "source": "DATABASE_URL (.env)"}
+    assert settings["env"]["source"] == "--env"
+    assert settings["schema"] == {"value": "public", "source": "default"}
+    table = project.run("config", "--env", "production").stdout
+    assert "sqlmig.toml [production]" in table
+    assert "Top-Secret-1" not in result.stdout + table

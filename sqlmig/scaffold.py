@@ -1,0 +1,55 @@
+"""`sqlmig init`: the files a new project starts from. Pure text; the CLI writes them."""
+
+from __future__ import annotations
+
+CONFIG = """\
+# sqlmig configuration. Every key is optional; the values shown are the defaults.
+# Environment variables win over this file, and command-line flags win over both.
+
+# migrations_dir = "sql"            # NNNN_name.up/down.sql (env MIGRATION_DIRECTORY)
+# seeds_dir = "seeds"               # seed sets live in seeds/<seed_set>/
+# seed_set = "development"          # default: development and test use "development",
+#                                   # staging and production use "production"
+# schema = "public"                 # schema of the history table (env SQLMIG_SCHEMA)
+# table = "schema_migrations"       # history table (env MIGRATION_TABLE_NAME)
+# lock_timeout = "5s"               # SET lock_timeout for migrations (env SQLMIG_LOCK_TIMEOUT)
+# statement_timeout = "10min"       # SET statement_timeout (env SQLMIG_STATEMENT_TIMEOUT)
+# lock_wait = 60                    # seconds to wait for another run's migration lock
+# connect_wait = 0                  # seconds to retry the first connection (--wait)
+# allow_out_of_order = false        # apply pending migrations older than the newest applied
+# dump_schema = false               # rewrite schema_file after migrate/rollback
+# schema_file = "schema.sql"
+# snapshot_before_migrate = false   # pg_dump before migrating (default true in production)
+# lint_disable = []                 # lint rule ids to skip everywhere
+# database_url = ""                 # prefer DATABASE_URL* in the environment
+
+# Per-environment overrides of any key above:
+# [production]
+# lock_timeout = "2s"
+# snapshot_before_migrate = true
+"""
+
+ENV_EXAMPLE = """\
+# Copy to .env (never commit .env). Real environment variables win over it.
+# development and production read DATABASE_URL; test and staging have their own.
+# Without one, development and test use an embedded PostgreSQL under .sqlmig/.
+DATABASE_URL=postgresql://app:app@localhost:5432/app
+DATABASE_URL_TEST=postgresql://app:app@localhost:5432/app_test
+DATABASE_URL_STAGING=
+SQLMIG_ENV=development
+# Used by seeds/production/*.sql through `-- sqlmig:param admin_password=SEED_ADMIN_PASSWORD`
+SEED_ADMIN_PASSWORD=
+"""
+
+FIRST_SEED = """\
+-- Development seed data. Seeds run in file-name order, all in one transaction.
+-- Keep them idempotent: INSERT ... ON CONFLICT DO NOTHING.
+"""
+
+FILES = {
+    "sqlmig.toml": CONFIG,
+    ".env.example": ENV_EXAMPLE,
+    "seeds/development/README.md": "Seeds for development and test: NN_name.sql, NN_table.csv\n",
+    "seeds/production/README.md": "Seeds for staging and production: NN_name.sql\n",
+    "sql/README.md": "Migrations: NNNN_name.up.sql + NNNN_name.down.sql (`sqlmig new NAME`).\n",
+}
