@@ -97,11 +97,25 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours or styles (also: NO_COLOR=1).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no "
+                           "per-migration lines, no notices.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also say where sqlmig connected and what "
+                           "it found.")
+    ] = False,
 ) -> None:
     """Plain-SQL migrations for PostgreSQL: paired NNNN_name.up.sql / .down.sql files in sql/.
 
     Example: sqlmig migrate && sqlmig status
     """
+    from sqlmig import render
+
+    render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = no_color, quiet, verbose
 
 
 @contextmanager

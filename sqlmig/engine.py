@@ -43,6 +43,9 @@ ISOLATE_STATEMENTS = 2
 
 class Reporter(Protocol):
     def notice(self, message: str) -> None: ...
+    def detail(self, message: str) -> None: ...
+    def planned(self, steps: Sequence[Step]) -> None: ...
+    def done(self) -> None: ...
     def waiting(self, holder: db.LockHolder | None) -> None: ...
     def started(self, step: Step) -> None: ...
     def finished(self, step: Step, ms: int) -> None: ...
@@ -50,6 +53,15 @@ class Reporter(Protocol):
 
 class SilentReporter:
     def notice(self, message: str) -> None:
+        pass
+
+    def detail(self, message: str) -> None:
+        pass
+
+    def planned(self, steps: Sequence[Step]) -> None:
+        pass
+
+    def done(self) -> None:
         pass
 
     def waiting(self, holder: db.LockHolder | None) -> None:
@@ -107,6 +119,10 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
         history = db.History(settings.schema, settings.table)
         session = Session(conn, history, migrations)
         session.reload()
+        reporter.detail(
+            f"connected to {db.describe_target(url)}, holding the migration lock; "
+            f"{len(session.applied)} applied, {len(migrations)} migration files"
+        )
         yield session
     finally:
         conn.close()  # closing the session releases the advisory lock too
@@ -133,16 +149,21 @@ def run(
                 f"--single-transaction cannot include no-transaction migrations: "
                 f"{', '.join(blocking)}; run without --single-transaction"
             )
-        return _run_single_transaction(session, steps, reporter)
-    outcomes: list[Outcome] = []
+    reporter.planned(steps)
     try:
-        for step in steps:
-            outcomes.append(_run_step(session, step, reporter))
-    except MigrationFailed as failure:
-        if rollback_on_failure and outcomes:
-            failure.undone = _undo(session, outcomes, reporter)
-        raise
-    return outcomes
+        if single_transaction:
+            return _run_single_transaction(session, steps, reporter)
+        outcomes: list[Outcome] = []
+        try:
+            for step in steps:
+                outcomes.append(_run_step(session, step, reporter))
+        except MigrationFailed as failure:
+            if rollback_on_failure and outcomes:
+                failure.undone = _undo(session, outcomes, reporter)
+            raise
+        return outcomes
+    finally:
+        reporter.done()
 
 
 def _run_step(session: Session, step: Step, reporter: Reporter) -> Outcome:

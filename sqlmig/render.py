@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +33,23 @@ STATE_STYLES = {
 }
 
 
+@dataclass
+class Output:
+    """Global output switches (`sqlmig --no-color --quiet --verbose COMMAND`)."""
+
+    no_color: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+OUTPUT = Output()
+
+
 def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
-    no_color = bool(os.environ.get("NO_COLOR"))
+    # NO_COLOR: Rich alone would keep bold and friends; color_system=None drops every escape
+    no_color = OUTPUT.no_color or bool(os.environ.get("NO_COLOR"))
     return Console(stderr=stderr, color_system=None if no_color else "auto", highlight=False)
 
 
@@ -73,26 +87,63 @@ def error(err: SqlmigError) -> None:
 
 
 def notice(message: str) -> None:
-    console(stderr=True).print(message, soft_wrap=True, markup=False, emoji=False)
+    if not OUTPUT.quiet:
+        console(stderr=True).print(message, soft_wrap=True, markup=False, emoji=False)
+
+
+def detail(message: str) -> None:
+    """Printed only with --verbose."""
+    if OUTPUT.verbose and not OUTPUT.quiet:
+        console(stderr=True).print(message, soft_wrap=True, markup=False, emoji=False)
+
+
+# More steps than this get a progress bar (on a terminal, without --quiet).
+PROGRESS_AFTER = 5
 
 
 class LineReporter:
-    """One line per step as it finishes; lock waits go to stderr."""
+    """One line per step as it finishes (a progress bar too for long runs on a terminal);
+    lock waits go to stderr. --quiet keeps only the summary."""
 
     def __init__(self) -> None:
         self.out = console()
+        self.progress: Any = None
+        self.task: Any = None
 
     def notice(self, message: str) -> None:
         notice(message)
+
+    def detail(self, message: str) -> None:
+        detail(message)
+
+    def planned(self, steps: Sequence[Step]) -> None:
+        if OUTPUT.quiet or not self.out.is_terminal or len(steps) <= PROGRESS_AFTER:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), console=self.out, transient=True)
+        self.task = self.progress.add_task("migrating", total=len(steps))
+        self.progress.start()
+
+    def done(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
     def waiting(self, holder: LockHolder | None) -> None:
         who = f"held by {holder}" if holder else "held by another session"
         notice(f"waiting for the migration lock ({who})")
 
     def started(self, step: Step) -> None:
-        pass
+        if self.progress is not None:
+            self.progress.update(self.task, description=step.migration.id)
 
     def finished(self, step: Step, ms: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+        if OUTPUT.quiet:
+            return
         arrow = "[green]up[/]  " if step.direction == "up" else "[yellow]down[/]"
         self.out.print(f"  {arrow} {step.migration.id} [dim]({ms} ms)[/]", emoji=False)
 

@@ -23,6 +23,7 @@ from tests import provision
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "sql"
+README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

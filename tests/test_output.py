@@ -1,0 +1,114 @@
+"""Output conventions: NO_COLOR / --no-color, --quiet, --verbose, progress, --json everywhere."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from sqlmig.files import Migration, SqlFile
+from sqlmig.plan import Step
+from tests.conftest import README, Project
+
+ESCAPE = "\x1b["
+
+
+def many(project: Project, count: int = 7) -> None:
+    for version in range(1, count + 1):
+        project.pair(f"{version:04d}_t{version}", f"CREATE TABLE t{version} (id int);",
+                     f"DROP TABLE t{version};")
+
+
+def test_forced_colour_has_escape_codes_but_no_color_and_the_flag_remove_them_all(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many(project, 2)
+    project.run("migrate")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert ESCAPE in project.run("status").stdout
+    assert ESCAPE not in project.run("--no-color", "status").stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = project.run("status")
+    assert ESCAPE not in result.stdout + result.stderr
+    assert "applied" in result.stdout
+
+
+def test_quiet_keeps_only_the_summary(project: Project) -> None:
+    many(project, 3)
+    result = project.run("-q", "migrate")
+    assert result.stdout.strip() == "applied 3 migrations as batch 1 in " + \
+        result.stdout.strip().rsplit(" in ", 1)[1]
+    assert "0001_t1" not in result.stdout
+
+
+def test_verbose_says_where_it_connected(project: Project) -> None:
+    many(project, 1)
+    result = project.run("--verbose", "migrate")
+    assert "holding the migration lock; 0 applied, 1 migration files" in result.stderr
+
+
+def steps(count: int) -> list[Step]:
+    def file(version: int, direction: str) -> SqlFile:
+        return SqlFile(Path(f"{version:04d}_m.{direction}.sql"), "SELECT 1;")
+
+    return [Step(Migration(v, "m", file(v, "up"), file(v, "down")), "up", 1)
+            for v in range(1, count + 1)]
+
+
+@pytest.mark.parametrize(
+    ("count", "terminal", "quiet", "shown"),
+    [(7, True, False, True), (5, True, False, False), (7, False, False, False),
+     (7, True, True, False)],
+)
+def test_progress_bar_only_for_long_runs_on_a_terminal_without_quiet(
+    count: int, terminal: bool, quiet: bool, shown: bool
+) -> None:
+    from rich.console import Console
+
+    from sqlmig import render
+
+    render.OUTPUT.quiet = quiet
+    try:
+        reporter = render.LineReporter()
+        reporter.out = Console(file=io.StringIO(), force_terminal=terminal)
+        reporter.planned(steps(count))
+        assert (reporter.progress is not None) is shown
+        for step in steps(count):
+            reporter.started(step)
+            reporter.finished(step, 1)
+        reporter.done()
+        assert reporter.progress is None
+        printed = reporter.out.file.getvalue()  # type: ignore[attr-defined]
+        assert ("0001_m" in printed) is not quiet
+    finally:
+        render.OUTPUT.quiet = False
+
+
+# Every read command with --json, and the keys its document promises (README, "JSON output").
+JSON_COMMANDS = {
+    ("status", "--json"): {"environment", "migrations", "summary"},
+    ("verify", "--json"): {"ok", "problems"},
+    ("plan", "--json"): {"environment", "migrations"},
+    ("config", "--json"): {"environment", "settings"},
+    ("snapshots", "--json"): {"snapshots"},
+    # ("lint", "--json") joins when the lint module lands
+    ("check", "--json"): {"ok", "migrations", "stopped_at", "leftovers"},
+    ("seed", "--json"): {"environment", "seed_set", "seeds", "rows", "ms"},
+    ("migrate", "--dry-run", "--json"): {"ok", "migrations"},
+}
+
+
+@pytest.mark.parametrize("args", list(JSON_COMMANDS), ids=" ".join)
+def test_every_read_command_has_json_with_its_documented_keys(
+    project: Project, args: tuple[str, ...]
+) -> None:
+    many(project, 2)
+    if args[0] == "seed":
+        project.run("migrate")
+    result = project.run(*args)
+    document = json.loads(result.stdout)
+    assert set(document) == JSON_COMMANDS[args]
+    documented = f"| `{' '.join(args)}` | {', '.join(f'`{k}`' for k in sorted(document))} |"
+    assert documented in README
