@@ -97,8 +97,10 @@ def detail(message: str) -> None:
         console(stderr=True).print(message, soft_wrap=True, markup=False, emoji=False)
 
 
-# More steps than this get a progress bar (on a terminal, without --quiet).
+# A progress bar (on a terminal, without --quiet) for runs of more steps than this, or once
+# a run has taken longer than PROGRESS_AFTER_SECONDS.
 PROGRESS_AFTER = 5
+PROGRESS_AFTER_SECONDS = 2.0
 
 
 class LineReporter:
@@ -109,6 +111,9 @@ class LineReporter:
         self.out = console()
         self.progress: Any = None
         self.task: Any = None
+        self.total = 0
+        self.completed = 0
+        self.since = 0.0
 
     def notice(self, message: str) -> None:
         notice(message)
@@ -117,13 +122,21 @@ class LineReporter:
         detail(message)
 
     def planned(self, steps: Sequence[Step]) -> None:
-        if OUTPUT.quiet or not self.out.is_terminal or len(steps) <= PROGRESS_AFTER:
+        import time
+
+        self.total, self.completed, self.since = len(steps), 0, time.monotonic()
+        if len(steps) > PROGRESS_AFTER:
+            self._start_progress()
+
+    def _start_progress(self) -> None:
+        if OUTPUT.quiet or not self.out.is_terminal or self.progress is not None:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), console=self.out, transient=True)
-        self.task = self.progress.add_task("migrating", total=len(steps))
+        self.task = self.progress.add_task("migrating", total=self.total,
+                                           completed=self.completed)
         self.progress.start()
 
     def done(self) -> None:
@@ -136,10 +149,15 @@ class LineReporter:
         notice(f"waiting for the migration lock ({who})")
 
     def started(self, step: Step) -> None:
+        import time
+
+        if self.total > 1 and time.monotonic() - self.since > PROGRESS_AFTER_SECONDS:
+            self._start_progress()
         if self.progress is not None:
             self.progress.update(self.task, description=step.migration.id)
 
     def finished(self, step: Step, ms: int) -> None:
+        self.completed += 1
         if self.progress is not None:
             self.progress.advance(self.task)
         if OUTPUT.quiet:

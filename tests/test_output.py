@@ -112,3 +112,23 @@ def test_every_read_command_has_json_with_its_documented_keys(
     assert set(document) == JSON_COMMANDS[args]
     documented = f"| `{' '.join(args)}` | {', '.join(f'`{k}`' for k in sorted(document))} |"
     assert documented in README
+
+
+def test_progress_bar_also_appears_once_a_short_run_gets_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.console import Console
+
+    from sqlmig import render
+
+    reporter = render.LineReporter()
+    reporter.out = Console(file=io.StringIO(), force_terminal=True)
+    few = steps(3)
+    reporter.planned(few)
+    assert reporter.progress is None
+    reporter.started(few[0])
+    reporter.finished(few[0], 1)
+    monkeypatch.setattr(render, "PROGRESS_AFTER_SECONDS", -1.0)
+    reporter.started(few[1])
+    assert reporter.progress is not None
+    reporter.done()
