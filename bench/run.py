@@ -1,0 +1,293 @@
+"""`make bench`: sqlmig against the psql floor and dbmate, on one throwaway PostgreSQL.
+
+Workloads (see issue 7): W1 1,000 trivial migrations; W2 200 migrations of ~20 statements;
+W3 no-op `migrate` and `status` with 10,000 applied; W4 a 1M-row CSV seed (vs psql \\copy);
+W5 cold starts; plus rolling back all of W1 and one 200 MB migration file. Each measurement
+runs REPEAT times after a warm-up; medians with min/max go to bench/results.json and a
+Markdown table (bench/results.md). A benchmark prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from psycopg.conninfo import conninfo_to_dict  # noqa: E402
+
+from tests import provision  # noqa: E402
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+QUICK = os.environ.get("BENCH_QUICK") == "1"  # smaller workloads, for trying the harness
+BIN = Path(sys.executable).parent
+SQLMIG = [sys.executable, "-m", "sqlmig"]
+
+
+def run(
+    argv: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None = None
+) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one command (wait4 gives the child's own rusage;
+    output goes to a file so a chatty command cannot block on a full pipe)."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output,
+                                   stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                   text=True)
+        if stdin:
+            assert process.stdin is not None
+            process.stdin.write(stdin)
+            process.stdin.close()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            output.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}): "
+                               f"{output.read()[-2000:]}")
+    return seconds, usage.ru_maxrss
+
+
+def measure(label: str, prepare: Callable[[], None], action: Callable[[], tuple[float, int]],
+            repeat: int = REPEAT) -> dict:
+    samples, rss = [], []
+    for attempt in range(repeat + 1):  # the first is the warm-up
+        prepare()
+        seconds, peak = action()
+        if attempt:
+            samples.append(seconds)
+            rss.append(peak)
+    result = {"label": label, "median_s": statistics.median(samples), "min_s": min(samples),
+              "max_s": max(samples), "peak_rss_mb": max(rss) / 1024}
+    print(f"  {label:<44} {result['median_s']:8.3f} s  (min {result['min_s']:.3f}, max "
+          f"{result['max_s']:.3f})  peak {result['peak_rss_mb']:.0f} MB", flush=True)
+    return result
+
+
+class Workspace:
+    """A project folder with sqlmig files, dbmate files and a psql floor script."""
+
+    def __init__(self, root: Path, admin: str) -> None:
+        self.root, self.admin = root, admin
+        (root / "sql").mkdir(parents=True)
+        (root / "db" / "migrations").mkdir(parents=True)
+        self.url = ""
+
+    def add(self, version: int, up: str, down: str) -> None:
+        name = f"{version:05d}_m{version}"
+        (self.root / "sql" / f"{name}.up.sql").write_text(up)
+        (self.root / "sql" / f"{name}.down.sql").write_text(down)
+        (self.root / "db" / "migrations" / f"{version:05d}_m{version}.sql").write_text(
+            f"-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n"
+        )
+
+    def floor_script(self) -> str:
+        parts = ["\\set ON_ERROR_STOP on"]
+        for path in sorted((self.root / "sql").glob("*.up.sql")):
+            parts += ["BEGIN;", f"\\i {path}", "COMMIT;"]
+        return "\n".join(parts) + "\n"
+
+    def fresh_database(self) -> None:
+        if self.url:
+            provision.drop_database(self.admin, self.url)
+        self.url = provision.create_database(self.admin, prefix="sqlmig_bench")
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": self.url, "PYTHONDONTWRITEBYTECODE": ""}
+
+    def dbmate_env(self) -> dict[str, str]:
+        params = conninfo_to_dict(self.url)
+        url = (f"postgres://{params.get('user', 'postgres')}@/{params['dbname']}"
+               f"?socket={params.get('host')}&sslmode=disable")
+        return {**os.environ, "DATABASE_URL": url}
+
+    def psql(self) -> list[str]:
+        return [str(_psql()), "-q", "-X", "-d", self.url]
+
+
+def _psql() -> Path:
+    from sqlmig import dump
+
+    return Path(dump.candidates()[0]).with_name("psql")
+
+
+def compare(workload: str, results: list[dict]) -> dict:
+    floor = next((r for r in results if r["label"].startswith("psql")), None)
+    dbmate = next((r for r in results if r["label"].startswith("dbmate")), None)
+    for r in results:
+        if floor:
+            r["vs_floor"] = r["median_s"] / floor["median_s"]
+        if dbmate:
+            r["vs_dbmate"] = r["median_s"] / dbmate["median_s"]
+    return {"workload": workload, "results": results}
+
+
+def w1_w2(admin: str, workload: str, count: int, body: Callable[[int], tuple[str, str]]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        space = Workspace(Path(tmp), admin)
+        for version in range(1, count + 1):
+            space.add(version, *body(version))
+        script = space.floor_script()
+        print(f"{workload}: {count} migrations")
+        results = [
+            measure("psql floor (BEGIN/\\i/COMMIT, one session)", space.fresh_database,
+                    lambda: run(space.psql(), cwd=space.root, env=space.env(), stdin=script)),
+            measure("sqlmig migrate", space.fresh_database,
+                    lambda: run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())),
+            measure("dbmate up", space.fresh_database,
+                    lambda: run([str(BIN / "dbmate"), "--no-dump-schema", "up"],
+                                cwd=space.root, env=space.dbmate_env())),
+        ]
+        if workload == "W1":
+            def migrated() -> None:
+                space.fresh_database()
+                run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())
+
+            results.append(measure("sqlmig rollback --all", migrated,
+                                   lambda: run([*SQLMIG, "rollback", "--all"], cwd=space.root,
+                                               env=space.env())))
+        if space.url:
+            provision.drop_database(admin, space.url)
+        return compare(workload, results)
+
+
+def w3(admin: str, count: int) -> dict:
+    """A long history: everything applied, nothing to do."""
+    with tempfile.TemporaryDirectory() as tmp:
+        space = Workspace(Path(tmp), admin)
+        for version in range(1, count + 1):
+            space.add(version, f"CREATE TABLE t{version} (id int);", f"DROP TABLE t{version};")
+        print(f"W3: {count} applied migrations (setting up...)", flush=True)
+        space.fresh_database()
+        run([str(BIN / "dbmate"), "--no-dump-schema", "up"], cwd=space.root,
+            env=space.dbmate_env())
+        dbmate_env = space.dbmate_env()
+        dbmate_url, space.url = space.url, ""
+        space.fresh_database()
+        run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())
+        nothing = lambda: None  # noqa: E731
+        results = [
+            measure("sqlmig migrate (nothing to do)", nothing,
+                    lambda: run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())),
+            measure("sqlmig status", nothing,
+                    lambda: run([*SQLMIG, "status"], cwd=space.root, env=space.env())),
+            measure("dbmate up (nothing to do)", nothing,
+                    lambda: run([str(BIN / "dbmate"), "--no-dump-schema", "up"],
+                                cwd=space.root, env=dbmate_env)),
+            measure("dbmate status", nothing,
+                    lambda: run([str(BIN / "dbmate"), "status"], cwd=space.root,
+                                env=dbmate_env)),
+        ]
+        provision.drop_database(admin, space.url)
+        provision.drop_database(admin, dbmate_url)
+        return compare("W3", results)
+
+
+def w5(admin: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        space = Workspace(Path(tmp), admin)
+        for version in range(1, 11):
+            space.add(version, f"CREATE TABLE t{version} (id int);", f"DROP TABLE t{version};")
+        space.fresh_database()
+        run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())
+        sqlmig_bin = str(BIN / "sqlmig")
+        print("W5: cold starts")
+        nothing = lambda: None  # noqa: E731
+        results = [
+            measure("sqlmig --help", nothing,
+                    lambda: run([sqlmig_bin, "--help"], cwd=space.root, env=space.env()), 5),
+            measure("sqlmig status (10 migrations)", nothing,
+                    lambda: run([sqlmig_bin, "status"], cwd=space.root, env=space.env()), 5),
+        ]
+        provision.drop_database(admin, space.url)
+        return compare("W5", results)
+
+
+def big_file(admin: str, megabytes: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        space = Workspace(Path(tmp), admin)
+        row = "INSERT INTO big VALUES ({i}, 'a fairly ordinary row of text number {i}');\n"
+        with (space.root / "sql" / "00001_big.up.sql").open("w") as handle:
+            handle.write("CREATE TABLE big (id int, note text);\n")
+            i, size = 0, 0
+            while size < megabytes * 1_000_000:
+                line = row.format(i=i)
+                handle.write(line)
+                size += len(line)
+                i += 1
+        (space.root / "sql" / "00001_big.down.sql").write_text("DROP TABLE big;\n")
+        print(f"big file: {megabytes} MB, {i:,} statements")
+        result = measure(f"sqlmig migrate ({megabytes} MB file)", space.fresh_database,
+                         lambda: run([*SQLMIG, "migrate"], cwd=space.root, env=space.env()), 1)
+        result["file_mb"] = megabytes
+        provision.drop_database(admin, space.url)
+        return {"workload": "big file", "results": [result]}
+
+
+def markdown(report: list[dict]) -> str:
+    lines = ["| workload | run | median s | min-max s | x psql floor | x dbmate | peak RSS MB |",
+             "|---|---|---|---|---|---|---|"]
+    for workload in report:
+        for r in workload["results"]:
+            floor = f"{r['vs_floor']:.2f}" if "vs_floor" in r else ""
+            dbmate = f"{r['vs_dbmate']:.2f}" if "vs_dbmate" in r else ""
+            lines.append(f"| {workload['workload']} | {r['label']} | {r['median_s']:.3f} | "
+                         f"{r['min_s']:.3f}-{r['max_s']:.3f} | {floor} | {dbmate} | "
+                         f"{r['peak_rss_mb']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def w2_body(version: int) -> tuple[str, str]:
+    t = f"w{version}"
+    up = [f"CREATE TABLE {t}_a (id bigint PRIMARY KEY, v text, n int);",
+          f"CREATE TABLE {t}_b (id bigint PRIMARY KEY, a_id bigint REFERENCES {t}_a (id));",
+          f"CREATE INDEX {t}_a_v_idx ON {t}_a (v);",
+          f"CREATE INDEX {t}_b_a_idx ON {t}_b (a_id);",
+          f"INSERT INTO {t}_a SELECT g, 'row ' || g, g % 7 FROM generate_series(1, 100) g;",
+          f"INSERT INTO {t}_b SELECT g, g FROM generate_series(1, 100) g;",
+          f"ALTER TABLE {t}_a ADD COLUMN extra text DEFAULT 'x';",
+          f"ALTER TABLE {t}_b ADD COLUMN note text;",
+          f"COMMENT ON TABLE {t}_a IS 'bench table a';",
+          f"COMMENT ON TABLE {t}_b IS 'bench table b';",
+          f"CREATE VIEW {t}_v AS SELECT a.id, a.v, b.id AS b_id FROM {t}_a a "
+          f"JOIN {t}_b b ON b.a_id = a.id;",
+          f"UPDATE {t}_a SET n = n + 1 WHERE id % 2 = 0;",
+          f"DELETE FROM {t}_b WHERE id > 90;",
+          f"CREATE INDEX {t}_a_n_idx ON {t}_a (n) WHERE n > 3;",
+          f"ALTER TABLE {t}_a ALTER COLUMN v SET NOT NULL;",
+          f"ANALYZE {t}_a;",
+          f"CREATE SEQUENCE {t}_seq;",
+          f"SELECT setval('{t}_seq', 100);",
+          f"COMMENT ON COLUMN {t}_a.v IS 'value';",
+          f"INSERT INTO {t}_a (id, v, n) VALUES (1000, 'last', 0);"]
+    down = [f"DROP VIEW {t}_v;", f"DROP SEQUENCE {t}_seq;", f"DROP TABLE {t}_b;",
+            f"DROP TABLE {t}_a;"]
+    return "\n".join(up) + "\n", "\n".join(down) + "\n"
+
+
+def main() -> None:
+    report = []
+    scale = 10 if QUICK else 1
+    with provision.server_url() as admin:
+        report.append(w1_w2(admin, "W1", 1000 // scale, lambda v: (
+            f"CREATE TABLE t_{v} (id bigint PRIMARY KEY, v text);", f"DROP TABLE t_{v};")))
+        report.append(w1_w2(admin, "W2", 200 // scale, w2_body))
+        report.append(w3(admin, 10_000 // scale))
+        report.append(w5(admin))
+        report.append(big_file(admin, 200 // scale))
+    (HERE / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (HERE / "results.md").write_text(markdown(report))
+    print()
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
