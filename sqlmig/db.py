@@ -58,6 +58,9 @@ APPLIED_FIELDS = (
     "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
     "state", "baseline", "error", "script",
 )
+# Milliseconds since the current simple query began: the migration's own running time when
+# its history row travels in the same query.
+ELAPSED_MS = "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer"
 # The up file's text is kept (for `verify --diff`) unless it is bigger than this.
 SCRIPT_KEEP_LIMIT = 1_000_000
 
@@ -314,6 +317,22 @@ class History:
             "UPDATE {} SET checksum = %s, script = %s WHERE version = %s"
         ).format(self.ident)
         self.host = socket.gethostname()
+
+    def insert_inline(self, migration: Migration, batch: int) -> sql.Composed:
+        """The history row as one statement with its values quoted by psycopg, for sending in
+        the same simple query as the migration; execution_ms is measured by the server (the
+        time since that query began)."""
+        params = self.insert_params(migration, batch, ms=None)
+        values = [sql.Literal(v) for v in params]
+        values[4] = sql.SQL(ELAPSED_MS)
+        values[6] = sql.SQL("current_user || '@' || {}").format(sql.Literal(self.host))
+        return sql.SQL(
+            "INSERT INTO {} (version, name, checksum, state, execution_ms, batch, applied_by, "
+            "sqlmig_version, baseline, script) VALUES ({})"
+        ).format(self.ident, sql.SQL(", ").join(values))
+
+    def delete_inline(self, version: int) -> sql.Composed:
+        return sql.SQL("DELETE FROM {} WHERE version = {}").format(self.ident, sql.Literal(version))
 
     def insert_params(
         self,

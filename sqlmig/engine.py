@@ -254,12 +254,13 @@ def rollback_quietly(conn: psycopg.Connection) -> None:
 
 def send(
     conn: psycopg.Connection, file: SqlFile, text: str, *, prefix: str = "",
-    prefix_statements: int = 0, statement: Statement | None = None,
+    prefix_statements: int = 0, statement: Statement | None = None, suffix: str = "",
 ) -> int:
-    """Run `prefix + text` as one simple query and return the rows it affected; on error roll
-    back and raise MigrationFailed located in `file`."""
+    """Run `prefix + text + suffix` as one simple query and return the rows it affected; on
+    error roll back and raise MigrationFailed located in `file` (an error in the suffix, the
+    history row and COMMIT, is reported as the commit failing)."""
     try:
-        sent = simple_query.execute(conn, prefix + text)
+        sent = simple_query.execute(conn, prefix + text + suffix)
     except (KeyboardInterrupt, SystemExit):
         rollback_quietly(conn)
         raise Interrupted(f"{display_path(file.path)}: interrupted; rolled back") from None
@@ -267,8 +268,24 @@ def send(
         raise MigrationFailed(file.path, f"connection lost: {err}") from None
     if sent.error is not None:
         rollback_quietly(conn)
+        if suffix and _in_suffix(sent.error, text, len(prefix), prefix_statements):
+            error = sent.error
+            raise MigrationFailed(
+                file.path, f"rolled back at commit: {error.message}", detail=error.detail,
+                hint=error.hint, context=error.context, sqlstate=error.sqlstate,
+            )
         raise _failure(file, sent.error, len(prefix), prefix_statements, statement)
     return sent.rows
+
+
+def _in_suffix(error: ServerError, text: str, prefix_length: int, prefix_statements: int) -> bool:
+    if error.position is not None:
+        return error.position > prefix_length + len(text)
+    try:
+        count = len(split_statements(text))
+    except Exception:  # unparseable text: the error is the file's own
+        return False
+    return error.statement_index >= prefix_statements + count
 
 
 def _failure(
@@ -311,30 +328,25 @@ def _failure(
 
 
 def _run_in_transaction(session: Session, step: Step) -> int:
+    """ONE round trip: session reset, BEGIN, the file, its history row, COMMIT. The row's
+    values are bound client-side by psycopg (sql.Literal), and its execution_ms is measured
+    by the server, so nothing has to come back before the commit."""
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
     prefix = ISOLATE + "BEGIN;\n" + _prefix(conn, timeouts)
+    record = _record_inline(session, step).as_string(conn)
     started = time.perf_counter()
-    send(conn, file, file.text, prefix=prefix,
+    send(conn, file, file.text, prefix=prefix, suffix=f"\n;\n{record};\nCOMMIT;",
          prefix_statements=ISOLATE_STATEMENTS + 1 + len(timeouts))
-    ms = round((time.perf_counter() - started) * 1000)
-    statement, params = _record(session, step, ms)
-    try:
-        with conn.pipeline():
-            conn.execute(statement, params)
-            conn.execute("COMMIT")
-    except psycopg.Error as err:
-        # a deferred constraint or a trigger on the history table: nothing was committed
-        rollback_quietly(conn)
-        diag = err.diag
-        raise MigrationFailed(
-            file.path,
-            f"rolled back at commit: {(diag.message_primary or str(err)).strip()}",
-            detail=diag.message_detail,
-            hint=diag.message_hint,
-            sqlstate=diag.sqlstate,
-        ) from None
-    return ms
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _record_inline(session: Session, step: Step) -> sql.Composed:
+    history, migration = session.history, step.migration
+    if step.direction == "down":
+        return history.delete_inline(migration.version)
+    assert step.batch is not None
+    return history.insert_inline(migration, step.batch)
 
 
 def _parse_statements(file: SqlFile) -> list[Statement]:
