@@ -72,6 +72,30 @@ def measure(label: str, prepare: Callable[[], None], action: Callable[[], tuple[
     return result
 
 
+def measure_together(cases: list[tuple[str, Callable[[], None], Callable[[], tuple[float, int]]]],
+                     repeat: int = REPEAT) -> list[dict]:
+    """Like measure, but round-robin: each repetition runs every case once, so a checkpoint
+    or a slow patch of the disk hits all of them alike instead of one tool's whole series."""
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    rss: dict[str, list[int]] = {label: [] for label, _, _ in cases}
+    for attempt in range(repeat + 1):
+        for label, prepare, action in cases:
+            prepare()
+            seconds, peak = action()
+            if attempt:
+                samples[label].append(seconds)
+                rss[label].append(peak)
+    results = []
+    for label, _, _ in cases:
+        result = {"label": label, "median_s": statistics.median(samples[label]),
+                  "min_s": min(samples[label]), "max_s": max(samples[label]),
+                  "peak_rss_mb": max(rss[label]) / 1024}
+        print(f"  {label:<44} {result['median_s']:8.3f} s  (min {result['min_s']:.3f}, max "
+              f"{result['max_s']:.3f})  peak {result['peak_rss_mb']:.0f} MB", flush=True)
+        results.append(result)
+    return results
+
+
 class Workspace:
     """A project folder with sqlmig files, dbmate files and a psql floor script."""
 
@@ -137,15 +161,15 @@ def w1_w2(admin: str, workload: str, count: int, body: Callable[[int], tuple[str
             space.add(version, *body(version))
         script = space.floor_script()
         print(f"{workload}: {count} migrations")
-        results = [
-            measure("psql floor (BEGIN/\\i/COMMIT, one session)", space.fresh_database,
-                    lambda: run(space.psql(), cwd=space.root, env=space.env(), stdin=script)),
-            measure("sqlmig migrate", space.fresh_database,
-                    lambda: run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())),
-            measure("dbmate up", space.fresh_database,
-                    lambda: run([str(BIN / "dbmate"), "--no-dump-schema", "up"],
-                                cwd=space.root, env=space.dbmate_env())),
-        ]
+        results = measure_together([
+            ("psql floor (BEGIN/\\i/COMMIT, one session)", space.fresh_database,
+             lambda: run(space.psql(), cwd=space.root, env=space.env(), stdin=script)),
+            ("sqlmig migrate", space.fresh_database,
+             lambda: run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())),
+            ("dbmate up", space.fresh_database,
+             lambda: run([str(BIN / "dbmate"), "--no-dump-schema", "up"],
+                         cwd=space.root, env=space.dbmate_env())),
+        ])
         if workload == "W1":
             def migrated() -> None:
                 space.fresh_database()
