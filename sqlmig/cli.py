@@ -542,7 +542,7 @@ def reset(
 
 # The commands that read and repair history live in their own module; importing it registers
 # them on `app`.
-from sqlmig import cli_history, cli_review, cli_seed  # noqa: E402, F401
+from sqlmig import cli_history, cli_lint, cli_review, cli_seed  # noqa: E402, F401
 
 
 def _terminate(signum: int, frame: object) -> None:

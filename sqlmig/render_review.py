@@ -266,14 +266,23 @@ def lint_github(findings: Sequence[Finding]) -> None:
 
 
 def lint_table(findings: Sequence[Finding]) -> None:
+    """One table per file (its path as the title), so a finding keeps most of the width."""
+    from sqlmig.errors import display_path
+
     out = console()
     if not findings:
         out.print("[green]ok[/]: no findings")
         return
-    grid = table(("where", "rule", "finding", "safer"), wrap=("finding", "safer"))
+    by_file: dict[str, list[Finding]] = {}
     for f in findings:
-        style = "red" if f.severity == "error" else "yellow"
-        grid.add_row(_where(f), f"[{style}]{f.rule}[/]", escape(f.message), escape(f.fix))
-    out.print(grid)
+        by_file.setdefault(display_path(f.path), []).append(f)
+    for path, found in by_file.items():
+        grid = table(("line", "rule", "finding"), right=("line",), wrap=("finding",))
+        grid.title, grid.title_justify, grid.title_style = escape(path), "left", "bold"
+        for f in found:
+            style = "red" if f.severity == "error" else "yellow"
+            grid.add_row(str(f.line), f"[{style}]{f.rule}[/]",
+                         f"{escape(f.message)}\n[dim]safer: {escape(f.fix)}[/]")
+        out.print(grid)
     errors = sum(f.severity == "error" for f in findings)
-    out.print(f"{errors} errors, {len(findings) - errors} warnings")
+    out.print(f"{errors} error(s), {len(findings) - errors} warning(s)")

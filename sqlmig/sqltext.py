@@ -100,13 +100,13 @@ def hazards(sql: str) -> list[Hazard]:
             return []
         statements = parser.parse_sql(sql)
     except parser.ParseError as err:
-        return _meta_commands(sql) or [_syntax_error(sql, err)]
+        return _meta_commands(sql) or [syntax_error(sql, err)]
     found = []
     for raw in statements:
-        what = _transaction_control(raw.stmt)
+        what = transaction_control(raw.stmt)
         kind = "transaction-control"
         if what is None:
-            what, kind = _non_transactional(raw.stmt), "non-transactional"
+            what, kind = non_transactional(raw.stmt), "non-transactional"
         if what is not None:
             start = raw.stmt_location or 0
             word = re.match(r"(end|abort)\b", sql[start:start + 6], re.IGNORECASE)
@@ -116,7 +116,7 @@ def hazards(sql: str) -> list[Hazard]:
     return found
 
 
-def _syntax_error(sql: str, err: Exception) -> Hazard:
+def syntax_error(sql: str, err: Exception) -> Hazard:
     message = str(err.args[0]) if err.args else str(err)
     index = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], int) else None
     if index is None:
@@ -125,7 +125,7 @@ def _syntax_error(sql: str, err: Exception) -> Hazard:
     return Hazard("syntax", message, line, column)
 
 
-def _transaction_control(node: object) -> str | None:
+def transaction_control(node: object) -> str | None:
     if type(node).__name__ != "TransactionStmt":
         return None
     kind = getattr(node, "kind", None)
@@ -136,7 +136,7 @@ def _has_concurrently(options: object) -> bool:
     return any(getattr(o, "defname", None) == "concurrently" for o in options or ())
 
 
-def _non_transactional(node: object) -> str | None:
+def non_transactional(node: object) -> str | None:
     """The statement as users write it, if PostgreSQL refuses it in a transaction block."""
     name = type(node).__name__
     if name == "IndexStmt" and getattr(node, "concurrent", False):

@@ -23,7 +23,7 @@ def test_every_command_is_registered() -> None:
     assert sorted(
         ["migrate", "up", "rollback", "redo", "status", "new", "fresh", "reset", "verify",
          "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs", "dump",
-         "snapshots", "init", "config"]
+         "snapshots", "init", "config", "lint"]
     ) == COMMANDS
 
 
@@ -53,3 +53,11 @@ def test_readme_exit_codes_match_errors_module() -> None:
 def test_usage_errors_exit_2() -> None:
     result = CliRunner().invoke(app, ["rollback", "--steps", "0"])
     assert result.exit_code == errors.EXIT_USAGE
+
+
+def test_readme_lists_every_lint_rule_with_its_severity() -> None:
+    from sqlmig.lint import RULES
+
+    for rule, spec in RULES.items():
+        row = re.search(rf"^\| [^|]*`{rule}`[^|]*\| (\w+) \|", README, re.MULTILINE)
+        assert row is not None and row[1] == spec.severity, rule

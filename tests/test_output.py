@@ -93,7 +93,7 @@ JSON_COMMANDS = {
     ("plan", "--json"): {"environment", "migrations"},
     ("config", "--json"): {"environment", "settings"},
     ("snapshots", "--json"): {"snapshots"},
-    # ("lint", "--json") joins when the lint module lands
+    ("lint", "--json"): {"ok", "findings"},
     ("check", "--json"): {"ok", "migrations", "stopped_at", "leftovers"},
     ("seed", "--json"): {"environment", "seed_set", "seeds", "rows", "ms"},
     ("migrate", "--dry-run", "--json"): {"ok", "migrations"},
