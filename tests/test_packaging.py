@@ -79,6 +79,10 @@ def test_pre_commit_manifest_and_config_are_valid() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"sqlmig-lint", "sqlmig-verify-files"}
     assert hooks["sqlmig-verify-files"]["entry"] == "sqlmig verify --offline"
+    assert hooks["sqlmig-lint"]["entry"] == "sqlmig lint" and hooks["sqlmig-lint"]["pass_filenames"]
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    local = {h["id"] for r in config["repos"] if r["repo"] == "local" for h in r["hooks"]}
+    assert local == {"sqlmig-lint", "sqlmig-verify-files"}
 
 
 def test_verify_offline_needs_no_database(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
