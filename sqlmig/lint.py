@@ -50,6 +50,11 @@ RULES: dict[str, Rule] = {
         "add it with NOT VALID (no scan, brief lock), then VALIDATE CONSTRAINT in a later "
         "statement or migration (does not block writes)",
     ),
+    "add-unique-constraint": Rule(
+        "error",
+        "CREATE UNIQUE INDEX CONCURRENTLY first (no-transaction file), then ADD CONSTRAINT ... "
+        "UNIQUE / PRIMARY KEY USING INDEX (instant)",
+    ),
     "alter-column-type": Rule(
         "error",
         "add a new column of the new type, backfill it, switch reads, drop the old one later "
@@ -172,7 +177,9 @@ def lint_file(
         statements = parser.parse_sql(text)
     except parser.ParseError:
         return [
-            _finding("syntax-error", path, hazard.line, hazard.column, hazard.what)
+            _finding("syntax-error", path, hazard.line, hazard.column,
+                     hazard.what if hazard.kind == "syntax" else
+                     f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql scripts")
             for hazard in hazards(text)
             if "syntax-error" not in disabled
         ]
@@ -392,6 +399,12 @@ def _added_constraint(state: _FileState, relation: Any, existing: bool, constrai
         state.report("constraint-not-valid",
                      f"ADD {what} on existing table {_name(relation)} without NOT VALID scans "
                      "every row while blocking writes", getattr(constraint, "location", None))
+    unique = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY KEY",
+              "CONSTR_EXCLUSION": "EXCLUDE"}.get(kind)
+    if existing and unique and not constraint.indexname:
+        state.report("add-unique-constraint",
+                     f"ADD {unique} on existing table {_name(relation)} builds its index while "
+                     "blocking writes", getattr(constraint, "location", None))
 
 
 def _rename(state: _FileState, node: Any) -> None:
