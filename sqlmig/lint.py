@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,9 @@ RULES: dict[str, Rule] = {
     ),
 }
 
-IGNORE = re.compile(r"--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)")
+# A comment line of its own: a trailing `-- sqlmig:lint-ignore` after a statement does not count
+IGNORE = re.compile(r"^[ \t]*--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)", re.MULTILINE)
+ZERO_DURATION = re.compile(r"^\s*0+\s*(us|ms|s|min|h|d)?\s*$")
 # Functions whose DEFAULT makes PostgreSQL rewrite the table to fill every existing row.
 VOLATILE = frozenset({
     "random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1",
@@ -225,6 +227,17 @@ class _FileState:
     def existing(self, relation: Any) -> bool:
         return not _among(_relation_key(relation), self.created_tables)
 
+    def renamed_table(self, old: tuple[str | None, str], new_name: str) -> None:
+        """A table created in this file got a new name: the down must drop that one."""
+        new = (old[0], new_name)
+        self.created_tables.add(new)
+        self.created = [
+            replace(c, name=new_name) if c.kind == "table" and _among((c.schema, c.name), {old})
+            else replace(c, table=new) if c.table is not None and _among(c.table, {old})
+            else c
+            for c in self.created
+        ]
+
     def remember(self, kind: str, schema: str | None, name: str, *,
                  table: tuple[str | None, str] | None = None, location: int | None = None,
                  replace: bool = False) -> None:
@@ -317,8 +330,12 @@ def _select(state: _FileState, node: Any) -> None:
     into = getattr(node, "intoClause", None)
     if into is not None:  # SELECT ... INTO new_table
         state.created_tables.add(_relation_key(into.rel))
-    if _calls(node, "set_config") and "lock_timeout" in _statement_text(state):
-        state.lock_timeout = True
+    for call in _nodes(node):
+        if type(call).__name__ != "FuncCall" or _strings(call.funcname)[-1:] != ["set_config"]:
+            continue
+        name, value = (_constant(arg) for arg in (call.args or (None, None))[:2])
+        if name == "lock_timeout":
+            state.lock_timeout = value is None or not ZERO_DURATION.match(value)
 
 
 def _create_index(state: _FileState, node: Any) -> None:
@@ -368,10 +385,14 @@ def _alter_table(state: _FileState, node: Any) -> None:
 def _added_column(state: _FileState, table: str, column: Any) -> None:
     constraints = [_enum_name(c.contype) for c in column.constraints or ()]
     defaults = [c.raw_expr for c in column.constraints or ()
-                if _enum_name(c.contype) == "CONSTR_DEFAULT"]
+                if _enum_name(c.contype) == "CONSTR_DEFAULT"
+                and not getattr(c.raw_expr, "isnull", False)]  # DEFAULT NULL is no default
+    # PostgreSQL 18 virtual generated columns are computed on read: no rewrite
+    stored = [c for c in column.constraints or () if _enum_name(c.contype) == "CONSTR_GENERATED"
+              and getattr(c, "generated_kind", "s") == "s"]
     type_name = _type_name(column.typeName)
     location = getattr(column, "location", None)
-    computed = "CONSTR_IDENTITY" in constraints or "CONSTR_GENERATED" in constraints
+    computed = "CONSTR_IDENTITY" in constraints or bool(stored)
     if type_name in SERIAL_TYPES or computed:
         how = type_name if type_name in SERIAL_TYPES else "an identity or generated column"
         state.report("add-column-volatile-default",
@@ -388,6 +409,12 @@ def _added_column(state: _FileState, table: str, column: Any) -> None:
         state.report("add-column-not-null",
                      f"ADD COLUMN {column.colname} NOT NULL without a DEFAULT fails on "
                      f"{table} as soon as it has rows", location)
+    unique = [k for k in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") if k in constraints]
+    if unique:
+        what = "PRIMARY KEY" if unique[0] == "CONSTR_PRIMARY" else "UNIQUE"
+        state.report("add-unique-constraint",
+                     f"ADD COLUMN {column.colname} {what} on existing table {table} builds its "
+                     "index while blocking writes", location)
 
 
 def _added_constraint(state: _FileState, relation: Any, existing: bool, constraint: Any) -> None:
@@ -416,7 +443,7 @@ def _rename(state: _FileState, node: Any) -> None:
         return
     if not state.existing(relation):
         if kind == "OBJECT_TABLE":
-            state.created_tables.add((relation.schemaname, node.newname))
+            state.renamed_table(_relation_key(relation), node.newname)
         return
     _needs_lock_timeout(state, f"ALTER TABLE {_name(relation)}")
     if kind == "OBJECT_COLUMN":
@@ -455,7 +482,8 @@ def _set(state: _FileState, node: Any) -> None:
         return
     kind = _enum_name(node.kind)
     args = node.args or ()
-    zero = len(args) == 1 and str(getattr(getattr(args[0], "val", None), "ival", "")) == "0"
+    value = _constant(args[0]) if len(args) == 1 else None
+    zero = value is not None and ZERO_DURATION.match(value) is not None  # 0 turns it off
     state.lock_timeout = kind in ("VAR_SET_VALUE", "VAR_SET_CURRENT") and not zero
 
 
@@ -685,9 +713,10 @@ def _function_names(expr: Any) -> set[str]:
             if type(n).__name__ == "FuncCall" and _strings(n.funcname)}
 
 
-def _calls(node: Any, function: str) -> bool:
-    return function in _function_names(node)
-
-
-def _statement_text(state: _FileState) -> str:
-    return state.text[state.start:state.start + 2000].lower()
+def _constant(node: Any) -> str | None:
+    """The text of a literal (string or number), else None."""
+    value = getattr(node, "val", None)
+    for attribute in ("sval", "ival", "fval"):
+        if hasattr(value, attribute):
+            return str(getattr(value, attribute))
+    return None

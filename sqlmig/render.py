@@ -162,6 +162,10 @@ class LineReporter:
             self.progress.advance(self.task)
         if OUTPUT.quiet:
             return
+        if not self.out.is_terminal:  # logs and CI: Rich adds nothing but ~0.4 ms a line
+            word = "up  " if step.direction == "up" else "down"
+            self.out.file.write(f"  {word} {step.migration.id} ({ms} ms)\n")
+            return
         arrow = "[green]up[/]  " if step.direction == "up" else "[yellow]down[/]"
         self.out.print(f"  {arrow} {step.migration.id} [dim]({ms} ms)[/]", emoji=False)
 
