@@ -214,6 +214,13 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
             for i, (v, w) in enumerate(zip(values, widths, strict=True))
         ).rstrip()
 
+    out = console()
+    if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
+        rule = "─" * len(line(headers))
+        out.file.write("".join([f"{env} · {target}\n", line(headers), "\n", rule, "\n",
+                                *(line(values) + "\n" for values in cells),
+                                status_summary(rows), "\n"]))
+        return
     text = Text()
     text.append(line(headers) + "\n", style="bold")
     text.append("─" * len(line(headers)) + "\n")
@@ -223,7 +230,6 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
         text.append(rendered[:state_at])
         text.append(rendered[state_at:state_at + len(values[2])], style=STATE_STYLES[row.state])
         text.append(rendered[state_at + len(values[2]):] + "\n")
-    out = console()
     out.print(f"[bold]{env}[/] · {target}", soft_wrap=True)
     out.print(text, soft_wrap=True, no_wrap=True, overflow="ignore", crop=False)
     out.print(status_summary(rows))
