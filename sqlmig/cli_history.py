@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _read(settings, *, scan: bool = False):  # -> (migrations | Scan, applied, url)
+def _read(settings, *, scan: bool = False, scripts: bool = False):  # -> (found, applied, url)
     """Files, then history without taking the lock or creating anything: read commands must
     work on a database sqlmig has never touched, and while a migration runs."""
     from sqlmig import db, files
@@ -39,7 +39,7 @@ def _read(settings, *, scan: bool = False):  # -> (migrations | Scan, applied, u
     found = files.scan(settings.migrations_dir) if scan else files.discover(settings.migrations_dir)
     url = database_url(settings)
     with db.connect(url, settings=settings) as conn:
-        applied = db.History(settings.schema, settings.table).read(conn)
+        applied = db.History(settings.schema, settings.table).read(conn, scripts=scripts)
     return found, applied, url
 
 
@@ -119,7 +119,7 @@ def verify(
             scan, applied = files.scan(settings.migrations_dir), []
             scan.problems.extend(files.syntax_problems(scan.migrations))
         else:
-            scan, applied, _ = _read(settings, scan=True)
+            scan, applied, _ = _read(settings, scan=True, scripts=True)
         problems = plan.verify(
             scan.migrations, applied, file_problems=scan.problems,
             allow_out_of_order=settings.allow_out_of_order,

@@ -402,14 +402,17 @@ class History:
                 .format(self.ident)
             )
 
-    def read(self, conn: psycopg.Connection) -> list[Applied]:
+    def read(self, conn: psycopg.Connection, *, scripts: bool = False) -> list[Applied]:
+        """Every row in version order; the applied scripts (large, only `verify --diff` shows
+        them) only when asked for."""
         columns = self.columns(conn)
         if columns is None:
             return []
         self._checked(columns)
         # a table from an older sqlmig may lack newer columns until the next write adds them
         select = sql.SQL(", ").join(
-            sql.Identifier(name) if name in columns or name not in ADDED_COLUMNS
+            sql.Identifier(name)
+            if (name in columns or name not in ADDED_COLUMNS) and (scripts or name != "script")
             else sql.SQL(ADDED_DEFAULTS[name])
             for name in APPLIED_FIELDS
         )

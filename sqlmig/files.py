@@ -106,7 +106,9 @@ class Migration:
     @property
     def requires(self) -> tuple[int, ...]:
         """Versions named by `-- sqlmig:requires` in the up file."""
-        args = self.up.directives.get("requires", "")
+        args = self.up.directives.get("requires")
+        if not args:
+            return ()
         return tuple(int(v) for v in re.split(r"[\s,]+", args) if v)
 
 

@@ -190,8 +190,6 @@ def _when(value: datetime | None) -> str:
 def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
     """The same look as Rich's tables, laid out by hand: a Rich Table of 10,000 rows takes
     tens of seconds to render, and long histories are exactly when status is run in CI."""
-    from rich.text import Text
-
     headers = ("version", "name", "state", "applied at", "duration", "batch")
     cells = [
         (
@@ -207,12 +205,10 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
     ]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
     right = (4, 5)
+    layout = "  ".join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if i in right else v.ljust(w)
-            for i, (v, w) in enumerate(zip(values, widths, strict=True))
-        ).rstrip()
+        return layout.format(*values).rstrip()
 
     out = console()
     if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
@@ -221,6 +217,8 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
                                 *(line(values) + "\n" for values in cells),
                                 status_summary(rows), "\n"]))
         return
+    from rich.text import Text
+
     text = Text()
     text.append(line(headers) + "\n", style="bold")
     text.append("─" * len(line(headers)) + "\n")
