@@ -9,6 +9,7 @@ Rendering is the CLI's job: the engine only calls a Reporter.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -31,7 +32,14 @@ from sqlmig.errors import (
 from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
 from sqlmig.simple_query import ServerError
-from sqlmig.sqltext import Statement, excerpt, hazards, locate, split_statements
+from sqlmig.sqltext import (
+    PARSE_AHEAD_LIMIT,
+    Statement,
+    excerpt,
+    hazards,
+    locate,
+    split_statements,
+)
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
@@ -39,6 +47,13 @@ TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statem
 # release the advisory lock.) Startup options, configured timeouts among them, survive.
 ISOLATE = "RESET ALL;\nDISCARD TEMP;\n"
 ISOLATE_STATEMENTS = 2
+# Without one of these words a file cannot leave session state behind its COMMIT (SET,
+# set_config, temp tables, PREPARE, WITH HOLD cursors, LISTEN), so the next migration may skip
+# the reset: a fifth of the server time of a trivial migration. Not seen: a function created
+# earlier that calls set_config(..., false) when a later file calls it.
+SESSION_STATE = re.compile(
+    r"\b(set|set_config|temp|temporary|prepare|declare|listen|load)\b", re.IGNORECASE
+)
 
 
 class Reporter(Protocol):
@@ -89,6 +104,15 @@ class Session:
     history: db.History
     migrations: list[Migration]
     applied: list[Applied] = field(default_factory=list)
+    dirty: bool = False  # SQL run on this connection may have changed its session state
+
+    def isolation(self) -> tuple[str, int]:
+        """The reset to send before the next file (and its statement count), if needed."""
+        return (ISOLATE, ISOLATE_STATEMENTS) if self.dirty else ("", 0)
+
+    def ran(self, file: SqlFile, *, session_settings: bool = False) -> None:
+        self.dirty = (session_settings or len(file.text) > PARSE_AHEAD_LIMIT
+                      or SESSION_STATE.search(file.text) is not None)
 
     def reload(self) -> None:
         self.applied = self.history.read(self.conn)
@@ -333,11 +357,14 @@ def _run_in_transaction(session: Session, step: Step) -> int:
     by the server, so nothing has to come back before the commit."""
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
-    prefix = ISOLATE + "BEGIN;\n" + _prefix(conn, timeouts)
+    isolate, isolate_statements = session.isolation()
+    prefix = isolate + "BEGIN;\n" + _prefix(conn, timeouts)
     record = _record_inline(session, step).as_string(conn)
     started = time.perf_counter()
+    session.dirty = True  # until it is known to have succeeded
     send(conn, file, file.text, prefix=prefix, suffix=f"\n;\n{record};\nCOMMIT;",
-         prefix_statements=ISOLATE_STATEMENTS + 1 + len(timeouts))
+         prefix_statements=isolate_statements + 1 + len(timeouts))
+    session.ran(file)
     return round((time.perf_counter() - started) * 1000)
 
 
@@ -377,6 +404,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
         conn.execute(history.mark, ("running", "rolling back", migration.version))
     timeouts = _timeouts(file, local=False)
     started = time.perf_counter()
+    session.dirty = True  # statements commit one by one; whatever they SET stays
     try:
         conn.execute(ISOLATE)
         for timeout in timeouts:
@@ -424,9 +452,12 @@ def _run_single_transaction(
         reporter.started(step)
         file = step_file(step)
         timeouts = _timeouts(file, local=True)
+        isolate, isolate_statements = session.isolation()
         started = time.perf_counter()
-        send(conn, file, file.text, prefix=ISOLATE + _prefix(conn, timeouts),
-             prefix_statements=ISOLATE_STATEMENTS + len(timeouts))
+        session.dirty = True
+        send(conn, file, file.text, prefix=isolate + _prefix(conn, timeouts),
+             prefix_statements=isolate_statements + len(timeouts))
+        session.ran(file)
         ms = round((time.perf_counter() - started) * 1000)
         statement, params = _record(session, step, ms)
         try:
