@@ -58,9 +58,10 @@ APPLIED_FIELDS = (
     "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
     "state", "baseline", "error", "script",
 )
-# Milliseconds since the current simple query began: the migration's own running time when
-# its history row travels in the same query.
-ELAPSED_MS = "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer"
+# Milliseconds since the migration's transaction began: its running time, measured by the
+# server, when the history row travels in the same transaction as the file (in one query, or
+# for a big file in the query after it).
+ELAPSED_MS = "(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer"
 # The up file's text is kept (for `verify --diff`) unless it is bigger than this.
 SCRIPT_KEEP_LIMIT = 1_000_000
 
@@ -293,6 +294,14 @@ def drop_schema_objects(conn: psycopg.Connection, schema: str) -> None:
         conn.execute(DROP_SCHEMA_OBJECTS)
 
 
+def kept_script(migration: Migration) -> str | None:
+    """The up file's text, kept in history for `verify --diff`, unless it is too big to keep."""
+    if migration.up.big:
+        return None
+    text = migration.up.text
+    return text if len(text) <= SCRIPT_KEEP_LIMIT else None
+
+
 class History:
     """The history table's statements, composed once per command with quoted identifiers."""
 
@@ -343,8 +352,7 @@ class History:
         state: str = "applied",
         baseline: bool = False,
     ) -> tuple:
-        text = migration.up.text
-        script = text if len(text) <= SCRIPT_KEEP_LIMIT else None
+        script = kept_script(migration)
         return (
             migration.version, migration.name, migration.checksum, state, ms, batch,
             self.host, __version__, baseline, script,

@@ -33,7 +33,6 @@ from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
 from sqlmig.simple_query import ServerError
 from sqlmig.sqltext import (
-    PARSE_AHEAD_LIMIT,
     Statement,
     excerpt,
     hazards,
@@ -111,7 +110,7 @@ class Session:
         return (ISOLATE, ISOLATE_STATEMENTS) if self.dirty else ("", 0)
 
     def ran(self, file: SqlFile, *, session_settings: bool = False) -> None:
-        self.dirty = (session_settings or len(file.text) > PARSE_AHEAD_LIMIT
+        self.dirty = (session_settings or file.big
                       or SESSION_STATE.search(file.text) is not None)
 
     def reload(self) -> None:
@@ -206,7 +205,10 @@ def check_hazards(steps: Sequence[Step]) -> None:
 
 def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
     """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
-    would break the transaction, each raised with its line."""
+    would break the transaction, each raised with its line. Big files are data: the server
+    reports their errors."""
+    if file.big:
+        return
     for hazard in hazards(file.text):
         if hazard.kind == "syntax":
             raise MigrationFailed(
@@ -277,14 +279,28 @@ def rollback_quietly(conn: psycopg.Connection) -> None:
 
 
 def send(
-    conn: psycopg.Connection, file: SqlFile, text: str, *, prefix: str = "",
+    conn: psycopg.Connection, file: SqlFile, text: str | bytes, *, prefix: str = "",
     prefix_statements: int = 0, statement: Statement | None = None, suffix: str = "",
 ) -> int:
     """Run `prefix + text + suffix` as one simple query and return the rows it affected; on
     error roll back and raise MigrationFailed located in `file` (an error in the suffix, the
-    history row and COMMIT, is reported as the commit failing)."""
+    history row and COMMIT, is reported as the commit failing). A big file's bytes go as a
+    query of their own between the prefix and the suffix: never concatenated or re-encoded."""
+    if isinstance(text, bytes):
+        rows = send(conn, file, "", prefix=prefix) if prefix else 0
+        rows += _send_query(conn, file, text, "", 0, statement, "")
+        return rows + (send(conn, file, "", suffix=suffix) if suffix else 0)
+    return _send_query(conn, file, text, prefix, prefix_statements, statement, suffix)
+
+
+def _send_query(
+    conn: psycopg.Connection, file: SqlFile, text: str | bytes, prefix: str,
+    prefix_statements: int, statement: Statement | None, suffix: str,
+) -> int:
     try:
-        sent = simple_query.execute(conn, prefix + text + suffix)
+        sent = simple_query.execute(
+            conn, text if isinstance(text, bytes) else prefix + text + suffix
+        )
     except (KeyboardInterrupt, SystemExit):
         rollback_quietly(conn)
         raise Interrupted(f"{display_path(file.path)}: interrupted; rolled back") from None
@@ -292,7 +308,9 @@ def send(
         raise MigrationFailed(file.path, f"connection lost: {err}") from None
     if sent.error is not None:
         rollback_quietly(conn)
-        if suffix and _in_suffix(sent.error, text, len(prefix), prefix_statements):
+        if suffix and isinstance(text, str) and _in_suffix(
+            sent.error, text, len(prefix), prefix_statements
+        ):
             error = sent.error
             raise MigrationFailed(
                 file.path, f"rolled back at commit: {error.message}", detail=error.detail,
@@ -362,7 +380,7 @@ def _run_in_transaction(session: Session, step: Step) -> int:
     record = _record_inline(session, step).as_string(conn)
     started = time.perf_counter()
     session.dirty = True  # until it is known to have succeeded
-    send(conn, file, file.text, prefix=prefix, suffix=f"\n;\n{record};\nCOMMIT;",
+    send(conn, file, file.sql(), prefix=prefix, suffix=f"\n;\n{record};\nCOMMIT;",
          prefix_statements=isolate_statements + 1 + len(timeouts))
     session.ran(file)
     return round((time.perf_counter() - started) * 1000)
@@ -455,7 +473,7 @@ def _run_single_transaction(
         isolate, isolate_statements = session.isolation()
         started = time.perf_counter()
         session.dirty = True
-        send(conn, file, file.text, prefix=isolate + _prefix(conn, timeouts),
+        send(conn, file, file.sql(), prefix=isolate + _prefix(conn, timeouts),
              prefix_statements=isolate_statements + len(timeouts))
         session.ran(file)
         ms = round((time.perf_counter() - started) * 1000)
@@ -515,7 +533,7 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
             started = time.perf_counter()
             try:
                 check_file(file, transactional=True)
-                send(conn, file, file.text, prefix=_prefix(conn, timeouts),
+                send(conn, file, file.sql(), prefix=_prefix(conn, timeouts),
                      prefix_statements=len(timeouts))
             except (MigrationFailed, MigrationFileError) as err:
                 results.append(DryRun(step, error=err))
@@ -542,8 +560,7 @@ def repair(session: Session, fixes: plan.Repair) -> list[str]:
                 " it is pending again"
             )
         for row, migration in fixes.accept:
-            text = migration.up.text
-            script = text if len(text) <= db.SCRIPT_KEEP_LIMIT else None
+            script = db.kept_script(migration)
             conn.execute(history.accept, (migration.checksum, script, row.version))
             changes.append(
                 f"accepted the edited {migration.id}: checksum {row.checksum[:12]} -> "

@@ -6,6 +6,7 @@ Pure: no database access. Every problem becomes a MigrationFileError naming the 
 
 from __future__ import annotations
 
+import codecs
 import gc
 import hashlib
 import os
@@ -41,16 +42,22 @@ class SqlFile:
     """One file's text, normalised (BOM stripped, CRLF -> LF) exactly as it will be executed.
 
     Immutable by convention. The path is kept as a string and made a Path on first use: a scan
-    of 20,000 files spends more on building Paths than on reading the files.
+    of 20,000 files spends more on building Paths than on reading the files. A big file (bulk
+    data, over BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets hashed and
+    sent: its text is decoded again on each use (error messages), never held.
     """
 
-    __slots__ = ("_checksum", "_location", "_path", "directives", "text")
+    __slots__ = ("_checksum", "_data", "_location", "_path", "_text", "directives")
 
-    def __init__(self, path: Path | str, text: str, directives: Mapping[str, str] | None = None):
+    def __init__(self, path: Path | str, text: str | None,
+                 directives: Mapping[str, str] | None = None, *, data: bytes | None = None):
+        if (text is None) == (data is None):
+            raise ValueError("SqlFile needs its text or (for a big file) its bytes")
         self._location = os.fspath(path)
         self._path = path if isinstance(path, Path) else None
         self._checksum: str | None = None
-        self.text = text
+        self._text = text
+        self._data = data
         # name -> arguments ("" for flags)
         self.directives: Mapping[str, str] = {} if directives is None else directives
 
@@ -61,22 +68,42 @@ class SqlFile:
         return self._path
 
     @property
+    def text(self) -> str:
+        if self._text is not None:
+            return self._text
+        assert self._data is not None
+        return self._data.decode("utf-8")
+
+    @property
+    def big(self) -> bool:
+        """Held as bytes: too big to parse ahead, lint, keep in history or copy around."""
+        return self._data is not None
+
+    def sql(self) -> str | bytes:
+        """What to send to the server: the text, or a big file's bytes (no copy)."""
+        return self._text if self._text is not None else self._data  # type: ignore[return-value]
+
+    @property
     def checksum(self) -> str:
         if self._checksum is None:
-            self._checksum = checksum(self.text)
+            if self._data is not None:
+                self._checksum = hashlib.sha256(self._data).hexdigest()
+            else:
+                self._checksum = checksum(self.text)
         return self._checksum
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SqlFile):
             return NotImplemented
-        return (self._location, self.text, dict(self.directives)) == (
-            other._location, other.text, dict(other.directives))
+        return (self._location, self.checksum, dict(self.directives)) == (
+            other._location, other.checksum, dict(other.directives))
 
     def __hash__(self) -> int:
-        return hash((self._location, self.text))
+        return hash((self._location, self.checksum))
 
     def __repr__(self) -> str:
-        return f"SqlFile({self._location!r}, {len(self.text)} chars, {dict(self.directives)!r})"
+        size = f"{len(self._data)} bytes" if self._data is not None else f"{len(self.text)} chars"
+        return f"SqlFile({self._location!r}, {size}, {dict(self.directives)!r})"
 
 
 @dataclass(frozen=True)
@@ -193,8 +220,13 @@ def lines(text: str) -> Iterator[str]:
         start = end + 1
 
 
-def has_sql(text: str) -> bool:
+def has_sql(text: str | SqlFile) -> bool:
     """True when anything but blank lines and `--` comments is left."""
+    if isinstance(text, SqlFile):
+        sql = text.sql()
+        if isinstance(sql, bytes):  # a big file: one regex pass, no decoding
+            return _SQL_LINE.search(sql) is not None
+        text = sql
     if not text.lstrip().startswith("--"):
         return bool(text.strip())
     return any(
@@ -203,8 +235,37 @@ def has_sql(text: str) -> bool:
 
 
 def read_sql_file(path: Path | str) -> SqlFile:
-    text = normalise(read_bytes(path), path)
+    raw = read_bytes(path)
+    if len(raw) > BIG_FILE:
+        return _read_big(path, raw)
+    text = normalise(raw, path)
     return SqlFile(path, text, parse_directives(text, path))
+
+
+# Above this many bytes a file is held as bytes only (see SqlFile): a 200 MB data file then
+# costs its bytes plus libpq's send buffer, not also a str and two re-encoded copies.
+BIG_FILE = 10_000_000
+_SQL_LINE = re.compile(rb"^[ \t]*(?:[^\s-]|-(?!-))", re.MULTILINE)
+
+
+def _read_big(path: Path | str, raw: bytes) -> SqlFile:
+    """The same checks and normalisation as for any file, done on the bytes in slices."""
+    if raw.startswith(BOM.encode("utf-8")):
+        raw = raw[3:]
+    if b"\r\n" in raw:
+        raw = raw.replace(b"\r\n", b"\n")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
+    try:
+        for start in range(0, len(raw), 1 << 20):
+            decoder.decode(view[start:start + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        normalise(raw, path)  # the error again, with its line, from the one-piece decoder
+        raise
+    header = raw[:SMALL_FILE].decode("utf-8", "ignore")
+    directives = parse_directives(header.rsplit("\n", 1)[0], path)
+    return SqlFile(path, None, directives, data=raw)
 
 
 SMALL_FILE = 65536
@@ -315,7 +376,7 @@ def _check_requires(result: Scan) -> None:
 
 def _read_pair(version: int, name: str, up_path: str, down_path: str | None) -> Migration:
     up = read_sql_file(up_path)
-    if not has_sql(up.text):
+    if not has_sql(up):
         raise MigrationFileError(up_path, "up file is empty (no SQL besides comments)")
     if down_path is None:
         if "irreversible" not in up.directives:

@@ -61,6 +61,9 @@ def plan_listing(steps: Sequence[Step]) -> None:
         out.print(Rule(f"{m.id} · {_mode(step)}", align="left"))
         out.print(f"checksum {m.checksum[:16]}  directives: {directives}  batch {step.batch}",
                   markup=False)
+        if m.up.big:  # bulk data: highlighting it would take minutes and scroll for hours
+            out.print(f"({len(m.up.sql()) / 1e6:.1f} MB of SQL, not shown)")
+            continue
         out.print(Syntax(m.up.text.rstrip("\n"), "sql", line_numbers=True, word_wrap=True,
                          theme="ansi_dark"))
     noun = "migration" if len(steps) == 1 else "migrations"

@@ -75,12 +75,12 @@ class Sent:
     rows: int  # rows inserted, updated, deleted or copied by the statements that succeeded
 
 
-def execute(conn: psycopg.Connection, text: str) -> Sent:
+def execute(conn: psycopg.Connection, text: str | bytes) -> Sent:
     """Run `text` (one or many statements) as a single simple query. Interrupts cancel the
     query on the server, wait for it to stop, then propagate."""
     pgconn = conn.pgconn
     try:
-        pgconn.send_query(text.encode("utf-8"))
+        pgconn.send_query(text if isinstance(text, bytes) else text.encode("utf-8"))
         while pgconn.flush():
             _wait(pgconn, write=True)
         return _collect(pgconn)

@@ -1,0 +1,86 @@
+"""Big migration files (bulk data) are held as bytes and sent without copies; they must still be
+checked, hashed, located and recorded exactly like any other file. BIG_FILE is lowered here so
+a few kilobytes take the big-file path."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sqlmig import files
+from sqlmig.errors import MigrationFileError
+from tests.conftest import Project
+
+ROWS = "".join(f"INSERT INTO big VALUES ({i}, 'row {i}');\n" for i in range(200))
+UP = "-- sqlmig:lock-timeout 5s\nCREATE TABLE big (id int, note text);\n" + ROWS
+
+
+@pytest.fixture(autouse=True)
+def small_big_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "BIG_FILE", 1000)
+
+
+def test_a_big_file_is_held_as_bytes_with_the_checksum_of_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "0001_big.up.sql"
+    path.write_text(UP, encoding="utf-8")
+    big = files.read_sql_file(path)
+    assert big.big and big.sql() == UP.encode()
+    assert big.checksum == files.checksum(UP) == hashlib.sha256(UP.encode()).hexdigest()
+    assert big.directives == {"lock-timeout": "5s"}
+    assert big.text == UP
+
+
+def test_a_big_file_with_crlf_and_a_bom_hashes_like_its_lf_twin(tmp_path: Path) -> None:
+    path = tmp_path / "0001_big.up.sql"
+    path.write_bytes(b"\xef\xbb\xbf" + UP.replace("\n", "\r\n").encode())
+    big = files.read_sql_file(path)
+    assert big.sql() == UP.encode() and big.checksum == files.checksum(UP)
+
+
+def test_invalid_utf8_in_a_big_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "0001_big.up.sql"
+    path.write_bytes(UP.encode() + b"INSERT INTO big VALUES (1, 'caf\xe9');\n")
+    with pytest.raises(MigrationFileError) as raised:
+        files.read_sql_file(path)
+    assert raised.value.line == UP.count("\n") + 1
+    assert "not valid UTF-8 (byte 0xe9)" in str(raised.value)
+
+
+def test_a_big_up_file_of_comments_only_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "0001_big.up.sql").write_text("-- nothing to see\n" * 100, encoding="utf-8")
+    (tmp_path / "0001_big.down.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    [problem] = files.scan(tmp_path).problems
+    assert "up file is empty" in str(problem)
+
+
+def test_a_big_file_applies_and_is_recorded_with_its_time_and_checksum(project: Project) -> None:
+    project.pair("0001_big", UP, "DROP TABLE big;")
+    project.pair("0002_small", "CREATE TABLE small (id int);", "DROP TABLE small;")
+    project.run("migrate")
+    assert project.query("SELECT count(*) FROM big") == [(200,)]
+    [(checksum, script, ms)] = project.query(
+        "SELECT checksum, script, execution_ms FROM schema_migrations WHERE version = 1")
+    assert checksum == files.checksum(UP) and script is None and ms is not None and ms >= 0
+    project.run("verify")
+    project.run("rollback")
+    project.run("rollback")
+    assert project.history() == [] and not project.exists("big")
+
+
+def test_an_error_in_a_big_file_names_its_line_and_leaves_nothing_behind(
+    project: Project,
+) -> None:
+    bad_line = UP.count("\n") + 1
+    project.pair("0001_big", UP + "INSERT INTO missing VALUES (1);\n", "DROP TABLE big;")
+    result = project.run("migrate", code=1)
+    assert f"sql/0001_big.up.sql:{bad_line}:" in result.stderr
+    assert 'relation "missing" does not exist' in result.stderr
+    assert not project.exists("big") and project.history() == []
+
+
+def test_plan_does_not_print_a_big_file(project: Project) -> None:
+    project.pair("0001_big", UP, "DROP TABLE big;")
+    result = project.run("plan")
+    assert "MB of SQL, not shown" in result.stdout and "row 199" not in result.stdout

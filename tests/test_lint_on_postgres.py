@@ -1,0 +1,80 @@
+"""The linter's advice checked against a real PostgreSQL: what it calls an error really fails or
+blocks, and the safer patterns it recommends lint clean and apply to a table that has rows."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Project
+
+USERS = (
+    "CREATE TABLE users (id int PRIMARY KEY, email text);\n"
+    "INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, 50) g;\n"
+)
+LOCK = "SET lock_timeout = '5s';\n"
+
+
+def findings(project: Project) -> list[tuple[str, str, int]]:
+    result = project.run("lint", "--json", code=None)
+    return [(f["file"], f["rule"], f["line"]) for f in json.loads(result.stdout)["findings"]]
+
+
+def test_the_recommended_expand_steps_lint_clean_and_apply_to_a_table_with_rows(
+    project: Project,
+) -> None:
+    project.pair("0001_users", USERS, "DROP TABLE users;")
+    project.pair("0002_plan", LOCK + "ALTER TABLE users ADD COLUMN plan text DEFAULT 'free';",
+                 LOCK + "ALTER TABLE users DROP COLUMN plan;")
+    project.pair(
+        "0003_email_idx",
+        "-- sqlmig:no-transaction\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);",
+        "-- sqlmig:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;",
+    )
+    project.pair(
+        "0004_email_check",
+        LOCK + "ALTER TABLE users ADD CONSTRAINT users_email_present "
+        "CHECK (email IS NOT NULL) NOT VALID;",
+        LOCK + "ALTER TABLE users DROP CONSTRAINT users_email_present;",
+    )
+    project.pair("0005_validate",
+                 LOCK + "ALTER TABLE users VALIDATE CONSTRAINT users_email_present;", "SELECT 1;")
+    project.pair(
+        "0006_email_not_null",
+        LOCK + "-- the validated check above lets PostgreSQL skip the scan\n"
+        "-- sqlmig:lint-ignore set-not-null\n"
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+        LOCK + "ALTER TABLE users ALTER COLUMN email DROP NOT NULL;",
+    )
+    assert findings(project) == []
+    project.run("migrate")
+    assert project.query("SELECT count(*) FROM users WHERE plan = 'free'") == [(50,)]
+    assert project.query(
+        "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'users'::regclass "
+        "AND attname = 'email'") == [(True,)]
+    assert project.exists("users_email_idx")
+    project.run("rollback", "--all")
+    assert not project.exists("users")
+
+
+def test_a_not_null_column_without_default_is_a_lint_error_and_really_fails(
+    project: Project,
+) -> None:
+    project.pair("0001_users", USERS, "DROP TABLE users;")
+    project.pair("0002_tier", LOCK + "ALTER TABLE users ADD COLUMN tier int NOT NULL;",
+                 LOCK + "ALTER TABLE users DROP COLUMN tier;")
+    assert findings(project) == [("sql/0002_tier.up.sql", "add-column-not-null", 2)]
+    assert project.run("lint", code=5).exit_code == 5
+    result = project.run("migrate", code=1)
+    assert 'column "tier" of relation "users" contains null values' in result.stderr
+    assert [row[0] for row in project.history()] == [1]
+
+
+def test_a_down_that_forgets_an_object_is_found_by_lint_offline_and_by_check_online(
+    project: Project,
+) -> None:
+    project.pair("0001_users", USERS + "CREATE INDEX users_email_idx ON users (email);",
+                 "DROP INDEX users_email_idx;")
+    assert findings(project) == [("sql/0001_users.up.sql", "down-does-not-drop", 1)]
+    result = project.run("check", code=None)
+    assert result.exit_code != 0 and "users" in result.stdout + result.stderr
