@@ -61,12 +61,8 @@ def _error(result: pq.PGresult, index: int) -> ServerError:
     )
 
 
-def _wait(pgconn: pq.abc.PGconn, *, write: bool = False) -> None:
-    sock = pgconn.socket
-    if write:
-        select.select([sock], [sock], [])
-    else:
-        select.select([sock], [], [])
+def _wait(pgconn: pq.abc.PGconn) -> None:
+    select.select([pgconn.socket], [], [])
 
 
 @dataclass(frozen=True)
@@ -79,35 +75,54 @@ def execute(conn: psycopg.Connection, text: str | bytes) -> Sent:
     """Run `text` (one or many statements) as a single simple query. Interrupts cancel the
     query on the server, wait for it to stop, then propagate."""
     pgconn = conn.pgconn
+    results = _Results(pgconn)
     try:
         pgconn.send_query(text if isinstance(text, bytes) else text.encode("utf-8"))
+        # While a big query is still going out, the server is already answering each of its
+        # statements: read those answers as they come, or libpq buffers them all.
         while pgconn.flush():
-            _wait(pgconn, write=True)
-        return _collect(pgconn)
+            readable, _, _ = select.select([pgconn.socket], [pgconn.socket], [])
+            if readable:
+                pgconn.consume_input()
+                results.take(wait=False)
+        return results.take(wait=True)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM turned into SystemExit
         _cancel_and_drain(conn)
         raise
 
 
-def _collect(pgconn: pq.abc.PGconn) -> Sent:
-    succeeded = rows = 0
-    error: ServerError | None = None
-    while True:
-        while pgconn.is_busy():
-            _wait(pgconn)
-            pgconn.consume_input()
-        result = pgconn.get_result()
-        if result is None:
-            if pgconn.status == pq.ConnStatus.BAD:
-                raise psycopg.OperationalError(
-                    pgconn.error_message.decode("utf-8", "replace").strip()
-                    or "the connection to the server was lost"
-                )
-            return Sent(error, rows)
-        status = result.status
+class _Results:
+    """The results of one query, taken as they arrive."""
+
+    def __init__(self, pgconn: pq.abc.PGconn) -> None:
+        self.pgconn = pgconn
+        self.succeeded = self.rows = 0
+        self.error: ServerError | None = None
+
+    def take(self, *, wait: bool) -> Sent:
+        """Every result available (all of them, to the end of the query, when `wait`)."""
+        pgconn = self.pgconn
+        while True:
+            while pgconn.is_busy():
+                if not wait:
+                    return Sent(self.error, self.rows)
+                _wait(pgconn)
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                if pgconn.status == pq.ConnStatus.BAD:
+                    raise psycopg.OperationalError(
+                        pgconn.error_message.decode("utf-8", "replace").strip()
+                        or "the connection to the server was lost"
+                    )
+                return Sent(self.error, self.rows)
+            self._count(result)
+
+    def _count(self, result: pq.abc.PGresult) -> None:
+        pgconn, status = self.pgconn, result.status
         if status in FAILED:
-            if error is None:
-                error = _error(result, succeeded)
+            if self.error is None:
+                self.error = _error(result, self.succeeded)
         elif status == pq.ExecStatus.COPY_IN:
             # COPY ... FROM STDIN has no data in a migration file; end it as a failure
             pgconn.put_copy_end(b"COPY FROM STDIN is not supported in migration files")
@@ -116,8 +131,8 @@ def _collect(pgconn: pq.abc.PGconn) -> Sent:
             while pgconn.get_copy_data(0)[0] >= 0:
                 pass
         else:
-            succeeded += 1
-            rows += result.command_tuples or 0
+            self.succeeded += 1
+            self.rows += result.command_tuples or 0
 
 
 def _cancel_and_drain(conn: psycopg.Connection) -> None:
