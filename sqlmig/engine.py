@@ -35,9 +35,12 @@ from sqlmig.simple_query import ServerError
 from sqlmig.sqltext import (
     Statement,
     excerpt,
+    first_token,
     hazards,
     locate,
     split_statements,
+    statement_offsets,
+    statement_runs,
 )
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
@@ -50,6 +53,8 @@ ISOLATE_STATEMENTS = 2
 # set_config, temp tables, PREPARE, WITH HOLD cursors, LISTEN), so the next migration may skip
 # the reset: a fifth of the server time of a trivial migration. Not seen: a function created
 # earlier that calls set_config(..., false) when a later file calls it.
+# A big file goes to the server in pieces of about this many bytes, cut where statements end.
+BIG_FILE_PIECE = 4_000_000
 SESSION_STATE = re.compile(
     r"\b(set|set_config|temp|temporary|prepare|declare|listen|load)\b", re.IGNORECASE
 )
@@ -284,33 +289,18 @@ def send(
 ) -> int:
     """Run `prefix + text + suffix` as one simple query and return the rows it affected; on
     error roll back and raise MigrationFailed located in `file` (an error in the suffix, the
-    history row and COMMIT, is reported as the commit failing). A big file's bytes go as a
-    query of their own between the prefix and the suffix: never concatenated or re-encoded."""
+    history row and COMMIT, is reported as the commit failing). A big file's bytes go between
+    the prefix and the suffix in statement-aligned pieces of their own: never concatenated,
+    re-encoded or copied whole (libpq keeps two copies of every query it sends)."""
     if isinstance(text, bytes):
         rows = send(conn, file, "", prefix=prefix) if prefix else 0
-        rows += _send_query(conn, file, text, "", 0, statement, "")
+        for start, end in statement_runs(text, BIG_FILE_PIECE):
+            rows += _send_piece(conn, file, text, start, end)
         return rows + (send(conn, file, "", suffix=suffix) if suffix else 0)
-    return _send_query(conn, file, text, prefix, prefix_statements, statement, suffix)
-
-
-def _send_query(
-    conn: psycopg.Connection, file: SqlFile, text: str | bytes, prefix: str,
-    prefix_statements: int, statement: Statement | None, suffix: str,
-) -> int:
-    try:
-        sent = simple_query.execute(
-            conn, text if isinstance(text, bytes) else prefix + text + suffix
-        )
-    except (KeyboardInterrupt, SystemExit):
-        rollback_quietly(conn)
-        raise Interrupted(f"{display_path(file.path)}: interrupted; rolled back") from None
-    except psycopg.OperationalError as err:
-        raise MigrationFailed(file.path, f"connection lost: {err}") from None
+    sent = _execute(conn, file, prefix + text + suffix)
     if sent.error is not None:
         rollback_quietly(conn)
-        if suffix and isinstance(text, str) and _in_suffix(
-            sent.error, text, len(prefix), prefix_statements
-        ):
+        if suffix and _in_suffix(sent.error, text, len(prefix), prefix_statements):
             error = sent.error
             raise MigrationFailed(
                 file.path, f"rolled back at commit: {error.message}", detail=error.detail,
@@ -318,6 +308,33 @@ def _send_query(
             )
         raise _failure(file, sent.error, len(prefix), prefix_statements, statement)
     return sent.rows
+
+
+def _execute(conn: psycopg.Connection, file: SqlFile, query: str | bytes) -> simple_query.Sent:
+    try:
+        return simple_query.execute(conn, query)
+    except (KeyboardInterrupt, SystemExit):
+        rollback_quietly(conn)
+        raise Interrupted(f"{display_path(file.path)}: interrupted; rolled back") from None
+    except psycopg.OperationalError as err:
+        raise MigrationFailed(file.path, f"connection lost: {err}") from None
+
+
+def _send_piece(conn: psycopg.Connection, file: SqlFile, data: bytes, start: int, end: int) -> int:
+    """One piece of a big file; an error is located in the whole file (decoded only then)."""
+    piece = data[start:end]
+    sent = _execute(conn, file, piece)
+    if sent.error is None:
+        return sent.rows
+    rollback_quietly(conn)
+    error = sent.error
+    if error.position is not None:  # counted in characters from the piece's start
+        raise _failure(file, error, 0, 0, Statement("", len(data[:start].decode("utf-8")), 0))
+    offsets = statement_offsets(piece)
+    failed = start + (offsets[error.statement_index] if error.statement_index < len(offsets) else 0)
+    text = file.text
+    begins = first_token(text, len(data[:failed].decode("utf-8")))
+    raise _failure(file, error, 0, 0, Statement("", begins, text.count("\n", 0, begins) + 1))
 
 
 def _in_suffix(error: ServerError, text: str, prefix_length: int, prefix_statements: int) -> bool:

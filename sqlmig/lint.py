@@ -17,6 +17,7 @@ from sqlmig.errors import MigrationFileError
 from sqlmig.files import Migration, parse_directives
 from sqlmig.sqltext import (
     PARSE_AHEAD_LIMIT,
+    first_token,
     hazards,
     locate,
     non_transactional,
@@ -190,7 +191,7 @@ def lint_file(
                        lock_timeout=lock_timeout or "lock-timeout" in directives)
     previous_end = 0
     for raw in statements:
-        start = _first_token(text, raw.stmt_location or 0)
+        start = first_token(text, raw.stmt_location or 0)
         state.begin_statement(start, _ignored(path, text, previous_end, start))
         _check_statement(state, raw.stmt)
         previous_end = start + (raw.stmt_len or len(text) - start)
@@ -250,29 +251,6 @@ class _FileState:
 def _finding(rule: str, path: Path, line: int, column: int | None, message: str) -> Finding:
     spec = RULES[rule]
     return Finding(rule, spec.severity, path, line, column, message, spec.fix)
-
-
-def _first_token(text: str, offset: int) -> int:
-    """Skip whitespace and comments: older parsers start a statement right after the previous
-    semicolon."""
-    while offset < len(text):
-        if text[offset].isspace():
-            offset += 1
-        elif text.startswith("--", offset):
-            end = text.find("\n", offset)
-            offset = len(text) if end == -1 else end + 1
-        elif text.startswith("/*", offset):
-            depth, offset = 1, offset + 2
-            while depth and offset < len(text):
-                if text.startswith("/*", offset):
-                    depth, offset = depth + 1, offset + 2
-                elif text.startswith("*/", offset):
-                    depth, offset = depth - 1, offset + 2
-                else:
-                    offset += 1
-        else:
-            break
-    return offset
 
 
 def _ignored(path: Path, text: str, start: int, end: int) -> frozenset[str]:

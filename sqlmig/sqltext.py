@@ -7,6 +7,7 @@ Pure: never connects, never prints.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -189,3 +190,76 @@ def _meta_commands(sql: str) -> list[Hazard]:
         found.append(Hazard("meta-command", word.group(0) if word else "\\",
                             sql.count("\n", 0, token.start) + 1))
     return found
+
+
+def first_token(text: str, offset: int) -> int:
+    """The offset of the first token at or after `offset`: whitespace and comments skipped."""
+    while offset < len(text):
+        if text[offset].isspace():
+            offset += 1
+        elif text.startswith("--", offset):
+            end = text.find("\n", offset)
+            offset = len(text) if end == -1 else end + 1
+        elif text.startswith("/*", offset):
+            depth, offset = 1, offset + 2
+            while depth and offset < len(text):
+                if text.startswith("/*", offset):
+                    depth, offset = depth + 1, offset + 2
+                elif text.startswith("*/", offset):
+                    depth, offset = depth - 1, offset + 2
+                else:
+                    offset += 1
+        else:
+            break
+    return offset
+
+
+# One SQL token as psql's lexer sees it, for files too big for the parser: strings (with ''
+# and, in E'', backslash escapes), quoted names, comments, dollar quotes (not after a name
+# character, where `$` belongs to the name), and runs of anything else except `;`.
+# Possessive quantifiers: a file that does not end in `;` must not make the regex backtrack.
+_TOKEN = (
+    rb"[^'\";$\-/Ee]++"
+    rb"|(?<![\w\x80-\xff$])[Ee]'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
+    rb"|[Ee]"
+    rb"|'[^']*+(?:''[^']*+)*+'"
+    rb"|\"[^\"]*+(?:\"\"[^\"]*+)*+\""
+    rb"|--[^\n]*+"
+    rb"|/\*[^*]*+\*++(?:[^/*][^*]*+\*++)*+/"
+    rb"|[-/]"
+    rb"|(?<![\w\x80-\xff$])\$(?P<tag>(?:[A-Za-z_\x80-\xff][\w\x80-\xff]*+)?)\$.*?\$(?P=tag)\$"
+    rb"|\$"
+)
+_STATEMENT_RUN = re.compile(rb"(?:(?:" + _TOKEN + rb")*+;){1,64}+", re.DOTALL)
+_STATEMENT = re.compile(rb"(?:" + _TOKEN + rb")*+;", re.DOTALL)
+_NESTED_COMMENT = re.compile(rb"/\*(?:[^*]|\*(?!/))*?/\*", re.DOTALL)
+
+
+def statement_runs(data: bytes, size: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges of `data`, in order and covering it, that end where statements end: about
+    `size` bytes each (one statement, if it is bigger). Where the lexer could be wrong (nested
+    comments) or stops understanding the text, the rest is one range."""
+    if b"/*" in data and _NESTED_COMMENT.search(data):
+        yield 0, len(data)
+        return
+    start = end = 0
+    while end < len(data):
+        match = _STATEMENT_RUN.match(data, end)
+        if match is None or match.end() == end:
+            break
+        end = match.end()
+        if end - start >= size:
+            yield start, end
+            start = end
+    if data[start:].strip():
+        yield start, len(data)
+
+
+def statement_offsets(data: bytes) -> list[int]:
+    """Byte offsets where each statement of `data` begins (after the previous `;`)."""
+    offsets, position = [0], 0
+    while (match := _STATEMENT.match(data, position)) is not None and match.end() > position:
+        position = match.end()
+        offsets.append(position)
+    tail = data[position:].decode("utf-8", "replace")
+    return offsets if first_token(tail, 0) < len(tail) else offsets[:-1]

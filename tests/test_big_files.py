@@ -84,3 +84,52 @@ def test_plan_does_not_print_a_big_file(project: Project) -> None:
     project.pair("0001_big", UP, "DROP TABLE big;")
     result = project.run("plan")
     assert "MB of SQL, not shown" in result.stdout and "row 199" not in result.stdout
+
+
+FUNCTION = """CREATE FUNCTION big_note(i int) RETURNS text LANGUAGE plpgsql AS $body$
+BEGIN
+    RETURN 'row; ' || i;  -- a semicolon in a string, in a comment; and in the body
+END
+$body$;
+"""
+
+
+def test_a_big_file_goes_in_statement_aligned_pieces_and_applies_whole(
+    project: Project, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlmig import engine
+
+    monkeypatch.setattr(engine, "BIG_FILE_PIECE", 300)
+    sent: list[bytes] = []
+    execute = engine.simple_query.execute
+    monkeypatch.setattr(engine.simple_query, "execute",
+                        lambda conn, query: sent.append(query) or execute(conn, query))
+    project.pair("0001_big", FUNCTION + UP + "INSERT INTO big VALUES (-1, big_note(-1));\n",
+                 "DROP TABLE big;\nDROP FUNCTION big_note(int);")
+    project.run("migrate")
+    assert project.query("SELECT count(*), max(note) FROM big WHERE id < 0") == [(1, "row; -1")]
+    pieces = [q for q in sent if isinstance(q, bytes)]
+    assert len(pieces) >= 3 and all(p.rstrip().endswith(b";") for p in pieces)
+    assert b"".join(pieces).decode() + "\n" == (
+        FUNCTION + UP + "INSERT INTO big VALUES (-1, big_note(-1));\n")
+
+
+@pytest.mark.parametrize(
+    ("bad", "message", "column"),
+    [("INSERT INTO missing VALUES (1);", 'relation "missing" does not exist', 13),
+     ("INSERT INTO big VALUES (1 / 0, 'x');", "division by zero", None)],
+)
+def test_an_error_in_a_later_piece_names_its_line(
+    project: Project, monkeypatch: pytest.MonkeyPatch, bad: str, message: str,
+    column: int | None,
+) -> None:
+    from sqlmig import engine
+
+    monkeypatch.setattr(engine, "BIG_FILE_PIECE", 300)
+    text = "-- café ☕\n" + UP + bad + "\n" + ROWS
+    project.pair("0001_big", text, "DROP TABLE big;")
+    result = project.run("migrate", code=1)
+    line = text.count("\n", 0, text.index(bad)) + 1
+    where = f"sql/0001_big.up.sql:{line}:{column}:" if column else f"sql/0001_big.up.sql:{line}:"
+    assert where in result.stderr and message in result.stderr
+    assert not project.exists("big") and project.history() == []
