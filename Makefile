@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_EMBEDDED := $(VENV)/.installed-embedded
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: help migrate setup seed status test lint fmt bench bench-seed clean
+.PHONY: help migrate setup seed status test lint fmt bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,8 +47,6 @@ fmt: $(STAMP_TEST) ## format with ruff
 bench: $(STAMP_TEST) ## benchmarks vs the psql floor and dbmate (writes bench/results.*)
 	$(BIN)/python bench/run.py
 
-bench-seed: $(STAMP_TEST) ## seed throughput: a 1M-row CSV through COPY
-	$(BIN)/python bench/seed_throughput.py
 
 clean: ## remove the venv and the embedded database
 	rm -rf $(VENV) .sqlmig

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,12 +33,19 @@ BIN = Path(sys.executable).parent
 SQLMIG = [sys.executable, "-m", "sqlmig"]
 
 
+# GNU time measures a command's own peak RSS: wait4's figure for a child also counts the
+# memory of the (forked) benchmark process itself, which hides small tools' real peaks.
+GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
+
+
 def run(
     argv: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None = None
 ) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one command (wait4 gives the child's own rusage;
-    output goes to a file so a chatty command cannot block on a full pipe)."""
-    with tempfile.TemporaryFile("w+") as output:
+    """Wall seconds and peak RSS (KiB) of one command (output goes to a file so a chatty
+    command cannot block on a full pipe)."""
+    with tempfile.TemporaryFile("w+") as output, tempfile.NamedTemporaryFile("r") as peak:
+        if GNU_TIME:
+            argv = [GNU_TIME, "-q", "-f", "%M", "-o", peak.name, *argv]
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output,
                                    stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
@@ -53,7 +61,8 @@ def run(
             output.seek(0)
             raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}): "
                                f"{output.read()[-2000:]}")
-    return seconds, usage.ru_maxrss
+        measured = peak.read().strip().splitlines()
+    return seconds, int(measured[-1]) if measured else usage.ru_maxrss
 
 
 def measure(label: str, prepare: Callable[[], None], action: Callable[[], tuple[float, int]],
@@ -215,6 +224,44 @@ def w3(admin: str, count: int) -> dict:
         return compare("W3", results)
 
 
+def w4(admin: str, rows: int) -> dict:
+    """A CSV seed through COPY, against psql's \\copy of the same file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        space = Workspace(Path(tmp), admin)
+        space.add(1, "CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, "
+                     "payload text, amount numeric(12,2), created_at timestamptz);",
+                  "DROP TABLE events;")
+        seeds = space.root / "seeds" / "development"
+        seeds.mkdir(parents=True)
+        csv_path = seeds / "01_events.csv"
+        with csv_path.open("w") as handle:
+            handle.write("id,kind,payload,amount,created_at\n")
+            for i in range(rows):
+                handle.write(f'{i},kind_{i % 17},"payload, number {i}",{i % 1000}.25,'
+                             f"2026-01-01 00:00:{i % 60:02d}+00\n")
+        print(f"W4: {rows:,}-row CSV ({csv_path.stat().st_size / 1e6:.0f} MB)")
+
+        def migrated() -> None:
+            space.fresh_database()
+            run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())
+
+        copy = (f"\\copy events (id, kind, payload, amount, created_at) FROM '{csv_path}' "
+                "WITH (FORMAT csv, HEADER true)")
+        results = measure_together([
+            ("psql \\copy (the floor)", migrated,
+             lambda: run([*space.psql(), "-c", copy], cwd=space.root, env=space.env())),
+            ("sqlmig seed", migrated,
+             lambda: run([*SQLMIG, "seed"], cwd=space.root, env=space.env())),
+        ])
+        results.append(measure("sqlmig seed again (staged, nothing new)", lambda: None,
+                               lambda: run([*SQLMIG, "seed"], cwd=space.root, env=space.env())))
+        for result in results:
+            result["rows_per_s"] = rows / result["median_s"]
+            print(f"  {result['label']:<44} {result['rows_per_s']:,.0f} rows/s")
+        provision.drop_database(admin, space.url)
+        return compare("W4", results)
+
+
 def w5(admin: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         space = Workspace(Path(tmp), admin)
@@ -263,7 +310,8 @@ def markdown(report: list[dict]) -> str:
         for r in workload["results"]:
             floor = f"{r['vs_floor']:.2f}" if "vs_floor" in r else ""
             dbmate = f"{r['vs_dbmate']:.2f}" if "vs_dbmate" in r else ""
-            lines.append(f"| {workload['workload']} | {r['label']} | {r['median_s']:.3f} | "
+            label = r["label"] + (f" ({r['rows_per_s']:,.0f} rows/s)" if "rows_per_s" in r else "")
+            lines.append(f"| {workload['workload']} | {label} | {r['median_s']:.3f} | "
                          f"{r['min_s']:.3f}-{r['max_s']:.3f} | {floor} | {dbmate} | "
                          f"{r['peak_rss_mb']:.0f} |")
     return "\n".join(lines) + "\n"
@@ -305,6 +353,7 @@ def main() -> None:
             f"CREATE TABLE t_{v} (id bigint PRIMARY KEY, v text);", f"DROP TABLE t_{v};")))
         report.append(w1_w2(admin, "W2", 200 // scale, w2_body))
         report.append(w3(admin, 10_000 // scale))
+        report.append(w4(admin, 1_000_000 // scale))
         report.append(w5(admin))
         report.append(big_file(admin, 200 // scale))
     (HERE / "results.json").write_text(json.dumps(report, indent=2) + "\n")
