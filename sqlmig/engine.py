@@ -53,6 +53,11 @@ ISOLATE_STATEMENTS = 2
 # set_config, temp tables, PREPARE, WITH HOLD cursors, LISTEN), so the next migration may skip
 # the reset: a fifth of the server time of a trivial migration. Not seen: a function created
 # earlier that calls set_config(..., false) when a later file calls it.
+# Every migration of a run but the last commits without waiting for its WAL flush: the last
+# one's synchronous commit flushes them all (WAL is written in order), and a run that stops
+# early flushes before it returns. A crash in between loses a tail of whole migrations, each
+# with its history row: the state of a run that stopped sooner, never a half-recorded one.
+ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
 # A big file goes to the server in pieces of about this many bytes, cut where statements end.
 BIG_FILE_PIECE = 4_000_000
 SESSION_STATE = re.compile(
@@ -109,6 +114,7 @@ class Session:
     migrations: list[Migration]
     applied: list[Applied] = field(default_factory=list)
     dirty: bool = False  # SQL run on this connection may have changed its session state
+    unflushed: bool = False  # a commit of this run may not be on disk yet
 
     def isolation(self) -> tuple[str, int]:
         """The reset to send before the next file (and its statement count), if needed."""
@@ -183,23 +189,39 @@ def run(
             return _run_single_transaction(session, steps, reporter)
         outcomes: list[Outcome] = []
         try:
-            for step in steps:
-                outcomes.append(_run_step(session, step, reporter))
+            for index, step in enumerate(steps):
+                outcomes.append(_run_step(session, step, reporter,
+                                          durable=index == len(steps) - 1))
         except MigrationFailed as failure:
             if rollback_on_failure and outcomes:
                 failure.undone = _undo(session, outcomes, reporter)
             raise
         return outcomes
     finally:
+        if session.unflushed:
+            _flush(session)
         reporter.done()
 
 
-def _run_step(session: Session, step: Step, reporter: Reporter) -> Outcome:
+def _run_step(
+    session: Session, step: Step, reporter: Reporter, *, durable: bool = True
+) -> Outcome:
     reporter.started(step)
-    run_one = _run_no_transaction if is_no_transaction(step) else _run_in_transaction
-    ms = run_one(session, step)
+    if is_no_transaction(step):
+        ms = _run_no_transaction(session, step)
+        session.unflushed = False  # its autocommitted history writes flushed the WAL
+    else:
+        ms = _run_in_transaction(session, step, durable=durable)
     reporter.finished(step, ms)
     return Outcome(step, ms)
+
+
+def _flush(session: Session) -> None:
+    """A synchronous commit that writes WAL (taking a transaction id does) waits for every
+    earlier commit to reach the disk."""
+    with suppress(psycopg.Error):
+        session.conn.execute("BEGIN; SELECT txid_current(); COMMIT;")
+        session.unflushed = False
 
 
 def check_hazards(steps: Sequence[Step]) -> None:
@@ -386,20 +408,22 @@ def _failure(
     )
 
 
-def _run_in_transaction(session: Session, step: Step) -> int:
+def _run_in_transaction(session: Session, step: Step, *, durable: bool = True) -> int:
     """ONE round trip: session reset, BEGIN, the file, its history row, COMMIT. The row's
     values are bound client-side by psycopg (sql.Literal), and its execution_ms is measured
     by the server, so nothing has to come back before the commit."""
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
     isolate, isolate_statements = session.isolation()
-    prefix = isolate + "BEGIN;\n" + _prefix(conn, timeouts)
+    commit = "" if durable else ASYNC_COMMIT
+    prefix = isolate + "BEGIN;\n" + commit + _prefix(conn, timeouts)
     record = _record_inline(session, step).as_string(conn)
     started = time.perf_counter()
     session.dirty = True  # until it is known to have succeeded
     send(conn, file, file.sql(), prefix=prefix, suffix=f"\n;\n{record};\nCOMMIT;",
-         prefix_statements=isolate_statements + 1 + len(timeouts))
+         prefix_statements=isolate_statements + 1 + bool(commit) + len(timeouts))
     session.ran(file)
+    session.unflushed = not durable
     return round((time.perf_counter() - started) * 1000)
 
 
