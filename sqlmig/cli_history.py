@@ -36,7 +36,9 @@ def _read(settings, *, scan: bool = False, scripts: bool = False):  # -> (found,
     work on a database sqlmig has never touched, and while a migration runs."""
     from sqlmig import db, files
 
-    found = files.scan(settings.migrations_dir) if scan else files.discover(settings.migrations_dir)
+    # status reads no down file: a broken one is for verify and rollback to report
+    found = (files.scan(settings.migrations_dir) if scan
+             else files.discover(settings.migrations_dir, defer_downs=True))
     url = database_url(settings)
     with db.connect(url, settings=settings) as conn:
         applied = db.History(settings.schema, settings.table).read(conn, scripts=scripts)

@@ -46,7 +46,7 @@ def plan_command(
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None)
-        migrations = files.discover(settings.migrations_dir)
+        migrations = files.discover(settings.migrations_dir, defer_downs=True)
         with db.connect(database_url(settings), settings=settings) as conn:
             applied = db.History(settings.schema, settings.table).read(conn)
         steps = plan.plan_migrate(

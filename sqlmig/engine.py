@@ -144,7 +144,8 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
     """Read the files first (a bad file must leave the database untouched), then connect, take
     the lock and read the history. The history table is created only before the first write,
     so a refused command leaves no trace."""
-    migrations = files.discover(settings.migrations_dir)
+    # downs are read when a step needs one (check_hazards reads them before anything runs)
+    migrations = files.discover(settings.migrations_dir, defer_downs=True)
     conn = db.connect(url, settings=settings, on_retry=reporter.notice)
     try:
         db.acquire_lock(
@@ -174,6 +175,11 @@ def run(
     steps don't run and earlier ones stay: unless single_transaction (the whole run is one
     transaction) or rollback_on_failure (their downs run, newest first)."""
     check_hazards(steps)
+    if rollback_on_failure:  # the downs that may have to run must be sound before anything runs
+        for step in steps:
+            down = step.migration.down
+            if step.direction == "up" and down is not None:
+                check_file(down, transactional="no-transaction" not in down.directives)
     if steps:
         session.history.ensure(session.conn)
     if single_transaction:

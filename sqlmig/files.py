@@ -44,10 +44,11 @@ class SqlFile:
     Immutable by convention. The path is kept as a string and made a Path on first use: a scan
     of 20,000 files spends more on building Paths than on reading the files. A big file (bulk
     data, over BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets hashed and
-    sent: its text is decoded again on each use (error messages), never held.
+    sent: its text is decoded again on each use (error messages), never held. A deferred file
+    (a down file, for commands that only go up) is read, and checked, on first use.
     """
 
-    __slots__ = ("_checksum", "_data", "_location", "_path", "_text", "directives")
+    __slots__ = ("_checksum", "_data", "_directives", "_location", "_path", "_text")
 
     def __init__(self, path: Path | str, text: str | None,
                  directives: Mapping[str, str] | None = None, *, data: bytes | None = None):
@@ -59,7 +60,27 @@ class SqlFile:
         self._text = text
         self._data = data
         # name -> arguments ("" for flags)
-        self.directives: Mapping[str, str] = {} if directives is None else directives
+        self._directives: Mapping[str, str] | None = {} if directives is None else directives
+
+    @classmethod
+    def deferred(cls, path: Path | str) -> SqlFile:
+        """A file read on first use; problems with it (MigrationFileError) surface then."""
+        self = cls.__new__(cls)
+        self._location = os.fspath(path)
+        self._path = path if isinstance(path, Path) else None
+        self._checksum = self._text = self._data = self._directives = None
+        return self
+
+    def _load(self) -> None:
+        if self._directives is None:
+            loaded = read_sql_file(self._location)
+            self._text, self._data, self._directives = loaded._text, loaded._data, loaded.directives
+
+    @property
+    def directives(self) -> Mapping[str, str]:
+        self._load()
+        assert self._directives is not None
+        return self._directives
 
     @property
     def path(self) -> Path:
@@ -71,21 +92,27 @@ class SqlFile:
     def text(self) -> str:
         if self._text is not None:
             return self._text
+        self._load()
+        if self._text is not None:
+            return self._text
         assert self._data is not None
         return self._data.decode("utf-8")
 
     @property
     def big(self) -> bool:
         """Held as bytes: too big to parse ahead, lint, keep in history or copy around."""
+        self._load()
         return self._data is not None
 
     def sql(self) -> str | bytes:
         """What to send to the server: the text, or a big file's bytes (no copy)."""
+        self._load()
         return self._text if self._text is not None else self._data  # type: ignore[return-value]
 
     @property
     def checksum(self) -> str:
         if self._checksum is None:
+            self._load()
             if self._data is not None:
                 self._checksum = hashlib.sha256(self._data).hexdigest()
             else:
@@ -285,19 +312,20 @@ def read_bytes(path: Path | str) -> bytes:
         return handle.read()
 
 
-def scan(directory: Path) -> Scan:
-    """Read every migration in `directory`, collecting problems instead of stopping at the first."""
+def scan(directory: Path, *, defer_downs: bool = False) -> Scan:
+    """Read every migration in `directory`, collecting problems instead of stopping at the first.
+    `defer_downs`: down files are read on first use (commands that only go up or report)."""
     # Tens of thousands of small objects and no cycles: the cyclic GC would only rescan them
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(directory)
+        return _scan(directory, defer_downs)
     finally:
         if enabled:
             gc.enable()
 
 
-def _scan(directory: Path) -> Scan:
+def _scan(directory: Path, defer_downs: bool) -> Scan:
     result = Scan()
     if not directory.is_dir():
         result.problems.append(MigrationFileError(directory, "migrations directory does not exist"))
@@ -342,7 +370,7 @@ def _scan(directory: Path) -> Scan:
         name, up_path = ups[version][0]
         down_path = downs.pop((version, name), None)
         try:
-            migration = _read_pair(version, name, up_path, down_path)
+            migration = _read_pair(version, name, up_path, down_path, defer_downs)
         except MigrationFileError as err:
             result.problems.append(err)
             continue
@@ -374,7 +402,9 @@ def _check_requires(result: Scan) -> None:
             result.problems.append(MigrationFileError(migration.up.path, problem))
 
 
-def _read_pair(version: int, name: str, up_path: str, down_path: str | None) -> Migration:
+def _read_pair(
+    version: int, name: str, up_path: str, down_path: str | None, defer_down: bool = False
+) -> Migration:
     up = read_sql_file(up_path)
     if not has_sql(up):
         raise MigrationFileError(up_path, "up file is empty (no SQL besides comments)")
@@ -392,12 +422,13 @@ def _read_pair(version: int, name: str, up_path: str, down_path: str | None) -> 
             up_path,
             f"is marked sqlmig:irreversible but {os.path.basename(down_path)} exists: remove one",
         )
-    return Migration(version, name, up, read_sql_file(down_path))
+    down = SqlFile.deferred(down_path) if defer_down else read_sql_file(down_path)
+    return Migration(version, name, up, down)
 
 
-def discover(directory: Path) -> list[Migration]:
+def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
     """All migrations in version order, or the first problem as a MigrationFileError."""
-    result = scan(directory)
+    result = scan(directory, defer_downs=defer_downs)
     if result.problems:
         raise result.problems[0]
     return result.migrations

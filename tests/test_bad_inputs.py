@@ -213,3 +213,38 @@ def test_bad_input_is_one_clear_error_and_the_database_is_unchanged(
 
 def test_there_are_at_least_25_bad_inputs() -> None:
     assert len(CASES) >= 25
+
+
+BROKEN_DOWN = b"-- sqlmig:no-transactoin\nDROP TABLE b;\n"
+
+
+def test_a_broken_down_file_stops_rollback_before_anything_runs(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.write("0002_b.up.sql", "CREATE TABLE b (id int);")
+    project.write("0002_b.down.sql", BROKEN_DOWN)
+    project.run("migrate")
+    result = project.run("rollback", "--all", code=1)
+    assert "sql/0002_b.down.sql:1: unknown directive 'sqlmig:no-transactoin'" in result.stderr
+    assert project.exists("a") and project.exists("b") and len(project.history()) == 2
+
+
+def test_rollback_on_failure_checks_the_downs_it_may_need_before_anything_runs(
+    project: Project,
+) -> None:
+    project.write("0001_b.up.sql", "CREATE TABLE b (id int);")
+    project.write("0001_b.down.sql", BROKEN_DOWN)
+    project.pair("0002_bad", "SELECT 1 / 0;", "SELECT 1;")
+    result = project.run("migrate", "--rollback-on-failure", code=1)
+    assert "sql/0001_b.down.sql:1: unknown directive" in result.stderr
+    assert not project.exists("b") and project.history() == []
+
+
+def test_going_up_and_status_read_no_down_file_and_verify_names_the_broken_one(
+    project: Project,
+) -> None:
+    project.write("0001_b.up.sql", "CREATE TABLE b (id int);")
+    project.write("0001_b.down.sql", BROKEN_DOWN)
+    project.run("migrate")
+    assert "1 applied" in project.run("status").stdout
+    result = project.run("verify", code=1)
+    assert "sql/0001_b.down.sql:1: unknown directive" in result.stdout + result.stderr
