@@ -5,6 +5,7 @@ Takes plain results from plan/engine and prints them; decides nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -184,7 +185,16 @@ def summary(outcomes: Sequence[Outcome], verb: str, nothing: str) -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """Local time to the second. A batch shares a few seconds, so a long history formats a
+    handful of distinct values, not one per row."""
+    return _local_second(int(value.timestamp())) if value else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_second(epoch: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
 def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
