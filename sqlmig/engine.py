@@ -9,7 +9,6 @@ Rendering is the CLI's job: the engine only calls a Reporter.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -38,6 +37,7 @@ from sqlmig.sqltext import (
     first_token,
     hazards,
     locate,
+    may_leave_session_state,
     split_statements,
     statement_offsets,
     statement_runs,
@@ -49,10 +49,9 @@ TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statem
 # release the advisory lock.) Startup options, configured timeouts among them, survive.
 ISOLATE = "RESET ALL;\nDISCARD TEMP;\n"
 ISOLATE_STATEMENTS = 2
-# Without one of these words a file cannot leave session state behind its COMMIT (SET,
-# set_config, temp tables, PREPARE, WITH HOLD cursors, LISTEN), so the next migration may skip
-# the reset: a fifth of the server time of a trivial migration. Not seen: a function created
-# earlier that calls set_config(..., false) when a later file calls it.
+# ISOLATE runs before a file only when the file before it may have left session state behind
+# (sqltext.may_leave_session_state): it is a fifth of the server time of a trivial migration.
+# Not seen: a function created earlier that calls set_config(..., false) when a file calls it.
 # Every migration of a run but the last commits without waiting for its WAL flush: the last
 # one's synchronous commit flushes them all (WAL is written in order), and a run that stops
 # early flushes before it returns. A crash in between loses a tail of whole migrations, each
@@ -60,9 +59,6 @@ ISOLATE_STATEMENTS = 2
 ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
 # A big file goes to the server in pieces of about this many bytes, cut where statements end.
 BIG_FILE_PIECE = 4_000_000
-SESSION_STATE = re.compile(
-    r"\b(set|set_config|temp|temporary|prepare|declare|listen|load)\b", re.IGNORECASE
-)
 
 
 class Reporter(Protocol):
@@ -121,8 +117,7 @@ class Session:
         return (ISOLATE, ISOLATE_STATEMENTS) if self.dirty else ("", 0)
 
     def ran(self, file: SqlFile, *, session_settings: bool = False) -> None:
-        self.dirty = (session_settings or file.big
-                      or SESSION_STATE.search(file.text) is not None)
+        self.dirty = session_settings or file.big or may_leave_session_state(file.text)
 
     def reload(self) -> None:
         self.applied = self.history.read(self.conn)

@@ -257,9 +257,47 @@ def statement_runs(data: bytes, size: int) -> Iterator[tuple[int, int]]:
 
 def statement_offsets(data: bytes) -> list[int]:
     """Byte offsets where each statement of `data` begins (after the previous `;`)."""
+    return _statement_scan(data)[0]
+
+
+def _statement_scan(data: bytes) -> tuple[list[int], bool]:
+    """Statement offsets, and whether the lexer understood the text to its end."""
     offsets, position = [0], 0
     while (match := _STATEMENT.match(data, position)) is not None and match.end() > position:
         position = match.end()
         offsets.append(position)
     tail = data[position:].decode("utf-8", "replace")
-    return offsets if first_token(tail, 0) < len(tail) else offsets[:-1]
+    if first_token(tail, 0) >= len(tail):
+        return offsets[:-1], True
+    return offsets, b";" not in data[position:]
+
+
+# Session state that outlives a transaction: statements that begin with one of these words
+# (SET, PREPARE, DECLARE ... WITH HOLD, LISTEN, LOAD; DO and CALL may run any of them), and
+# temporary objects or set_config() anywhere.
+_SESSION_WORDS = re.compile(r"\b(set|reset|prepare|declare|listen|load|do|call)\b", re.IGNORECASE)
+_SESSION_ANYWHERE = re.compile(r"\b(temp|temporary|pg_temp|set_config)\b", re.IGNORECASE)
+_FIRST_WORD = re.compile(rb"(?:\s++|--[^\n]*+)*+([A-Za-z]+)")
+_SESSION_FIRST_WORDS = frozenset({b"set", b"reset", b"prepare", b"declare", b"listen", b"load",
+                                  b"do", b"call"})
+
+
+def may_leave_session_state(text: str) -> bool:
+    """Whether running `text` can change session state that outlives its transaction (so the
+    next file needs a reset). Errs towards yes: `UPDATE ... SET` is found to be harmless, but
+    a file with block comments (which may nest) or text the lexer cannot follow is not."""
+    if _SESSION_ANYWHERE.search(text):
+        return True
+    if not _SESSION_WORDS.search(text):
+        return False
+    if "/*" in text:
+        return True
+    data = text.encode("utf-8")
+    offsets, complete = _statement_scan(data)
+    if not complete:
+        return True
+    for offset in offsets:
+        word = _FIRST_WORD.match(data, offset)
+        if word is not None and word[1].lower() in _SESSION_FIRST_WORDS:
+            return True
+    return False

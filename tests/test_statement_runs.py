@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pglast import parser
 
-from sqlmig.sqltext import first_token, statement_offsets, statement_runs
+from sqlmig.sqltext import (
+    first_token,
+    may_leave_session_state,
+    statement_offsets,
+    statement_runs,
+)
 
 TRICKY = [
     "INSERT INTO t VALUES (1, 'a;b');",
@@ -92,3 +97,25 @@ def test_an_unterminated_string_stops_the_cutting_there() -> None:
 def test_first_token_skips_whitespace_and_nested_comments() -> None:
     text = "  -- one\n /* a /* b */ c */\n\tSELECT 1;"
     assert text[first_token(text, 0):].startswith("SELECT")
+
+
+@pytest.mark.parametrize(
+    ("text", "leaves"),
+    [
+        ("CREATE TABLE t (id int);", False),
+        ("UPDATE t\n   SET n = 1;\nALTER TABLE t ALTER COLUMN v SET NOT NULL;", False),
+        ("SELECT setval('s', 1);", False),
+        ("SET search_path TO app;", True),
+        ("CREATE TABLE t (id int);\n-- now\n  set lock_timeout = '1s';", True),
+        ("SELECT set_config('search_path', 'app', false);", True),
+        ("CREATE TEMP TABLE scratch (x int);", True),
+        ("PREPARE q AS SELECT 1;", True),
+        ("DO $$ BEGIN EXECUTE 'SET search_path TO app'; END $$;", True),
+        ("CALL reconfigure();", True),
+        ("SELECT 1; /* a comment */ UPDATE t SET n = 2;", True),  # block comments: assume so
+        ("SELECT 'unterminated; SET x = 1;", True),  # the lexer gave up: assume so
+        ("SELECT 'SET x = 1;';", False),
+    ],
+)
+def test_which_files_may_leave_session_state_behind(text: str, leaves: bool) -> None:
+    assert may_leave_session_state(text) is leaves
