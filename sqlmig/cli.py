@@ -4,7 +4,6 @@ No decisions and no SQL live here. Heavy imports (psycopg, pglast, Rich tables) 
 the commands that need them, so `sqlmig --help` starts fast.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,7 +149,7 @@ def reported(debug: bool) -> Iterator[None]:
 
 def settings_for(
     env: str | None, url: str | None, *, require_url: bool = True, **overrides: Any
-) -> Settings:
+) -> "Settings":
     from sqlmig import config
 
     return config.resolve(
@@ -158,7 +157,7 @@ def settings_for(
     )
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: "Settings") -> str:
     """The configured URL, or the embedded server's for development/test (said on stderr)."""
     if settings.database_url:
         return settings.database_url
@@ -172,7 +171,7 @@ def database_url(settings: Settings) -> str:
     return url
 
 
-def guard_protected(settings: Settings, yes: bool, command: str) -> None:
+def guard_protected(settings: "Settings", yes: bool, command: str) -> None:
     """Staging and production need --yes for destructive commands; at a terminal, a prompt
     may give it instead. Without a terminal there is nobody to ask, so refuse."""
     if not settings.protected or yes:
@@ -187,7 +186,7 @@ def guard_protected(settings: Settings, yes: bool, command: str) -> None:
 
 
 def run_plan(
-    settings: Settings,
+    settings: "Settings",
     make_plan: Callable[[list, list], list],
     *,
     verb: str,
@@ -227,7 +226,7 @@ def run_plan(
     render.summary(outcomes, verb, nothing)
 
 
-def take_snapshot(settings: Settings, url: str, session: Any) -> None:
+def take_snapshot(settings: "Settings", url: str, session: Any) -> None:
     from sqlmig import dump, render
 
     version = max((a.version for a in session.applied), default=0)
@@ -237,7 +236,7 @@ def take_snapshot(settings: Settings, url: str, session: Any) -> None:
                   f"{dump.restore_command(path, url)}")
 
 
-def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
+def current_schema_text(settings: "Settings", url: str, conn: Any) -> str:
     from sqlmig import dump, snapshot
 
     exclude = (settings.schema, settings.table)
@@ -245,12 +244,12 @@ def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
                             snapshot.take(conn, exclude=exclude))
 
 
-def write_schema_file(settings: Settings, url: str, conn: Any) -> None:
+def write_schema_file(settings: "Settings", url: str, conn: Any) -> None:
     path = settings.root / settings.schema_file
     path.write_text(current_schema_text(settings, url, conn), encoding="utf-8")
 
 
-def dry_run_migrate(settings: Settings, to: int | None, json_: bool) -> None:
+def dry_run_migrate(settings: "Settings", to: int | None, json_: bool) -> None:
     from sqlmig import engine, plan, render
     from sqlmig import render_review as review
 
@@ -272,7 +271,7 @@ def change_settings(
     env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
     lock_timeout: str | None = None, statement_timeout: str | None = None,
     allow_out_of_order: bool = False,
-) -> Settings:
+) -> "Settings":
     return settings_for(
         env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
         statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,

@@ -2,7 +2,6 @@
 baseline. Registered on the app from cli.py; Typer + rendering only, as there.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -78,7 +77,7 @@ def status(
             raise typer.Exit(EXIT_PENDING)
 
 
-def warn_if_schema_file_stale(settings: Settings, url: str) -> None:
+def warn_if_schema_file_stale(settings: "Settings", url: str) -> None:
     from sqlmig import db, render
     from sqlmig.cli import current_schema_text
 

@@ -1,6 +1,5 @@
 """`sqlmig lint`: static checks of migration files, offline. Typer + rendering only."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any

@@ -2,7 +2,6 @@
 Typer + rendering only, registered from cli.py.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated

@@ -1,6 +1,5 @@
 """`seed` and `setup` (migrate, then seed): Typer + rendering only, registered from cli.py."""
 
-from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,7 +30,7 @@ OnlyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def run_seeds(settings: Settings, only: list[str] | None, json_: bool) -> None:
+def run_seeds(settings: "Settings", only: list[str] | None, json_: bool) -> None:
     from sqlmig import config, engine, plan, render, seeding, seeds
 
     chosen = seeds.discover(settings.seeds_dir)
