@@ -8,13 +8,26 @@ means a table not created earlier in the same file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sqlmig.errors import MigrationFileError
 from sqlmig.files import Migration, parse_directives
+from sqlmig.lint_reversal import Created, uncovered
+from sqlmig.pg_ast import (
+    among,
+    constant,
+    dotted,
+    enum_name,
+    function_names,
+    nodes,
+    qualified,
+    relation_key,
+    relation_name,
+    strings,
+    type_name,
+)
 from sqlmig.sqltext import (
     PARSE_AHEAD_LIMIT,
     first_token,
@@ -137,20 +150,6 @@ class Finding:
     fix: str
 
 
-@dataclass(frozen=True)
-class Created:
-    """An object an up migration creates, to be found again among its down's drops."""
-
-    kind: str  # table, view, matview, index, sequence, type, function, schema, extension, ...
-    schema: str | None
-    name: str
-    table: tuple[str | None, str] | None  # for indexes, triggers, columns, constraints
-    line: int
-    column: int | None
-    replace: bool = False  # CREATE OR REPLACE: a down may also restore it with OR REPLACE
-    ignored: frozenset[str] = frozenset()
-
-
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
 ) -> list[Finding]:
@@ -226,15 +225,15 @@ class _FileState:
         self.findings.append(_finding(rule, self.path, line, column, message))
 
     def existing(self, relation: Any) -> bool:
-        return not _among(_relation_key(relation), self.created_tables)
+        return not among(relation_key(relation), self.created_tables)
 
     def renamed_table(self, old: tuple[str | None, str], new_name: str) -> None:
         """A table created in this file got a new name: the down must drop that one."""
         new = (old[0], new_name)
         self.created_tables.add(new)
         self.created = [
-            replace(c, name=new_name) if c.kind == "table" and _among((c.schema, c.name), {old})
-            else replace(c, table=new) if c.table is not None and _among(c.table, {old})
+            replace(c, name=new_name) if c.kind == "table" and among((c.schema, c.name), {old})
+            else replace(c, table=new) if c.table is not None and among(c.table, {old})
             else c
             for c in self.created
         ]
@@ -291,27 +290,27 @@ def _check_statement(state: _FileState, node: Any) -> None:
 
 def _create_table(state: _FileState, node: Any) -> None:
     relation = node.relation
-    state.created_tables.add(_relation_key(relation))
+    state.created_tables.add(relation_key(relation))
     if relation.relpersistence != "t":
         state.remember("table", relation.schemaname, relation.relname)
 
 
 def _create_table_as(state: _FileState, node: Any) -> None:
     relation = node.into.rel
-    state.created_tables.add(_relation_key(relation))
+    state.created_tables.add(relation_key(relation))
     if relation.relpersistence != "t":
-        kind = "matview" if _enum_name(node.objtype) == "OBJECT_MATVIEW" else "table"
+        kind = "matview" if enum_name(node.objtype) == "OBJECT_MATVIEW" else "table"
         state.remember(kind, relation.schemaname, relation.relname)
 
 
 def _select(state: _FileState, node: Any) -> None:
     into = getattr(node, "intoClause", None)
     if into is not None:  # SELECT ... INTO new_table
-        state.created_tables.add(_relation_key(into.rel))
-    for call in _nodes(node):
-        if type(call).__name__ != "FuncCall" or _strings(call.funcname)[-1:] != ["set_config"]:
+        state.created_tables.add(relation_key(into.rel))
+    for call in nodes(node):
+        if type(call).__name__ != "FuncCall" or strings(call.funcname)[-1:] != ["set_config"]:
             continue
-        name, value = (_constant(arg) for arg in (call.args or (None, None))[:2])
+        name, value = (constant(arg) for arg in (call.args or (None, None))[:2])
         if name == "lock_timeout":
             state.lock_timeout = value is None or not ZERO_DURATION.match(value)
 
@@ -320,27 +319,27 @@ def _create_index(state: _FileState, node: Any) -> None:
     relation = node.relation
     if not node.concurrent and state.existing(relation):
         state.report("index-not-concurrent",
-                     f"CREATE INDEX on existing table {_name(relation)} blocks its writes "
+                     f"CREATE INDEX on existing table {relation_name(relation)} blocks its writes "
                      "until the index is built")
     if node.idxname:
-        state.remember("index", relation.schemaname, node.idxname, table=_relation_key(relation))
+        state.remember("index", relation.schemaname, node.idxname, table=relation_key(relation))
 
 
 def _alter_table(state: _FileState, node: Any) -> None:
-    if _enum_name(node.objtype) != "OBJECT_TABLE":
+    if enum_name(node.objtype) != "OBJECT_TABLE":
         return
     relation = node.relation
     existing = state.existing(relation)
-    table = _name(relation)
+    table = relation_name(relation)
     if existing:
         _needs_lock_timeout(state, f"ALTER TABLE {table}")
     for command in node.cmds or ():
-        subtype = _enum_name(command.subtype)
+        subtype = enum_name(command.subtype)
         definition = command.def_
         if subtype == "AT_AddColumn":
             if existing:
                 _added_column(state, table, definition)
-            state.remember("column", None, definition.colname, table=_relation_key(relation),
+            state.remember("column", None, definition.colname, table=relation_key(relation),
                            location=getattr(definition, "location", None))
         elif subtype == "AT_AddConstraint":
             _added_constraint(state, relation, existing, definition)
@@ -361,23 +360,23 @@ def _alter_table(state: _FileState, node: Any) -> None:
 
 
 def _added_column(state: _FileState, table: str, column: Any) -> None:
-    constraints = [_enum_name(c.contype) for c in column.constraints or ()]
+    constraints = [enum_name(c.contype) for c in column.constraints or ()]
     defaults = [c.raw_expr for c in column.constraints or ()
-                if _enum_name(c.contype) == "CONSTR_DEFAULT"
+                if enum_name(c.contype) == "CONSTR_DEFAULT"
                 and not getattr(c.raw_expr, "isnull", False)]  # DEFAULT NULL is no default
     # PostgreSQL 18 virtual generated columns are computed on read: no rewrite
-    stored = [c for c in column.constraints or () if _enum_name(c.contype) == "CONSTR_GENERATED"
+    stored = [c for c in column.constraints or () if enum_name(c.contype) == "CONSTR_GENERATED"
               and getattr(c, "generated_kind", "s") == "s"]
-    type_name = _type_name(column.typeName)
+    column_type = type_name(column.typeName)
     location = getattr(column, "location", None)
     computed = "CONSTR_IDENTITY" in constraints or bool(stored)
-    if type_name in SERIAL_TYPES or computed:
-        how = type_name if type_name in SERIAL_TYPES else "an identity or generated column"
+    if column_type in SERIAL_TYPES or computed:
+        how = column_type if column_type in SERIAL_TYPES else "an identity or generated column"
         state.report("add-column-volatile-default",
                      f"ADD COLUMN {column.colname} {how} on existing table {table} rewrites it "
                      "under an exclusive lock to fill every row", location)
         return
-    volatile = sorted({name for expr in defaults for name in _function_names(expr)} & VOLATILE)
+    volatile = sorted({name for expr in defaults for name in function_names(expr)} & VOLATILE)
     if volatile:
         state.report("add-column-volatile-default",
                      f"ADD COLUMN {column.colname} DEFAULT {volatile[0]}() on existing table "
@@ -396,52 +395,53 @@ def _added_column(state: _FileState, table: str, column: Any) -> None:
 
 
 def _added_constraint(state: _FileState, relation: Any, existing: bool, constraint: Any) -> None:
-    kind = _enum_name(constraint.contype)
+    kind = enum_name(constraint.contype)
     if constraint.conname:
-        state.remember("constraint", None, constraint.conname, table=_relation_key(relation))
+        state.remember("constraint", None, constraint.conname, table=relation_key(relation))
     if existing and kind in ("CONSTR_FOREIGN", "CONSTR_CHECK") and not constraint.skip_validation:
         what = "FOREIGN KEY" if kind == "CONSTR_FOREIGN" else "CHECK"
         state.report("constraint-not-valid",
-                     f"ADD {what} on existing table {_name(relation)} without NOT VALID scans "
-                     "every row while blocking writes", getattr(constraint, "location", None))
+                     f"ADD {what} on existing table {relation_name(relation)} without NOT "
+                     "VALID scans every row while blocking writes",
+                     getattr(constraint, "location", None))
     unique = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY KEY",
               "CONSTR_EXCLUSION": "EXCLUDE"}.get(kind)
     if existing and unique and not constraint.indexname:
         state.report("add-unique-constraint",
-                     f"ADD {unique} on existing table {_name(relation)} builds its index while "
-                     "blocking writes", getattr(constraint, "location", None))
+                     f"ADD {unique} on existing table {relation_name(relation)} builds its "
+                     "index while blocking writes", getattr(constraint, "location", None))
 
 
 def _rename(state: _FileState, node: Any) -> None:
-    kind = _enum_name(node.renameType)
+    kind = enum_name(node.renameType)
     relation = node.relation
     if kind not in ("OBJECT_COLUMN", "OBJECT_TABLE") or relation is None:
         return
-    if kind == "OBJECT_COLUMN" and _enum_name(node.relationType) != "OBJECT_TABLE":
+    if kind == "OBJECT_COLUMN" and enum_name(node.relationType) != "OBJECT_TABLE":
         return
     if not state.existing(relation):
         if kind == "OBJECT_TABLE":
-            state.renamed_table(_relation_key(relation), node.newname)
+            state.renamed_table(relation_key(relation), node.newname)
         return
-    _needs_lock_timeout(state, f"ALTER TABLE {_name(relation)}")
+    _needs_lock_timeout(state, f"ALTER TABLE {relation_name(relation)}")
     if kind == "OBJECT_COLUMN":
         state.report("rename-column",
-                     f"RENAME COLUMN {_name(relation)}.{node.subname} breaks running code that "
-                     "still uses the old name")
+                     f"RENAME COLUMN {relation_name(relation)}.{node.subname} breaks running "
+                     "code that still uses the old name")
     else:
         state.report("rename-table",
-                     f"RENAME of table {_name(relation)} breaks running code that still uses "
-                     "the old name")
+                     f"RENAME of table {relation_name(relation)} breaks running code that "
+                     "still uses the old name")
 
 
 def _drop(state: _FileState, node: Any) -> None:
-    if state.direction != "up" or _enum_name(node.removeType) != "OBJECT_TABLE":
+    if state.direction != "up" or enum_name(node.removeType) != "OBJECT_TABLE":
         return
     for parts in node.objects or ():
-        key = _qualified(parts)
-        if not _among(key, state.created_tables):
+        key = qualified(parts)
+        if not among(key, state.created_tables):
             state.report("drop-table",
-                         f"DROP TABLE {_dotted(key)} in an up migration deletes its data, and "
+                         f"DROP TABLE {dotted(key)} in an up migration deletes its data, and "
                          "running code that still uses it breaks")
 
 
@@ -451,16 +451,16 @@ def _truncate(state: _FileState, node: Any) -> None:
     for relation in node.relations or ():
         if state.existing(relation):
             state.report("truncate",
-                         f"TRUNCATE {_name(relation)} in an up migration deletes every row "
+                         f"TRUNCATE {relation_name(relation)} in an up migration deletes every row "
                          "and cannot be rolled back once committed")
 
 
 def _set(state: _FileState, node: Any) -> None:
     if node.name != "lock_timeout":
         return
-    kind = _enum_name(node.kind)
+    kind = enum_name(node.kind)
     args = node.args or ()
-    value = _constant(args[0]) if len(args) == 1 else None
+    value = constant(args[0]) if len(args) == 1 else None
     zero = value is not None and ZERO_DURATION.match(value) is not None  # 0 turns it off
     state.lock_timeout = kind in ("VAR_SET_VALUE", "VAR_SET_CURRENT") and not zero
 
@@ -491,7 +491,7 @@ def _view(state: _FileState, node: Any) -> None:
 
 
 def _trigger(state: _FileState, node: Any) -> None:
-    state.remember("trigger", None, node.trigname, table=_relation_key(node.relation),
+    state.remember("trigger", None, node.trigname, table=relation_key(node.relation),
                    replace=bool(getattr(node, "replace", False)))
 
 
@@ -510,191 +510,26 @@ _CHECKS: dict[str, Any] = {
     "CreateTrigStmt": _trigger,
     "CreateSeqStmt": _remember_simple(
         "sequence", lambda n: (n.sequence.schemaname, n.sequence.relname)),
-    "CreateEnumStmt": _remember_simple("type", lambda n: _qualified(n.typeName)),
-    "CreateRangeStmt": _remember_simple("type", lambda n: _qualified(n.typeName)),
-    "CreateDomainStmt": _remember_simple("type", lambda n: _qualified(n.domainname)),
+    "CreateEnumStmt": _remember_simple("type", lambda n: qualified(n.typeName)),
+    "CreateRangeStmt": _remember_simple("type", lambda n: qualified(n.typeName)),
+    "CreateDomainStmt": _remember_simple("type", lambda n: qualified(n.domainname)),
     "CompositeTypeStmt": _remember_simple(
         "type", lambda n: (n.typevar.schemaname, n.typevar.relname)),
     "CreateFunctionStmt": _remember_simple(
-        "function", lambda n: _qualified(n.funcname), replace_attr="replace"),
+        "function", lambda n: qualified(n.funcname), replace_attr="replace"),
     "CreateSchemaStmt": _remember_simple("schema", lambda n: (None, n.schemaname)),
     "CreateExtensionStmt": _remember_simple("extension", lambda n: (None, n.extname)),
 }
 
-# DROP object types, as the kinds `Created` uses.
-_DROP_KINDS = {
-    "OBJECT_TABLE": "table", "OBJECT_FOREIGN_TABLE": "table", "OBJECT_VIEW": "view",
-    "OBJECT_MATVIEW": "matview", "OBJECT_INDEX": "index", "OBJECT_SEQUENCE": "sequence",
-    "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type", "OBJECT_FUNCTION": "function",
-    "OBJECT_PROCEDURE": "function", "OBJECT_ROUTINE": "function", "OBJECT_AGGREGATE": "function",
-    "OBJECT_SCHEMA": "schema", "OBJECT_EXTENSION": "extension", "OBJECT_TRIGGER": "trigger",
-}
-
-
-@dataclass
-class _Drops:
-    """What a down file removes (or restores with CREATE OR REPLACE)."""
-
-    objects: set[tuple[str, str | None, str]] = field(default_factory=set)
-    table_parts: set[tuple[str, tuple[str | None, str], str]] = field(default_factory=set)
-    replaced: set[tuple[str, str | None, str]] = field(default_factory=set)
-
-    def covers(self, created: Created) -> bool:
-        if created.table is not None:
-            if _among(created.table, self._of("table")):
-                return True
-            if created.kind in ("column", "constraint", "trigger"):
-                return any(kind == created.kind and name == created.name and
-                           _among(table, {created.table})
-                           for kind, table, name in self.table_parts)
-        schema = created.schema or (created.table[0] if created.table else None)
-        if schema is not None and schema in self._names("schema"):
-            return True
-        key = (created.schema, created.name)
-        if _among(key, self._of(created.kind)):
-            return True
-        return created.replace and _among(key, {(s, n) for k, s, n in self.replaced
-                                                if k == created.kind})
-
-    def _of(self, kind: str) -> set[tuple[str | None, str]]:
-        return {(schema, name) for k, schema, name in self.objects if k == kind}
-
-    def _names(self, kind: str) -> set[str]:
-        return {name for k, _schema, name in self.objects if k == kind}
-
-
 def _check_down_drops(state: _FileState, down_text: str) -> None:
     if "down-does-not-drop" in state.disabled or not state.created:
         return
-    drops = _down_drops(down_text)
-    if drops is None:
-        return
-    for created in state.created:
-        if "down-does-not-drop" in created.ignored or drops.covers(created):
+    for created in uncovered(state.created, down_text):
+        if "down-does-not-drop" in created.ignored:
             continue
-        what = f"{created.kind} {_dotted((created.schema, created.name))}"
+        what = f"{created.kind} {dotted((created.schema, created.name))}"
         if created.table is not None:
-            what += f" on {_dotted(created.table)}"
+            what += f" on {dotted(created.table)}"
         state.findings.append(_finding(
             "down-does-not-drop", state.path, created.line, created.column,
             f"the up creates {what}, and the down file never drops it"))
-
-
-def _down_drops(text: str) -> _Drops | None:
-    """None when the down cannot be judged: it does not parse, or builds SQL dynamically."""
-    from pglast import parser
-
-    try:
-        statements = parser.parse_sql(text)
-    except parser.ParseError:
-        return None
-    drops = _Drops()
-    for raw in statements:
-        node = raw.stmt
-        kind = type(node).__name__
-        if kind == "DoStmt":
-            return None
-        if kind == "DropStmt":
-            _collect_drop(drops, node)
-        elif kind == "AlterTableStmt":
-            table = _relation_key(node.relation)
-            for command in node.cmds or ():
-                subtype = _enum_name(command.subtype)
-                if subtype == "AT_DropColumn":
-                    drops.table_parts.add(("column", table, command.name))
-                elif subtype == "AT_DropConstraint":
-                    drops.table_parts.add(("constraint", table, command.name))
-        elif kind == "CreateFunctionStmt" and node.replace:
-            drops.replaced.add(("function", *_qualified(node.funcname)))
-        elif kind == "ViewStmt" and node.replace:
-            drops.replaced.add(("view", node.view.schemaname, node.view.relname))
-        elif kind == "CreateTrigStmt" and getattr(node, "replace", False):
-            drops.table_parts.add(("trigger", _relation_key(node.relation), node.trigname))
-    return drops
-
-
-def _collect_drop(drops: _Drops, node: Any) -> None:
-    kind = _DROP_KINDS.get(_enum_name(node.removeType))
-    if kind is None:
-        return
-    for target in node.objects or ():
-        if kind == "trigger":
-            *table, name = _strings(target)
-            drops.table_parts.add(("trigger", _qualified_strings(table), name))
-        elif kind == "function":
-            drops.objects.add((kind, *_qualified(target.objname)))
-        else:
-            drops.objects.add((kind, *_qualified(target)))
-
-
-# --- names and small AST helpers ------------------------------------------------------------
-
-def _enum_name(value: Any) -> str:
-    return getattr(value, "name", str(value))
-
-
-def _relation_key(relation: Any) -> tuple[str | None, str]:
-    return (relation.schemaname, relation.relname)
-
-
-def _among(key: tuple[str | None, str], keys: set[tuple[str | None, str]]) -> bool:
-    """Same name, and the same schema when both name one (unqualified means search_path)."""
-    schema, name = key
-    return any(n == name and (schema is None or s is None or s == schema) for s, n in keys)
-
-
-def _strings(node: Any) -> list[str]:
-    if type(node).__name__ == "TypeName":
-        node = node.names
-    if type(node).__name__ == "String":
-        return [node.sval]
-    return [part.sval for part in node or () if type(part).__name__ == "String"]
-
-
-def _qualified_strings(parts: list[str]) -> tuple[str | None, str]:
-    if not parts:
-        return (None, "")
-    return (parts[-2] if len(parts) > 1 else None, parts[-1])
-
-
-def _qualified(node: Any) -> tuple[str | None, str]:
-    return _qualified_strings(_strings(node))
-
-
-def _dotted(key: tuple[str | None, str]) -> str:
-    return f"{key[0]}.{key[1]}" if key[0] else key[1]
-
-
-def _name(relation: Any) -> str:
-    return _dotted(_relation_key(relation))
-
-
-def _type_name(type_name: Any) -> str:
-    names = _strings(type_name) if type_name is not None else []
-    return names[-1] if names else ""
-
-
-def _nodes(value: Any) -> Iterator[Any]:
-    from pglast import ast
-
-    if isinstance(value, ast.Node):
-        yield value
-        for attribute in value:
-            yield from _nodes(getattr(value, attribute))
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _nodes(item)
-
-
-def _function_names(expr: Any) -> set[str]:
-    return {_strings(n.funcname)[-1] for n in _nodes(expr)
-            if type(n).__name__ == "FuncCall" and _strings(n.funcname)}
-
-
-def _constant(node: Any) -> str | None:
-    """The text of a literal (string or number), else None."""
-    value = getattr(node, "val", None)
-    for attribute in ("sval", "ival", "fval"):
-        if hasattr(value, attribute):
-            return str(getattr(value, attribute))
-    return None
