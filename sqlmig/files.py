@@ -248,17 +248,18 @@ def lines(text: str) -> Iterator[str]:
 
 
 def has_sql(text: str | SqlFile) -> bool:
-    """True when anything but blank lines and `--` comments is left."""
+    """True when anything but whitespace and comments (`--` and `/* */`, nested) is left."""
     if isinstance(text, SqlFile):
         sql = text.sql()
         if isinstance(sql, bytes):  # a big file: one regex pass, no decoding
             return _SQL_LINE.search(sql) is not None
         text = sql
-    if not text.lstrip().startswith("--"):
-        return bool(text.strip())
-    return any(
-        line.strip() and not line.strip().startswith("--") for line in lines(text)
-    )
+    stripped = text.lstrip()
+    if not stripped.startswith(("--", "/*")):
+        return bool(stripped)
+    from sqlmig.sqltext import first_token
+
+    return first_token(text, 0) < len(text)
 
 
 def read_sql_file(path: Path | str) -> SqlFile:

@@ -182,14 +182,20 @@ def test_a_down_whose_name_differs_from_its_up_names_the_up_of_that_version(
 
 @pytest.mark.parametrize(
     "text",
-    ["", "\n\n   \n", "-- TODO: write this\n\n-- later\n", "-- sqlmig:no-transaction\n"],
-    ids=["empty", "whitespace", "comments", "directive-only"],
+    ["", "\n\n   \n", "-- TODO: write this\n\n-- later\n", "-- sqlmig:no-transaction\n",
+     "/* TODO\n   later; maybe /* nested */ */\n-- and a line\n"],
+    ids=["empty", "whitespace", "comments", "directive-only", "block-comments"],
 )
 def test_an_up_file_without_sql_is_an_error_naming_the_file(tmp_path: Path, text: str) -> None:
     pair(tmp_path, "0001_nothing", up=text)
     problem = only_problem(tmp_path)
     assert problem.path == tmp_path / "0001_nothing.up.sql"
     assert "up file is empty" in str(problem)
+
+
+def test_sql_after_block_comments_is_sql(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_after", up="/* header */\n-- note\nSELECT 1;\n")
+    assert [m.id for m in discover(tmp_path)] == ["0001_after"]
 
 
 def test_a_down_file_may_be_only_comments(tmp_path: Path) -> None:
