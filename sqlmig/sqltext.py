@@ -276,8 +276,10 @@ def _statement_scan(data: bytes) -> tuple[list[int], bool]:
 # Session state that outlives a transaction: statements that begin with one of these words
 # (SET, PREPARE, DECLARE ... WITH HOLD, LISTEN, LOAD; DO and CALL may run any of them), and
 # temporary objects or set_config() anywhere.
-_SESSION_WORDS = re.compile(r"\b(set|reset|prepare|declare|listen|load|do|call)\b", re.IGNORECASE)
-_SESSION_ANYWHERE = re.compile(r"\b(temp|temporary|pg_temp|set_config)\b", re.IGNORECASE)
+# (Matched against the lower-cased text, with a first-letter lookahead: many files, each
+# checked once per run.)
+_SESSION_WORDS = re.compile(r"\b(?=[cdlprs])(set|reset|prepare|declare|listen|load|do|call)\b")
+_SESSION_ANYWHERE = re.compile(r"\b(?=[pst])(temp|temporary|pg_temp|set_config)\b")
 _FIRST_WORD = re.compile(rb"(?:\s++|--[^\n]*+)*+([A-Za-z]+)")
 _SESSION_FIRST_WORDS = frozenset({b"set", b"reset", b"prepare", b"declare", b"listen", b"load",
                                   b"do", b"call"})
@@ -287,9 +289,10 @@ def may_leave_session_state(text: str) -> bool:
     """Whether running `text` can change session state that outlives its transaction (so the
     next file needs a reset). Errs towards yes: `UPDATE ... SET` is found to be harmless, but
     a file with block comments (which may nest) or text the lexer cannot follow is not."""
-    if _SESSION_ANYWHERE.search(text):
+    lower = text.lower()
+    if _SESSION_ANYWHERE.search(lower):
         return True
-    if not _SESSION_WORDS.search(text):
+    if not _SESSION_WORDS.search(lower):
         return False
     if "/*" in text:
         return True
