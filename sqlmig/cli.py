@@ -550,7 +550,27 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    import os
     import signal
+    import sys
 
     signal.signal(signal.SIGTERM, _terminate)
+    if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
+        _only_the_named_command(sys.argv[1:])
     app()
+
+
+def _only_the_named_command(args: list[str]) -> None:
+    """Typer turns every command's signature into Click parameters on each start (20 ms for
+    all of them); a process runs one. Keep only the command named on the command line (the
+    global options before it are all flags); anything else keeps them all, for help and for
+    Click's own error on an unknown name."""
+    from typer.main import get_command_name
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    chosen = [
+        c for c in app.registered_commands
+        if (c.name or (get_command_name(c.callback.__name__) if c.callback else None)) == name
+    ]
+    if name is not None and len(chosen) == 1:
+        app.registered_commands = chosen

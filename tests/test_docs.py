@@ -61,3 +61,20 @@ def test_readme_lists_every_lint_rule_with_its_severity() -> None:
     for rule, spec in RULES.items():
         row = re.search(rf"^\| [^|]*`{rule}`[^|]*\| (\w+) \|", README, re.MULTILINE)
         assert row is not None and row[1] == spec.severity, rule
+
+
+def test_the_installed_entry_point_runs_one_command_and_still_knows_them_all() -> None:
+    import subprocess
+    import sys
+
+    def sqlmig(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sqlmig", *args], capture_output=True,
+                              text=True, timeout=60)
+
+    one = sqlmig("--quiet", "lint", "--help")
+    assert one.returncode == 0 and "sqlmig lint [OPTIONS]" in one.stdout
+    typo = sqlmig("migrat")
+    assert typo.returncode == 2 and "Did you mean 'migrate'?" in typo.stderr
+    listing = sqlmig("--help")
+    assert listing.returncode == 0
+    assert all(re.search(rf"^\s+{command}\s", listing.stdout, re.MULTILINE) for command in COMMANDS)
