@@ -50,7 +50,8 @@ def slug(name: str) -> str:
 
 def parse_column(spec: str, *, typed: bool = True) -> Column:
     """A column spec; `typed=False` (index columns) accepts a bare name."""
-    parts = spec.split(":")
+    # `::` is a cast (default='{}'::jsonb), not a separator
+    parts = re.split(r"(?<!:):(?!:)", spec)
     if not typed and len(parts) == 1:
         parts.append("")
     elif len(parts) < 2 or not parts[1].strip():
@@ -61,9 +62,15 @@ def parse_column(spec: str, *, typed: bool = True) -> Column:
     if ";" in type_:
         raise TemplateError(f"--column {spec!r}: a type cannot contain ';'")
     options: dict[str, object] = {}
-    for part in parts[2:]:
+    rest = parts[2:]
+    while rest:
+        part = rest.pop(0)
         key, _, value = part.partition("=")
-        key = key.strip().lower().replace("_", "").replace("-", "")
+        key = _option_key(key)
+        if key == "default" and value:
+            # a default may hold colons ('09:00'::time): it runs to the next option
+            while rest and not _is_option(rest[0]):
+                value += ":" + rest.pop(0)
         if key == "notnull":
             options["not_null"] = True
         elif key == "unique":
@@ -85,6 +92,18 @@ def parse_column(spec: str, *, typed: bool = True) -> Column:
                 "(notnull, unique, default=EXPR, references=table.col)"
             )
     return Column(name, type_, **options)  # type: ignore[arg-type]
+
+
+def _option_key(key: str) -> str:
+    return key.strip().lower().replace("_", "").replace("-", "")
+
+
+def _is_option(part: str) -> bool:
+    key, equals, _ = part.partition("=")
+    key = _option_key(key)
+    if equals:
+        return key in ("default", "references")
+    return key in ("notnull", "unique")
 
 
 def next_version(existing: list[int]) -> int:

@@ -67,6 +67,21 @@ def test_a_column_spec_is_name_and_type() -> None:
     assert parse_column("title:text") == Column("title", "text")
 
 
+@pytest.mark.parametrize(
+    ("spec", "column"),
+    [
+        ("data:jsonb:notnull:default='{}'::jsonb",
+         Column("data", "jsonb", not_null=True, default="'{}'::jsonb")),
+        ("opens:time:default='09:00'::time:notnull",
+         Column("opens", "time", not_null=True, default="'09:00'::time")),
+        ("tags:text[]:default=ARRAY[]::text[]",
+         Column("tags", "text[]", default="ARRAY[]::text[]")),
+    ],
+)
+def test_a_default_may_hold_casts_and_colons(spec: str, column: Column) -> None:
+    assert parse_column(spec) == column
+
+
 def test_a_column_spec_takes_every_option() -> None:
     column = parse_column("owner_id:uuid:notnull:unique:default=gen_random_uuid():references=users")
     assert column == Column(
