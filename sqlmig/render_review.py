@@ -38,7 +38,7 @@ def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
                 "directives": dict(step_file(s).directives),
                 "checksum": s.migration.checksum,
                 "batch": s.batch,
-                "sql": step_file(s).text,
+                "sql": None if step_file(s).big else step_file(s).text,  # bulk data: not inlined
             }
             for s in steps
         ],

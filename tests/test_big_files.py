@@ -133,3 +133,12 @@ def test_an_error_in_a_later_piece_names_its_line(
     where = f"sql/0001_big.up.sql:{line}:{column}:" if column else f"sql/0001_big.up.sql:{line}:"
     assert where in result.stderr and message in result.stderr
     assert not project.exists("big") and project.history() == []
+
+
+def test_plan_json_does_not_inline_a_big_file(project: Project) -> None:
+    import json
+
+    project.pair("0001_big", UP, "DROP TABLE big;")
+    project.pair("0002_small", "CREATE TABLE small (id int);", "DROP TABLE small;")
+    migrations = json.loads(project.run("plan", "--json").stdout)["migrations"]
+    assert [m["sql"] for m in migrations] == [None, "CREATE TABLE small (id int);"]
