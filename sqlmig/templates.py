@@ -140,8 +140,10 @@ def render(
             raise TemplateError("--column is required for the alter_table template (one or more)")
         adds = ",\n".join(f"    ADD COLUMN {c.definition()}" for c in columns)
         drops = ",\n".join(f"    DROP COLUMN {c.name}" for c in reversed(columns))
-        up = f"{header}\nALTER TABLE {table}\n{adds};\n"
-        down = f"{header}\nALTER TABLE {table}\n{drops};\n"
+        # a blocked ALTER fails after 5 s instead of queueing every query on the table
+        directive = "-- sqlmig:lock-timeout 5s\n"
+        up = f"{directive}{header}\nALTER TABLE {table}\n{adds};\n"
+        down = f"{directive}{header}\nALTER TABLE {table}\n{drops};\n"
         return up, down
     if template == "create_index":
         assert table

@@ -174,6 +174,25 @@ def test_alter_table_adds_columns_and_its_down_drops_them_in_reverse() -> None:
     assert dropped == ["score", "author_id", "email"]
 
 
+def test_alter_table_sets_a_lock_timeout_both_ways() -> None:
+    up, down = render("alter_table", "add_profile", "users", COLUMNS)
+    assert parse_directives(up, Path("up.sql")) == {"lock-timeout": "5s"}
+    assert parse_directives(down, Path("down.sql")) == {"lock-timeout": "5s"}
+
+
+@pytest.mark.parametrize("template", ["create_table", "alter_table", "create_index"])
+def test_what_the_templates_write_is_lint_clean_unless_the_columns_ask_otherwise(
+    template: str,
+) -> None:
+    from sqlmig.lint import lint_file
+
+    columns = ([parse_column("nickname:text"), parse_column("karma:int:notnull:default=0")]
+               if template != "create_index" else [Column("email", "")])
+    up, down = render(template, "change_users", "users", columns)
+    assert lint_file(Path("0001_x.up.sql"), up, down_text=down) == []
+    assert lint_file(Path("0001_x.down.sql"), down, direction="down") == []
+
+
 def test_create_index_builds_concurrently_outside_a_transaction() -> None:
     email = parse_column("email", typed=False)
     up, down = render("create_index", "index_users_email", "users", [email])
