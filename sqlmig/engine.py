@@ -36,6 +36,7 @@ from sqlmig.sqltext import (
     excerpt,
     first_token,
     hazards,
+    iter_statements,
     locate,
     may_leave_session_state,
     split_statements,
@@ -436,7 +437,11 @@ def _record_inline(session: Session, step: Step) -> sql.Composed:
     return history.insert_inline(migration, step.batch)
 
 
-def _parse_statements(file: SqlFile) -> list[Statement]:
+def _parse_statements(file: SqlFile) -> list[Statement] | Iterator[Statement]:
+    """The file's statements: parsed by pglast, or for a big file found one at a time."""
+    data = file.sql()
+    if isinstance(data, bytes):
+        return iter_statements(data)
     try:
         return split_statements(file.text)
     except Exception as err:  # pglast.parser.ParseError: a syntax error, located for the user
@@ -473,7 +478,8 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             try:
                 send(conn, file, statement.text, statement=statement)
             except (MigrationFailed, Interrupted) as failure:
-                where = f"statement {index} of {len(statements)} (line {statement.line})"
+                of = f" of {len(statements)}" if isinstance(statements, list) else ""
+                where = f"statement {index}{of} (line {statement.line})"
                 verb = "rollback" if step.direction == "down" else "migration"
                 _mark_failed(session, migration, f"{verb} failed at {where}: {failure}")
                 done = "statement 1 stays" if index == 2 else f"statements 1-{index - 1} stay"

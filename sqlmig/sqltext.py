@@ -256,6 +256,24 @@ def statement_runs(data: bytes, size: int) -> Iterator[tuple[int, int]]:
         yield start, len(data)
 
 
+def iter_statements(data: bytes) -> Iterator[Statement]:
+    """The statements of a big file one at a time, found by the lexer-level regex (never a
+    full parse of hundreds of megabytes): text from its first token, character offset, line.
+    Whatever the lexer cannot follow is sent as one last statement for the server to judge."""
+    position = chars = 0
+    line = 1
+    while position < len(data):
+        match = _STATEMENT.match(data, position)
+        end = match.end() if match is not None and match.end() > position else len(data)
+        piece = data[position:end].decode("utf-8")
+        start = first_token(piece, 0)
+        if start < len(piece):
+            yield Statement(piece[start:], chars + start, line + piece.count("\n", 0, start))
+        chars += len(piece)
+        line += piece.count("\n")
+        position = end
+
+
 def statement_offsets(data: bytes) -> list[int]:
     """Byte offsets where each statement of `data` begins (after the previous `;`)."""
     return _statement_scan(data)[0]

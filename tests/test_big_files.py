@@ -142,3 +142,29 @@ def test_plan_json_does_not_inline_a_big_file(project: Project) -> None:
     project.pair("0002_small", "CREATE TABLE small (id int);", "DROP TABLE small;")
     migrations = json.loads(project.run("plan", "--json").stdout)["migrations"]
     assert [m["sql"] for m in migrations] == [None, "CREATE TABLE small (id int);"]
+
+
+NO_TX = ("-- sqlmig:no-transaction\nCREATE TABLE big (id int, note text);\n" + ROWS
+         + "DO $$ BEGIN INSERT INTO big VALUES (-1, 'from a block; with a semicolon'); END $$;\n"
+         + "CREATE INDEX CONCURRENTLY big_id_idx ON big (id);\n")
+
+
+def test_a_big_no_transaction_file_runs_statement_by_statement(project: Project) -> None:
+    project.pair("0001_big", NO_TX, "-- sqlmig:no-transaction\nDROP TABLE big;")
+    project.run("migrate")
+    assert project.query("SELECT count(*) FROM big") == [(201,)]
+    assert project.exists("big_id_idx")
+    assert project.query("SELECT state FROM schema_migrations") == [("applied",)]
+
+
+def test_a_failing_statement_of_a_big_no_transaction_file_is_recorded_with_its_line(
+    project: Project,
+) -> None:
+    text = NO_TX + "INSERT INTO big VALUES (1 / 0, 'x');\nSELECT 1;\n"
+    project.pair("0001_big", text, "-- sqlmig:no-transaction\nDROP TABLE big;")
+    result = project.run("migrate", code=1)
+    line = text.count("\n", 0, text.index("INSERT INTO big VALUES (1 / 0")) + 1
+    assert f"sql/0001_big.up.sql:{line}:" in result.stderr
+    [(state, error)] = project.query("SELECT state, error FROM schema_migrations")
+    assert state == "failed" and f"statement 204 (line {line})" in error
+    assert project.query("SELECT count(*) FROM big") == [(201,)]  # what ran before stays

@@ -12,7 +12,9 @@ from pglast import parser
 
 from sqlmig.sqltext import (
     first_token,
+    iter_statements,
     may_leave_session_state,
+    split_statements,
     statement_offsets,
     statement_runs,
 )
@@ -119,3 +121,13 @@ def test_first_token_skips_whitespace_and_nested_comments() -> None:
 )
 def test_which_files_may_leave_session_state_behind(text: str, leaves: bool) -> None:
     assert may_leave_session_state(text) is leaves
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(TRICKY), min_size=1, max_size=30))
+def test_statements_found_one_at_a_time_match_the_parsers(statements: list[str]) -> None:
+    text = "-- header\n" + "\n\n".join(statements) + "\n"
+    ours = list(iter_statements(text.encode()))
+    theirs = split_statements(text)
+    assert [(s.offset, s.line) for s in ours] == [(s.offset, s.line) for s in theirs]
+    assert all(o.text.startswith(t.text) for o, t in zip(ours, theirs, strict=True))
