@@ -34,12 +34,14 @@ seed: $(STAMP_EMBEDDED) ## load the seeds of the current environment
 status: $(STAMP_EMBEDDED) ## show migration status
 	$(BIN)/sqlmig status
 
-test: $(STAMP_TEST) ## ruff + the whole test suite against a real PostgreSQL
+test: $(STAMP_TEST) ## ruff, mypy and the whole test suite against a real PostgreSQL
 	$(BIN)/ruff check sqlmig tests bench
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(STAMP_TEST) ## ruff only
+lint: $(STAMP_TEST) ## ruff and mypy
 	$(BIN)/ruff check sqlmig tests bench
+	$(BIN)/python -m mypy
 
 fmt: $(STAMP_TEST) ## format with ruff
 	$(BIN)/ruff format sqlmig tests

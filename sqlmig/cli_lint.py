@@ -51,7 +51,9 @@ def lint(
         if unknown:
             raise ConfigError(f"lint_disable/--disable: unknown rule(s) {', '.join(unknown)} "
                               f"(rules: {', '.join(sorted(linter.RULES))})")
-        options = {"disabled": disabled, "lock_timeout": settings.lock_timeout is not None}
+        options: dict[str, Any] = {
+            "disabled": disabled, "lock_timeout": settings.lock_timeout is not None,
+        }
         findings = []
         if not paths:
             for migration in files.discover(settings.migrations_dir):

@@ -332,7 +332,7 @@ class History:
         the same simple query as the migration; execution_ms is measured by the server (the
         time since that query began)."""
         params = self.insert_params(migration, batch, ms=None)
-        values = [sql.Literal(v) for v in params]
+        values: list[sql.Composable] = [sql.Literal(v) for v in params]
         values[4] = sql.SQL(ELAPSED_MS)
         values[6] = sql.SQL("current_user || '@' || {}").format(sql.Literal(self.host))
         return sql.SQL(

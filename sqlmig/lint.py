@@ -459,7 +459,7 @@ def _set(state: _FileState, node: Any) -> None:
     if node.name != "lock_timeout":
         return
     kind = enum_name(node.kind)
-    args = node.args or ()
+    args: tuple[Any, ...] = tuple(node.args or ())
     value = constant(args[0]) if len(args) == 1 else None
     zero = value is not None and ZERO_DURATION.match(value) is not None  # 0 turns it off
     state.lock_timeout = kind in ("VAR_SET_VALUE", "VAR_SET_CURRENT") and not zero

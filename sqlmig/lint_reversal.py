@@ -78,7 +78,7 @@ def down_drops(text: str) -> Drops | None:
         return None
     drops = Drops()
     for raw in statements:
-        node = raw.stmt
+        node: Any = raw.stmt
         kind = type(node).__name__
         if kind == "DoStmt":
             return None

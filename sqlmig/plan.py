@@ -184,7 +184,7 @@ def plan_rollback(
         undo = [a for a in newest_first if a.batch == last]
 
     by_version = {m.version: m for m in files}
-    plan = []
+    plan: list[Step] = []
     for row in undo:
         migration = by_version.get(row.version)
         if migration is None:

@@ -87,7 +87,7 @@ def dry_run_table(results: Sequence[DryRun]) -> None:
     out.print(grid)
     failures = [r for r in results if r.error is not None]
     for r in failures:
-        details = getattr(r.error, "details", lambda: [])()
+        details: list[str] = getattr(r.error, "details", lambda: [])()
         for line in details:
             out.print(line, markup=False, highlight=False)
     out.print("dry run: everything was rolled back; history unchanged")

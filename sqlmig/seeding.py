@@ -37,7 +37,7 @@ class SeedResult:
 def parameters(seeds: Sequence[Seed], environ: Mapping[str, str]) -> dict[Seed, dict[str, str]]:
     """Each seed's parameter values, or a ConfigError naming the unset variable (before
     anything runs)."""
-    values = {}
+    values: dict[Seed, dict[str, str]] = {}
     for seed in seeds:
         values[seed] = {}
         for name, variable in seed.params:

@@ -34,17 +34,17 @@ class ServerError:
     internal_query: str | None = None
 
 
-def _field(result: pq.PGresult, field: DIAG) -> str | None:
+def _field(result: pq.abc.PGresult, field: DIAG) -> str | None:
     value = result.error_field(field)
     return value.decode("utf-8", "replace") if value is not None else None
 
 
-def _int_field(result: pq.PGresult, field: DIAG) -> int | None:
+def _int_field(result: pq.abc.PGresult, field: DIAG) -> int | None:
     value = _field(result, field)
     return int(value) if value else None
 
 
-def _error(result: pq.PGresult, index: int) -> ServerError:
+def _error(result: pq.abc.PGresult, index: int) -> ServerError:
     message = _field(result, DIAG.MESSAGE_PRIMARY) or (
         result.error_message.decode("utf-8", "replace").strip() or "unknown server error"
     )

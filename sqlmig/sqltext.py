@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def transaction_control(node: object) -> str | None:
     return _FORBIDDEN_TRANSACTION_KINDS.get(getattr(kind, "name", ""))
 
 
-def _has_concurrently(options: object) -> bool:
+def _has_concurrently(options: Any) -> bool:
     return any(getattr(o, "defname", None) == "concurrently" for o in options or ())
 
 
