@@ -117,8 +117,8 @@ class Session:
         """The reset to send before the next file (and its statement count), if needed."""
         return (ISOLATE, ISOLATE_STATEMENTS) if self.dirty else ("", 0)
 
-    def ran(self, file: SqlFile, *, session_settings: bool = False) -> None:
-        self.dirty = session_settings or file.big or may_leave_session_state(file.text)
+    def ran(self, file: SqlFile) -> None:
+        self.dirty = file.big or may_leave_session_state(file.text)
 
     def reload(self) -> None:
         self.applied = self.history.read(self.conn)

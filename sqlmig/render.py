@@ -76,6 +76,11 @@ class PlainOutput:
         self.file.write(f"{text}\n")
 
 
+def run_output() -> Any:
+    """Where run-time lines, summaries and status go: plain text, or a Rich console."""
+    return PlainOutput() if plain() else console()
+
+
 def escape(text: str) -> str:
     """User text (file contents, server messages) must never be read as Rich markup."""
     from rich.markup import escape as rich_escape
@@ -131,7 +136,7 @@ class LineReporter:
     lock waits go to stderr. --quiet keeps only the summary."""
 
     def __init__(self) -> None:
-        self.out: Any = PlainOutput() if plain() else console()
+        self.out: Any = run_output()
         self.progress: Any = None
         self.task: Any = None
         self.total = 0
@@ -194,7 +199,7 @@ class LineReporter:
 
 
 def summary(outcomes: Sequence[Outcome], verb: str, nothing: str) -> None:
-    out: Any = PlainOutput() if plain() else console()
+    out: Any = run_output()
     if not outcomes:
         out.print(nothing)
         return
@@ -242,7 +247,7 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
     def line(values: Sequence[str]) -> str:
         return layout.format(*values).rstrip()
 
-    out: Any = PlainOutput() if plain() else console()
+    out: Any = run_output()
     if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
         rule = "─" * len(line(headers))
         out.file.write("".join([f"{env} · {target}\n", line(headers), "\n", rule, "\n",

@@ -257,22 +257,31 @@ def statement_runs(data: bytes, size: int) -> Iterator[tuple[int, int]]:
         yield start, len(data)
 
 
+def _statement_spans(data: bytes) -> Iterator[tuple[int, int, bool]]:
+    """Byte spans covering `data`, one per statement (from after the previous `;` through its
+    own), each with whether the lexer found its end; where it cannot follow the text, the
+    rest is one last span."""
+    position = 0
+    while position < len(data):
+        match = _STATEMENT.match(data, position)
+        found = match is not None and match.end() > position
+        end = match.end() if match is not None and found else len(data)
+        yield position, end, found
+        position = end
+
+
 def iter_statements(data: bytes) -> Iterator[Statement]:
     """The statements of a big file one at a time, found by the lexer-level regex (never a
     full parse of hundreds of megabytes): text from its first token, character offset, line.
     Whatever the lexer cannot follow is sent as one last statement for the server to judge."""
-    position = chars = 0
-    line = 1
-    while position < len(data):
-        match = _STATEMENT.match(data, position)
-        end = match.end() if match is not None and match.end() > position else len(data)
-        piece = data[position:end].decode("utf-8")
+    chars, line = 0, 1
+    for start_byte, end_byte, _ in _statement_spans(data):
+        piece = data[start_byte:end_byte].decode("utf-8")
         start = first_token(piece, 0)
         if start < len(piece):
             yield Statement(piece[start:], chars + start, line + piece.count("\n", 0, start))
         chars += len(piece)
         line += piece.count("\n")
-        position = end
 
 
 def statement_offsets(data: bytes) -> list[int]:
@@ -282,14 +291,16 @@ def statement_offsets(data: bytes) -> list[int]:
 
 def _statement_scan(data: bytes) -> tuple[list[int], bool]:
     """Statement offsets, and whether the lexer understood the text to its end."""
-    offsets, position = [0], 0
-    while (match := _STATEMENT.match(data, position)) is not None and match.end() > position:
-        position = match.end()
-        offsets.append(position)
-    tail = data[position:].decode("utf-8", "replace")
-    if first_token(tail, 0) >= len(tail):
-        return offsets[:-1], True
-    return offsets, b";" not in data[position:]
+    offsets, complete = [], True
+    for start, _, found in _statement_spans(data):
+        if found:
+            offsets.append(start)
+            continue
+        tail = data[start:].decode("utf-8", "replace")
+        if first_token(tail, 0) < len(tail):  # an unterminated statement, or lexer gave up
+            offsets.append(start)
+            complete = b";" not in data[start:]
+    return offsets, complete
 
 
 # Session state that outlives a transaction: statements that begin with one of these words
@@ -297,11 +308,11 @@ def _statement_scan(data: bytes) -> tuple[list[int], bool]:
 # temporary objects or set_config() anywhere.
 # (Matched against the lower-cased text, with a first-letter lookahead: many files, each
 # checked once per run.)
-_SESSION_WORDS = re.compile(r"\b(?=[cdlprs])(set|reset|prepare|declare|listen|load|do|call)\b")
+_SESSION_FIRST_WORDS = ("set", "reset", "prepare", "declare", "listen", "load", "do", "call")
+_SESSION_INITIALS = "".join(sorted({word[0] for word in _SESSION_FIRST_WORDS}))
+_SESSION_WORDS = re.compile(rf"\b(?=[{_SESSION_INITIALS}])({'|'.join(_SESSION_FIRST_WORDS)})\b")
 _SESSION_ANYWHERE = re.compile(r"\b(?=[pst])(temp|temporary|pg_temp|set_config)\b")
 _FIRST_WORD = re.compile(rb"(?:\s++|--[^\n]*+)*+([A-Za-z]+)")
-_SESSION_FIRST_WORDS = frozenset({b"set", b"reset", b"prepare", b"declare", b"listen", b"load",
-                                  b"do", b"call"})
 
 
 def may_leave_session_state(text: str) -> bool:
@@ -321,6 +332,6 @@ def may_leave_session_state(text: str) -> bool:
         return True
     for offset in offsets:
         word = _FIRST_WORD.match(data, offset)
-        if word is not None and word[1].lower() in _SESSION_FIRST_WORDS:
+        if word is not None and word[1].decode().lower() in _SESSION_FIRST_WORDS:
             return True
     return False
