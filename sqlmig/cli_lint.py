@@ -93,6 +93,8 @@ def _lint_paths(paths: list[Path], migrations_dir: Path, options: dict[str, Any]
         if pair is not None and pair.up.path.resolve() in wanted:
             continue  # linted with its up
         sql_file = files.read_sql_file(path)
+        if sql_file.big:
+            continue  # bulk data: not linted (see lint_migration)
         direction = "down" if path.name.endswith(".down.sql") else "up"
         shown = next(p for p in paths if p.resolve() == path)
         findings += linter.lint_file(shown, sql_file.text, direction=direction, **options)

@@ -153,12 +153,15 @@ class Finding:
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
 ) -> list[Finding]:
-    """Both files of a migration; the up is also checked against what its down drops."""
-    down = migration.down
-    findings = lint_file(migration.up.path, migration.up.text, direction="up",
-                         down_text=down.text if down else None, disabled=disabled,
-                         lock_timeout=lock_timeout)
-    if down is not None:
+    """Both files of a migration; the up is also checked against what its down drops. Big
+    files (bulk data, held as bytes) are not linted, so not decoded either."""
+    up, down = migration.up, migration.down
+    findings = []
+    if not up.big:
+        down_text = down.text if down is not None and not down.big else None
+        findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
+                              disabled=disabled, lock_timeout=lock_timeout)
+    if down is not None and not down.big:
         findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
                               lock_timeout=lock_timeout)
     return findings

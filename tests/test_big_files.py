@@ -168,3 +168,14 @@ def test_a_failing_statement_of_a_big_no_transaction_file_is_recorded_with_its_l
     [(state, error)] = project.query("SELECT state, error FROM schema_migrations")
     assert state == "failed" and f"statement 204 (line {line})" in error
     assert project.query("SELECT count(*) FROM big") == [(201,)]  # what ran before stays
+
+
+def test_lint_skips_a_big_file_without_decoding_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project.pair("0001_big", UP + "DROP TABLE users;\n", "DROP TABLE big;")
+    text = files.SqlFile.text.fget
+    assert text is not None
+    monkeypatch.setattr(files.SqlFile, "text", property(
+        lambda self: pytest.fail("a big file was decoded") if self.big else text(self)))
+    assert project.run("lint", "--json").stdout.count('"rule"') == 0
