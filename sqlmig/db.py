@@ -58,10 +58,14 @@ APPLIED_FIELDS = (
     "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
     "state", "baseline", "error", "script",
 )
-# Milliseconds since the migration's transaction began: its running time, measured by the
-# server, when the history row travels in the same transaction as the file (in one query, or
-# for a big file in the query after it).
-ELAPSED_MS = "(extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::integer"
+# When a migration's transaction began, as the server saw it: noted by MARK_BEGAN right after
+# its BEGIN (transaction_timestamp() is when the whole query began, shared by every migration
+# of a batch), read back by the history row in the same transaction. Its applied_at and
+# execution_ms (the time since then, measured by the server) come from it.
+MARK_BEGAN = "set_config('sqlmig.began', extract(epoch FROM clock_timestamp())::text, true)"
+BEGAN_AT = ("coalesce(to_timestamp(nullif(current_setting('sqlmig.began', true), '')::float8), "
+            "transaction_timestamp())")
+ELAPSED_MS = f"(extract(epoch FROM clock_timestamp() - {BEGAN_AT}) * 1000)::integer"
 # The up file's text is kept (for `verify --diff`) unless it is bigger than this.
 SCRIPT_KEEP_LIMIT = 1_000_000
 
@@ -330,18 +334,22 @@ class History:
     def insert_inline(self, migration: Migration, batch: int) -> sql.Composed:
         """The history row as one statement with its values quoted by psycopg, for sending in
         the same simple query as the migration; execution_ms is measured by the server (the
-        time since that query began)."""
+        time since the migration's transaction began) and returned."""
         params = self.insert_params(migration, batch, ms=None)
         values: list[sql.Composable] = [sql.Literal(v) for v in params]
         values[4] = sql.SQL(ELAPSED_MS)
         values[6] = sql.SQL("current_user || '@' || {}").format(sql.Literal(self.host))
         return sql.SQL(
             "INSERT INTO {} (version, name, checksum, state, execution_ms, batch, applied_by, "
-            "sqlmig_version, baseline, script) VALUES ({})"
-        ).format(self.ident, sql.SQL(", ").join(values))
+            "sqlmig_version, baseline, script, applied_at) VALUES ({}, {}) "
+            "RETURNING execution_ms"
+        ).format(self.ident, sql.SQL(", ").join(values), sql.SQL(BEGAN_AT))
 
     def delete_inline(self, version: int) -> sql.Composed:
-        return sql.SQL("DELETE FROM {} WHERE version = {}").format(self.ident, sql.Literal(version))
+        """Removing the row in the rollback's own transaction; returns the milliseconds the
+        transaction ran, as measured by the server."""
+        return sql.SQL("DELETE FROM {} WHERE version = {} RETURNING {}").format(
+            self.ident, sql.Literal(version), sql.SQL(ELAPSED_MS))
 
     def insert_params(
         self,

@@ -1,22 +1,22 @@
 """Executing plans: lock, load history, plan, run each step with its history row, report.
 
-A transactional step is two round trips: `BEGIN;` + the file as one simple query, then the
-history insert/delete pipelined with COMMIT, so a migration and its record commit together or
-not at all. A no-transaction step runs statement by statement in autocommit mode and is
-recorded `running` first, so a crash or failure halfway is never silent.
-Rendering is the CLI's job: the engine only calls a Reporter.
+A transactional step is its file between BEGIN and its history row + COMMIT, all in one
+simple query, so a migration and its record commit together or not at all; consecutive ones
+share a query (see BATCH_SECONDS). A no-transaction step runs statement by statement in
+autocommit mode and is recorded `running` first, so a crash or failure halfway is never
+silent. Rendering is the CLI's job: the engine only calls a Reporter.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from sqlmig import db, files, plan, simple_query
 from sqlmig.config import Settings
@@ -57,7 +57,7 @@ ISOLATE_STATEMENTS = 2
 # one's synchronous commit flushes them all (WAL is written in order), and a run that stops
 # early flushes before it returns. A crash in between loses a tail of whole migrations, each
 # with its history row: the state of a run that stopped sooner, never a half-recorded one.
-ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
+ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
 # A big file goes to the server in pieces of about this many bytes, cut where statements end.
 BIG_FILE_PIECE = 4_000_000
 
@@ -191,9 +191,7 @@ def run(
             return _run_single_transaction(session, steps, reporter)
         outcomes: list[Outcome] = []
         try:
-            for index, step in enumerate(steps):
-                outcomes.append(_run_step(session, step, reporter,
-                                          durable=index == len(steps) - 1))
+            _run_steps(session, steps, reporter, outcomes)
         except MigrationFailed as failure:
             if rollback_on_failure and outcomes:
                 failure.undone = _undo(session, outcomes, reporter)
@@ -205,17 +203,79 @@ def run(
         reporter.done()
 
 
+def _run_steps(
+    session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome]
+) -> None:
+    """Run steps in order, appending each one's outcome as it commits: consecutive
+    transactional steps in batches, the others one at a time."""
+    pace, index = _Pace(), 0
+    while index < len(steps):
+        batch = _batch(steps, index, pace.size)
+        durable = index + max(len(batch), 1) == len(steps)
+        if not batch:
+            outcomes.append(_run_step(session, steps[index], reporter, durable=durable))
+            index += 1
+            continue
+        started = time.perf_counter()
+        _run_batch(session, batch, reporter, outcomes, durable=durable)
+        pace.after(len(batch), time.perf_counter() - started)
+        index += len(batch)
+
+
 def _run_step(
     session: Session, step: Step, reporter: Reporter, *, durable: bool = True
 ) -> Outcome:
+    """One step on its own: a no-transaction step, a big file, or any step via a batch of one."""
+    if not is_no_transaction(step) and not step_file(step).big:
+        outcomes: list[Outcome] = []
+        _run_batch(session, [step], reporter, outcomes, durable=durable)
+        return outcomes[0]
     reporter.started(step)
     if is_no_transaction(step):
         ms = _run_no_transaction(session, step)
         session.unflushed = False  # its autocommitted history writes flushed the WAL
     else:
-        ms = _run_in_transaction(session, step, durable=durable)
+        ms = _run_big(session, step, durable=durable)
     reporter.finished(step, ms)
     return Outcome(step, ms)
+
+
+# Consecutive transactional migrations go to the server together as one simple query, each
+# still its own BEGIN ... COMMIT with its history row: the server runs them back to back, with
+# no round trip or client turn in between, and skips the rest of the query at the first
+# error, so a failure stops the run exactly where running them one by one would. A batch
+# ends after a file that may leave session state (the next file must start clean, and the
+# server parses a whole query before running any of it, so a SET could not affect how a later
+# file in the same query is read). Batches start at one migration and grow while migrations
+# are fast, so progress is reported at least every BATCH_SECONDS or so.
+BATCH_SECONDS = 0.2
+BATCH_MAX = 100
+BATCH_CHARS = 1_000_000
+
+
+@dataclass
+class _Pace:
+    size: int = 1
+
+    def after(self, count: int, seconds: float) -> None:
+        fits = int(BATCH_SECONDS * count / seconds) if seconds > 0 else BATCH_MAX
+        self.size = max(1, min(BATCH_MAX, 2 * count, fits))
+
+
+def _batch(steps: Sequence[Step], start: int, size: int) -> list[Step]:
+    """Up to `size` consecutive steps from `start` that can share a query (none, if the step
+    at `start` must run on its own)."""
+    batch: list[Step] = []
+    chars = 0
+    for step in steps[start:start + size]:
+        file = step_file(step)
+        if is_no_transaction(step) or file.big:
+            break
+        batch.append(step)
+        chars += len(file.text)
+        if chars >= BATCH_CHARS or may_leave_session_state(file.text):
+            break
+    return batch
 
 
 def _flush(session: Session) -> None:
@@ -321,33 +381,47 @@ def send(
         for start, end in statement_runs(text, BIG_FILE_PIECE):
             rows += _send_piece(conn, file, text, start, end)
         return rows + (send(conn, file, "", suffix=suffix) if suffix else 0)
-    sent = _execute(conn, file, prefix + text + suffix)
+    sent = _execute(conn, lambda: file, prefix + text + suffix)
     if sent.error is not None:
         rollback_quietly(conn)
-        if suffix and _in_suffix(sent.error, text, len(prefix), prefix_statements):
-            error = sent.error
-            raise MigrationFailed(
-                file.path, f"rolled back at commit: {error.message}", detail=error.detail,
-                hint=error.hint, context=error.context, sqlstate=error.sqlstate,
-            )
-        raise _failure(file, sent.error, len(prefix), prefix_statements, statement)
+        raise _located(file, sent.error, text, prefix, prefix_statements, suffix=bool(suffix),
+                       statement=statement)
     return sent.rows
 
 
-def _execute(conn: psycopg.Connection, file: SqlFile, query: str | bytes) -> simple_query.Sent:
+def _located(
+    file: SqlFile, error: ServerError, text: str, prefix: str, prefix_statements: int, *,
+    suffix: bool, statement: Statement | None = None,
+) -> MigrationFailed:
+    """The failure of `prefix + text + suffix`, located in `file` (an error in the suffix, the
+    history row and COMMIT, is reported as the commit failing)."""
+    if suffix and _in_suffix(error, text, len(prefix), prefix_statements):
+        return MigrationFailed(
+            file.path, f"rolled back at commit: {error.message}", detail=error.detail,
+            hint=error.hint, context=error.context, sqlstate=error.sqlstate,
+        )
+    return _failure(file, error, len(prefix), prefix_statements, statement)
+
+
+def _execute(
+    conn: psycopg.Connection, running: Callable[[], SqlFile], query: str | bytes,
+    on_result: Callable[[pq.abc.PGresult], None] | None = None,
+) -> simple_query.Sent:
+    """`running` names the file being executed when the query is interrupted or the
+    connection is lost."""
     try:
-        return simple_query.execute(conn, query)
+        return simple_query.execute(conn, query, on_result)
     except (KeyboardInterrupt, SystemExit):
         rollback_quietly(conn)
-        raise Interrupted(f"{display_path(file.path)}: interrupted; rolled back") from None
+        raise Interrupted(f"{display_path(running().path)}: interrupted; rolled back") from None
     except psycopg.OperationalError as err:
-        raise MigrationFailed(file.path, f"connection lost: {err}") from None
+        raise MigrationFailed(running().path, f"connection lost: {err}") from None
 
 
 def _send_piece(conn: psycopg.Connection, file: SqlFile, data: bytes, start: int, end: int) -> int:
     """One piece of a big file; an error is located in the whole file (decoded only then)."""
     piece = data[start:end]
-    sent = _execute(conn, file, piece)
+    sent = _execute(conn, lambda: file, piece)
     if sent.error is None:
         return sent.rows
     rollback_quietly(conn)
@@ -410,21 +484,112 @@ def _failure(
     )
 
 
-def _run_in_transaction(session: Session, step: Step, *, durable: bool = True) -> int:
-    """ONE round trip: session reset, BEGIN, the file, its history row, COMMIT. The row's
-    values are bound client-side by psycopg (sql.Literal), and its execution_ms is measured
-    by the server, so nothing has to come back before the commit."""
+@dataclass(frozen=True)
+class _Segment:
+    """One step's part of a batch's query: session reset, BEGIN, settings, the file, its
+    history row and COMMIT."""
+
+    step: Step
+    file: SqlFile
+    offset: int  # characters before it in the query
+    prefix: str
+    prefix_statements: int
+    suffix: str
+
+
+def _segment(session: Session, step: Step, offset: int, *, isolate: bool,
+             durable: bool) -> _Segment:
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
-    isolate, isolate_statements = session.isolation()
-    commit = "" if durable else ASYNC_COMMIT
-    prefix = isolate + "BEGIN;\n" + commit + _prefix(conn, timeouts)
+    reset, reset_statements = session.isolation() if isolate else ("", 0)
+    began = f"SELECT {db.MARK_BEGAN}{'' if durable else ASYNC_COMMIT};\n"
     record = _record_inline(session, step).as_string(conn)
-    started = time.perf_counter()
+    return _Segment(
+        step, file, offset, prefix=reset + "BEGIN;\n" + began + _prefix(conn, timeouts),
+        prefix_statements=reset_statements + 2 + len(timeouts),
+        suffix=f"\n;\n{record};\nCOMMIT;\n",
+    )
+
+
+class _Progress:
+    """Follows a batch's results as they arrive. Only the batch's own COMMITs end a
+    migration (transaction control is refused inside transactional files), and the result
+    just before each is its history statement, returning the milliseconds it took."""
+
+    def __init__(self, segments: list[_Segment], reporter: Reporter,
+                 outcomes: list[Outcome]) -> None:
+        self.segments, self.reporter, self.outcomes = segments, reporter, outcomes
+        self.committed = 0  # segments done
+        self.results = 0  # successful results so far
+        self.before = 0  # successful results before the running segment
+        self.last: pq.abc.PGresult | None = None
+
+    @property
+    def running(self) -> _Segment:
+        return self.segments[min(self.committed, len(self.segments) - 1)]
+
+    def result(self, result: pq.abc.PGresult) -> None:
+        self.results += 1
+        if result.command_status != b"COMMIT":
+            self.last = result
+            return
+        step = self.segments[self.committed].step
+        ms = _returned_ms(self.last)
+        self.outcomes.append(Outcome(step, ms))
+        self.reporter.finished(step, ms)
+        self.committed += 1
+        self.before = self.results
+        if self.committed < len(self.segments):
+            self.reporter.started(self.segments[self.committed].step)
+
+
+def _returned_ms(result: pq.abc.PGresult | None) -> int:
+    value = result.get_value(0, 0) if result is not None and result.ntuples == 1 else None
+    return int(value) if value else 0
+
+
+def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
+               outcomes: list[Outcome], *, durable: bool) -> None:
+    """Steps as one simple query (see BATCH_SECONDS); each outcome is appended, and reported,
+    as its COMMIT arrives, so on failure `outcomes` holds exactly the steps that committed."""
+    conn, offset = session.conn, 0
+    segments: list[_Segment] = []
+    parts: list[str] = []
+    for index, step in enumerate(steps):
+        last = index == len(steps) - 1
+        segment = _segment(session, step, offset, isolate=index == 0, durable=durable and last)
+        text = segment.file.text
+        parts += (segment.prefix, text, segment.suffix)
+        offset += len(segment.prefix) + len(text) + len(segment.suffix)
+        segments.append(segment)
+    progress = _Progress(segments, reporter, outcomes)
     session.dirty = True  # until it is known to have succeeded
-    send(conn, file, file.sql(), prefix=prefix, suffix=f"\n;\n{record};\nCOMMIT;",
-         prefix_statements=isolate_statements + 1 + bool(commit) + len(timeouts))
-    session.ran(file)
+    session.unflushed = session.unflushed or len(steps) > 1 or not durable
+    reporter.started(steps[0])
+    sent = _execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
+    if sent.error is not None:
+        rollback_quietly(conn)
+        segment = progress.running
+        error = replace(
+            sent.error, statement_index=sent.error.statement_index - progress.before,
+            position=None if sent.error.position is None else sent.error.position - segment.offset,
+        )
+        raise _located(segment.file, error, segment.file.text, segment.prefix,
+                       segment.prefix_statements, suffix=True)
+    session.ran(segments[-1].file)
+    session.unflushed = not durable
+
+
+def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
+    """A big file's migration: its pieces follow BEGIN in their own queries, then its history
+    row and COMMIT (see `send`)."""
+    conn = session.conn
+    segment = _segment(session, step, 0, isolate=True, durable=durable)
+    started = time.perf_counter()
+    session.dirty = True
+    send(conn, segment.file, segment.file.sql(), prefix=segment.prefix, suffix=segment.suffix,
+         prefix_statements=segment.prefix_statements)
+    session.ran(segment.file)
     session.unflushed = not durable
     return round((time.perf_counter() - started) * 1000)
 

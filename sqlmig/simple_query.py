@@ -10,6 +10,7 @@ and SIGTERM deliverable (they cancel the statement on the server before propagat
 from __future__ import annotations
 
 import select
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -71,11 +72,15 @@ class Sent:
     rows: int  # rows inserted, updated, deleted or copied by the statements that succeeded
 
 
-def execute(conn: psycopg.Connection, text: str | bytes) -> Sent:
-    """Run `text` (one or many statements) as a single simple query. Interrupts cancel the
-    query on the server, wait for it to stop, then propagate."""
+def execute(
+    conn: psycopg.Connection, text: str | bytes,
+    on_result: Callable[[pq.abc.PGresult], None] | None = None,
+) -> Sent:
+    """Run `text` (one or many statements) as a single simple query; `on_result` sees each
+    statement's successful result as it arrives. Interrupts cancel the query on the server,
+    wait for it to stop (results still arriving are seen too), then propagate."""
     pgconn = conn.pgconn
-    results = _Results(pgconn)
+    results = _Results(pgconn, on_result)
     try:
         pgconn.send_query(text if isinstance(text, bytes) else text.encode("utf-8"))
         # While a big query is still going out, the server is already answering each of its
@@ -87,15 +92,17 @@ def execute(conn: psycopg.Connection, text: str | bytes) -> Sent:
                 results.take(wait=False)
         return results.take(wait=True)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM turned into SystemExit
-        _cancel_and_drain(conn)
+        _cancel_and_drain(conn, results)
         raise
 
 
 class _Results:
     """The results of one query, taken as they arrive."""
 
-    def __init__(self, pgconn: pq.abc.PGconn) -> None:
-        self.pgconn = pgconn
+    def __init__(
+        self, pgconn: pq.abc.PGconn, on_result: Callable[[pq.abc.PGresult], None] | None
+    ) -> None:
+        self.pgconn, self.on_result = pgconn, on_result
         self.succeeded = self.rows = 0
         self.error: ServerError | None = None
 
@@ -133,19 +140,24 @@ class _Results:
         else:
             self.succeeded += 1
             self.rows += result.command_tuples or 0
+            if self.on_result is not None:
+                self.on_result(result)
 
 
-def _cancel_and_drain(conn: psycopg.Connection) -> None:
+def _cancel_and_drain(conn: psycopg.Connection, results: _Results) -> None:
     """Ask the server to stop the running statement and read what is left, so the
-    connection can still roll back and release the lock cleanly."""
+    connection can still roll back and release the lock cleanly (and the caller learns of
+    statements that completed before the cancel landed)."""
     try:
         conn.cancel_safe(timeout=5.0)
         pgconn = conn.pgconn
         deadline_polls = 50
         while deadline_polls and pgconn.status == pq.ConnStatus.OK:
             if not pgconn.is_busy():
-                if pgconn.get_result() is None:
+                result = pgconn.get_result()
+                if result is None:
                     return
+                results._count(result)
                 continue
             readable, _, _ = select.select([pgconn.socket], [], [], 0.1)
             if readable:

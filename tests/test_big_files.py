@@ -102,8 +102,8 @@ def test_a_big_file_goes_in_statement_aligned_pieces_and_applies_whole(
     monkeypatch.setattr(engine, "BIG_FILE_PIECE", 300)
     sent: list[bytes] = []
     execute = engine.simple_query.execute
-    monkeypatch.setattr(engine.simple_query, "execute",
-                        lambda conn, query: sent.append(query) or execute(conn, query))
+    monkeypatch.setattr(engine.simple_query, "execute", lambda conn, query, *rest: (
+        sent.append(query) or execute(conn, query, *rest)))
     project.pair("0001_big", FUNCTION + UP + "INSERT INTO big VALUES (-1, big_note(-1));\n",
                  "DROP TABLE big;\nDROP FUNCTION big_note(int);")
     project.run("migrate")

@@ -1,0 +1,184 @@
+"""Consecutive transactional migrations share a query to the server, yet each one still commits
+alone with its history row, a failure stops the run exactly where it happens, and what is
+reported (progress, timings, errors) is per migration."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from sqlmig import engine
+from tests.conftest import Project
+from tests.test_resilience import lock_is_free
+
+LOG = ("INSERT INTO log SELECT {v}, txid_current(), clock_timestamp(), "
+       "current_setting('search_path');\n")
+
+
+@pytest.fixture
+def queries(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes]:
+    """Every query engine sends through simple_query, in order."""
+    sent: list[str | bytes] = []
+    execute = engine.simple_query.execute
+
+    def recording(conn, query, *rest):  # type: ignore[no-untyped-def]
+        sent.append(query)
+        return execute(conn, query, *rest)
+
+    monkeypatch.setattr(engine.simple_query, "execute", recording)
+    return sent
+
+
+@pytest.fixture
+def one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every batchable run of migrations goes in a single query."""
+    monkeypatch.setattr(engine, "_Pace", lambda: SimpleNamespace(size=1000,
+                                                               after=lambda *args: None))
+
+
+def logged(project: Project, count: int) -> None:
+    project.pair("0001_log", "CREATE TABLE log (version int, txid bigint, at timestamptz, "
+                 "search_path text);\n" + LOG.format(v=1), "DROP TABLE log;")
+    for v in range(2, count + 1):
+        project.pair(f"{v:04d}_m{v}", LOG.format(v=v), f"DELETE FROM log WHERE version = {v};")
+
+
+def test_fast_migrations_share_queries_but_each_commits_in_its_own_transaction(
+    project: Project, queries: list[str | bytes],
+) -> None:
+    logged(project, 40)
+    result = project.run("migrate")
+    assert len(queries) < 10, "batched: far fewer queries than migrations"
+    rows = project.query("SELECT version, txid FROM log ORDER BY version")
+    assert [v for v, _ in rows] == list(range(1, 41))
+    assert len({txid for _, txid in rows}) == 40, "one transaction per migration"
+    history = project.query("SELECT version, applied_at, execution_ms FROM schema_migrations "
+                            "ORDER BY version")
+    assert [v for v, *_ in history] == list(range(1, 41))
+    assert all(ms is not None and ms >= 0 for *_, ms in history)
+    applied_at = [at for _, at, _ in history]
+    assert applied_at == sorted(applied_at) and len(set(applied_at)) == 40, (
+        "applied_at is when each migration's own transaction began")
+    ups = [line.split()[1] for line in result.stdout.splitlines() if line.strip().startswith("up")]
+    assert ups == [f"{v:04d}_{'log' if v == 1 else f'm{v}'}" for v in range(1, 41)]
+
+
+def test_execution_ms_is_each_migrations_own_time(project: Project, one_batch: None) -> None:
+    project.pair("0001_slow", "SELECT pg_sleep(0.3);", "SELECT 1;")
+    project.pair("0002_fast", "SELECT 1;", "SELECT 1;")
+    project.run("migrate")
+    (slow,), (fast,) = project.query(
+        "SELECT execution_ms FROM schema_migrations ORDER BY version")
+    assert slow >= 300
+    assert fast < slow - 250, "not counted from the start of the shared query"
+
+
+@pytest.mark.parametrize(
+    ("bad", "where", "message"),
+    [("SELECT 1;\nINSERT INTO missing VALUES (1);\n", ":2:13", 'relation "missing" does not exist'),
+     ("SELECT 1;\nSELECT 1 / 0;\n", ":2", "division by zero")],
+)
+def test_a_failure_inside_a_batch_keeps_what_committed_before_it_and_runs_nothing_after(
+    project: Project, one_batch: None, queries: list[str | bytes], bad: str, where: str,
+    message: str,
+) -> None:
+    logged(project, 3)
+    project.pair("0004_bad", bad, "SELECT 1;")
+    project.pair("0005_after", "CREATE TABLE after_bad (id int);", "DROP TABLE after_bad;")
+    result = project.run("migrate", code=1)
+    assert len(queries) == 1
+    assert f"0004_bad.up.sql{where}" in result.stderr and message in result.stderr
+    assert [v for v, *_ in project.history()] == [1, 2, 3]
+    assert project.query("SELECT version FROM log ORDER BY 1") == [(1,), (2,), (3,)]
+    assert not project.exists("after_bad")
+    assert "0003_m3" in result.stdout and "0004_bad" not in result.stdout
+
+
+def test_a_commit_that_fails_inside_a_batch_names_its_migration(
+    project: Project, one_batch: None,
+) -> None:
+    project.pair("0001_parent", "CREATE TABLE parent (id int PRIMARY KEY);\n"
+                 "CREATE TABLE child (parent_id int REFERENCES parent DEFERRABLE INITIALLY "
+                 "DEFERRED);", "DROP TABLE child, parent;")
+    project.pair("0002_orphan", "INSERT INTO child VALUES (7);", "DELETE FROM child;")
+    project.pair("0003_after", "CREATE TABLE after_bad (id int);", "DROP TABLE after_bad;")
+    result = project.run("migrate", code=1)
+    assert "0002_orphan.up.sql" in result.stderr and "rolled back at commit" in result.stderr
+    assert [v for v, *_ in project.history()] == [1]
+    assert not project.exists("after_bad")
+
+
+def test_a_file_that_sets_session_state_ends_its_batch_and_the_next_starts_clean(
+    project: Project, one_batch: None, queries: list[str | bytes],
+) -> None:
+    logged(project, 2)
+    project.pair("0003_path", "CREATE SCHEMA other;\nSET search_path TO other;\n" + LOG.format(v=3)
+                 .replace("INTO log", "INTO public.log"), "DROP SCHEMA other;")
+    project.pair("0004_m4", LOG.format(v=4), "SELECT 1;")
+    project.pair("0005_m5", LOG.format(v=5), "SELECT 1;")
+    project.run("migrate")
+    assert len(queries) == 2
+    paths = project.query("SELECT version, search_path FROM log ORDER BY version")
+    assert paths[2] == (3, "other") and {p for v, p in paths if v != 3} == {'"$user", public'}
+
+
+def test_rollback_all_in_batches_removes_each_row_with_its_down(
+    project: Project, queries: list[str | bytes],
+) -> None:
+    logged(project, 20)
+    project.run("migrate")
+    queries.clear()
+    result = project.run("rollback", "--all")
+    assert len(queries) < 10
+    assert project.history() == [] and not project.exists("log")
+    downs = [line.split()[1] for line in result.stdout.splitlines()
+             if line.strip().startswith("down")]
+    assert downs[0] == "0020_m20" and downs[-1] == "0001_log" and len(downs) == 20
+
+
+def test_an_interrupt_inside_a_batch_reports_the_migrations_that_committed(
+    project: Project,
+) -> None:
+    logged(project, 4)  # batches of 1, 2, then 4: migrations 4-7 share a query
+    project.pair("0005_slow", "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\n",
+                 "DROP TABLE slow;")
+    project.pair("0006_m6", LOG.format(v=6), "SELECT 1;")
+    process = project.spawn("migrate")
+    wait_for_pg_sleep(project)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert "0005_slow.up.sql: interrupted; rolled back" in stderr
+    assert [v for v, *_ in project.history()] == [1, 2, 3, 4]
+    assert "0004_m4" in stdout, "reported once its COMMIT is known, even after the cancel"
+    assert not project.exists("slow")
+    assert lock_is_free(project, timeout=1)
+
+
+def wait_for_pg_sleep(project: Project, timeout: float = 20) -> None:
+    """Until a sqlmig session sleeps (a batch's query text is too long for pg_stat_activity
+    to show the pg_sleep inside it, so look at what it waits on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if project.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sqlmig' "
+                         "AND wait_event = 'PgSleep'"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the slow migration never started")
+
+
+@pytest.mark.parametrize(
+    ("count", "seconds", "size"),
+    [(1, 0.004, 2),  # fast: grows by doubling
+     (16, 0.128, 25),  # 8 ms each: as many as fit in BATCH_SECONDS
+     (1, 5.0, 1),  # slow: one at a time
+     (64, 0.01, engine.BATCH_MAX),  # never beyond the cap
+     (3, 0.0, 6)],
+)
+def test_batches_grow_while_migrations_are_fast(count: int, seconds: float, size: int) -> None:
+    pace = engine._Pace()
+    pace.after(count, seconds)
+    assert pace.size == size
