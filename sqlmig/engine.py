@@ -10,6 +10,7 @@ silent. Rendering is the CLI's job: the engine only calls a Reporter.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -569,10 +570,19 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     sent = _execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
     if sent.error is not None:
         rollback_quietly(conn)
-        segment = progress.running
+        error, failed = sent.error, progress.committed
+        if error.position is not None:
+            failed = bisect_right([s.offset for s in segments], error.position - 1) - 1
+        if failed > progress.committed:
+            # The server refused the whole query before running any of it: a syntax error
+            # in a later file that the parser here accepts (a newer PostgreSQL's grammar).
+            # Run the migrations before it, as going one by one would have.
+            _run_batch(session, steps[progress.committed:failed], reporter, outcomes,
+                       durable=False)
+        segment = segments[failed]
         error = replace(
-            sent.error, statement_index=sent.error.statement_index - progress.before,
-            position=None if sent.error.position is None else sent.error.position - segment.offset,
+            error, statement_index=error.statement_index - progress.before,
+            position=None if error.position is None else error.position - segment.offset,
         )
         raise _located(segment.file, error, segment.file.text, segment.prefix,
                        segment.prefix_statements, suffix=True)

@@ -97,6 +97,22 @@ def test_a_failure_inside_a_batch_keeps_what_committed_before_it_and_runs_nothin
     assert "0003_m3" in result.stdout and "0004_bad" not in result.stdout
 
 
+def test_newer_syntax_the_server_refuses_stops_the_batch_where_one_by_one_would(
+    pg15_project: Project, one_batch: None,
+) -> None:
+    """PostgreSQL 15 refuses a query with JSON_TABLE (17) in it before running any of it."""
+    project = pg15_project
+    logged(project, 2)
+    project.pair("0003_json", "SELECT 1;\nSELECT * FROM JSON_TABLE('[1]'::jsonb, '$[*]' "
+                 "COLUMNS (a int PATH '$')) AS t;\n", "SELECT 1;")
+    project.pair("0004_after", "CREATE TABLE after_bad (id int);", "DROP TABLE after_bad;")
+    result = project.run("migrate", code=1)
+    assert "0003_json.up.sql:2:" in result.stderr and "syntax error" in result.stderr
+    assert [v for v, *_ in project.history()] == [1, 2]
+    assert not project.exists("after_bad")
+    assert "0002_m2" in result.stdout
+
+
 def test_a_commit_that_fails_inside_a_batch_names_its_migration(
     project: Project, one_batch: None,
 ) -> None:
