@@ -550,6 +550,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    import gc
     import os
     import signal
     import sys
@@ -557,7 +558,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
         _only_the_named_command(sys.argv[1:])
-    app()
+    try:
+        app()
+    finally:
+        # The interpreter's last garbage collection would walk every object the imports made
+        # (30-40 ms, a fifth of a short command) only to free memory the OS takes back anyway.
+        gc.freeze()
 
 
 def _only_the_named_command(args: list[str]) -> None:
