@@ -330,26 +330,36 @@ class History:
             "UPDATE {} SET checksum = %s, script = %s WHERE version = %s"
         ).format(self.ident)
         self.host = socket.gethostname()
+        self._inline_insert: tuple[str, str] | None = None
 
-    def insert_inline(self, migration: Migration, batch: int) -> sql.Composed:
+    def insert_inline(self, conn: psycopg.Connection, migration: Migration, batch: int) -> str:
         """The history row as one statement with its values quoted by psycopg, for sending in
         the same simple query as the migration; execution_ms is measured by the server (the
         time since the migration's transaction began) and returned."""
-        params = self.insert_params(migration, batch, ms=None)
-        values: list[sql.Composable] = [sql.Literal(v) for v in params]
-        values[4] = sql.SQL(ELAPSED_MS)
-        values[6] = sql.SQL("current_user || '@' || {}").format(sql.Literal(self.host))
-        return sql.SQL(
-            "INSERT INTO {} (version, name, checksum, state, execution_ms, batch, applied_by, "
-            "sqlmig_version, baseline, script, applied_at) VALUES ({}, {}) "
-            "RETURNING execution_ms"
-        ).format(self.ident, sql.SQL(", ").join(values), sql.SQL(BEGAN_AT))
+        head, tail = self._inline_insert or self._compose_inline_insert(conn)
+        values = (migration.version, migration.name, migration.checksum, batch,
+                  kept_script(migration))
+        return head + ", ".join(sql.Literal(v).as_string(conn) for v in values) + tail
 
-    def delete_inline(self, version: int) -> sql.Composed:
+    def _compose_inline_insert(self, conn: psycopg.Connection) -> tuple[str, str]:
+        """What every inline history row shares, composed once per command."""
+        self._inline_insert = (
+            sql.SQL(
+                "INSERT INTO {} (version, name, checksum, batch, script, state, execution_ms, "
+                "applied_by, sqlmig_version, baseline, applied_at) VALUES ("
+            ).format(self.ident).as_string(conn),
+            sql.SQL(
+                ", 'applied', {}, current_user || '@' || {}, {}, false, {}) RETURNING execution_ms"
+            ).format(sql.SQL(ELAPSED_MS), sql.Literal(self.host), sql.Literal(__version__),
+                     sql.SQL(BEGAN_AT)).as_string(conn),
+        )
+        return self._inline_insert
+
+    def delete_inline(self, conn: psycopg.Connection, version: int) -> str:
         """Removing the row in the rollback's own transaction; returns the milliseconds the
         transaction ran, as measured by the server."""
         return sql.SQL("DELETE FROM {} WHERE version = {} RETURNING {}").format(
-            self.ident, sql.Literal(version), sql.SQL(ELAPSED_MS))
+            self.ident, sql.Literal(version), sql.SQL(ELAPSED_MS)).as_string(conn)
 
     def insert_params(
         self,

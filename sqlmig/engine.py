@@ -504,7 +504,7 @@ def _segment(session: Session, step: Step, offset: int, *, isolate: bool,
     timeouts = _timeouts(file, local=True)
     reset, reset_statements = session.isolation() if isolate else ("", 0)
     began = f"SELECT {db.MARK_BEGAN}{'' if durable else ASYNC_COMMIT};\n"
-    record = _record_inline(session, step).as_string(conn)
+    record = _record_inline(session, step)
     return _Segment(
         step, file, offset, prefix=reset + "BEGIN;\n" + began + _prefix(conn, timeouts),
         prefix_statements=reset_statements + 2 + len(timeouts),
@@ -604,12 +604,12 @@ def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
-def _record_inline(session: Session, step: Step) -> sql.Composed:
+def _record_inline(session: Session, step: Step) -> str:
     history, migration = session.history, step.migration
     if step.direction == "down":
-        return history.delete_inline(migration.version)
+        return history.delete_inline(session.conn, migration.version)
     assert step.batch is not None
-    return history.insert_inline(migration, step.batch)
+    return history.insert_inline(session.conn, migration, step.batch)
 
 
 def _parse_statements(file: SqlFile) -> list[Statement] | Iterator[Statement]:
