@@ -85,11 +85,13 @@ def measure(label: str, prepare: Callable[[], None], action: Callable[[], tuple[
 def measure_together(cases: list[tuple[str, Callable[[], None], Callable[[], tuple[float, int]]]],
                      repeat: int = REPEAT) -> list[dict]:
     """Like measure, but round-robin: each repetition runs every case once, so a checkpoint
-    or a slow patch of the disk hits all of them alike instead of one tool's whole series."""
+    or a slow patch of the machine hits all of them alike instead of one tool's whole series.
+    Every other repetition runs them in reverse order: the machine slows under sustained load
+    (a shared VM), and no tool should always come last."""
     samples: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     rss: dict[str, list[int]] = {label: [] for label, _, _ in cases}
     for attempt in range(repeat + 1):
-        for label, prepare, action in cases:
+        for label, prepare, action in (cases if attempt % 2 else cases[::-1]):
             prepare()
             seconds, peak = action()
             if attempt:
