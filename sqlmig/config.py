@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +115,8 @@ def find_config_file(root: Path) -> tuple[Path | None, dict[str, Any]]:
     for path, keys in candidates:
         if not path.is_file():
             continue
+        import tomllib  # only when there is a file to read (every command starts here)
+
         try:
             data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
