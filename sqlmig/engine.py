@@ -245,10 +245,10 @@ def _run_step(
 # still its own BEGIN ... COMMIT with its history row: the server runs them back to back, with
 # no round trip or client turn in between, and skips the rest of the query at the first
 # error, so a failure stops the run exactly where running them one by one would. A batch
-# ends after a file that may leave session state (the next file must start clean, and the
-# server parses a whole query before running any of it, so a SET could not affect how a later
-# file in the same query is read). Batches start at one migration and grow while migrations
-# are fast, so progress is reported at least every BATCH_SECONDS or so.
+# ends after a file that may leave session state: the next file must start clean (and the
+# server parses a whole query before running any of it, so a SET could not change how a later
+# file in it is read). Batches start at one migration and grow only while migrations are
+# fast, so progress still shows about every BATCH_SECONDS.
 BATCH_SECONDS = 0.2
 BATCH_MAX = 100
 BATCH_CHARS = 1_000_000
