@@ -251,8 +251,10 @@ def has_sql(text: str | SqlFile) -> bool:
     """True when anything but whitespace and comments (`--` and `/* */`, nested) is left."""
     if isinstance(text, SqlFile):
         sql = text.sql()
-        if isinstance(sql, bytes):  # a big file: one regex pass, no decoding
-            return _SQL_LINE.search(sql) is not None
+        if isinstance(sql, bytes):  # a big file: scanned as bytes, never decoded
+            from sqlmig.sqltext import first_token_in
+
+            return first_token_in(sql) < len(sql)
         text = sql
     stripped = text.lstrip()
     if not stripped.startswith(("--", "/*")):
@@ -273,7 +275,6 @@ def read_sql_file(path: Path | str) -> SqlFile:
 # Above this many bytes a file is held as bytes only (see SqlFile): a 200 MB data file then
 # costs its bytes plus libpq's send buffer, not also a str and two re-encoded copies.
 BIG_FILE = 10_000_000
-_SQL_LINE = re.compile(rb"^[ \t]*(?:[^\s-]|-(?!-))", re.MULTILINE)
 
 
 def _read_big(path: Path | str, raw: bytes) -> SqlFile:

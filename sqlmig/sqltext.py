@@ -216,6 +216,28 @@ def first_token(text: str, offset: int) -> int:
     return offset
 
 
+_BLANKS = re.compile(rb"(?:\s+|--[^\n]*)*")
+_COMMENT_MARKS = re.compile(rb"/\*|\*/")
+
+
+def first_token_in(data: bytes) -> int:
+    """first_token for a big file's bytes from its start: a regex per comment, not a loop per
+    character. An unterminated block comment runs to the end (there is no token)."""
+    offset = 0
+    while True:
+        blanks = _BLANKS.match(data, offset)  # matches, if only the empty string
+        offset = blanks.end() if blanks else offset
+        if not data.startswith(b"/*", offset):
+            return offset
+        depth, offset = 1, offset + 2
+        while depth:
+            mark = _COMMENT_MARKS.search(data, offset)
+            if mark is None:
+                return len(data)
+            depth += 1 if mark[0] == b"/*" else -1
+            offset = mark.end()
+
+
 # One SQL token as psql's lexer sees it, for files too big for the parser: strings (with ''
 # and, in E'', backslash escapes), quoted names, comments, dollar quotes (not after a name
 # character, where `$` belongs to the name), and runs of anything else except `;`.

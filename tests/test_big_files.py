@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig import files
+from sqlmig import files, sqltext
 from sqlmig.errors import MigrationFileError
 from tests.conftest import Project
 
@@ -48,11 +48,31 @@ def test_invalid_utf8_in_a_big_file_names_its_line(tmp_path: Path) -> None:
     assert "not valid UTF-8 (byte 0xe9)" in str(raised.value)
 
 
-def test_a_big_up_file_of_comments_only_is_empty(tmp_path: Path) -> None:
-    (tmp_path / "0001_big.up.sql").write_text("-- nothing to see\n" * 100, encoding="utf-8")
+@pytest.mark.parametrize("comments", [
+    "-- nothing to see\n" * 100,
+    "/* nothing\n   to see */\n" * 100,
+    "/* an outer /* nested\n */ comment */\n-- and a line\n" * 50,
+    "/* never closed\n" + "SELECT 1;\n" * 100,
+])
+def test_a_big_up_file_of_comments_only_is_empty(tmp_path: Path, comments: str) -> None:
+    (tmp_path / "0001_big.up.sql").write_text(comments, encoding="utf-8")
     (tmp_path / "0001_big.down.sql").write_text("SELECT 1;\n", encoding="utf-8")
     [problem] = files.scan(tmp_path).problems
     assert "up file is empty" in str(problem)
+
+
+@pytest.mark.parametrize("text", [
+    "/* a comment */ SELECT 1;\n" * 100,
+    "-- a line\n/* a /* nested */ one */\n\tINSERT INTO t VALUES (1);\n" * 50,
+    "/**/-" + "-x\n" * 500 + "SELECT 1;",
+])
+def test_a_big_file_with_a_statement_after_its_comments_has_sql(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "0001_big.up.sql"
+    path.write_text(text, encoding="utf-8")
+    big = files.read_sql_file(path)
+    data = big.sql()
+    assert big.big and isinstance(data, bytes) and files.has_sql(big)
+    assert sqltext.first_token_in(data) == sqltext.first_token(text, 0)
 
 
 def test_a_big_file_applies_and_is_recorded_with_its_time_and_checksum(project: Project) -> None:
