@@ -198,3 +198,50 @@ def test_batches_grow_while_migrations_are_fast(count: int, seconds: float, size
     pace = engine._Pace()
     pace.after(count, seconds)
     assert pace.size == size
+
+
+def test_sql_as_people_write_it_applies_in_batches_and_rolls_back(project: Project) -> None:
+    """Dollar quotes holding semicolons and COMMIT, enums extended and then used, triggers,
+    DO blocks, a temp table, search_path changes, a CONCURRENTLY index and a file ending in a
+    comment: the batches must split and join these files exactly as one by one would."""
+    project.pair("0001_enum", "CREATE TYPE mood AS ENUM ('sad', 'ok');", "DROP TYPE mood;")
+    project.pair("0002_add_value", "ALTER TYPE mood ADD VALUE 'happy';", None)
+    project.write("0002_add_value.up.sql",
+                  "-- sqlmig:irreversible\nALTER TYPE mood ADD VALUE 'happy';")
+    project.pair("0003_people", "CREATE TABLE people (id int PRIMARY KEY, m mood DEFAULT "
+                 "'happy', note text);\nINSERT INTO people VALUES (1, 'happy', 'a; b');",
+                 "DROP TABLE people;")
+    project.pair("0004_trigger", """CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  -- COMMIT; is only a word in here; so is 'ROLLBACK;'
+  NEW.note := coalesce(NEW.note, '') || ';touched';
+  RETURN NEW;
+END;
+$f$;
+CREATE TRIGGER people_touch BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION touch();
+""", "DROP TRIGGER people_touch ON people;\nDROP FUNCTION touch();")
+    project.pair("0005_do", "DO $$BEGIN UPDATE people SET m = 'ok' WHERE id = 1; END$$;\n"
+                 "-- a last comment, no newline", "SELECT 1;")
+    project.pair("0006_path", "CREATE SCHEMA app;\nSET search_path TO app, public;\n"
+                 "CREATE TABLE things (id int);", "DROP TABLE app.things;\nDROP SCHEMA app;")
+    project.pair("0007_temp", "CREATE TEMP TABLE scratch AS SELECT 1 AS x;\n"
+                 "INSERT INTO people SELECT 2, 'sad', 'from ' || x FROM scratch;",
+                 "DELETE FROM people WHERE id = 2;")
+    project.pair("0008_after_temp", "CREATE TABLE scratch (y int);", "DROP TABLE scratch;")
+    project.pair("0009_index", "-- sqlmig:no-transaction\n"
+                 "CREATE INDEX CONCURRENTLY people_note_idx ON people (note);",
+                 "-- sqlmig:no-transaction\nDROP INDEX CONCURRENTLY people_note_idx;")
+    for v in range(10, 60):
+        project.pair(f"{v:04d}_t{v}", f"CREATE TABLE t{v} (id int);\n"
+                     f"COMMENT ON TABLE t{v} IS 'it''s; table {v}';", f"DROP TABLE t{v};")
+    project.run("migrate")
+    assert len(project.history()) == 59
+    assert project.query("SELECT id, m::text, note FROM people ORDER BY id") == [
+        (1, "ok", "a; b;touched"), (2, "sad", "from 1")]
+    assert project.exists("app.things") and project.exists("public.scratch")
+    assert project.exists("public.t10") and not project.exists("app.t10")
+    project.run("rollback", "--to", "2")
+    assert [v for v, *_ in project.history()] == [1, 2]
+    assert project.tables() == {"schema_migrations"} and project.tables("app") == set()
+    assert project.query("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == [(1,)]
+
