@@ -4,7 +4,7 @@ No decisions and no SQL live here. Heavy imports (psycopg, pglast, Rich tables) 
 the commands that need them, so `sqlmig --help` starts fast.
 """
 
-
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -213,17 +213,19 @@ def run_plan(
             steps = make_plan(session.migrations, session.applied)
             if snapshot and steps:
                 take_snapshot(settings, url, session)
+            started = time.perf_counter()
             outcomes = engine.run(
                 session, steps, reporter,
                 single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
             )
+            ms = round((time.perf_counter() - started) * 1000)
             if outcomes and settings.dump_schema:
                 write_schema_file(settings, url, session.conn)
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
         raise
-    render.summary(outcomes, verb, nothing)
+    render.summary(outcomes, verb, nothing, ms)
 
 
 def take_snapshot(settings: "Settings", url: str, session: Any) -> None:
@@ -530,8 +532,10 @@ def reset(
 
         def rollback_all(session: engine.Session) -> None:
             steps = plan.plan_rollback(session.migrations, session.applied, everything=True)
+            started = time.perf_counter()
             outcomes = engine.run(session, steps, reporter)
-            render.summary(outcomes, "rolled back", "nothing to roll back")
+            render.summary(outcomes, "rolled back", "nothing to roll back",
+                           round((time.perf_counter() - started) * 1000))
             session.reload()
 
         reporter = render.LineReporter()

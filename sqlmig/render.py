@@ -198,17 +198,18 @@ class LineReporter:
         self.out.print(f"  {arrow} {step.migration.id} [dim]({ms} ms)[/]", emoji=False)
 
 
-def summary(outcomes: Sequence[Outcome], verb: str, nothing: str) -> None:
+def summary(outcomes: Sequence[Outcome], verb: str, nothing: str, ms: int) -> None:
+    """One line for a run: how many, which batch, and its wall time (`ms`: the migrations'
+    own times leave out checks, round trips and commits)."""
     out: Any = run_output()
     if not outcomes:
         out.print(nothing)
         return
-    total = sum(o.ms for o in outcomes)
     count = len({o.step.migration.version for o in outcomes})
     batches = sorted({o.step.batch for o in outcomes if o.step.batch is not None})
     batch = f" as batch {batches[0]}" if len(batches) == 1 and verb == "applied" else ""
     noun = "migration" if count == 1 else "migrations"
-    out.print(f"{verb} {count} {noun}{batch} in {total} ms")
+    out.print(f"{verb} {count} {noun}{batch} in {ms} ms")
 
 
 def _when(value: datetime | None) -> str:

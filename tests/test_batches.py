@@ -66,6 +66,28 @@ def test_fast_migrations_share_queries_but_each_commits_in_its_own_transaction(
     assert ups == [f"{v:04d}_{'log' if v == 1 else f'm{v}'}" for v in range(1, 41)]
 
 
+def test_the_summary_gives_the_runs_wall_time_not_the_sum_of_the_migrations(
+    project: Project,
+) -> None:
+    """A migration's own time ends at its history row; its COMMIT (here a deferred trigger
+    sleeping 0.3 s) and everything between migrations still belong to the run."""
+    project.pair("0001_slow_commit", """CREATE TABLE slow_commit (id int);
+CREATE FUNCTION nap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER nap AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION nap();""", "DROP TABLE slow_commit;\nDROP FUNCTION nap();")
+    project.pair("0002_insert", "INSERT INTO slow_commit VALUES (1);",
+                 "DELETE FROM slow_commit;")
+    started = time.monotonic()
+    result = project.run("migrate")
+    wall_ms = (time.monotonic() - started) * 1000
+    lines = result.stdout.strip().splitlines()
+    own = sum(int(line.rsplit("(", 1)[1].split()[0]) for line in lines[:-1])
+    total = int(lines[-1].split(" in ")[1].split()[0])
+    assert lines[-1].startswith("applied 2 migrations as batch 1 in ")
+    assert own < 250 and 300 <= total <= wall_ms
+
+
 def test_execution_ms_is_each_migrations_own_time(project: Project, one_batch: None) -> None:
     project.pair("0001_slow", "SELECT pg_sleep(0.3);", "SELECT 1;")
     project.pair("0002_fast", "SELECT 1;", "SELECT 1;")
