@@ -566,6 +566,9 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     progress = _Progress(segments, reporter, outcomes)
     session.dirty = True  # until it is known to have succeeded
     session.unflushed = session.unflushed or len(steps) > 1 or not durable
+    if len(steps) > 1:  # what pg_stat_activity and the server log show as one statement
+        reporter.detail(f"one query: {steps[0].migration.id} .. {steps[-1].migration.id} "
+                        f"({len(steps)} migrations, each in its own transaction)")
     reporter.started(steps[0])
     sent = _execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
     if sent.error is not None:

@@ -88,6 +88,15 @@ CREATE CONSTRAINT TRIGGER nap AFTER INSERT ON slow_commit DEFERRABLE INITIALLY D
     assert own < 250 and 300 <= total <= wall_ms
 
 
+def test_verbose_names_the_migrations_each_query_carries(
+    project: Project, one_batch: None,
+) -> None:
+    logged(project, 3)
+    result = project.run("--verbose", "migrate")
+    assert ("one query: 0001_log .. 0003_m3 (3 migrations, each in its own transaction)"
+            in result.stderr)
+
+
 def test_execution_ms_is_each_migrations_own_time(project: Project, one_batch: None) -> None:
     project.pair("0001_slow", "SELECT pg_sleep(0.3);", "SELECT 1;")
     project.pair("0002_fast", "SELECT 1;", "SELECT 1;")
