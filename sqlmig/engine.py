@@ -59,6 +59,10 @@ ISOLATE_STATEMENTS = 2
 # early flushes before it returns. A crash in between loses a tail of whole migrations, each
 # with its history row: the state of a run that stopped sooner, never a half-recorded one.
 ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
+# Between the migrations of a batch. The server sends its answers when its buffer fills or the
+# query ends, but a notice goes out at once, taking what is buffered with it: each migration is
+# reported (and the next one shown running) as soon as it commits. Only where plpgsql is usable.
+PROGRESS_NOTICE = "DO $sqlmig$BEGIN RAISE NOTICE 'sqlmig: committed'; END$sqlmig$;\n"
 # A big file goes to the server in pieces of about this many bytes, cut where statements end.
 BIG_FILE_PIECE = 4_000_000
 
@@ -113,6 +117,7 @@ class Session:
     applied: list[Applied] = field(default_factory=list)
     dirty: bool = False  # SQL run on this connection may have changed its session state
     unflushed: bool = False  # a commit of this run may not be on disk yet
+    notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
 
     def isolation(self) -> tuple[str, int]:
         """The reset to send before the next file (and its statement count), if needed."""
@@ -123,6 +128,15 @@ class Session:
 
     def reload(self) -> None:
         self.applied = self.history.read(self.conn)
+
+    def can_notice(self) -> bool:
+        if self.notices is None:
+            row = self.conn.execute(
+                "SELECT EXISTS (SELECT FROM pg_language WHERE lanname = 'plpgsql' "
+                "AND has_language_privilege(oid, 'USAGE'))"
+            ).fetchone()
+            self.notices = bool(row and row[0])
+        return self.notices
 
 
 def step_file(step: Step) -> SqlFile:
@@ -248,7 +262,7 @@ def _run_step(
 # ends after a file that may leave session state: the next file must start clean (and the
 # server parses a whole query before running any of it, so a SET could not change how a later
 # file in it is read). Batches start at one migration and grow only while migrations are
-# fast, so progress still shows about every BATCH_SECONDS.
+# fast (about BATCH_SECONDS of work each), and PROGRESS_NOTICE keeps reporting exact.
 BATCH_SECONDS = 0.2
 BATCH_MAX = 100
 BATCH_CHARS = 1_000_000
@@ -498,16 +512,18 @@ class _Segment:
     suffix: str
 
 
-def _segment(session: Session, step: Step, offset: int, *, isolate: bool,
+def _segment(session: Session, step: Step, offset: int, *, isolate: bool, notice: bool,
              durable: bool) -> _Segment:
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
     reset, reset_statements = session.isolation() if isolate else ("", 0)
+    before = PROGRESS_NOTICE if notice else ""
     began = f"SELECT {db.MARK_BEGAN}{'' if durable else ASYNC_COMMIT};\n"
     record = _record_inline(session, step)
     return _Segment(
-        step, file, offset, prefix=reset + "BEGIN;\n" + began + _prefix(conn, timeouts),
-        prefix_statements=reset_statements + 2 + len(timeouts),
+        step, file, offset,
+        prefix=before + reset + "BEGIN;\n" + began + _prefix(conn, timeouts),
+        prefix_statements=notice + reset_statements + 2 + len(timeouts),
         suffix=f"\n;\n{record};\nCOMMIT;\n",
     )
 
@@ -556,9 +572,11 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     conn, offset = session.conn, 0
     segments: list[_Segment] = []
     parts: list[str] = []
+    notices = len(steps) > 1 and session.can_notice()
     for index, step in enumerate(steps):
         last = index == len(steps) - 1
-        segment = _segment(session, step, offset, isolate=index == 0, durable=durable and last)
+        segment = _segment(session, step, offset, isolate=index == 0,
+                           notice=notices and index > 0, durable=durable and last)
         text = segment.file.text
         parts += (segment.prefix, text, segment.suffix)
         offset += len(segment.prefix) + len(text) + len(segment.suffix)
@@ -597,7 +615,7 @@ def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     """A big file's migration: its pieces follow BEGIN in their own queries, then its history
     row and COMMIT (see `send`)."""
     conn = session.conn
-    segment = _segment(session, step, 0, isolate=True, durable=durable)
+    segment = _segment(session, step, 0, isolate=True, notice=False, durable=durable)
     started = time.perf_counter()
     session.dirty = True
     send(conn, segment.file, segment.file.sql(), prefix=segment.prefix, suffix=segment.suffix,

@@ -97,6 +97,48 @@ def test_verbose_names_the_migrations_each_query_carries(
             in result.stderr)
 
 
+def finish_times(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """When each migration was reported finished."""
+    from sqlmig import render
+
+    times: dict[str, float] = {}
+    finished = render.LineReporter.finished
+
+    def timed(self, step, ms):  # type: ignore[no-untyped-def]
+        times[step.migration.id] = time.monotonic()
+        finished(self, step, ms)
+
+    monkeypatch.setattr(render.LineReporter, "finished", timed)
+    return times
+
+
+def test_each_migration_of_a_batch_is_reported_as_soon_as_it_commits(
+    project: Project, one_batch: None, queries: list[str | bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    times = finish_times(monkeypatch)
+    logged(project, 2)
+    project.pair("0003_slow", "SELECT pg_sleep(1);", "SELECT 1;")
+    project.run("migrate")
+    assert len(queries) == 1
+    assert times["0003_slow"] - times["0002_m2"] >= 0.9, "not held back until the query ended"
+
+
+def test_without_plpgsql_a_batch_still_runs_and_reports_at_its_end(
+    project: Project, one_batch: None, queries: list[str | bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project.query("DROP EXTENSION plpgsql")
+    times = finish_times(monkeypatch)
+    logged(project, 2)
+    project.pair("0003_slow", "SELECT pg_sleep(0.5);", "SELECT 1;")
+    project.run("migrate")
+    assert len(queries) == 1 and isinstance(queries[0], str)
+    assert "RAISE NOTICE" not in queries[0]
+    assert [v for v, *_ in project.history()] == [1, 2, 3]
+    assert times["0003_slow"] - times["0002_m2"] < 0.2
+
+
 def test_execution_ms_is_each_migrations_own_time(project: Project, one_batch: None) -> None:
     project.pair("0001_slow", "SELECT pg_sleep(0.3);", "SELECT 1;")
     project.pair("0002_fast", "SELECT 1;", "SELECT 1;")
