@@ -97,12 +97,14 @@ def _reason(err: Exception) -> str:
 # lock, instead of finishing a long statement for nobody (PostgreSQL 14+; older servers refuse
 # the setting, and connect() then retries without it).
 WATCH_CLIENT = "-c client_connection_check_interval=2000"
+# The engine's progress notices must reach it even where a role or database has quieted them.
+NOTICES = "-c client_min_messages=notice"
 
 
 def session_options(url: str, settings: Settings | None, *, watch: bool = True) -> str | None:
     """Startup options: these become the session's reset values, so `RESET ALL` between
-    migrations returns to them. Options already in the URL are kept."""
-    options = [str(conninfo_to_dict(url).get("options") or "")]
+    migrations returns to them. Options already in the URL are kept (and win)."""
+    options = [NOTICES, str(conninfo_to_dict(url).get("options") or "")]
     if watch:
         options.append(WATCH_CLIENT)
     if settings is not None:

@@ -112,10 +112,14 @@ def finish_times(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     return times
 
 
+@pytest.mark.parametrize("quiet_database", [False, True])
 def test_each_migration_of_a_batch_is_reported_as_soon_as_it_commits(
     project: Project, one_batch: None, queries: list[str | bytes],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, quiet_database: bool,
 ) -> None:
+    if quiet_database:  # notices silenced for every session, sqlmig's included
+        database = project.query("SELECT current_database()")[0][0]
+        project.query(f'ALTER DATABASE "{database}" SET client_min_messages = warning')
     times = finish_times(monkeypatch)
     logged(project, 2)
     project.pair("0003_slow", "SELECT pg_sleep(1);", "SELECT 1;")
