@@ -252,16 +252,16 @@ def has_sql(text: str | SqlFile) -> bool:
     if isinstance(text, SqlFile):
         sql = text.sql()
         if isinstance(sql, bytes):  # a big file: scanned as bytes, never decoded
-            from sqlmig.sqltext import first_token_in
+            from sqlmig.sqltext import first_token
 
-            return first_token_in(sql) < len(sql)
+            return first_token(sql) < len(sql)
         text = sql
     stripped = text.lstrip()
     if not stripped.startswith(("--", "/*")):
         return bool(stripped)
     from sqlmig.sqltext import first_token
 
-    return first_token(text, 0) < len(text)
+    return first_token(text) < len(text)
 
 
 def read_sql_file(path: Path | str) -> SqlFile:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AnyStr
 
 
 @dataclass(frozen=True)
@@ -194,47 +194,34 @@ def _meta_commands(sql: str) -> list[Hazard]:
     return found
 
 
-def first_token(text: str, offset: int) -> int:
-    """The offset of the first token at or after `offset`: whitespace and comments skipped."""
-    while offset < len(text):
-        if text[offset].isspace():
-            offset += 1
-        elif text.startswith("--", offset):
-            end = text.find("\n", offset)
-            offset = len(text) if end == -1 else end + 1
-        elif text.startswith("/*", offset):
-            depth, offset = 1, offset + 2
-            while depth and offset < len(text):
-                if text.startswith("/*", offset):
-                    depth, offset = depth + 1, offset + 2
-                elif text.startswith("*/", offset):
-                    depth, offset = depth - 1, offset + 2
-                else:
-                    offset += 1
-        else:
-            break
-    return offset
+_BLANKS = re.compile(r"(?:\s+|--[^\n]*)*")
+_COMMENT_MARKS = re.compile(r"/\*|\*/")
+_BYTE_BLANKS = re.compile(rb"(?:\s+|--[^\n]*)*")
+_BYTE_COMMENT_MARKS = re.compile(rb"/\*|\*/")
 
 
-_BLANKS = re.compile(rb"(?:\s+|--[^\n]*)*")
-_COMMENT_MARKS = re.compile(rb"/\*|\*/")
+def first_token(text: str | bytes, offset: int = 0) -> int:
+    """The offset of the first token at or after `offset`: whitespace and comments (block
+    comments nest) skipped, a regex per comment. An unterminated block comment runs to the end
+    (there is no token). Bytes are a big file's, scanned without decoding."""
+    if isinstance(text, str):
+        return _first_token(text, offset, _BLANKS, _COMMENT_MARKS, "/*")
+    return _first_token(text, offset, _BYTE_BLANKS, _BYTE_COMMENT_MARKS, b"/*")
 
 
-def first_token_in(data: bytes) -> int:
-    """first_token for a big file's bytes from its start: a regex per comment, not a loop per
-    character. An unterminated block comment runs to the end (there is no token)."""
-    offset = 0
+def _first_token(text: AnyStr, offset: int, blanks: re.Pattern[AnyStr],
+                 marks: re.Pattern[AnyStr], opening: AnyStr) -> int:
     while True:
-        blanks = _BLANKS.match(data, offset)  # matches, if only the empty string
-        offset = blanks.end() if blanks else offset
-        if not data.startswith(b"/*", offset):
+        skipped = blanks.match(text, offset)  # matches, if only the empty string
+        offset = skipped.end() if skipped else offset
+        if not text.startswith(opening, offset):
             return offset
         depth, offset = 1, offset + 2
         while depth:
-            mark = _COMMENT_MARKS.search(data, offset)
+            mark = marks.search(text, offset)
             if mark is None:
-                return len(data)
-            depth += 1 if mark[0] == b"/*" else -1
+                return len(text)
+            depth += 1 if mark[0] == opening else -1
             offset = mark.end()
 
 
