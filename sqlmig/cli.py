@@ -7,6 +7,7 @@ the commands that need them, so `sqlmig --help` starts fast.
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -171,18 +172,26 @@ def database_url(settings: "Settings") -> str:
     return url
 
 
-def guard_protected(settings: "Settings", yes: bool, command: str) -> None:
-    """Staging and production need --yes for destructive commands; at a terminal, a prompt
-    may give it instead. Without a terminal there is nobody to ask, so refuse."""
-    if not settings.protected or yes:
-        return
+def guard_destructive(
+    settings: "Settings", url: str, session: Any, yes: bool, command: str, what: str
+) -> None:
+    """Name the target and what is about to be dropped or undone, then go ahead only if
+    protect.check allows: a database recorded as staging or production needs that very
+    environment, and a protected one --yes (or an answer at a terminal)."""
     import sys
 
-    if sys.stdin.isatty() and typer.confirm(
-        f"`{command}` changes the {settings.env} database. Continue?", default=False
-    ):
-        return
-    raise PlanError(f"`{command}` in {settings.env} is destructive: add --yes to confirm")
+    from sqlmig import db, protect, render
+
+    destruction = protect.Destruction(
+        command, db.describe_target(url), session.history.recorded_environment(session.conn), what
+    )
+    render.run_line(str(destruction))
+
+    def confirm(question: str) -> bool:
+        return typer.confirm(question, default=False, err=True)
+
+    protect.check(destruction, settings.env, yes=yes,
+                  confirm=confirm if sys.stdin.isatty() else None)
 
 
 def run_plan(
@@ -196,10 +205,12 @@ def run_plan(
     check: bool = True,
     snapshot: bool = False,
     before: Callable[[Any], None] | None = None,
+    destructive: tuple[str, bool] | None = None,
 ) -> None:
     """Lock, read history, verify, plan, (back up), run, report, (dump the schema): the shape
     of every command that changes the database. `check` refuses on any problem `sqlmig
-    verify` would report; `snapshot` takes a pg_dump first and refuses if it fails."""
+    verify` would report; `snapshot` takes a pg_dump first and refuses if it fails;
+    `destructive` = (command, --yes) guards the undoing of migrations (guard_destructive)."""
     from sqlmig import engine, render
 
     reporter = render.LineReporter()
@@ -211,6 +222,11 @@ def run_plan(
             if before is not None:
                 before(session)
             steps = make_plan(session.migrations, session.applied)
+            if destructive is not None and any(s.direction == "down" for s in steps):
+                from sqlmig import protect
+
+                guard_destructive(settings, url, session, destructive[1], destructive[0],
+                                  protect.undoes(steps))
             if snapshot and steps:
                 take_snapshot(settings, url, session)
             started = time.perf_counter()
@@ -241,7 +257,7 @@ def take_snapshot(settings: "Settings", url: str, session: Any) -> None:
 def current_schema_text(settings: "Settings", url: str, conn: Any) -> str:
     from sqlmig import dump, snapshot
 
-    exclude = (settings.schema, settings.table)
+    exclude = settings.own_tables
     return dump.schema_text(url, conn.info.server_version // 10000, exclude,
                             snapshot.take(conn, exclude=exclude))
 
@@ -255,7 +271,7 @@ def dry_run_migrate(settings: "Settings", to: int | None, json_: bool) -> None:
     from sqlmig import engine, plan, render
     from sqlmig import render_review as review
 
-    reporter = render.LineReporter()
+    reporter = render.LineReporter(machine=json_)
     with engine.locked_session(settings, database_url(settings), reporter) as session:
         engine.preflight(session, settings.allow_out_of_order, "dry-run")
         steps = plan.plan_migrate(session.migrations, session.applied, to=to,
@@ -390,7 +406,6 @@ def rollback(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout)
-        guard_protected(settings, yes, "rollback")
         run_plan(
             settings,
             lambda files, applied: plan.plan_rollback(
@@ -398,6 +413,7 @@ def rollback(
             ),
             verb="rolled back",
             nothing="nothing to roll back",
+            destructive=("rollback", yes),
         )
 
 
@@ -418,8 +434,8 @@ def redo(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        guard_protected(settings, yes, "redo")
-        run_plan(settings, plan.plan_redo, verb="redid", nothing="nothing to redo")
+        run_plan(settings, plan.plan_redo, verb="redid", nothing="nothing to redo",
+                 destructive=("redo", yes))
 
 
 @app.command()
@@ -500,14 +516,21 @@ def fresh(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        guard_protected(settings, yes, "fresh")
+        url = database_url(settings)
+
+        def drop_everything(session: engine.Session) -> None:
+            guard_destructive(settings, url, session, yes, "fresh",
+                              f"drops every table, view, sequence, routine, type and extension "
+                              f"in schema {settings.schema}, then applies every migration")
+            engine.drop_schema_objects(session, settings.schema)
+
         run_plan(
-            settings,
+            replace(settings, database_url=url),
             plan.plan_migrate,
             verb="applied",
             nothing="schema emptied; there are no migrations to apply",
             check=False,  # whatever history says is about to be dropped
-            before=lambda session: engine.drop_schema_objects(session, settings.schema),
+            before=drop_everything,
         )
 
 
@@ -524,14 +547,16 @@ def reset(
 
     Example: sqlmig reset --env test
     """
-    from sqlmig import engine, plan, render
+    from sqlmig import engine, plan, protect, render
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        guard_protected(settings, yes, "reset")
+        url = database_url(settings)
 
         def rollback_all(session: engine.Session) -> None:
             steps = plan.plan_rollback(session.migrations, session.applied, everything=True)
+            guard_destructive(settings, url, session, yes, "reset",
+                              f"{protect.undoes(steps)}, then applies every migration")
             started = time.perf_counter()
             outcomes = engine.run(session, steps, reporter)
             render.summary(outcomes, "rolled back", "nothing to roll back",
@@ -539,8 +564,8 @@ def reset(
             session.reload()
 
         reporter = render.LineReporter()
-        run_plan(settings, plan.plan_migrate, verb="applied", nothing="nothing to migrate",
-                 before=rollback_all)
+        run_plan(replace(settings, database_url=url), plan.plan_migrate, verb="applied",
+                 nothing="nothing to migrate", before=rollback_all)
 
 
 # The commands that read and repair history live in their own module; importing it registers

@@ -18,7 +18,7 @@ from sqlmig.cli import (
     YesOption,
     app,
     database_url,
-    guard_protected,
+    guard_destructive,
     reported,
     settings_for,
 )
@@ -188,12 +188,16 @@ def repair(
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
-        guard_protected(settings, yes, "repair")
         reporter = render.LineReporter()
-        with engine.locked_session(settings, database_url(settings), reporter) as session:
+        url = database_url(settings)
+        with engine.locked_session(settings, url, reporter) as session:
             fixes = plan.plan_repair(
                 session.migrations, session.applied, accept=accept or [], all_changed=all_changed
             )
+            count = len(fixes.remove) + len(fixes.accept)
+            if count:
+                guard_destructive(settings, url, session, yes, "repair",
+                                  f"rewrites {count} history record{'s' * (count != 1)}")
             changes = engine.repair(session, fixes)
         render.changes(changes, "nothing to repair: no failed records, no checksums to accept")
 
@@ -218,10 +222,14 @@ def baseline(
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
-        guard_protected(settings, yes, "baseline")
         reporter = render.LineReporter()
-        with engine.locked_session(settings, database_url(settings), reporter) as session:
+        url = database_url(settings)
+        with engine.locked_session(settings, url, reporter) as session:
             chosen = plan.plan_baseline(session.migrations, session.applied, version)
+            if chosen:
+                guard_destructive(settings, url, session, yes, "baseline",
+                                  f"records {len(chosen)} migration{'s' * (len(chosen) != 1)} "
+                                  "as applied without running them")
             changes = engine.baseline(session, chosen)
         render.changes(changes, "nothing to baseline")
 

@@ -124,7 +124,7 @@ def diff(
 
     with reported(debug):
         settings = settings_for(None, None)
-        exclude = (settings.schema, settings.table)
+        exclude = settings.own_tables
         snapshots = []
         for where in (source, target):
             with db.connect(_resolve(where)) as conn:
@@ -163,7 +163,7 @@ def docs(
     with reported(debug):
         settings = settings_for(env, database_url_)
         with db.connect(database_url(settings), settings=settings) as conn:
-            taken = snapshot.take(conn, exclude=(settings.schema, settings.table))
+            taken = snapshot.take(conn, exclude=settings.own_tables)
         text = render.schema_markdown(taken, settings.env)
         if output is None:
             typer.echo(text, nl=False)

@@ -39,7 +39,7 @@ def run_seeds(settings: "Settings", only: list[str] | None, json_: bool) -> None
             raise PlanError(f"--only {name}: no such seed in {settings.seeds_dir}")
     if only:
         chosen = [seed for seed in chosen if any(seed.matches(name) for name in only)]
-    reporter = render.LineReporter()
+    reporter = render.LineReporter(machine=json_)
     with engine.locked_session(settings, database_url(settings), reporter) as session:
         waiting = [
             row.id for row in plan.status(session.migrations, session.applied)

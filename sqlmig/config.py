@@ -35,6 +35,10 @@ DEFAULT_SEED_SETS = {
 EMBEDDED_ALLOWED = ("development", "test")
 PROTECTED = ("staging", "production")
 
+# sqlmig's own table beside the history table (see db.METADATA_DDL); like the history table,
+# never part of the application's schema in dumps, diffs, docs or round-trip checks.
+METADATA_TABLE = "sqlmig_metadata"
+
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
 DURATION = re.compile(r"^\d+\s*(us|ms|s|min|h|d)?$")
 
@@ -102,6 +106,11 @@ class Settings:
     snapshot_before_migrate: bool = False
     lint_disable: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
+
+    @property
+    def own_tables(self) -> tuple[tuple[str, str], ...]:
+        """(schema, table) of sqlmig's own tables: the history and the metadata."""
+        return ((self.schema, self.table), (self.schema, METADATA_TABLE))
 
     @property
     def protected(self) -> bool:

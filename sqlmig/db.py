@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from sqlmig import __version__
-from sqlmig.config import Settings, redact, scrub
+from sqlmig.config import METADATA_TABLE, Settings, redact, scrub
 from sqlmig.errors import ConfigError, ConnectionFailed, LockTimeout
 from sqlmig.files import Migration
 from sqlmig.plan import Applied
@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS {table} (
     baseline       boolean     NOT NULL DEFAULT false,
     error          text,
     script         text
+)
+"""
+# Beside the history table: what sqlmig knows about the database itself. `environment` is the
+# environment it was migrated as, so a destructive command run with the wrong settings (a
+# production URL in DATABASE_URL on a laptop) can tell (see protect.py).
+METADATA_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    key        text        PRIMARY KEY,
+    value      text        NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
 )
 """
 CORE_COLUMNS = {"version", "name", "checksum", "batch", "applied_at"}
@@ -81,6 +91,14 @@ def describe_target(url: str) -> str:
         host = f"socket {host}"
     port = params.get("port") or "5432"
     return f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}".lstrip("@")
+
+
+def describe_connection(conn: psycopg.Connection) -> str:
+    """`user@host:port/dbname` as libpq really connected: a URL without a database name
+    still lands in one (the user's), and the first line of a changing command names it."""
+    info = conn.info
+    host = f"socket {info.host}" if info.host.startswith("/") else info.host
+    return f"{info.user}@{host}:{info.port}/{info.dbname}"
 
 
 def _reason(err: Exception) -> str:
@@ -333,6 +351,28 @@ class History:
         ).format(self.ident)
         self.host = socket.gethostname()
         self._inline_insert: tuple[str, str] | None = None
+        self.metadata = sql.Identifier(schema, METADATA_TABLE)
+
+    def recorded_environment(self, conn: psycopg.Connection) -> str | None:
+        """The environment this database was migrated as, or None if none is recorded."""
+        if not self._exists(conn, self.metadata):
+            return None
+        row = conn.execute(
+            sql.SQL("SELECT value FROM {} WHERE key = 'environment'").format(self.metadata)
+        ).fetchone()
+        return row[0] if row else None
+
+    def record_environment(self, conn: psycopg.Connection, env: str) -> None:
+        """Record `env` as the database's environment (creating the metadata table first)."""
+        if not self._exists(conn, self.metadata):
+            conn.execute(sql.SQL(METADATA_DDL).format(table=self.metadata))
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (key, value) VALUES ('environment', %s) ON CONFLICT (key) "
+                "DO UPDATE SET value = excluded.value, updated_at = now()"
+            ).format(self.metadata),
+            (env,),
+        )
 
     def insert_inline(self, conn: psycopg.Connection, migration: Migration, batch: int) -> str:
         """The history row as one statement with its values quoted by psycopg, for sending in
@@ -390,9 +430,12 @@ class History:
         return {row[0] for row in rows}
 
     def exists(self, conn: psycopg.Connection) -> bool:
+        return self._exists(conn, self.ident)
+
+    @staticmethod
+    def _exists(conn: psycopg.Connection, table: sql.Identifier) -> bool:
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL",
-            (self.ident.as_string(conn),),
+            "SELECT to_regclass(%s) IS NOT NULL", (table.as_string(conn),)
         ).fetchone()
         return bool(row and row[0])
 

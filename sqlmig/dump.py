@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
@@ -63,7 +64,9 @@ def _connection(url: str) -> tuple[str, dict[str, str]]:
     return make_conninfo("", **{k: str(v) for k, v in params.items()}), env
 
 
-def schema_sql(url: str, server_major: int, exclude: tuple[str, str]) -> str | None:
+def schema_sql(
+    url: str, server_major: int, exclude: Sequence[tuple[str, str]]
+) -> str | None:
     """The schema as pg_dump writes it, minus volatile lines; None if no usable pg_dump."""
     binary = find_pg_dump(server_major)
     if binary is None:
@@ -71,7 +74,8 @@ def schema_sql(url: str, server_major: int, exclude: tuple[str, str]) -> str | N
     conninfo, env = _connection(url)
     result = subprocess.run(
         [binary, "--schema-only", "--no-owner", "--no-privileges",
-         f"--exclude-table={exclude[0]}.{exclude[1]}", "--dbname", conninfo],
+         *(f"--exclude-table={schema}.{table}" for schema, table in exclude),
+         "--dbname", conninfo],
         capture_output=True, text=True, env=env,
     )
     if result.returncode != 0:
@@ -80,7 +84,9 @@ def schema_sql(url: str, server_major: int, exclude: tuple[str, str]) -> str | N
     return "\n".join(lines).strip("\n") + "\n"
 
 
-def schema_text(url: str, server_major: int, exclude: tuple[str, str], snapshot: dict) -> str:
+def schema_text(
+    url: str, server_major: int, exclude: Sequence[tuple[str, str]], snapshot: dict
+) -> str:
     """pg_dump's schema when possible, else the catalog snapshot as sorted JSON."""
     dumped = schema_sql(url, server_major, exclude)
     if dumped is not None:

@@ -19,7 +19,7 @@ from typing import Protocol
 import psycopg
 from psycopg import pq, sql
 
-from sqlmig import db, files, plan, simple_query
+from sqlmig import db, files, plan, protect, simple_query
 from sqlmig.config import Settings
 from sqlmig.errors import (
     Interrupted,
@@ -68,6 +68,7 @@ BIG_FILE_PIECE = 4_000_000
 
 
 class Reporter(Protocol):
+    def target(self, message: str) -> None: ...  # the first line: which database, as whom
     def notice(self, message: str) -> None: ...
     def detail(self, message: str) -> None: ...
     def planned(self, steps: Sequence[Step]) -> None: ...
@@ -78,6 +79,9 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
+    def target(self, message: str) -> None:
+        pass
+
     def notice(self, message: str) -> None:
         pass
 
@@ -118,6 +122,7 @@ class Session:
     dirty: bool = False  # SQL run on this connection may have changed its session state
     unflushed: bool = False  # a commit of this run may not be on disk yet
     notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
+    env: str | None = None  # the environment to record on the database (None: a scratch one)
 
     def isolation(self) -> tuple[str, int]:
         """The reset to send before the next file (and its statement count), if needed."""
@@ -158,12 +163,13 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
     # downs are read when a step needs one (check_hazards reads them before anything runs)
     migrations = files.discover(settings.migrations_dir, defer_downs=True)
     conn = db.connect(url, settings=settings, on_retry=reporter.notice)
+    reporter.target(f"{settings.env} · {db.describe_connection(conn)}")
     try:
         db.acquire_lock(
             conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
         )
         history = db.History(settings.schema, settings.table)
-        session = Session(conn, history, migrations)
+        session = Session(conn, history, migrations, env=settings.env)
         session.reload()
         reporter.detail(
             f"connected to {db.describe_target(url)}, holding the migration lock; "
@@ -172,6 +178,20 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
         yield session
     finally:
         conn.close()  # closing the session releases the advisory lock too
+
+
+def record_environment(session: Session, reporter: Reporter) -> None:
+    """Note on the database the environment it is migrated as (only ever upwards, see
+    protect.RANK), so destructive commands can tell a production database later."""
+    if session.env is None:
+        return
+    recorded = session.history.recorded_environment(session.conn)
+    if protect.should_record(recorded, session.env):
+        session.history.record_environment(session.conn, session.env)
+    elif recorded != session.env:
+        reporter.notice(f"note: this database is recorded as {recorded}; running as "
+                        f"{session.env} leaves that record as it is")
+    session.env = None  # once per command
 
 
 def run(
@@ -193,6 +213,7 @@ def run(
                 check_file(down, transactional="no-transaction" not in down.directives)
     if steps:
         session.history.ensure(session.conn)
+        record_environment(session, reporter)
     if single_transaction:
         blocking = [s.migration.id for s in steps if is_no_transaction(s)]
         if blocking:
@@ -818,6 +839,7 @@ def baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
     """Record migrations as applied without running them (batch 0, flagged baseline)."""
     conn, history = session.conn, session.history
     history.ensure(conn)
+    record_environment(session, SilentReporter())
     with conn.transaction():
         for migration in migrations:
             conn.execute(history.insert, history.insert_params(

@@ -81,6 +81,13 @@ def run_output() -> Any:
     return PlainOutput() if plain() else console()
 
 
+def run_line(message: str, out: Any = None) -> None:
+    """A line of a run's own output (which database, what a destructive command will do):
+    stdout, so errors stay the only lines on stderr; not with --quiet."""
+    if not OUTPUT.quiet:
+        (out or run_output()).print(message, soft_wrap=True, markup=False, emoji=False)
+
+
 def escape(text: str) -> str:
     """User text (file contents, server messages) must never be read as Rich markup."""
     from rich.markup import escape as rich_escape
@@ -135,13 +142,25 @@ class LineReporter:
     """One line per step as it finishes (a progress bar too for long runs on a terminal);
     lock waits go to stderr. --quiet keeps only the summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, machine: bool = False) -> None:
+        """`machine`: stdout carries a document (--json), so no lines of ours go there."""
+        self.machine = machine
         self.out: Any = run_output()
         self.progress: Any = None
         self.task: Any = None
         self.total = 0
         self.completed = 0
         self.since = 0.0
+
+    def target(self, message: str) -> None:
+        """The first line of a changing command: the environment and the database, as libpq
+        really connected (a URL without a database name still picks one)."""
+        self.line(message)
+
+    def line(self, message: str) -> None:
+        """A line of the run's own output (not a notice): stdout, unless --quiet or --json."""
+        if not self.machine:
+            run_line(message, self.out)
 
     def notice(self, message: str) -> None:
         notice(message)

@@ -80,7 +80,7 @@ def run_check(
     """Round-trip every migration on the (empty) database at `url`; stop at the first down
     that does not reverse its up."""
     report = CheckReport()
-    exclude = (settings.schema, settings.table)
+    exclude = settings.own_tables
     conn = db.connect(url, settings=settings)
     try:
         session = engine.Session(conn, db.History(settings.schema, settings.table), migrations)

@@ -9,6 +9,7 @@ they differ between environments without the schema being different.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,17 +178,20 @@ QUERIES: dict[str, str] = {
 }
 
 
-def take(conn: psycopg.Connection, *, exclude: tuple[str, str] | None = None) -> Snapshot:
-    """Every user object, sorted. `exclude` = (schema, table) leaves out the history table,
-    which changes with every migration without being part of the application's schema."""
+def take(
+    conn: psycopg.Connection, *, exclude: Sequence[tuple[str, str]] = ()
+) -> Snapshot:
+    """Every user object, sorted. `exclude` = [(schema, table)] leaves out sqlmig's own tables
+    (history, metadata), which change with every migration without being part of the
+    application's schema."""
     snapshot: Snapshot = {}
-    hidden = f"{exclude[0]}.{exclude[1]}" if exclude else None
+    hidden = {f"{schema}.{table}" for schema, table in exclude}
     for kind, query in QUERIES.items():
         objects = {}
         for name, attributes in conn.execute(query).fetchall():
-            if hidden and (name == hidden or name.startswith(hidden + ".")):
+            if name in hidden or any(name.startswith(h + ".") for h in hidden):
                 continue
-            if hidden and attributes.get("table") == hidden:
+            if attributes.get("table") in hidden:
                 continue
             objects[name] = {k: attributes[k] for k in sorted(attributes)}
         snapshot[kind] = dict(sorted(objects.items()))

@@ -104,10 +104,21 @@ class Project:
         )
 
     def tables(self, schema: str = "public") -> set[str]:
+        """The schema's tables, sqlmig's metadata left out (recorded_environment reads it)."""
         rows = self.query(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> %s",
+            (schema, "sqlmig_metadata"),
         )
         return {r[0] for r in rows}
+
+    def recorded_environment(self, schema: str = "public") -> str | None:
+        """The environment sqlmig recorded on the database; None when nothing is recorded."""
+        if not self.exists(f"{schema}.sqlmig_metadata"):
+            return None
+        rows = self.query(
+            f"SELECT value FROM {schema}.sqlmig_metadata WHERE key = 'environment'"
+        )
+        return rows[0][0] if rows else None
 
     def exists(self, regclass: str) -> bool:
         return self.query("SELECT to_regclass(%s) IS NOT NULL", (regclass,))[0][0]

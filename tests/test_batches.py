@@ -81,7 +81,8 @@ CREATE CONSTRAINT TRIGGER nap AFTER INSERT ON slow_commit DEFERRABLE INITIALLY D
     started = time.monotonic()
     result = project.run("migrate")
     wall_ms = (time.monotonic() - started) * 1000
-    lines = result.stdout.strip().splitlines()
+    target, *lines = result.stdout.strip().splitlines()
+    assert target.startswith("development · ")
     own = sum(int(line.rsplit("(", 1)[1].split()[0]) for line in lines[:-1])
     total = int(lines[-1].split(" in ")[1].split()[0])
     assert lines[-1].startswith("applied 2 migrations as batch 1 in ")

@@ -126,9 +126,11 @@ def test_destructive_commands_in_protected_environments_need_yes(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL_STAGING", project.url)
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
-    args = ["--version", "1"] if command == "baseline" else []
+    args = {"baseline": ["--version", "1"], "repair": ["--all-changed"]}.get(command, [])
     if command != "baseline":
         project.run("migrate", "--env", env)
+    if command == "repair":  # something to repair: an edited applied migration
+        project.write("0001_a.up.sql", "CREATE TABLE a (id bigint);")
     before = project.history()
     result = project.run(command, *args, "--env", env, code=1)
     assert f"`{command}` in {env} is destructive: add --yes to confirm" in result.stderr
