@@ -696,7 +696,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             migration, step.batch, ms=None, state="running"
         ))
     else:
-        conn.execute(history.mark, ("running", "rolling back", migration.version))
+        conn.execute(history.mark, ("running", plan.ROLLING_BACK, migration.version))
     timeouts = _timeouts(file, local=False)
     started = time.perf_counter()
     session.dirty = True  # statements commit one by one; whatever they SET stays
@@ -710,16 +710,28 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             except (MigrationFailed, Interrupted) as failure:
                 of = f" of {len(statements)}" if isinstance(statements, list) else ""
                 where = f"statement {index}{of} (line {statement.line})"
-                verb = "rollback" if step.direction == "down" else "migration"
-                _mark_failed(session, migration, f"{verb} failed at {where}: {failure}")
+                verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
+                _mark_failed(session, migration, f"{verb} at {where}: {failure}")
                 done = "statement 1 stays" if index == 2 else f"statements 1-{index - 1} stay"
-                failure.add_note(
-                    f"{file.path.name} runs outside a transaction: {done} applied. It is "
-                    "recorded as failed; fix the database by hand, then run `sqlmig repair`."
-                    if index > 1 else
-                    f"{file.path.name} is recorded as failed; fix the cause, then run "
-                    "`sqlmig repair` and migrate again."
-                )
+                if step.direction == "down":
+                    failure.add_note(
+                        f"{file.path.name} runs outside a transaction: "
+                        f"{done + ' done' if index > 1 else 'nothing of it is undone'}, and "
+                        f"{migration.id} is recorded as failed. Finish the down by hand and "
+                        "run `sqlmig repair`, or run `sqlmig repair` (it becomes applied "
+                        "again) and roll it back again."
+                    )
+                elif index > 1:
+                    failure.add_note(
+                        f"{file.path.name} runs outside a transaction: {done} applied. It is "
+                        "recorded as failed; fix the database by hand, then run `sqlmig "
+                        "repair`."
+                    )
+                else:
+                    failure.add_note(
+                        f"{file.path.name} is recorded as failed; fix the cause, then run "
+                        "`sqlmig repair` and migrate again."
+                    )
                 raise
     finally:
         for setting in (s for d, s in TIMEOUT_SETTINGS.items() if d in file.directives):
@@ -828,7 +840,7 @@ def repair(session: Session, fixes: plan.Repair) -> list[str]:
     """Apply a repair plan in one transaction; return what changed, one line each."""
     conn, history = session.conn, session.history
     changes: list[str] = []
-    if not fixes.remove and not fixes.accept:
+    if not fixes.remove and not fixes.accept and not fixes.restore:
         return changes
     with conn.transaction():
         for row in fixes.remove:
@@ -836,6 +848,13 @@ def repair(session: Session, fixes: plan.Repair) -> list[str]:
             changes.append(
                 f"removed the {row.state} record of {row.id} ({row.error or 'no error recorded'});"
                 " it is pending again"
+            )
+        for row in fixes.restore:
+            conn.execute(history.mark, ("applied", None, row.version))
+            changes.append(
+                f"{row.id} is applied again: its rollback stopped halfway ({row.error}), so "
+                "some of its objects are still there; finish its down by hand, or run "
+                "`sqlmig rollback` again to rerun it"
             )
         for row, migration in fixes.accept:
             script = db.kept_script(migration)
