@@ -22,7 +22,7 @@ from sqlmig.cli import (
     reported,
     settings_for,
 )
-from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
+from sqlmig.errors import EXIT_ERROR, EXIT_PENDING, invalid_index_problem
 
 if TYPE_CHECKING:
     from sqlmig.config import Settings
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _read(settings, *, scan: bool = False, scripts: bool = False):  # -> (found, applied, url)
-    """Files, then history without taking the lock or creating anything: read commands must
-    work on a database sqlmig has never touched, and while a migration runs."""
+def _read(settings, *, scan: bool = False, scripts: bool = False):
+    """Files, then history and INVALID indexes, without taking the lock or creating anything:
+    read commands must work on a database sqlmig has never touched, and while a migration
+    runs. Returns (found, applied, invalid indexes, url)."""
     from sqlmig import db, files
 
     # status reads no down file: a broken one is for verify and rollback to report
@@ -41,7 +42,8 @@ def _read(settings, *, scan: bool = False, scripts: bool = False):  # -> (found,
     url = database_url(settings)
     with db.connect(url, settings=settings) as conn:
         applied = db.History(settings.schema, settings.table).read(conn, scripts=scripts)
-    return found, applied, url
+        invalid = db.invalid_indexes(conn)
+    return found, applied, invalid, url
 
 
 @app.command()
@@ -49,7 +51,7 @@ def status(
     json_: JsonOption = False,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help=f"Exit {EXIT_PENDING} when anything is pending, "
-                           "changed, missing or failed (for CI).")
+                           "changed, missing or failed, or an index is INVALID (for CI).")
     ] = False,
     env: EnvOption = None,
     database_url_: UrlOption = None,
@@ -57,7 +59,7 @@ def status(
     debug: DebugOption = False,
 ) -> None:
     """Show every migration: applied, pending, changed (checksum differs), missing (file gone)
-    or failed (stopped halfway).
+    or failed (stopped halfway); and warn of INVALID indexes (an interrupted CONCURRENTLY).
 
     Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
     """
@@ -65,15 +67,17 @@ def status(
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait)
-        migrations, applied, url = _read(settings)
+        migrations, applied, invalid, url = _read(settings)
         rows = plan.status(migrations, applied)
         if json_:
-            render.print_json(render.status_json(rows, settings.env))
+            render.print_json(render.status_json(rows, settings.env, invalid))
         else:
             render.status_table(rows, settings.env, db.describe_target(url))
+            for index in invalid:
+                render.notice(f"warning: {invalid_index_problem(index.name, index.table)}")
         if settings.dump_schema:
             warn_if_schema_file_stale(settings, url)
-        if exit_code and any(row.state != plan.State.APPLIED for row in rows):
+        if exit_code and (invalid or any(row.state != plan.State.APPLIED for row in rows)):
             raise typer.Exit(EXIT_PENDING)
 
 
@@ -106,7 +110,8 @@ def verify(
     debug: DebugOption = False,
 ) -> None:
     """Check files against history: edited applied migrations (checksum drift), missing files,
-    duplicates, out-of-order pending migrations, missing down files, failed migrations.
+    duplicates, out-of-order pending migrations, missing down files, failed migrations; and
+    the database for INVALID indexes (an interrupted CREATE INDEX CONCURRENTLY).
     Exits 1 when anything is wrong; migrate/up/rollback run the same checks first.
 
     Example: sqlmig verify --diff
@@ -117,14 +122,15 @@ def verify(
         settings = settings_for(env, database_url_, connect_wait=wait, require_url=not offline,
                                 allow_out_of_order=allow_out_of_order or None)
         if offline:
-            scan, applied = files.scan(settings.migrations_dir), []
+            scan, applied, invalid = files.scan(settings.migrations_dir), [], []
             scan.problems.extend(files.syntax_problems(scan.migrations))
         else:
-            scan, applied, _ = _read(settings, scan=True, scripts=True)
+            scan, applied, invalid, _ = _read(settings, scan=True, scripts=True)
         problems = plan.verify(
             scan.migrations, applied, file_problems=scan.problems,
             allow_out_of_order=settings.allow_out_of_order,
-        )
+        ) + [plan.Problem("invalid_index", invalid_index_problem(i.name, i.table))
+             for i in invalid]
         scripts = {a.version: a.script for a in applied}
         texts = {m.version: (m.id, m.up.text) for m in scan.migrations}
         if json_:

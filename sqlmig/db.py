@@ -489,3 +489,33 @@ class History:
         )
         query = sql.SQL("SELECT {} FROM {} ORDER BY version").format(select, self.ident)
         return [Applied(*row) for row in conn.execute(query).fetchall()]
+
+
+# An index left INVALID (pg_index.indisvalid false) by a CREATE INDEX CONCURRENTLY or REINDEX
+# CONCURRENTLY that did not finish: queries never use it, every write still maintains it, and
+# `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it. Builds running right now in other
+# sessions are left out; names come quoted by the server.
+INVALID_INDEXES = """
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+ WHERE NOT i.indisvalid
+   AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
+                    WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())
+ ORDER BY 1
+"""
+
+
+@dataclass(frozen=True)
+class InvalidIndex:
+    name: str  # schema-qualified, quoted where SQL needs it
+    table: str
+
+
+def invalid_indexes(conn: psycopg.Connection) -> list[InvalidIndex]:
+    """Every INVALID index in the database (see INVALID_INDEXES)."""
+    return [InvalidIndex(*row) for row in conn.execute(INVALID_INDEXES).fetchall()]

@@ -23,11 +23,13 @@ from sqlmig import db, files, plan, protect, simple_query
 from sqlmig.config import Settings
 from sqlmig.errors import (
     Interrupted,
+    InvalidIndexes,
     MigrationFailed,
     MigrationFileError,
     PlanError,
     VerifyFailed,
     display_path,
+    invalid_index_advice,
 )
 from sqlmig.files import Migration, SqlFile
 from sqlmig.plan import Applied, Step
@@ -709,40 +711,70 @@ def _run_no_transaction(session: Session, step: Step) -> int:
                 send(conn, file, statement.text, statement=statement)
             except (MigrationFailed, Interrupted) as failure:
                 of = f" of {len(statements)}" if isinstance(statements, list) else ""
-                where = f"statement {index}{of} (line {statement.line})"
-                verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
-                _mark_failed(session, migration, f"{verb} at {where}: {failure}")
-                done = "statement 1 stays" if index == 2 else f"statements 1-{index - 1} stay"
-                if step.direction == "down":
-                    failure.add_note(
-                        f"{file.path.name} runs outside a transaction: "
-                        f"{done + ' done' if index > 1 else 'nothing of it is undone'}, and "
-                        f"{migration.id} is recorded as failed. Finish the down by hand and "
-                        "run `sqlmig repair`, or run `sqlmig repair` (it becomes applied "
-                        "again) and roll it back again."
-                    )
-                elif index > 1:
-                    failure.add_note(
-                        f"{file.path.name} runs outside a transaction: {done} applied. It is "
-                        "recorded as failed; fix the database by hand, then run `sqlmig "
-                        "repair`."
-                    )
-                else:
-                    failure.add_note(
-                        f"{file.path.name} is recorded as failed; fix the cause, then run "
-                        "`sqlmig repair` and migrate again."
-                    )
-                raise
+                raise _stopped(session, step, failure, index, of, statement.line) from None
     finally:
         for setting in (s for d, s in TIMEOUT_SETTINGS.items() if d in file.directives):
             with suppress(psycopg.Error):
                 conn.execute(sql.SQL("RESET {}").format(sql.Identifier(setting)))
     ms = round((time.perf_counter() - started) * 1000)
+    # Never recorded done while an index is INVALID: a CREATE INDEX CONCURRENTLY ... IF NOT
+    # EXISTS rerun after an interrupted one skips the broken index and "succeeds".
+    invalid = db.invalid_indexes(conn)
+    if invalid:
+        error = InvalidIndexes(file.path, migration.id, [(i.name, i.table) for i in invalid],
+                               step.direction)
+        verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
+        _mark_failed(session, migration, f"{verb}: {error}")
+        raise error
     if step.direction == "up":
         conn.execute(history.finish, (ms, migration.version))
     else:
         conn.execute(history.delete, (migration.version,))
     return ms
+
+
+def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupted, index: int,
+             of: str, line: int) -> MigrationFailed | Interrupted:
+    """A no-transaction file stopped at statement `index`: record it failed and say what the
+    database holds now (the statements before it stay; nothing is rolled back)."""
+    file, migration = step_file(step), step.migration
+    where = f"statement {index}{of} (line {line})"
+    verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
+    _mark_failed(session, migration, f"{verb} at {where}: {failure}")
+    word = "applied" if step.direction == "up" else "done"
+    before = ("nothing before it ran" if index == 1 else f"statement 1 stays {word}"
+              if index == 2 else f"statements 1-{index - 1} stay {word}")
+    if isinstance(failure, Interrupted):  # _execute's "rolled back" is not true of this file
+        failure = Interrupted(
+            f"{display_path(file.path)}: interrupted at {where}; it runs outside a "
+            f"transaction, so it was not rolled back: {before}, the interrupted statement's "
+            "own work is undone (but an interrupted CREATE INDEX CONCURRENTLY leaves its index "
+            "INVALID) and the rest did not run"
+        )
+    if step.direction == "down":
+        failure.add_note(
+            f"{file.path.name} runs outside a transaction: {before}, and {migration.id} is "
+            "recorded as failed. Finish the down by hand and run `sqlmig repair`, or run "
+            "`sqlmig repair` (it becomes applied again) and roll it back again."
+        )
+    elif index > 1:
+        failure.add_note(
+            f"{file.path.name} runs outside a transaction: {before}. It is recorded as "
+            "failed; fix the database by hand, then run `sqlmig repair`."
+        )
+    else:
+        failure.add_note(
+            f"{file.path.name} is recorded as failed; fix the cause, then run `sqlmig repair` "
+            "and migrate again."
+        )
+    with suppress(psycopg.Error):  # the connection may be gone
+        invalid = db.invalid_indexes(session.conn)
+        if invalid:
+            failure.add_note("\n".join([
+                "INVALID now: " + ", ".join(f"{i.name} (on {i.table})" for i in invalid),
+                *invalid_index_advice([i.name for i in invalid]),
+            ]))
+    return failure
 
 
 def _mark_failed(session: Session, migration: Migration, error: str) -> None:

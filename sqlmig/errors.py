@@ -114,6 +114,50 @@ class MigrationFailed(SqlmigError):
         return out
 
 
+class InvalidIndexes(MigrationFailed):
+    """A no-transaction migration ran to its end, but the database holds INVALID indexes (an
+    interrupted CREATE INDEX CONCURRENTLY, which `IF NOT EXISTS` then skips): it is recorded
+    failed, never applied, and each index is named with the statement that drops it."""
+
+    def __init__(self, path: Path | str, migration: str, indexes: list[tuple[str, str]],
+                 direction: str) -> None:
+        names = ", ".join(f"{name} (on {table})" for name, table in indexes)
+        noun = "index is" if len(indexes) == 1 else "indexes are"
+        done = "applied" if direction == "up" else "rolled back"
+        super().__init__(path, f"{migration} ran to its end, but {noun} INVALID: {names}; it is "
+                               f"recorded as failed, not {done}")
+        self.indexes = indexes
+        self.then = (
+            "then run `sqlmig repair` and `sqlmig migrate` to build it again"
+            if direction == "up" else
+            "then run `sqlmig repair` (it becomes applied again) and roll it back again"
+        )
+
+    def details(self) -> list[str]:
+        return [*invalid_index_advice([name for name, _ in self.indexes]), self.then]
+
+
+def invalid_index_advice(names: list[str]) -> list[str]:
+    """What to do about INVALID indexes, with the statement for each."""
+    return [
+        "an interrupted CREATE INDEX CONCURRENTLY leaves its index INVALID: unused by queries, "
+        "still updated on every write, and skipped by `IF NOT EXISTS`; drop it:",
+        *(f"    {drop_index(name)}" for name in names),
+    ]
+
+
+def drop_index(name: str) -> str:
+    """The statement that removes an INVALID index (`name` already quoted and qualified)."""
+    return f"DROP INDEX CONCURRENTLY IF EXISTS {name};"
+
+
+def invalid_index_problem(name: str, table: str) -> str:
+    """One INVALID index, as `status` and `verify` report it."""
+    return (f"index {name} on {table} is INVALID (an interrupted CREATE INDEX CONCURRENTLY, "
+            f"which `IF NOT EXISTS` skips): run `{drop_index(name)}`, then build it again "
+            "(`sqlmig repair` and `sqlmig migrate` if a migration of yours built it)")
+
+
 class VerifyFailed(SqlmigError):
     """Files and history disagree; nothing was run. Lists every problem."""
 

@@ -262,7 +262,7 @@ def check_requires_for_down(
 class Problem:
     """One inconsistency between files and history, as `verify` reports it."""
 
-    kind: str  # file | changed | missing | out_of_order | failed
+    kind: str  # file | changed | missing | out_of_order | failed | invalid_index
     message: str
     version: int | None = None
     recorded: str | None = None  # checksum in history (kind 'changed')

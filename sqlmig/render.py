@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from sqlmig.config import Settings
-    from sqlmig.db import LockHolder
+    from sqlmig.db import InvalidIndex, LockHolder
     from sqlmig.engine import Outcome
     from sqlmig.errors import SqlmigError
     from sqlmig.plan import Problem, StatusRow, Step
@@ -303,7 +303,10 @@ def status_summary(rows: Sequence[StatusRow]) -> str:
     return ", ".join(parts)
 
 
-def status_json(rows: Sequence[StatusRow], env: str) -> dict[str, Any]:
+def status_json(rows: Sequence[StatusRow], env: str,
+                invalid: Sequence[InvalidIndex] = ()) -> dict[str, Any]:
+    from sqlmig.errors import drop_index
+
     return {
         "environment": env,
         "migrations": [
@@ -324,6 +327,10 @@ def status_json(rows: Sequence[StatusRow], env: str) -> dict[str, Any]:
             for row in rows
         ],
         "summary": status_counts(rows),
+        "invalid_indexes": [
+            {"name": index.name, "table": index.table, "drop": drop_index(index.name)}
+            for index in invalid
+        ],
     }
 
 

@@ -88,7 +88,7 @@ def test_progress_bar_only_for_long_runs_on_a_terminal_without_quiet(
 
 # Every read command with --json, and the keys its document promises (README, "JSON output").
 JSON_COMMANDS = {
-    ("status", "--json"): {"environment", "migrations", "summary"},
+    ("status", "--json"): {"environment", "migrations", "summary", "invalid_indexes"},
     ("verify", "--json"): {"ok", "problems"},
     ("plan", "--json"): {"environment", "migrations"},
     ("config", "--json"): {"environment", "settings"},
