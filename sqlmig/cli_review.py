@@ -77,6 +77,7 @@ def check(
     """
     from sqlmig import db, files, roundtrip, snapshot
     from sqlmig import render_review as render
+    from sqlmig.render import notice
 
     with reported(debug):
         settings = settings_for(env, database_url_)
@@ -88,7 +89,7 @@ def check(
                     raise PlanError("--scratch-url: that database is not empty; give an empty one")
             report = roundtrip.run_check(settings, migrations, scratch_url, on_result)
         else:
-            with roundtrip.scratch_database(database_url(settings)) as url:
+            with roundtrip.scratch_database(database_url(settings), notice) as url:
                 report = roundtrip.run_check(settings, migrations, url, on_result)
         if json_:
             render.print_json(render.check_json(report))

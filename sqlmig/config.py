@@ -7,6 +7,7 @@ Reads files and the environment; never connects to a database.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -177,8 +178,28 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 "'500ms' or '2min'"
             )
     for key in ("lock_wait", "connect_wait"):
+        if not math.isfinite(values[key]):  # nan would wait forever, as inf says
+            raise ConfigError(f"{sources.get(key, key)}: '{key}' = {values[key]!r} must be a "
+                              "finite number of seconds")
         if values[key] < 0:
             raise ConfigError(f"{sources.get(key, key)}: '{key}' must be >= 0")
+
+
+def _check_other_environments(
+    data: Mapping[str, Any], env: str, where: str, values: Mapping[str, Any],
+    sources: Mapping[str, str],
+) -> None:
+    """Every environment's section is checked, not only the current one's: a mistake in
+    [production] must fail on a laptop, not on the deploy."""
+    for other in ENVIRONMENTS:
+        if other == env or other not in data:
+            continue
+        section = data[other]
+        if not isinstance(section, dict):
+            raise ConfigError(f"{where}: [{other}] must be a table")
+        checked = _checked(section, f"{where} [{other}]")
+        _validate({**values, **checked},
+                  {**sources, **dict.fromkeys(checked, f"{where} [{other}]")})
 
 
 def load_environ(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -223,6 +244,7 @@ def resolve(
     values = dict(DEFAULTS)
     for key, value in _checked(data, where).items():
         values[key], sources[key] = value, where
+    _check_other_environments(data, env, where, values, sources)
     env_section = data.get(env, {})
     if not isinstance(env_section, dict):
         raise ConfigError(f"{where}: [{env}] must be a table")

@@ -55,7 +55,12 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_at timestamptz NOT NULL DEFAULT now()
 )
 """
-CORE_COLUMNS = {"version", "name", "checksum", "batch", "applied_at"}
+# What every sqlmig history table has had since the first release; a table of the same name
+# without all of them belongs to another tool.
+CORE_COLUMNS = (
+    "version", "name", "checksum", "applied_at", "execution_ms", "batch", "applied_by",
+    "sqlmig_version",
+)
 # Columns added after the first release, with how to add them and what to read meanwhile.
 ADDED_COLUMNS = {
     "state": "text NOT NULL DEFAULT 'applied'",
@@ -442,11 +447,13 @@ class History:
     def _checked(self, columns: set[str]) -> set[str]:
         """Refuse a table of the same name that another tool owns (dbmate, golang-migrate and
         Rails all default to `schema_migrations`)."""
-        if not columns >= CORE_COLUMNS:
+        missing = [column for column in CORE_COLUMNS if column not in columns]
+        if missing:
             raise ConfigError(
-                f"table: {self.schema}.{self.table} exists but is not a sqlmig history table "
-                f"(it has {', '.join(sorted(columns)) or 'no columns'}); set 'table' to another "
-                "name, then adopt the database with `sqlmig baseline`"
+                f"table: {self.schema}.{self.table} exists but is not sqlmig's history table "
+                f"(missing columns: {', '.join(missing)}; it has "
+                f"{', '.join(sorted(columns)) or 'no columns'}); set 'table' to another name, "
+                "then adopt the database with `sqlmig baseline`"
             )
         return columns
 

@@ -212,9 +212,6 @@ def run(
             down = step.migration.down
             if step.direction == "up" and down is not None:
                 check_file(down, transactional="no-transaction" not in down.directives)
-    if steps:
-        session.history.ensure(session.conn)
-        record_environment(session, reporter)
     if single_transaction:
         blocking = [s.migration.id for s in steps if is_no_transaction(s)]
         if blocking:
@@ -222,6 +219,9 @@ def run(
                 f"--single-transaction cannot include no-transaction migrations: "
                 f"{', '.join(blocking)}; run without --single-transaction"
             )
+    if steps:
+        session.history.ensure(session.conn)
+        record_environment(session, reporter)
     reporter.planned(steps)
     try:
         if single_transaction:

@@ -11,11 +11,11 @@ import gc
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmig.errors import MigrationFileError
+from sqlmig.errors import MigrationFileError, display_path
 
 FILE_NAME = re.compile(
     r"^(?P<version>[0-9]{4,})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$"
@@ -24,6 +24,14 @@ FILE_NAME = re.compile(
 # unknown instead of passing as a plain comment.
 DIRECTIVE = re.compile(r"^--\s*sqlmig:(?P<name>\S*)\s*(?P<args>.*?)\s*$")
 BOM = "\ufeff"
+# Versions are stored as bigint; a bigger one would only fail once earlier ones had run.
+MAX_VERSION = 2**63 - 1
+# Byte order marks of encodings people save SQL in by accident (Windows editors, PowerShell's
+# `>`), longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 # Header directives a file may carry, and what each means to the engine.
 KNOWN_DIRECTIVES = {
@@ -48,7 +56,7 @@ class SqlFile:
     (a down file, for commands that only go up) is read, and checked, on first use.
     """
 
-    __slots__ = ("_checksum", "_data", "_directives", "_location", "_path", "_text")
+    __slots__ = ("_checksum", "_data", "_directives", "_location", "_path", "_reader", "_text")
 
     def __init__(self, path: Path | str, text: str | None,
                  directives: Mapping[str, str] | None = None, *, data: bytes | None = None):
@@ -61,19 +69,24 @@ class SqlFile:
         self._data = data
         # name -> arguments ("" for flags)
         self._directives: Mapping[str, str] | None = {} if directives is None else directives
+        self._reader: Callable[[Path | str], SqlFile] = read_sql_file
 
     @classmethod
-    def deferred(cls, path: Path | str) -> SqlFile:
-        """A file read on first use; problems with it (MigrationFileError) surface then."""
+    def deferred(
+        cls, path: Path | str, reader: Callable[[Path | str], SqlFile] | None = None
+    ) -> SqlFile:
+        """A file read (by `reader`) on first use; problems with it (MigrationFileError)
+        surface then."""
         self = cls.__new__(cls)
         self._location = os.fspath(path)
         self._path = path if isinstance(path, Path) else None
         self._checksum = self._text = self._data = self._directives = None
+        self._reader = reader or read_sql_file
         return self
 
     def _load(self) -> None:
         if self._directives is None:
-            loaded = read_sql_file(self._location)
+            loaded = self._reader(self._location)
             self._text, self._data, self._directives = loaded._text, loaded._data, loaded.directives
 
     @property
@@ -183,13 +196,36 @@ def normalise(raw: bytes, path: Path | str) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
+        foreign(raw, path)
         line = raw[: err.start].count(b"\n") + 1
         raise MigrationFileError(
             path, f"is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save it as UTF-8", line
         ) from None
+    if "\x00" in text:
+        foreign(raw, path)
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise MigrationFileError(path, NUL_BYTE, line)
     if text.startswith(BOM):
         text = text[1:]
     return text.replace("\r\n", "\n") if "\r" in text else text
+
+
+NUL_BYTE = ("contains a NUL byte (0x00), which PostgreSQL cannot take in SQL text; "
+            "is it a binary file, or saved as UTF-16? Save it as UTF-8")
+
+
+def foreign(raw: bytes, path: Path | str) -> None:
+    """Raise if `raw` starts with the byte order mark of UTF-16 or UTF-32: said as such, with
+    the command that converts it, rather than as a stray byte."""
+    for mark, encoding in FOREIGN_BOMS:
+        if raw.startswith(mark):
+            shown = display_path(path)
+            raise MigrationFileError(
+                path,
+                f"is {encoding} (it starts with a {encoding} byte order mark), not UTF-8; "
+                f"convert it: iconv -f {encoding} -t UTF-8 {shown} > {shown}.utf8 && "
+                f"mv {shown}.utf8 {shown}",
+            )
 
 
 def parse_directives(
@@ -292,6 +328,9 @@ def _read_big(path: Path | str, raw: bytes) -> SqlFile:
     except UnicodeDecodeError:
         normalise(raw, path)  # the error again, with its line, from the one-piece decoder
         raise
+    nul = raw.find(b"\x00")
+    if nul != -1:
+        raise MigrationFileError(path, NUL_BYTE, raw.count(b"\n", 0, nul) + 1)
     header = raw[:SMALL_FILE].decode("utf-8", "ignore")
     directives = parse_directives(header.rsplit("\n", 1)[0], path)
     return SqlFile(path, None, directives, data=raw)
@@ -303,15 +342,31 @@ SMALL_FILE = 65536
 def read_bytes(path: Path | str) -> bytes:
     """A file's bytes. Most migrations are small: one os.read is a third of the cost of a
     buffered open(), which adds up over 20,000 files; big files take the one-allocation path."""
-    fd = os.open(path, os.O_RDONLY)
     try:
-        data = os.read(fd, SMALL_FILE)
-    finally:
-        os.close(fd)
-    if len(data) < SMALL_FILE:
-        return data
-    with open(path, "rb") as handle:
-        return handle.read()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, SMALL_FILE)
+        finally:
+            os.close(fd)
+        if len(data) < SMALL_FILE:
+            return data
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as err:
+        raise MigrationFileError(path, f"cannot be read: {err.strerror or err}") from None
+
+
+def read_down_file(path: Path | str) -> SqlFile:
+    """A down file, which may hold only comments but not nothing: an empty file is more
+    likely a forgotten one than a migration with nothing to undo."""
+    down = read_sql_file(path)
+    if not down.big and not down.text.strip():
+        raise MigrationFileError(
+            path,
+            "down file is empty; write the SQL that undoes the up file, or, if there is "
+            "nothing to undo, a comment saying so (e.g. `-- nothing to undo`)",
+        )
+    return down
 
 
 def scan(directory: Path, *, defer_downs: bool = False) -> Scan:
@@ -337,15 +392,29 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
     # os.scandir and plain strings: with 20,000 files, Path sorting and stat calls dominate
-    with os.scandir(directory) as entries:
-        names = sorted(
-            entry.name for entry in entries
-            if entry.name.endswith(".sql") and not entry.name.startswith(".")
-            and entry.is_file()
-        )
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(
+                entry.name for entry in entries
+                if entry.name[-4:].lower() == ".sql" and not entry.name.startswith(".")
+                and _is_migration_file(entry, result)
+            )
+    except OSError as err:
+        result.problems.append(MigrationFileError(
+            directory, f"cannot list the migrations directory: {err.strerror or err}"
+        ))
+        return result
+    # named like a migration but refused: its partner is not reported as unpaired too
+    refused = {os.fspath(p.path).lower() for p in result.problems}
     for file_name in names:
         path = base + file_name
         match = FILE_NAME.match(file_name)
+        if match is None and FILE_NAME.match(file_name[:-4] + ".sql"):
+            result.problems.append(MigrationFileError(
+                path, f"extension must be lower-case .sql: rename it to {file_name[:-4]}.sql"
+            ))
+            refused.add(path.lower())
+            continue
         if match is None:
             result.problems.append(
                 MigrationFileError(
@@ -356,6 +425,12 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             )
             continue
         version, name = int(match["version"]), match["name"]
+        if version > MAX_VERSION:
+            result.problems.append(MigrationFileError(
+                path, f"version {match['version']} is too big: versions are stored as bigint "
+                f"(at most {MAX_VERSION})"
+            ))
+            continue
         if match["direction"] == "up":
             ups.setdefault(version, []).append((name, path))
         else:
@@ -371,6 +446,8 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             continue
         name, up_path = ups[version][0]
         down_path = downs.pop((version, name), None)
+        if down_path is None and f"{up_path[:-len('.up.sql')]}.down.sql".lower() in refused:
+            continue  # its down is there but refused, and reported as such
         try:
             migration = _read_pair(version, name, up_path, down_path, defer_downs)
         except MigrationFileError as err:
@@ -380,8 +457,8 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
 
     for (version, _name), down_path in sorted(downs.items()):
         owners = ups.get(version, [])
-        if len(owners) > 1:
-            continue  # already reported as a duplicate version
+        if len(owners) > 1 or f"{down_path[:-len('.down.sql')]}.up.sql".lower() in refused:
+            continue  # already reported: a duplicate version, or an up that is refused
         message = "down file has no matching up file"
         if owners:
             message += f" (version {version} is {os.path.basename(owners[0][1])})"
@@ -389,6 +466,26 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
     _check_requires(result)
     result.problems.sort(key=lambda e: str(e.path))
     return result
+
+
+def _is_migration_file(entry: os.DirEntry[str], result: Scan) -> bool:
+    """True for a regular file (or a link to one). Anything else named like SQL is a problem:
+    skipping a directory, a dangling link or a link loop would silently skip a migration."""
+    try:
+        if entry.is_file():
+            return True
+        problem = "is a directory, not a migration file" if entry.is_dir() else (
+            "is not a regular file")
+        if entry.is_symlink():
+            target = os.readlink(entry.path)
+            if not os.path.exists(entry.path):
+                problem = f"is a symbolic link to {target}, which does not exist"
+    except OSError as err:
+        problem = f"cannot be read: {err.strerror or err}"
+        if entry.is_symlink():
+            problem = f"is a symbolic link that cannot be followed: {err.strerror or err}"
+    result.problems.append(MigrationFileError(entry.path, problem))
+    return False
 
 
 def _check_requires(result: Scan) -> None:
@@ -424,7 +521,7 @@ def _read_pair(
             up_path,
             f"is marked sqlmig:irreversible but {os.path.basename(down_path)} exists: remove one",
         )
-    down = SqlFile.deferred(down_path) if defer_down else read_sql_file(down_path)
+    down = SqlFile.deferred(down_path, read_down_file) if defer_down else read_down_file(down_path)
     return Migration(version, name, up, down)
 
 

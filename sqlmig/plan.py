@@ -190,7 +190,8 @@ def plan_rollback(
         undo = newest_first[:steps]
     elif to is not None:
         _known_version(files, applied, to)
-        undo = [a for a in newest_first if a.version > to]
+        # --to 0 is "all": a 0000_* migration is undone too, not kept as if it were the target
+        undo = [a for a in newest_first if a.version > to or to == 0]
     elif everything:
         undo = newest_first
     else:
@@ -208,9 +209,10 @@ def plan_rollback(
             )
         if migration.irreversible:
             done = ", ".join(s.migration.id for s in plan) or "nothing"
+            above = f"--to {row.version}" if row.version else f"--steps {len(plan)}"
             raise PlanError(
                 f"cannot roll back {migration.id}: it is marked sqlmig:irreversible; "
-                f"roll back only the migrations above it (`sqlmig rollback --to {row.version}`, "
+                f"roll back only the migrations above it (`sqlmig rollback {above}`, "
                 f"which would undo {done}). Nothing was rolled back"
             )
         plan.append(Step(migration, "down"))

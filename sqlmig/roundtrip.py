@@ -7,6 +7,7 @@ created beside the target (`sqlmig_check_<random>`) and dropped afterwards, or g
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 
 from sqlmig import db, engine, snapshot
 from sqlmig.config import Settings
-from sqlmig.errors import ConnectionFailed
+from sqlmig.errors import ConnectionFailed, Interrupted, MigrationFailed
 from sqlmig.files import Migration
 from sqlmig.plan import Step
 
@@ -46,15 +47,27 @@ class CheckReport:
         return self.failed is None and not self.leftovers
 
 
+SCRATCH_PREFIX = "sqlmig_check_"
+# A scratch database's name carries the server's clock at its creation: another check's
+# database, between its CREATE and its first connection, has no session yet and must not
+# pass for one a killed check left behind.
+SCRATCH_NAME = re.compile(rf"^{SCRATCH_PREFIX}(?P<created>[0-9]+)_[0-9a-f]+$")
+STALE_AFTER = 60  # seconds
+
+
 @contextmanager
-def scratch_database(url: str) -> Iterator[str]:
-    """A new database on the same server as `url`, dropped afterwards whatever happens."""
-    name = f"sqlmig_check_{uuid.uuid4().hex[:10]}"
+def scratch_database(
+    url: str, on_notice: Callable[[str], None] = lambda message: None
+) -> Iterator[str]:
+    """A new database on the same server as `url`, dropped afterwards whatever happens; those
+    that a killed check left behind are dropped first (and named through `on_notice`)."""
     try:
         admin = psycopg.connect(url, autocommit=True, application_name="sqlmig")
     except psycopg.Error as err:
         raise ConnectionFailed(f"cannot connect to {db.describe_target(url)}: {err}") from None
     with admin:
+        now = drop_stale_scratch_databases(admin, on_notice)
+        name = f"{SCRATCH_PREFIX}{now}_{uuid.uuid4().hex[:8]}"
         try:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as err:
@@ -71,6 +84,33 @@ def scratch_database(url: str) -> Iterator[str]:
             )
 
 
+def drop_stale_scratch_databases(
+    admin: psycopg.Connection, on_notice: Callable[[str], None]
+) -> int:
+    """Drop the scratch databases no session uses that are older than STALE_AFTER (or named
+    by an older sqlmig, without a time); returns the server's clock, in epoch seconds."""
+    clock = admin.execute("SELECT extract(epoch FROM now())::bigint").fetchone()
+    now = int(clock[0]) if clock else 0
+    unused = admin.execute(
+        "SELECT d.datname FROM pg_database d WHERE starts_with(d.datname, %s) "
+        "AND NOT EXISTS (SELECT FROM pg_stat_activity a WHERE a.datid = d.oid) ORDER BY 1",
+        (SCRATCH_PREFIX,),
+    ).fetchall()
+    for (name,) in unused:
+        match = SCRATCH_NAME.match(name)
+        if match and now - int(match["created"]) < STALE_AFTER:
+            continue
+        try:  # no FORCE: a session that connected meanwhile keeps its database
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        except psycopg.Error as err:
+            reason = (err.diag.message_primary or str(err)).strip()
+            on_notice(f"note: could not drop {name}, left behind by an interrupted check: "
+                      f"{reason}")
+            continue
+        on_notice(f"dropped {name}, a scratch database left behind by an interrupted check")
+    return now
+
+
 def run_check(
     settings: Settings,
     migrations: list[Migration],
@@ -79,6 +119,24 @@ def run_check(
 ) -> CheckReport:
     """Round-trip every migration on the (empty) database at `url`; stop at the first down
     that does not reverse its up."""
+    scratch = f"the scratch database {db.describe_target(url)}"
+    try:
+        return _run_check(settings, migrations, url, on_result)
+    except (KeyboardInterrupt, Interrupted):
+        raise Interrupted(f"check interrupted; it ran only on {scratch}, the target database "
+                          "was not touched") from None
+    except MigrationFailed as failure:
+        # its notes are about a target database (`sqlmig repair`): there is none here
+        failure.__notes__ = [f"this ran on {scratch}; the target database was not touched"]
+        raise
+
+
+def _run_check(
+    settings: Settings,
+    migrations: list[Migration],
+    url: str,
+    on_result: Callable[[MigrationCheck], None],
+) -> CheckReport:
     report = CheckReport()
     exclude = settings.own_tables
     conn = db.connect(url, settings=settings)

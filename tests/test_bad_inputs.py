@@ -3,10 +3,16 @@ non-zero exit, and leaves the database as it was. One table, one test."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.conftest import Project
 
@@ -23,6 +29,9 @@ class Case:
     config: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     args: tuple[str, ...] = ("migrate",)
+    links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
+    directories: tuple[str, ...] = ()
+    sql: str = ""  # run on the database before the case
 
 
 CASES = {
@@ -156,6 +165,64 @@ CASES = {
     "unknown environment": Case(
         {}, "unknown environment 'prod'", code=2, env={"SQLMIG_ENV": "prod"}
     ),
+    "dangling symbolic link pair": Case(
+        {}, "sql/0002_b.down.sql: is a symbolic link to gone/0002_b.down.sql, which does not exist",
+        links={"0002_b.up.sql": "gone/0002_b.up.sql", "0002_b.down.sql": "gone/0002_b.down.sql"},
+    ),
+    "symbolic link loop": Case(
+        {"0002_b.down.sql": "SELECT 1;"},
+        "sql/0002_b.up.sql: is a symbolic link that cannot be followed: Too many levels",
+        links={"0002_b.up.sql": "0002_b.up.sql"},
+    ),
+    "directory named like a migration": Case(
+        {}, "sql/0002_b.up.sql: is a directory, not a migration file",
+        directories=("0002_b.up.sql",),
+    ),
+    "upper-case extension": Case(
+        {"0002_b.up.SQL": "CREATE TABLE b (id int);", "0002_b.down.SQL": "DROP TABLE b;"},
+        "sql/0002_b.down.SQL: extension must be lower-case .sql: rename it to 0002_b.down.sql",
+    ),
+    "NUL byte in a later migration": Case(
+        {"0002_b.up.sql": b"CREATE TABLE b (id int);\nSELECT '\x00';\n",
+         "0002_b.down.sql": "DROP TABLE b;"},
+        "sql/0002_b.up.sql:2: contains a NUL byte (0x00)",
+    ),
+    "version above the bigint range": Case(
+        {"9223372036854775808_b.up.sql": "CREATE TABLE b (id int);",
+         "9223372036854775808_b.down.sql": "DROP TABLE b;"},
+        "sql/9223372036854775808_b.down.sql: version 9223372036854775808 is too big",
+    ),
+    "UTF-16 file": Case(
+        {"0002_b.up.sql": "CREATE TABLE b (id int);\n".encode("utf-16"),
+         "0002_b.down.sql": "DROP TABLE b;"},
+        "sql/0002_b.up.sql: is UTF-16 (it starts with a UTF-16 byte order mark), not UTF-8; "
+        "convert it: iconv -f UTF-16 -t UTF-8 sql/0002_b.up.sql",
+    ),
+    "--single-transaction with a no-transaction migration": Case(
+        {"0002_b.up.sql": "-- sqlmig:no-transaction\nCREATE INDEX CONCURRENTLY i ON a (id);",
+         "0002_b.down.sql": "DROP INDEX i;"},
+        "--single-transaction cannot include no-transaction migrations: 0002_b",
+        args=("migrate", "--single-transaction"),
+    ),
+    "empty down file at rollback": Case(
+        {}, "sql/0002_b.down.sql: down file is empty",
+        applied_first={**OK, "0002_b.up.sql": "CREATE TABLE b (id int);", "0002_b.down.sql": ""},
+        args=("rollback",),
+    ),
+    "table of another tool with the history table's name": Case(
+        {}, "table: public.schema_migrations exists but is not sqlmig's history table "
+        "(missing columns: execution_ms, applied_by, sqlmig_version;", code=2,
+        sql="CREATE TABLE schema_migrations (version bigint, name text, checksum text, "
+        "batch int, applied_at timestamptz)",
+    ),
+    "lock_wait = nan": Case(
+        {}, "sqlmig.toml: 'lock_wait' = nan must be a finite number of seconds", code=2,
+        config="lock_wait = nan\n",
+    ),
+    "invalid section of another environment": Case(
+        {}, "'lock_timeout' = 'forever' is not a duration", code=2,
+        config='[production]\nlock_timeout = "forever"\n',
+    ),
 }
 
 
@@ -171,10 +238,14 @@ def snapshot(url: str) -> tuple[list[tuple], list[tuple]]:
         has_history = conn.execute(
             "SELECT to_regclass('public.schema_migrations') IS NOT NULL"
         ).fetchone()
+        columns = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'schema_migrations'"
+        ).fetchall()}
         history = conn.execute(
             "SELECT version, name, checksum, state, batch FROM schema_migrations ORDER BY 1"
-        ).fetchall() if has_history and has_history[0] else []
-    return tables, history
+        ).fetchall() if has_history and has_history[0] and "state" in columns else []
+    return tables, [(bool(has_history and has_history[0]),), *history]
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -193,6 +264,12 @@ def test_bad_input_is_one_clear_error_and_the_database_is_unchanged(
         (project.sql_dir / filename).unlink()
     for filename, text in case.files.items():
         project.write(filename, text)
+    for link, target in case.links.items():
+        (project.sql_dir / link).symlink_to(target)
+    for directory in case.directories:
+        (project.sql_dir / directory).mkdir()
+    if case.sql:
+        project.query(case.sql)
     if case.config is not None:
         project.write("sqlmig.toml", case.config, directory=".")
     before = snapshot(project.url)
@@ -248,3 +325,74 @@ def test_going_up_and_status_read_no_down_file_and_verify_names_the_broken_one(
     assert "1 applied" in project.run("status").stdout
     result = project.run("verify", code=1)
     assert "sql/0001_b.down.sql:1: unknown directive" in result.stdout + result.stderr
+
+
+# Root reads any file whatever its mode; these runs drop the capabilities that allow it.
+WITHOUT_ROOT_POWERS = (
+    "setpriv", "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+)
+
+
+def run_unprivileged(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    """`sqlmig ARGS` as root without the power to read what its mode forbids. A server's
+    socket directory (the embedded server's data directory) is then out of reach too, so the
+    socket gets a second name (a hard link) in a directory root owns."""
+    url, sockets = project.url, tempfile.mkdtemp(prefix="sqlmig-sock-")
+    params = conninfo_to_dict(url)
+    host, port = str(params.get("host") or ""), params.get("port") or 5432
+    if host.startswith("/"):
+        os.link(f"{host}/.s.PGSQL.{port}", f"{sockets}/.s.PGSQL.{port}")
+        url = make_conninfo(url, host=sockets)
+    try:
+        return subprocess.run(
+            [*WITHOUT_ROOT_POWERS, sys.executable, "-m", "sqlmig", *args],
+            cwd=project.root, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "DATABASE_URL": url},
+        )
+    finally:
+        shutil.rmtree(sockets)
+
+
+@pytest.mark.parametrize("command", ["migrate", "status", "verify"])
+def test_an_unreadable_file_is_one_error_naming_it_and_nothing_runs(
+    project: Project, command: str
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    (project.sql_dir / "0002_b.up.sql").chmod(0)
+    result = run_unprivileged(project, command)
+    assert result.returncode == 1, result.stderr
+    message = "sql/0002_b.up.sql: cannot be read: Permission denied"
+    assert message in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert project.tables() == set() and not project.exists("schema_migrations")
+
+
+def test_a_migrations_directory_that_cannot_be_listed_is_one_error_naming_it(
+    project: Project,
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.sql_dir.chmod(0)
+    try:
+        result = run_unprivileged(project, "migrate")
+    finally:
+        project.sql_dir.chmod(0o755)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: sql: cannot list the migrations directory: Permission denied\n"
+    )
+    assert project.tables() == set() and not project.exists("schema_migrations")
+
+
+def test_an_unreadable_down_file_stops_rollback_before_anything_runs(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    project.run("migrate")
+    (project.sql_dir / "0001_a.down.sql").chmod(0)
+    result = run_unprivileged(project, "rollback")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: sql/0001_a.down.sql: cannot be read: Permission "
+                                    "denied\n")
+    assert "Traceback" not in result.stderr
+    assert project.tables() == {"a", "b", "schema_migrations"} and len(project.history()) == 2

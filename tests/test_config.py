@@ -322,6 +322,46 @@ def test_a_negative_lock_wait_flag_is_refused_naming_the_flag(tmp_path: Path) ->
     assert message == "--lock-wait: 'lock_wait' must be >= 0"
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "+inf"])
+@pytest.mark.parametrize("key", ["lock_wait", "connect_wait"])
+def test_a_wait_that_is_not_a_finite_number_is_refused_naming_the_key_and_file(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    write(tmp_path, "sqlmig.toml", f"{key} = {value}\n")
+    shown = "nan" if value == "nan" else "inf"
+    assert config_error(tmp_path) == (
+        f"sqlmig.toml: '{key}' = {shown} must be a finite number of seconds"
+    )
+
+
+def test_a_lock_wait_flag_of_nan_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    message = config_error(tmp_path, overrides={"lock_wait": float("nan")})
+    assert message == "--lock-wait: 'lock_wait' = nan must be a finite number of seconds"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("[production]\nlock_timeout = 'forever'\n",
+         "sqlmig.toml [production]: 'lock_timeout' = 'forever' is not a duration"),
+        ("[staging]\ndatabse_url = 'x'\n", "sqlmig.toml [staging]: unknown key 'databse_url'"),
+        ("[test]\nlock_wait = 'long'\n", "sqlmig.toml [test]: 'lock_wait' must be a int or "
+         "float, got 'long'"),
+        ("[production]\ntable = 'my-migrations'\n",
+         "sqlmig.toml [production]: 'table' = 'my-migrations' is not a plain SQL identifier"),
+        ("[production]\nlock_wait = inf\n",
+         "sqlmig.toml [production]: 'lock_wait' = inf must be a finite number"),
+        ("staging = 'postgresql://staging/app'\n", "sqlmig.toml: [staging] must be a table"),
+    ],
+    ids=["duration", "unknown-key", "type", "identifier", "infinite-wait", "not-a-table"],
+)
+def test_every_environment_section_is_checked_not_only_the_current_one(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    write(tmp_path, "sqlmig.toml", section)
+    assert config_error(tmp_path, env="development").startswith(message)
+
+
 def test_a_seed_set_that_is_not_a_folder_name_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "sqlmig.toml", "seed_set = '../secrets'\n")
     assert "'seed_set' = '../secrets' must be a folder name" in config_error(tmp_path)

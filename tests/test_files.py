@@ -11,6 +11,7 @@ import pytest
 
 from sqlmig.errors import MigrationFileError
 from sqlmig.files import (
+    BIG_FILE,
     FILE_NAME,
     checksum,
     discover,
@@ -18,6 +19,7 @@ from sqlmig.files import (
     migration_file_name,
     normalise,
     parse_directives,
+    read_sql_file,
     scan,
 )
 
@@ -80,10 +82,85 @@ def test_non_sql_files_dot_files_and_directories_are_ignored(tmp_path: Path) -> 
     write(tmp_path, "0002_backup.up.sql.bak", "not sql")
     write(tmp_path, ".0003_hidden.up.sql", "SELECT 1;")
     write(tmp_path, ".DS_Store", b"\x00\xff")
-    (tmp_path / "0004_folder.up.sql").mkdir()
+    (tmp_path / "archive").mkdir()
     result = scan(tmp_path)
     assert result.problems == []
     assert [m.id for m in result.migrations] == ["0001_create_users"]
+
+
+def test_a_directory_named_like_a_migration_is_an_error_naming_it(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_create_users")
+    (tmp_path / "0002_folder.up.sql").mkdir()
+    problem = only_problem(tmp_path)
+    assert str(problem) == f"{tmp_path}/0002_folder.up.sql: is a directory, not a migration file"
+
+
+def test_a_symbolic_link_to_a_missing_file_is_an_error_naming_link_and_target(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "0001_gone.up.sql").symlink_to("elsewhere/0001_gone.up.sql")
+    (tmp_path / "0001_gone.down.sql").symlink_to("elsewhere/0001_gone.down.sql")
+    problems = [str(p) for p in scan(tmp_path).problems]
+    assert problems == [
+        f"{tmp_path}/0001_gone.down.sql: is a symbolic link to elsewhere/0001_gone.down.sql, "
+        "which does not exist",
+        f"{tmp_path}/0001_gone.up.sql: is a symbolic link to elsewhere/0001_gone.up.sql, "
+        "which does not exist",
+    ]
+    with pytest.raises(MigrationFileError, match=r"0001_gone\.down\.sql: is a symbolic link"):
+        discover(tmp_path)
+
+
+def test_a_symbolic_link_loop_is_an_error_naming_the_link(tmp_path: Path) -> None:
+    (tmp_path / "0001_loop.up.sql").symlink_to("0001_loop.up.sql")
+    write(tmp_path, "0001_loop.down.sql", DOWN)
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_loop.up.sql"
+    assert "is a symbolic link that cannot be followed: Too many levels of symbolic links" in (
+        str(problem))
+
+
+def test_a_symbolic_link_to_a_migration_file_is_read_through(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    pair(tmp_path / "shared", "0001_create_users")
+    for direction in ("up", "down"):
+        (tmp_path / f"0001_create_users.{direction}.sql").symlink_to(
+            f"shared/0001_create_users.{direction}.sql")
+    [migration] = discover(tmp_path)
+    assert migration.up.text == UP
+
+
+@pytest.mark.parametrize("extension", ["SQL", "Sql"])
+def test_an_extension_in_another_case_is_an_error_saying_how_to_rename(
+    tmp_path: Path, extension: str
+) -> None:
+    pair(tmp_path, "0001_create_users")
+    write(tmp_path, f"0002_a.up.{extension}", UP)
+    write(tmp_path, "0002_a.down.sql", DOWN)  # not also reported as a down without its up
+    problem = only_problem(tmp_path)
+    assert str(problem) == (f"{tmp_path}/0002_a.up.{extension}: extension must be lower-case "
+                            ".sql: rename it to 0002_a.up.sql")
+
+
+def test_a_file_that_cannot_be_read_is_an_error_naming_it(tmp_path: Path) -> None:
+    # as root nothing is unreadable by its mode; reading a directory fails the same way
+    with pytest.raises(MigrationFileError) as raised:
+        read_sql_file(tmp_path)
+    assert str(raised.value) == f"{tmp_path}: cannot be read: Is a directory"
+
+
+def test_a_version_above_the_bigint_range_is_an_error_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    pair(tmp_path, "9223372036854775807_last")
+    pair(tmp_path, "9223372036854775808_beyond")
+    problems = [str(p) for p in scan(tmp_path).problems]
+    assert problems == [
+        f"{tmp_path}/9223372036854775808_beyond.{d}.sql: version 9223372036854775808 is too "
+        "big: versions are stored as bigint (at most 9223372036854775807)"
+        for d in ("down", "up")
+    ]
+    assert [m.version for m in scan(tmp_path).migrations] == [9223372036854775807]
 
 
 def test_an_empty_directory_has_no_migrations(tmp_path: Path) -> None:
@@ -204,6 +281,26 @@ def test_a_down_file_may_be_only_comments(tmp_path: Path) -> None:
     assert migration.down is not None and not has_sql(migration.down.text)
 
 
+@pytest.mark.parametrize("text", [b"", b"\n  \n\t", b"\xef\xbb\xbf\r\n"],
+                         ids=["0-byte", "whitespace", "BOM-and-CRLF"])
+@pytest.mark.parametrize("deferred", [False, True])
+def test_an_empty_down_file_is_an_error_asking_for_a_comment(
+    tmp_path: Path, text: bytes, deferred: bool
+) -> None:
+    pair(tmp_path, "0001_create_users", down=text)
+    if deferred:  # read on first use, as by rollback
+        [migration] = discover(tmp_path, defer_downs=True)
+        assert migration.down is not None
+        with pytest.raises(MigrationFileError) as raised:
+            migration.down.text  # noqa: B018
+        problem = raised.value
+    else:
+        problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / "0001_create_users.down.sql"
+    assert "down file is empty" in str(problem)
+    assert "a comment saying so (e.g. `-- nothing to undo`)" in str(problem)
+
+
 def test_scan_collects_every_problem_sorted_by_path_and_keeps_the_good_migrations(
     tmp_path: Path,
 ) -> None:
@@ -236,6 +333,38 @@ def test_non_utf8_bytes_in_a_down_file_name_the_down_file(tmp_path: Path) -> Non
     problem = only_problem(tmp_path)
     assert problem.path == tmp_path / "0001_latin1.down.sql"
     assert problem.line == 4
+
+
+@pytest.mark.parametrize(
+    ("codec", "encoding"),
+    [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32"),
+     ("utf-32-be", "UTF-32")],
+)
+def test_a_utf16_or_utf32_file_is_named_as_such_with_how_to_convert_it(
+    tmp_path: Path, codec: str, encoding: str
+) -> None:
+    raw = UP.encode(codec)
+    if not codec.endswith("-be"):
+        assert raw[:2] == b"\xff\xfe"  # Python's utf-16/utf-32 write a little-endian BOM
+    else:
+        raw = ("\ufeff" + UP).encode(codec)
+    pair(tmp_path, "0001_wide", up=raw)
+    problem = only_problem(tmp_path)
+    shown = f"{tmp_path}/0001_wide.up.sql"
+    assert str(problem) == (
+        f"{shown}: is {encoding} (it starts with a {encoding} byte order mark), not UTF-8; "
+        f"convert it: iconv -f {encoding} -t UTF-8 {shown} > {shown}.utf8 && "
+        f"mv {shown}.utf8 {shown}"
+    )
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_a_nul_byte_is_an_error_naming_the_file_and_line(tmp_path: Path, big: bool) -> None:
+    padding = b"-- padding\n" * (BIG_FILE // 10 if big else 1)
+    pair(tmp_path, "0001_nul", up=padding + b"SELECT 1;\nSELECT 'a\x00b';\n")
+    problem = only_problem(tmp_path)
+    assert problem.line == padding.count(b"\n") + 2
+    assert "contains a NUL byte (0x00), which PostgreSQL cannot take in SQL text" in str(problem)
 
 
 def test_a_utf8_bom_is_stripped(tmp_path: Path) -> None:

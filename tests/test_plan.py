@@ -247,6 +247,20 @@ def test_rollback_to_a_pending_version_above_the_newest_applied_undoes_nothing()
     assert plan_rollback(FILES, APPLIED, to=10) == []
 
 
+def test_rollback_to_0_undoes_a_0000_migration_too() -> None:
+    files = [migration(0, "extensions"), *FILES[:2]]
+    history = [record(m, 1) for m in files]
+    assert versions(plan_rollback(files, history, to=0)) == [2, 1, 0]
+
+
+def test_rollback_to_0_stopping_at_an_irreversible_0000_migration_suggests_steps() -> None:
+    files = [migration(0, "extensions", "irreversible"), *FILES[:2]]
+    with pytest.raises(PlanError) as raised:
+        plan_rollback(files, [record(m, 1) for m in files], to=0)
+    assert ("`sqlmig rollback --steps 2`, which would undo 0002_create_posts, "
+            "0001_create_users") in str(raised.value)
+
+
 def test_rollback_stops_at_the_irreversible_migration() -> None:
     with pytest.raises(PlanError) as raised:
         plan_rollback(FILES, MIGRATED, steps=4)

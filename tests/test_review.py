@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
+from sqlmig import db, roundtrip
 from tests import provision
 from tests.conftest import Project
 
@@ -199,3 +203,103 @@ def test_migrate_refuses_when_the_snapshot_fails(
     result = project.run("migrate", "--snapshot", code=1)
     assert "no pg_dump" in result.stderr
     assert not project.exists("a")
+
+
+def scratch_databases(project: Project) -> set[str]:
+    rows = project.query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, 'sqlmig_check_')"
+    )
+    return {name for (name,) in rows}
+
+
+def wait_for_check_sleeping(project: Project, timeout: float = 20) -> str:
+    """The scratch database in which a check's migration sleeps, once it does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = project.query(
+            "SELECT datname FROM pg_stat_activity WHERE application_name = 'sqlmig' "
+            "AND starts_with(datname, 'sqlmig_check_') AND wait_event = 'PgSleep'"
+        )
+        if rows:
+            return str(rows[0][0])
+        time.sleep(0.05)
+    raise AssertionError("the check never reached its slow migration")
+
+
+@pytest.mark.parametrize("header", ["", "-- sqlmig:no-transaction\n"],
+                         ids=["transactional", "no-transaction"])
+def test_an_interrupted_check_says_the_target_was_not_touched(
+    project: Project, header: str
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_slow", f"{header}SELECT pg_sleep(30);", f"{header}SELECT 1;")
+    process = project.spawn("check")
+    scratch = wait_for_check_sleeping(project)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130
+    target = db.describe_target(make_conninfo(project.url, dbname=scratch))
+    assert stderr == (
+        f"error: check interrupted; it ran only on the scratch database {target}, "
+        "the target database was not touched\n"
+    )
+    assert "repair" not in stderr
+    assert project.tables() == set() and not project.exists("schema_migrations")
+    assert scratch not in scratch_databases(project), "the scratch database was dropped"
+
+
+def test_a_check_killed_with_9_leaves_a_scratch_database_the_next_check_drops(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_slow", "SELECT pg_sleep(30);", "SELECT 1;")
+    process = project.spawn("check")
+    scratch = wait_for_check_sleeping(project)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 15  # until the server notices the dead client
+    while project.query("SELECT 1 FROM pg_stat_activity WHERE datname = %s", (scratch,)):
+        assert time.monotonic() < deadline, "the server never noticed the killed check"
+        time.sleep(0.1)
+    assert scratch in scratch_databases(project)
+
+    project.write("0002_slow.up.sql", "SELECT 1;")
+    monkeypatch.setattr(roundtrip, "STALE_AFTER", 0)  # it died a moment ago
+    result = project.run("check")
+    assert f"dropped {scratch}, a scratch database left behind by an interrupted check" in (
+        result.stderr)
+    assert scratch_databases(project) == set()
+
+
+def test_check_drops_only_scratch_databases_no_session_uses_and_not_just_created(
+    project: Project, pg_admin_url: str
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    now = int(project.query("SELECT extract(epoch FROM now())::bigint")[0][0])
+    stale = ["sqlmig_check_1000_0badc0de", "sqlmig_check_0a1b2c3d4e"]  # the second: old naming
+    kept = [f"sqlmig_check_{now}_0000f4e5", "sqlmig_check_1000_00in0use"]
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        for name in stale + kept:
+            admin.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(make_conninfo(project.url, dbname=kept[1])):
+            result = project.run("check")
+        for name in stale:
+            assert f"dropped {name}, a scratch database left behind" in result.stderr
+        assert scratch_databases(project) == set(kept)
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            for name in stale + kept:
+                admin.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_a_failing_no_transaction_migration_in_check_does_not_send_the_user_to_repair(
+    project: Project,
+) -> None:
+    project.pair("0001_a", "-- sqlmig:no-transaction\nSELECT * FROM nope;", "SELECT 1;")
+    result = project.run("check", code=1)
+    assert 'sql/0001_a.up.sql:2:15: relation "nope" does not exist' in result.stderr
+    assert "note: this ran on the scratch database " in result.stderr
+    assert "the target database was not touched" in result.stderr
+    assert "repair" not in result.stderr
+    assert not project.exists("schema_migrations")
