@@ -7,6 +7,7 @@ Pure string work, tolerant of malformed URLs; never connects, never prints.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from urllib.parse import quote, unquote
@@ -79,14 +80,15 @@ def passwords(url: str) -> list[str]:
     return [p for p in dict.fromkeys(found) if p]
 
 
-def _forms(secret: str) -> set[str]:
+@functools.lru_cache(maxsize=64)
+def _forms(secret: str) -> frozenset[str]:
     """The secret as written, percent-decoded and percent-encoded, and the pieces libpq makes
     of a password with an unencoded `@`, `/` or space."""
     decoded = unquote(secret)
     forms = {secret, decoded, quote(decoded, safe=""), quote(decoded, safe="@:!$&'()*+,;=")}
     for form in list(forms):
         forms.update(_SPLITS.split(form))
-    return {form for form in forms if len(form) >= MIN_LENGTH}
+    return frozenset(form for form in forms if len(form) >= MIN_LENGTH)
 
 
 def remember(url: str | None) -> None:
@@ -118,16 +120,17 @@ def hide(text: str) -> str:
     in a URL or `password=` setting the text itself contains."""
     if not text:
         return text
-    known = set(_known)
-    if environment := os.environ.get("PGPASSWORD"):
-        known.update(_forms(environment))
-    known.discard(MASK)
+    known = _known | _forms(os.environ.get("PGPASSWORD", ""))
     for secret in sorted(known, key=len, reverse=True):  # longest first: no half-hidden rest
-        if secret in text:
+        if secret in text and secret != MASK:
             text = re.sub(_bounded(secret), MASK, text)
-    text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK if m["secret"] else m[0], text)
-    text = _SETTING_IN_TEXT.sub(lambda m: m["head"] + MASK, text)
-    return _DICT_ENTRY.sub(lambda m: m["head"] + repr(MASK), text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK if m["secret"] else m[0], text)
+    if "=" in text:
+        text = _SETTING_IN_TEXT.sub(lambda m: m["head"] + MASK, text)
+    if "assword" in text:
+        text = _DICT_ENTRY.sub(lambda m: m["head"] + repr(MASK), text)
+    return text
 
 
 def unencoded(url: str) -> str | None:
