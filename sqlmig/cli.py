@@ -4,6 +4,7 @@ No decisions and no SQL live here. Heavy imports (psycopg, pglast, Rich tables) 
 the commands that need them, so `sqlmig --help` starts fast.
 """
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -120,30 +121,35 @@ def main_options(
 
 @contextmanager
 def reported(debug: bool) -> Iterator[None]:
-    """Turn SqlmigError into `error: ...` and its exit code; tracebacks only with --debug."""
+    """Turn SqlmigError into `error: ...` and its exit code; tracebacks only with --debug,
+    and those too without passwords (secrets.hide)."""
     try:
         yield
-    except KeyboardInterrupt:
-        if debug:
-            raise
+    except KeyboardInterrupt as err:
         from sqlmig import render
 
+        if debug:
+            render.traceback(err)
         render.error(Interrupted("interrupted; nothing was left half-done"))
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except SqlmigError as err:
-        if debug:
-            raise
         from sqlmig import render
 
+        if debug:
+            render.traceback(err)
         render.error(err)
         raise typer.Exit(err.exit_code) from None
     except Exception as err:  # a database error sqlmig did not foresee: still one line
         import psycopg
 
-        if debug or not isinstance(err, psycopg.Error):
-            raise
         from sqlmig import render
 
+        if debug:
+            render.traceback(err)
+            if not isinstance(err, psycopg.Error):
+                raise typer.Exit(EXIT_ERROR) from None
+        elif not isinstance(err, psycopg.Error):
+            raise  # a bug: main's excepthook prints it, passwords hidden
         render.error(SqlmigError(f"database error: {str(err).splitlines()[0]}"))
         raise typer.Exit(EXIT_ERROR) from None
 
@@ -178,8 +184,6 @@ def guard_destructive(
     """Name the target and what is about to be dropped or undone, then go ahead only if
     protect.check allows: a database recorded as staging or production needs that very
     environment, and a protected one --yes (or an answer at a terminal)."""
-    import sys
-
     from sqlmig import db, protect, render
 
     destruction = protect.Destruction(
@@ -578,13 +582,22 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _hidden_traceback(kind: type[BaseException], err: BaseException, tb: Any) -> None:
+    """A bug's traceback still never shows a password."""
+    import traceback
+
+    from sqlmig import render
+
+    render.HiddenFile(sys.stderr).write("".join(traceback.format_exception(kind, err, tb)))
+
+
 def main() -> None:
     import gc
     import os
     import signal
-    import sys
 
     signal.signal(signal.SIGTERM, _terminate)
+    sys.excepthook = _hidden_traceback
     if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
         _only_the_named_command(sys.argv[1:])
     try:

@@ -101,11 +101,19 @@ def check(
 
 def _resolve(target: str) -> str:
     """An environment name, or a URL."""
-    from sqlmig import config
+    from sqlmig import config, secrets
 
     if target in config.ENVIRONMENTS:
         return database_url(settings_for(target, None))
+    secrets.remember(target)
     return target
+
+
+def _label(target: str) -> str:
+    """How diff names a side: the environment, or user@host:port/db for a URL."""
+    from sqlmig import config, db
+
+    return target if target in config.ENVIRONMENTS else db.describe_target(target)
 
 
 @app.command()
@@ -126,6 +134,7 @@ def diff(
     with reported(debug):
         settings = settings_for(None, None)
         exclude = settings.own_tables
+        source_label, target_label = _label(source), _label(target)
         snapshots = []
         for where in (source, target):
             with db.connect(_resolve(where)) as conn:
@@ -133,13 +142,13 @@ def diff(
         differences = snapshot.compare(*snapshots)
         if json_:
             render.print_json({
-                "from": source if "://" not in source else db.describe_target(source),
-                "to": target if "://" not in target else db.describe_target(target),
+                "from": source_label,
+                "to": target_label,
                 "same": not differences,
                 "differences": [render.difference_json(d) for d in differences],
             })
         else:
-            render.differences_table(differences, source, target)
+            render.differences_table(differences, source_label, target_label)
         if differences:
             raise typer.Exit(EXIT_PENDING)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmig.errors import ConfigError
+from sqlmig.secrets import hide, remember, remember_secret
 
 ENVIRONMENTS = ("development", "test", "staging", "production")
 # The Node template's variable names, kept so existing deployments work unchanged.
@@ -258,6 +259,12 @@ def resolve(
             values[key], sources[key] = value, f"--{key.replace('_', '-')}"
     _validate(values, sources)
 
+    # every URL and password the environment holds, not only this one's: any may be quoted
+    sections = [data, *(data.get(name) for name in ENVIRONMENTS)]
+    for secret in (database_url, *(variables.get(name) for name in URL_VARIABLES.values()),
+                   *(s.get("database_url") for s in sections if isinstance(s, dict))):
+        remember(secret if isinstance(secret, str) else None)
+    remember_secret(variables.get("PGPASSWORD", ""))
     url = database_url or variables.get(URL_VARIABLES[env]) or values["database_url"]
     if database_url:
         sources["database_url"] = "--database-url"
@@ -295,8 +302,8 @@ def resolve(
 
 
 def explain(settings: Settings) -> list[tuple[str, Any, str]]:
-    """(setting, value, where it came from) for `sqlmig config`; passwords redacted."""
-    url = redact(settings.database_url) if settings.database_url else None
+    """(setting, value, where it came from) for `sqlmig config`; passwords hidden."""
+    url = hide(settings.database_url) if settings.database_url else None
     values: dict[str, Any] = {
         "env": settings.env,
         "database_url": url or (
@@ -318,46 +325,3 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "lint_disable": list(settings.lint_disable),
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced by ***, for every message a user sees."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable database URL>"
-    if parts.password is not None:
-        host = parts.netloc.rsplit("@", 1)[1]
-        user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
-        url = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    # key=value conninfo strings and ?password= query parameters
-    return _password_setting(url).sub(r"\1***", url)
-
-
-# In a URL's query a value ends at `&`; in a key=value conninfo string it is quoted (so may hold
-# spaces, with \' and \\ escapes) or runs to the next space, `&` included.
-_URL_QUERY_PASSWORD = re.compile(r"(password\s*=\s*)([^\s&]+)")
-_CONNINFO_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
-
-
-def _password_setting(url: str) -> re.Pattern[str]:
-    return _URL_QUERY_PASSWORD if "://" in url else _CONNINFO_PASSWORD
-
-
-def secrets_in(url: str) -> list[str]:
-    """Passwords a URL or conninfo string carries, even when it does not parse."""
-    found = re.findall(r"://[^:/@\s]*:([^@/\s]+)@", url)
-    for _, value in _password_setting(url).findall(url):
-        if len(value) >= 2 and value[0] == value[-1] == "'":
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        found.append(value)
-    return [secret for secret in found if secret]
-
-
-def scrub(text: str, url: str) -> str:
-    """`text` with every password from `url` replaced by ***, for libpq messages that quote it."""
-    for secret in secrets_in(url):
-        text = text.replace(secret, "***")
-    return text

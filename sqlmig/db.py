@@ -18,10 +18,11 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from sqlmig import __version__
-from sqlmig.config import METADATA_TABLE, Settings, redact, scrub
+from sqlmig.config import METADATA_TABLE, Settings
 from sqlmig.errors import ConfigError, ConnectionFailed, LockTimeout
 from sqlmig.files import Migration
 from sqlmig.plan import Applied
+from sqlmig.secrets import hide, remember, unencoded
 
 APPLICATION_NAME = "sqlmig"
 
@@ -86,7 +87,9 @@ SCRIPT_KEEP_LIMIT = 1_000_000
 
 
 def describe_target(url: str) -> str:
-    """`user@host:port/dbname` for messages; never the password."""
+    """`user@host:port/dbname` for messages; never the password, even where libpq reads a
+    malformed URL's password as part of the host or the database name."""
+    remember(url)
     try:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
@@ -95,7 +98,7 @@ def describe_target(url: str) -> str:
     if str(host).startswith("/"):
         host = f"socket {host}"
     port = params.get("port") or "5432"
-    return f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}".lstrip("@")
+    return hide(f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}".lstrip("@"))
 
 
 def describe_connection(conn: psycopg.Connection) -> str:
@@ -147,12 +150,11 @@ def connect(
     on_retry: Callable[[str], None] = lambda message: None,
 ) -> psycopg.Connection:
     """An autocommit UTF-8 connection named `sqlmig`; the engine issues BEGIN/COMMIT itself."""
+    remember(url)
     try:
         conninfo_to_dict(url)
     except psycopg.ProgrammingError as err:
-        raise ConnectionFailed(
-            scrub(f"invalid database URL {redact(url)}: {_reason(err)}", url)
-        ) from None
+        raise _failed(f"invalid database URL {hide(url)}: {hide(_reason(err))}", url) from None
     target = describe_target(url)
     wait = settings.connect_wait if settings is not None else 0.0
     deadline = time.monotonic() + wait
@@ -174,15 +176,21 @@ def connect(
                 watch = False  # PostgreSQL 13
                 continue
             now = time.monotonic()
-            reason = scrub(reason, url)
+            reason = hide(reason)
             if now >= deadline or _hopeless(reason):
-                raise ConnectionFailed(f"cannot connect to {target}: {reason}") from None
+                raise _failed(f"cannot connect to {target}: {reason}", url) from None
             if now - last_said >= 3 or not last_said:
                 left = deadline - now
                 on_retry(f"waiting for the database at {target} ({reason}); {left:.0f}s left")
                 last_said = now
             time.sleep(min(delay, max(0.0, deadline - now)))
             delay = min(delay * 2, 2.0)
+
+
+def _failed(message: str, url: str) -> ConnectionFailed:
+    failure = ConnectionFailed(message)
+    failure.hint = unencoded(url)  # libpq cut the password short: the likely cause
+    return failure
 
 
 def _hopeless(reason: str) -> bool:

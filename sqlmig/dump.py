@@ -21,7 +21,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from sqlmig.errors import SqlmigError
+from sqlmig.errors import SqlmigError, display_path
 
 # Lines that change between runs or pg_dump versions without the schema changing.
 VOLATILE = re.compile(r"^(-- Dumped (from|by) .*|\\(un)?restrict .*)$")
@@ -103,19 +103,34 @@ def backup(url: str, server_major: int, directory: Path, env: str, version: int)
             f"no pg_dump {server_major} or newer found for the snapshot; install the "
             "PostgreSQL client, or migrate without --snapshot"
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    private_folder(directory)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = directory / f"{env}-{stamp}-{version:04d}.dump"
     conninfo, environ = _connection(url)
-    result = subprocess.run(
+    result = subprocess.run(  # umask 077: the dump is readable by its owner only from the start
         [binary, "--format=custom", "--file", str(path), "--dbname", conninfo],
-        capture_output=True, text=True, env=environ,
+        capture_output=True, text=True, env=environ, umask=0o077,
     )
-    if result.returncode != 0:
+    if result.returncode == 0:
+        path.chmod(0o600)
+    else:
         path.unlink(missing_ok=True)
         last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
         raise DumpFailed(f"snapshot failed, nothing was migrated: pg_dump: {last}")
     return path
+
+
+def private_folder(directory: Path) -> None:
+    """Create `directory` for the owner only (0700; an older sqlmig made it 0755): a snapshot
+    holds every row of the database. DumpFailed, naming the folder, if that is impossible."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)
+    except OSError as err:
+        raise DumpFailed(
+            f"cannot create the snapshot folder {display_path(directory)}: "
+            f"{err.strerror or err}; nothing was migrated"
+        ) from None
 
 
 def restore_command(path: Path, url: str) -> str:

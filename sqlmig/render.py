@@ -1,6 +1,8 @@
 """Everything the user reads: Rich tables, progress lines, errors, JSON documents.
 
-Takes plain results from plan/engine and prints them; decides nothing.
+Takes plain results from plan/engine and prints them; decides nothing. Every byte goes out
+through a HiddenFile (secrets.hide: no password is ever printed), and text from users or the
+server is printed literally, never read as Rich markup.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,12 +48,28 @@ class Output:
 OUTPUT = Output()
 
 
+class HiddenFile:
+    """stdout or stderr with every password taken out of what is written to it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from sqlmig.secrets import hide
+
+        return self.stream.write(hide(text))
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding...
+        return getattr(self.stream, name)
+
+
 def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
     # NO_COLOR: Rich alone would keep bold and friends; color_system=None drops every escape
     no_color = OUTPUT.no_color or bool(os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, color_system=None if no_color else "auto", highlight=False)
+    stream = cast("IO[str]", HiddenFile(sys.stderr if stderr else sys.stdout))
+    return Console(file=stream, color_system=None if no_color else "auto", highlight=False)
 
 
 def plain() -> bool:
@@ -70,7 +88,7 @@ class PlainOutput:
 
     @property
     def file(self) -> Any:
-        return sys.stdout  # looked up on each use: test runners swap it
+        return HiddenFile(sys.stdout)  # looked up on each use: test runners swap it
 
     def print(self, text: object, **_: object) -> None:
         self.file.write(f"{text}\n")
@@ -110,15 +128,24 @@ def table(
 
 
 def error(err: SqlmigError) -> None:
+    from rich.text import Text
+
     out = console(stderr=True)
-    out.print(f"[bold red]error:[/] {err}", soft_wrap=True, markup=True, emoji=False)
+    out.print(Text.assemble(("error:", "bold red"), f" {err}"), soft_wrap=True)
     details = err.details() if hasattr(err, "details") else []
     for line in details:
         out.print(line, soft_wrap=True, markup=False, emoji=False)
     if err.hint and not details:
-        out.print(f"hint: {err.hint}", soft_wrap=True, markup=False)
+        out.print(f"hint: {err.hint}", soft_wrap=True, markup=False, emoji=False)
     for note in getattr(err, "__notes__", []):
         out.print(f"note: {note}", soft_wrap=True, markup=False, emoji=False)
+
+
+def traceback(err: BaseException) -> None:
+    """--debug: the whole traceback, through the same redaction as everything else."""
+    import traceback as tracebacks
+
+    HiddenFile(sys.stderr).write("".join(tracebacks.format_exception(err)))
 
 
 def notice(message: str) -> None:
@@ -285,7 +312,7 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
         text.append(rendered[:state_at])
         text.append(rendered[state_at:state_at + len(values[2])], style=STATE_STYLES[row.state])
         text.append(rendered[state_at + len(values[2]):] + "\n")
-    out.print(f"[bold]{env}[/] · {target}", soft_wrap=True)
+    out.print(Text.assemble((env, "bold"), f" · {target}"), soft_wrap=True)
     out.print(text, soft_wrap=True, no_wrap=True, overflow="ignore", crop=False)
     out.print(status_summary(rows))
 
@@ -335,7 +362,7 @@ def status_json(rows: Sequence[StatusRow], env: str,
 
 
 def print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    HiddenFile(sys.stdout).write(json.dumps(document, indent=2, default=str) + "\n")
 
 
 def problems_table(problems: Sequence[Problem]) -> None:
@@ -399,14 +426,14 @@ def seeds_json(results: Sequence[SeedResult], settings: Settings) -> dict[str, A
 def seeds_table(results: Sequence[SeedResult], settings: Settings) -> None:
     out = console()
     if not results:
-        out.print(f"no seeds in {settings.seeds_dir}")
+        out.print(f"no seeds in {settings.seeds_dir}", markup=False)
         return
     grid = table(("seed", "kind", "rows", "time"), right=("rows", "time"))
     for r in results:
-        grid.add_row(r.seed.path.name, r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
+        grid.add_row(escape(r.seed.path.name), r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
     out.print(grid)
     total = sum(r.rows for r in results)
     out.print(
         f"seeded {settings.env} from seeds/{settings.seed_set}: {len(results)} files, "
-        f"{total:,} rows in {sum(r.ms for r in results)} ms"
+        f"{total:,} rows in {sum(r.ms for r in results)} ms", markup=False
     )

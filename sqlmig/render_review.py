@@ -173,9 +173,11 @@ def check_json(report: CheckReport) -> dict[str, Any]:
 
 
 def differences_table(differences: Sequence[Difference], source: str, target: str) -> None:
+    from rich.text import Text
+
     out = console()
     if not differences:
-        out.print(f"[green]same schema[/]: {source} and {target}")
+        out.print(Text.assemble(("same schema", "green"), f": {source} and {target}"))
         return
     grid = table(("change", "kind", "object", "detail"), wrap=("detail",))
     styles = {"added": "green", "removed": "red", "changed": "yellow"}

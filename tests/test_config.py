@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sqlmig.config import redact, resolve, scrub, secrets_in
+from sqlmig.config import resolve
 from sqlmig.errors import ConfigError
 
 URL = "postgresql://app:s3cret@db.example.com:5432/app"
@@ -381,53 +381,3 @@ def test_an_environment_section_that_is_not_a_table_is_refused(tmp_path: Path) -
 def test_a_tool_sqlmig_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", "[tool]\nsqlmig = 'yes'\n")
     assert config_error(tmp_path) == "pyproject.toml: [tool.sqlmig] must be a table"
-
-
-# --- secrets -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        (URL, "postgresql://app:***@db.example.com:5432/app"),
-        ("postgres://app:s3cret@[::1]:5432/app", "postgres://app:***@[::1]:5432/app"),
-        ("postgresql://:s3cret@db/app", "postgresql://:***@db/app"),
-        ("postgresql://app:p%40ss%3Aw0rd@db/app", "postgresql://app:***@db/app"),
-        ("postgresql://app:p@ss@db/app", "postgresql://app:***@db/app"),
-        ("postgresql://app@db/app?password=s3cret&sslmode=require",
-         "postgresql://app@db/app?password=***&sslmode=require"),
-        ("host=db user=app password=s3cret dbname=app", "host=db user=app password=*** dbname=app"),
-        ("host=db password = s3cret", "host=db password = ***"),
-        ("host=db password='s3 cret' dbname=app", "host=db password=*** dbname=app"),
-        ("host=db password='it\\'s' dbname=app", "host=db password=*** dbname=app"),
-        ("host=db password=ab&cd dbname=app", "host=db password=*** dbname=app"),
-    ],
-)
-def test_redact_never_shows_a_password(url: str, expected: str) -> None:
-    assert redact(url) == expected
-
-
-@pytest.mark.parametrize(
-    "url", ["postgresql://app@db:5432/app", "host=db user=app dbname=app", "postgresql:///app"]
-)
-def test_redact_leaves_a_url_without_a_password_unchanged(url: str) -> None:
-    assert redact(url) == url
-
-
-def test_redact_of_an_unparseable_url_shows_none_of_it() -> None:
-    assert redact("postgresql://app:s3cret@[::1/app") == "<unparseable database URL>"
-
-
-@pytest.mark.parametrize(
-    ("url", "secret"),
-    [
-        (URL, "s3cret"),
-        ("host=db password=s3cret", "s3cret"),
-        ("host=db password='s3 cret'", "s3 cret"),
-        ("postgresql://app:s3cret@[::1/app", "s3cret"),
-    ],
-)
-def test_scrub_hides_the_password_wherever_a_message_quotes_it(url: str, secret: str) -> None:
-    assert secrets_in(url) == [secret]
-    message = f'connection failed: password "{secret}" rejected for {url}'
-    assert secret not in scrub(message, url)

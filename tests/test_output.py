@@ -132,3 +132,37 @@ def test_progress_bar_also_appears_once_a_short_run_gets_slow(
     reporter.started(few[1])
     assert reporter.progress is not None
     reporter.done()
+
+
+# --- user and server text is printed as written, never read as Rich markup -----------------
+
+
+@pytest.mark.parametrize("text", ["[/x]", "[b]oops", "[production]", "a[/] [red]b"])
+def test_a_failing_statement_is_quoted_literally_in_the_error(project: Project, text: str) -> None:
+    project.pair("0001_a", f"SELECT '{text}'::int;")
+    result = project.run("migrate", code=1)
+    assert result.stderr.startswith(
+        f'error: sql/0001_a.up.sql:1:8: invalid input syntax for type integer: "{text}"\n'
+    )
+    assert f"    1 | SELECT '{text}'::int;" in result.stderr
+
+
+def test_a_config_section_named_in_an_error_keeps_its_brackets(project: Project) -> None:
+    project.write("sqlmig.toml", "[production]\nbogus = 1\n", directory=".")
+    result = project.run("config", "--env", "production", code=2)
+    assert result.stderr.startswith("error: sqlmig.toml [production]: unknown key 'bogus'")
+
+
+@pytest.mark.parametrize("flag", [(), ("--json",)], ids=["text", "json"])
+def test_diff_names_a_database_given_as_url_by_user_host_port_and_name(
+    project: Project, flag: tuple[str, ...]
+) -> None:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(project.url)
+    url = make_conninfo(project.url, password="Diff-Label-Secret")
+    result = project.run("diff", "--from", url, "--to", project.url, *flag)
+    label = f"{params.get('user', '')}@"
+    assert label in result.stdout
+    assert str(params["dbname"]) in result.stdout
+    assert "Diff-Label-Secret" not in result.stdout + result.stderr
