@@ -47,12 +47,11 @@ from sqlmig.sqltext import (
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
-# table left by one file must not change what the next one does. (Not DISCARD ALL: it would
-# release the advisory lock.) Startup options, configured timeouts among them, survive.
-ISOLATE = "RESET ALL;\nDISCARD TEMP;\n"
-ISOLATE_STATEMENTS = 2
-# ISOLATE runs before a file only when the file before it may have left session state behind
-# (sqltext.may_leave_session_state): it is a fifth of the server time of a trivial migration.
+# table left by one file must not change what the next one does. db.session_reset() gives the
+# SQL: RESET ALL and DISCARD TEMP, then sqlmig's own SETs (configured timeouts among them)
+# again. The reset runs before a file only when the file before it may have left session
+# state behind (sqltext.may_leave_session_state): it is a fifth of the server time of a
+# trivial migration.
 # Not seen: a function created earlier that calls set_config(..., false) when a file calls it.
 # Every migration of a run but the last commits without waiting for its WAL flush: the last
 # one's synchronous commit flushes them all (WAL is written in order), and a run that stops
@@ -126,7 +125,7 @@ class Session:
 
     def isolation(self) -> tuple[str, int]:
         """The reset to send before the next file (and its statement count), if needed."""
-        return (ISOLATE, ISOLATE_STATEMENTS) if self.dirty else ("", 0)
+        return db.session_reset(self.conn) if self.dirty else ("", 0)
 
     def ran(self, file: SqlFile) -> None:
         self.dirty = file.big or may_leave_session_state(file.text)
@@ -688,7 +687,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     started = time.perf_counter()
     session.dirty = True  # statements commit one by one; whatever they SET stays
     try:
-        conn.execute(ISOLATE)
+        conn.execute(db.session_reset(conn)[0])
         for timeout in timeouts:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
@@ -709,9 +708,9 @@ def _run_no_transaction(session: Session, step: Step) -> int:
                 )
                 raise
     finally:
-        for setting in (s for d, s in TIMEOUT_SETTINGS.items() if d in file.directives):
+        if timeouts:  # the file's own timeouts end with it; the configured ones apply again
             with suppress(psycopg.Error):
-                conn.execute(sql.SQL("RESET {}").format(sql.Identifier(setting)))
+                conn.execute(db.session_reset(conn)[0])
     ms = round((time.perf_counter() - started) * 1000)
     if step.direction == "up":
         conn.execute(history.finish, (ms, migration.version))
