@@ -12,13 +12,13 @@ import re
 import select
 import socket
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
@@ -250,19 +250,16 @@ def refuse_transaction_pooling(conn: psycopg.Connection, url: str, target: str) 
     all run in one server session. libpq's cancel key names the backend it connected to: when
     the backend answering is that one, nothing sits between. Otherwise a second connection
     holds a transaction open while `conn` runs a few transactions of its own; a pool per
-    transaction gives one of them another backend (or the second one `conn`'s)."""
+    transaction gives the second one `conn`'s backend, or `conn` another one."""
     first = _backend_pid(conn)
     if first == conn.info.backend_pid:
         return
-    other, other_pid = _occupy(url)
-    try:
-        pids = {first} | {_backend_pid(conn) for _ in range(POOL_ROUNDS)}
-    finally:
-        if other is not None:
-            with suppress(psycopg.Error):
-                other.execute("ROLLBACK")  # so a pool can give its session to someone else
-            other.close()
-    if other_pid == first or len(pids) > 1:
+    with _occupied(url) as other:
+        # `conn` must not wait for the backend `other` holds: a pool of one would never free it
+        pooled = other in (first, REFUSED) or any(
+            _backend_pid(conn) != first for _ in range(POOL_ROUNDS)
+        )
+    if pooled:
         raise PooledPerTransaction(
             f"{target} is pooled per transaction (PgBouncer in transaction or statement "
             "mode): the migration lock and sqlmig's settings need one server session for the "
@@ -276,33 +273,50 @@ def _backend_pid(conn: psycopg.Connection) -> int:
     return int(row[0])
 
 
-def _occupy(url: str) -> tuple[psycopg.Connection | None, int | None]:
-    """A second connection holding a transaction open, and its backend's pid; (None, None)
-    when none is had within POOL_PROBE_SECONDS (a session pool that is full)."""
+REFUSED = 0  # _occupied: the pool would not let a transaction stay open (statement mode)
+
+
+@contextmanager
+def _occupied(url: str) -> Iterator[int | None]:
+    """A second connection holding a transaction open while the block runs. Yields its
+    backend's pid; REFUSED when its transaction is refused; None when it gets no connection,
+    or no server session within POOL_PROBE_SECONDS (a session pool that is full)."""
     try:
         other = psycopg.connect(url, autocommit=True, prepare_threshold=None, connect_timeout=3,
                                 application_name=APPLICATION_NAME)
     except psycopg.Error:
-        return None, None
-    pgconn, pid = other.pgconn, None
-    deadline = time.monotonic() + POOL_PROBE_SECONDS
+        yield None
+        return
+    try:
+        pid = _open_transaction(other.pgconn, time.monotonic() + POOL_PROBE_SECONDS)
+        yield pid
+    finally:
+        if other.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+            with suppress(psycopg.Error):
+                other.execute("ROLLBACK")  # so the pool can give its session to someone else
+        other.close()
+
+
+def _open_transaction(pgconn: pq.abc.PGconn, deadline: float) -> int | None:
+    """BEGIN and the backend's pid (REFUSED on any error), not waiting past `deadline`."""
+    pid, failed = REFUSED, False
     try:
         pgconn.send_query(b"BEGIN; SELECT pg_backend_pid()")
         while True:
             while pgconn.is_busy():
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([pgconn.socket], [], [], left)[0]:
-                    other.close()
-                    return None, None
+                    return None
                 pgconn.consume_input()
             result = pgconn.get_result()
             if result is None:
-                return other, pid
-            if result.ntuples == 1:
-                pid = int(result.get_value(0, 0) or 0)
-    except psycopg.Error:
-        other.close()
-        return None, None
+                return REFUSED if failed or pgconn.status != pq.ConnStatus.OK else pid
+            if result.status in (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE):
+                failed = True
+            elif result.ntuples == 1:
+                pid = int(result.get_value(0, 0) or REFUSED)
+    except psycopg.Error:  # the pool closed the connection
+        return REFUSED
 
 
 def _hopeless(reason: str) -> bool:

@@ -15,6 +15,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -137,11 +138,14 @@ def _pgbouncer_account(host: str) -> str | None:
 
 
 @contextlib.contextmanager
-def pgbouncer(admin_url: str, pool_mode: str, *, ignore_options: bool = False) -> Iterator[str]:
+def pgbouncer(
+    admin_url: str, pool_mode: str, *, ignore_options: bool = False, pool_size: int = 20
+) -> Iterator[str]:
     """Debian's PgBouncer in front of the server at `admin_url` with `pool_mode` (`session` or
     `transaction`); every database name passes through to the server. Yields the admin URL
     rewritten to go through it (use `through_pgbouncer` for the others). With
-    `ignore_options`, PgBouncer accepts and drops the `options` startup parameter."""
+    `ignore_options`, PgBouncer accepts and drops the `options` startup parameter; at most
+    `pool_size` server connections per database and user."""
     import shutil
     import subprocess
     import time
@@ -159,13 +163,6 @@ def pgbouncer(admin_url: str, pool_mode: str, *, ignore_options: bool = False) -
     user = str(server.get("user") or "postgres")
     account = _pgbouncer_account(host)
     directory = tempfile.mkdtemp(prefix=f"sqlmig-pgbouncer-{pool_mode}-")
-    as_user: list[str] = []
-    if account is not None:
-        import pwd
-
-        entry = pwd.getpwnam(account)
-        os.chown(directory, entry.pw_uid, entry.pw_gid)
-        as_user = ["runuser", "-u", account, "--"]
     port = _free_port()
     target = f"host={host} port={server.get('port') or 5432} user={user}"
     if server.get("password"):
@@ -179,14 +176,20 @@ def pgbouncer(admin_url: str, pool_mode: str, *, ignore_options: bool = False) -
             f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n"
             f"unix_socket_dir =\npool_mode = {pool_mode}\nauth_type = trust\n"
             f"auth_file = {directory}/users.txt\n{ignore}"
-            f"logfile = {directory}/pgbouncer.log\npidfile = {directory}/pgbouncer.pid\n"
-            "default_pool_size = 20\nmax_client_conn = 200\n"
+            f"default_pool_size = {pool_size}\nmax_client_conn = 200\n"
         )
+    as_user: dict[str, Any] = {}
     if account is not None:
-        for name in os.listdir(directory):
-            os.chown(f"{directory}/{name}", entry.pw_uid, entry.pw_gid)
-    subprocess.run([*as_user, PGBOUNCER, "-d", f"{directory}/pgbouncer.ini"], check=True,
-                   capture_output=True, text=True)
+        import pwd
+
+        entry = pwd.getpwnam(account)
+        for path in (directory, *(f"{directory}/{name}" for name in os.listdir(directory))):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    # In the foreground, as a child of the tests: stopped and reaped by them, never left over.
+    log = open(f"{directory}/pgbouncer.log", "wb")  # noqa: SIM115 (closed in finally)
+    process = subprocess.Popen([PGBOUNCER, f"{directory}/pgbouncer.ini"], stdout=log,
+                               stderr=subprocess.STDOUT, cwd=directory, **as_user)
     url = make_conninfo(admin_url, host="127.0.0.1", port=str(port))
     try:
         deadline = time.monotonic() + 10
@@ -195,32 +198,20 @@ def pgbouncer(admin_url: str, pool_mode: str, *, ignore_options: bool = False) -
                 psycopg.connect(url, connect_timeout=2).close()
                 break
             except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
+                if process.poll() is not None or time.monotonic() > deadline:
+                    with open(f"{directory}/pgbouncer.log", encoding="utf-8") as text:
+                        raise RuntimeError(f"PgBouncer did not start:\n{text.read()}") from None
                 time.sleep(0.05)
         yield url
     finally:
-        _stop(f"{directory}/pgbouncer.pid")
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _stop(pidfile: str) -> None:
-    """SIGTERM (PgBouncer 1.18: shut down at once) to the pid in `pidfile`, then wait for it."""
-    import time
-
-    try:
-        with open(pidfile, encoding="utf-8") as file:
-            pid = int(file.read().strip())
-        os.kill(pid, 15)
-    except (OSError, ValueError):
-        return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+        process.terminate()  # PgBouncer 1.18: SIGTERM shuts down at once
         try:
-            os.kill(pid, 0)
-        except OSError:
-            return
-        time.sleep(0.02)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def through_pgbouncer(url: str, pgbouncer_url: str) -> str:

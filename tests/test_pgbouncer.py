@@ -105,6 +105,30 @@ def test_pooling_per_transaction_is_refused_before_anything_is_touched(
     assert project.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == [(0,)]
 
 
+@pytest.mark.parametrize("pool_mode", ["session", "transaction", "statement"])
+def test_a_pool_of_one_server_is_told_apart_without_waiting_for_it_forever(
+    project: Project, pg_admin_url: str, monkeypatch: pytest.MonkeyPatch, pool_mode: str
+) -> None:
+    """The second connection of the check cannot have a server of its own (session mode: it
+    gives up after a while) or takes sqlmig's only one (transaction mode: sqlmig's next
+    query must not wait for it)."""
+    session = pool_mode == "session"
+    project.pair("0001_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
+    with provision.pgbouncer(pg_admin_url, pool_mode, ignore_options=not session,
+                             pool_size=1) as bouncer:
+        through(project, bouncer, monkeypatch)
+        started = time.monotonic()
+        result = project.run("migrate", code=0 if session else EXIT_ERROR)
+        elapsed = time.monotonic() - started
+    if session:
+        assert versions(project) == [1]
+        assert elapsed < db.POOL_PROBE_SECONDS + 5
+    else:
+        assert "is pooled per transaction" in result.stderr
+        assert not project.exists("public.schema_migrations")
+        assert elapsed < 5
+
+
 def test_concurrent_runs_through_session_mode_apply_each_migration_once(
     project: Project, pgbouncer_session: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
