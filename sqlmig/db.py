@@ -1,5 +1,6 @@
-"""Everything that speaks to PostgreSQL except running migrations: connecting, the advisory lock,
-and the history table. The only module besides engine.py that imports psycopg.
+"""Everything that speaks to PostgreSQL except running migrations: connecting (sqlmig's
+session settings, and refusing a pool that gives each transaction another session), the
+advisory lock, and the history table. The only module besides engine.py that imports psycopg.
 
 Identifiers from configuration always pass through psycopg.sql.Identifier; values are parameters.
 """
@@ -226,9 +227,12 @@ def connect(
 
 
 def _set_session(conn: Connection, url: str, settings: Settings | None, target: str) -> None:
+    """Send session_sets() in one query; left out of what a session reset sends again when
+    the server refuses the client watch (a platform that cannot poll for a closed socket)."""
     sets = session_sets(url, settings, conn.info.server_version)
     try:
-        conn.execute("; ".join(sets))
+        if sets:
+            conn.execute("; ".join(sets))
     except psycopg.Error as err:
         if WATCH_CLIENT[0] not in str(err):
             reason = scrub(_reason(err), url)
