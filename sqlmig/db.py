@@ -1,5 +1,6 @@
-"""Everything that speaks to PostgreSQL except running migrations: connecting, the advisory lock,
-and the history table. The only module besides engine.py that imports psycopg.
+"""Everything that speaks to PostgreSQL except running migrations: connecting (sqlmig's
+session settings, and refusing a pool that gives each transaction another session), the
+advisory lock, and the history table. The only module besides engine.py that imports psycopg.
 
 Identifiers from configuration always pass through psycopg.sql.Identifier; values are parameters.
 """
@@ -7,19 +8,24 @@ Identifiers from configuration always pass through psycopg.sql.Identifier; value
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import select
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
 
 from sqlmig import __version__
 from sqlmig.config import METADATA_TABLE, Settings
-from sqlmig.errors import ConfigError, ConnectionFailed, LockTimeout
+from sqlmig.errors import ConfigError, ConnectionFailed, LockTimeout, PooledPerTransaction
 from sqlmig.files import Migration
 from sqlmig.plan import Applied
 from sqlmig.secrets import hide, remember, unencoded
@@ -119,27 +125,61 @@ def _reason(err: Exception) -> str:
     return reason.replace("FATAL:  ", "").replace("ERROR:  ", "")
 
 
-# If sqlmig is killed mid-statement, the server notices within seconds, rolls back and frees the
-# lock, instead of finishing a long statement for nobody (PostgreSQL 14+; older servers refuse
-# the setting, and connect() then retries without it).
-WATCH_CLIENT = "-c client_connection_check_interval=2000"
+class Connection(psycopg.Connection[TupleRow]):
+    """psycopg's connection, remembering the SET statements sqlmig sent after connecting, so
+    a session reset (RESET ALL) can send them again."""
+
+    sets: tuple[str, ...] = ()
+
+
+# The session's settings are SET after connecting, never sent as the `options` startup
+# parameter: PgBouncer refuses that parameter, or drops it unseen when told to ignore it, and
+# configured timeouts would silently not apply.
 # The engine's progress notices must reach it even where a role or database has quieted them.
-NOTICES = "-c client_min_messages=notice"
+NOTICES = ("client_min_messages", "notice")
+# If sqlmig is killed mid-statement, the server notices within seconds, rolls back and frees the
+# lock, instead of finishing a long statement for nobody (PostgreSQL 14+, and only on platforms
+# that can poll for a closed socket: elsewhere the SET is refused and left out).
+WATCH_CLIENT = ("client_connection_check_interval", "2s")
+# What a session reset between migrations undoes (not DISCARD ALL: it would release the
+# advisory lock); session_reset() sends the connection's SETs again after it.
+RESET = ("RESET ALL", "DISCARD TEMP")
+_OPTION_NAME = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][\w.-]*)\s*=")
 
 
-def session_options(url: str, settings: Settings | None, *, watch: bool = True) -> str | None:
-    """Startup options: these become the session's reset values, so `RESET ALL` between
-    migrations returns to them. Options already in the URL are kept (and win)."""
-    options = [NOTICES, str(conninfo_to_dict(url).get("options") or "")]
-    if watch:
-        options.append(WATCH_CLIENT)
+def given_options(url: str) -> set[str]:
+    """The settings the user passes as startup options themselves (the URL's `options`, else
+    PGOPTIONS, as libpq reads them): theirs win, so sqlmig does not SET them."""
+    options = str(conninfo_to_dict(url).get("options") or os.environ.get("PGOPTIONS") or "")
+    return {name.lower().replace("-", "_") for name in _OPTION_NAME.findall(options)}
+
+
+def session_sets(
+    url: str, settings: Settings | None, server_version: int, *, watch: bool = True
+) -> tuple[str, ...]:
+    """The SET statements that give a new session sqlmig's settings: notices, the client
+    watch (PostgreSQL 14+) and the configured timeouts, minus any the URL sets itself."""
+    wanted = [NOTICES]
+    if watch and server_version >= 140000:
+        wanted.append(WATCH_CLIENT)
     if settings is not None:
         for name in ("lock_timeout", "statement_timeout"):
             value = getattr(settings, name)
             if value:
-                options.append(f"-c {name}={value.replace(' ', '')}")
-    joined = " ".join(o for o in options if o)
-    return joined or None
+                wanted.append((name, value))
+    given = given_options(url)
+    return tuple(
+        sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value)).as_string(None)
+        for name, value in wanted
+        if name not in given
+    )
+
+
+def session_reset(conn: psycopg.Connection) -> tuple[str, int]:
+    """The SQL that returns the session to how connect() left it (and its statement count):
+    RESET ALL and DISCARD TEMP, then the SETs connect() sent, which RESET ALL undoes."""
+    statements = (*RESET, *(conn.sets if isinstance(conn, Connection) else ()))
+    return "".join(f"{statement};\n" for statement in statements), len(statements)
 
 
 def connect(
@@ -148,8 +188,11 @@ def connect(
     settings: Settings | None = None,
     connect_timeout: int = 10,
     on_retry: Callable[[str], None] = lambda message: None,
-) -> psycopg.Connection:
-    """An autocommit UTF-8 connection named `sqlmig`; the engine issues BEGIN/COMMIT itself."""
+) -> Connection:
+    """An autocommit UTF-8 connection named `sqlmig`, with a server session of its own for
+    its whole life (a pool that hands out one per transaction is refused) and sqlmig's
+    settings SET; the engine issues BEGIN/COMMIT itself. No prepared statements: a pooler
+    may not keep them."""
     remember(url)
     try:
         conninfo_to_dict(url)
@@ -158,25 +201,21 @@ def connect(
     target = describe_target(url)
     wait = settings.connect_wait if settings is not None else 0.0
     deadline = time.monotonic() + wait
-    delay, last_said, watch = 0.25, 0.0, True
+    delay, last_said = 0.25, 0.0
     while True:
         try:
-            conn = psycopg.connect(
+            conn = Connection.connect(
                 url,
                 autocommit=True,
+                prepare_threshold=None,
                 application_name=APPLICATION_NAME,
                 connect_timeout=connect_timeout,
                 client_encoding="UTF8",
-                options=session_options(url, settings, watch=watch),
             )
-            return conn
+            break
         except psycopg.Error as err:
-            reason = _reason(err)
-            if watch and "client_connection_check_interval" in reason:
-                watch = False  # PostgreSQL 13
-                continue
             now = time.monotonic()
-            reason = hide(reason)
+            reason = hide(_reason(err))
             if now >= deadline or _hopeless(reason):
                 raise _failed(f"cannot connect to {target}: {reason}", url) from None
             if now - last_said >= 3 or not last_said:
@@ -185,6 +224,110 @@ def connect(
                 last_said = now
             time.sleep(min(delay, max(0.0, deadline - now)))
             delay = min(delay * 2, 2.0)
+    try:
+        refuse_transaction_pooling(conn, url, target)
+        _set_session(conn, url, settings, target)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _set_session(conn: Connection, url: str, settings: Settings | None, target: str) -> None:
+    """Send session_sets() in one query; left out of what a session reset sends again when
+    the server refuses the client watch (a platform that cannot poll for a closed socket)."""
+    sets = session_sets(url, settings, conn.info.server_version)
+    try:
+        if sets:
+            conn.execute("; ".join(sets))
+    except psycopg.Error as err:
+        if WATCH_CLIENT[0] not in str(err):
+            reason = hide(_reason(err))
+            raise ConnectionFailed(f"cannot set up the session on {target}: {reason}") from None
+        sets = session_sets(url, settings, conn.info.server_version, watch=False)
+        conn.execute("; ".join(sets))
+    conn.sets = sets
+
+
+# A proxy between sqlmig and the server (PgBouncer, say) may hand each transaction whichever
+# server session is free. sqlmig needs one session for its whole run: its advisory lock, its
+# SETs and its temp state live there, and would otherwise stay behind on a pooled session.
+POOL_ROUNDS = 8
+POOL_PROBE_SECONDS = 3.0
+
+
+def refuse_transaction_pooling(conn: psycopg.Connection, url: str, target: str) -> None:
+    """Raise PooledPerTransaction, before anything is run, when `conn`'s transactions do not
+    all run in one server session. libpq's cancel key names the backend it connected to: when
+    the backend answering is that one, nothing sits between. Otherwise a second connection
+    holds a transaction open while `conn` runs a few transactions of its own; a pool per
+    transaction gives the second one `conn`'s backend, or `conn` another one."""
+    first = _backend_pid(conn)
+    if first == conn.info.backend_pid:
+        return
+    with _occupied(url) as other:
+        # `conn` must not wait for the backend `other` holds: a pool of one would never free it
+        pooled = other in (first, REFUSED) or any(
+            _backend_pid(conn) != first for _ in range(POOL_ROUNDS)
+        )
+    if pooled:
+        raise PooledPerTransaction(
+            f"{target} is pooled per transaction (PgBouncer in transaction or statement "
+            "mode): the migration lock and sqlmig's settings need one server session for the "
+            "whole run; connect to PostgreSQL directly or use PgBouncer in session mode"
+        )
+
+
+def _backend_pid(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+REFUSED = 0  # _occupied: the pool would not let a transaction stay open (statement mode)
+
+
+@contextmanager
+def _occupied(url: str) -> Iterator[int | None]:
+    """A second connection holding a transaction open while the block runs. Yields its
+    backend's pid; REFUSED when its transaction is refused; None when it gets no connection,
+    or no server session within POOL_PROBE_SECONDS (a session pool that is full)."""
+    try:
+        other = psycopg.connect(url, autocommit=True, prepare_threshold=None, connect_timeout=3,
+                                application_name=APPLICATION_NAME)
+    except psycopg.Error:
+        yield None
+        return
+    try:
+        pid = _open_transaction(other.pgconn, time.monotonic() + POOL_PROBE_SECONDS)
+        yield pid
+    finally:
+        if other.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+            with suppress(psycopg.Error):
+                other.execute("ROLLBACK")  # so the pool can give its session to someone else
+        other.close()
+
+
+def _open_transaction(pgconn: pq.abc.PGconn, deadline: float) -> int | None:
+    """BEGIN and the backend's pid (REFUSED on any error), not waiting past `deadline`."""
+    pid, failed = REFUSED, False
+    try:
+        pgconn.send_query(b"BEGIN; SELECT pg_backend_pid()")
+        while True:
+            while pgconn.is_busy():
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([pgconn.socket], [], [], left)[0]:
+                    return None
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                return REFUSED if failed or pgconn.status != pq.ConnStatus.OK else pid
+            if result.status in (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE):
+                failed = True
+            elif result.ntuples == 1:
+                pid = int(result.get_value(0, 0) or REFUSED)
+    except psycopg.Error:  # the pool closed the connection
+        return REFUSED
 
 
 def _failed(message: str, url: str) -> ConnectionFailed:

@@ -62,6 +62,11 @@ class ConnectionFailed(SqlmigError):
     """The database could not be reached; the message never holds a password."""
 
 
+class PooledPerTransaction(SqlmigError):
+    """The connection goes through a pool that gives each transaction whichever server
+    session is free (PgBouncer in transaction mode): refused before anything runs."""
+
+
 class Interrupted(SqlmigError):
     """SIGINT/SIGTERM while running: the statement was cancelled and rolled back."""
 

@@ -132,6 +132,30 @@ def pg15_admin_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def pgbouncer_session(pg_admin_url: str) -> Iterator[str]:
+    """PgBouncer in session mode in front of the test server (refusing `options`, as it does
+    unless told otherwise); its admin URL."""
+    with provision.pgbouncer(pg_admin_url, "session") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_ignoring_options(pg_admin_url: str) -> Iterator[str]:
+    """PgBouncer in session mode told to accept and drop `options` (what people configure
+    when a client insists on sending it)."""
+    with provision.pgbouncer(pg_admin_url, "session", ignore_options=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_transaction(pg_admin_url: str) -> Iterator[str]:
+    """PgBouncer pooling per transaction (and dropping `options`, so a client that sends
+    them gets in)."""
+    with provision.pgbouncer(pg_admin_url, "transaction", ignore_options=True) as url:
+        yield url
+
+
 @pytest.fixture
 def pg15_project(
     tmp_path: Path, pg15_admin_url: str, monkeypatch: pytest.MonkeyPatch

