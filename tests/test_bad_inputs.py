@@ -3,6 +3,7 @@ non-zero exit, and leaves the database as it was. One table, one test."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -396,3 +397,15 @@ def test_an_unreadable_down_file_stops_rollback_before_anything_runs(project: Pr
                                     "denied\n")
     assert "Traceback" not in result.stderr
     assert project.tables() == {"a", "b", "schema_migrations"} and len(project.history()) == 2
+
+
+def test_verify_names_an_empty_down_file_and_asks_for_a_comment(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "\n  \n")
+    result = project.run("verify", "--json", code=1)
+    problems = [p["message"] for p in json.loads(result.stdout)["problems"]]
+    assert problems == [
+        f"sql/{stem}.down.sql: down file is empty; write the SQL that undoes the up file, or, if "
+        "there is nothing to undo, a comment saying so (e.g. `-- nothing to undo`)"
+        for stem in ("0001_a", "0002_b")
+    ]

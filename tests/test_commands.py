@@ -79,6 +79,15 @@ def test_rollback_variants(project: Project, args: tuple[str, ...], remaining: l
     assert project.tables() == {names[v] for v in remaining} | {"schema_migrations"}
 
 
+def test_rollback_to_0_undoes_a_0000_migration_too(project: Project) -> None:
+    project.pair("0000_extensions", "CREATE TABLE base (id int);", "DROP TABLE base;")
+    three_tables(project)
+    project.run("migrate")
+    project.run("rollback", "--to", "0")
+    assert project.history() == []
+    assert project.tables() == {"schema_migrations"}
+
+
 def test_rollback_refuses_conflicting_options(project: Project) -> None:
     three_tables(project)
     project.run("migrate")
