@@ -114,6 +114,11 @@ class MigrationFailed(SqlmigError):
         return out
 
 
+class ConnectionLost(MigrationFailed):
+    """The connection broke while a migration ran (the server crashed or restarted, or the
+    backend was terminated): what was reported done is checked against the history after."""
+
+
 class InvalidIndexes(MigrationFailed):
     """A no-transaction migration ran to its end, but the database holds INVALID indexes (an
     interrupted CREATE INDEX CONCURRENTLY, which `IF NOT EXISTS` then skips): it is recorded
