@@ -246,7 +246,9 @@ def run(
             else:
                 _run_steps(session, steps, reporter, outcomes)
         except ConnectionLost as failure:
-            account_for_loss(session, outcomes, failure)
+            halfway = any(is_no_transaction(s) and step_file(s).path == failure.path
+                          for s in steps)
+            account_for_loss(session, outcomes, failure, indexes=halfway)
             raise
         except MigrationFailed as failure:
             if rollback_on_failure and outcomes and not single_transaction:
@@ -344,11 +346,12 @@ def _flush(session: Session) -> None:
 
 
 def account_for_loss(session: Session, outcomes: Sequence[Outcome],
-                     failure: MigrationFailed) -> None:
+                     failure: MigrationFailed, *, indexes: bool = False) -> None:
     """The connection broke after `outcomes` were reported done: reconnect once and say, from
     the history, which of them survived (an asynchronous commit lost in a server crash does
-    not); if that fails, say which of them may not have."""
-    if not outcomes:
+    not); if that fails, say which of them may not have. `indexes`: a no-transaction file
+    was cut off, so also name the INVALID indexes it may have left."""
+    if not outcomes and not indexes:
         return
     settings = session.settings
     try:
@@ -363,8 +366,13 @@ def account_for_loss(session: Session, outcomes: Sequence[Outcome],
     try:
         with conn:
             recorded = {a.version for a in session.history.read(conn) if a.state == "applied"}
+            invalid = db.invalid_indexes(conn) if indexes else []
     except psycopg.Error as err:
         failure.add_note(_unconfirmed_note(session, outcomes, str(err).strip()))
+        return
+    if invalid:
+        failure.add_note(_invalid_note(invalid))
+    if not outcomes:
         return
     expected = {o.step.migration.version: o for o in outcomes}  # the last step of each wins
     survived: list[str] = []
@@ -857,11 +865,15 @@ def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupte
     with suppress(psycopg.Error):  # the connection may be gone
         invalid = db.invalid_indexes(session.conn)
         if invalid:
-            failure.add_note("\n".join([
-                "INVALID now: " + ", ".join(f"{i.name} (on {i.table})" for i in invalid),
-                *invalid_index_advice([i.name for i in invalid]),
-            ]))
+            failure.add_note(_invalid_note(invalid))
     return failure
+
+
+def _invalid_note(invalid: Sequence[db.InvalidIndex]) -> str:
+    return "\n".join([
+        "INVALID now: " + ", ".join(f"{i.name} (on {i.table})" for i in invalid),
+        *invalid_index_advice([i.name for i in invalid]),
+    ])
 
 
 def _mark_failed(session: Session, migration: Migration, error: str) -> None:
@@ -945,8 +957,11 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
             started = time.perf_counter()
             try:
                 check_file(file, transactional=True)
+                start_clean(session, file)  # as migrate would, so it reads each file the same
+                session.dirty = True
                 send(conn, file, file.sql(), prefix=_prefix(conn, timeouts),
                      prefix_statements=len(timeouts))
+                session.ran(file)
             except (MigrationFailed, MigrationFileError) as err:
                 results.append(DryRun(step, error=err))
                 failed = True

@@ -78,11 +78,14 @@ def test_a_rerun_that_skips_an_invalid_index_is_not_recorded_applied(project: Pr
 
     killer = threading.Thread(target=terminate)
     killer.start()
-    project.run("migrate", code=1)
+    cut = project.run("migrate", code=1)
     killer.join()
+    assert "0002_email_index.up.sql: connection lost" in cut.stderr
+    assert 'INVALID now: public."Users Email" (on public.users)' in cut.stderr, "reconnected"
     assert index_state(project) == [("Users Email", False)]
     assert states(project) == [(1, "applied"), (2, "running")]
-    project.run("repair")
+    repaired = project.run("repair")
+    assert 'warning: index public."Users Email" on public.users is INVALID' in repaired.stderr
     result = project.run("migrate", code=1)
     assert ("0002_email_index ran to its end, but index is INVALID: public.\"Users Email\" "
             "(on public.users); it is recorded as failed, not applied") in result.stderr
