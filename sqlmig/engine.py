@@ -606,8 +606,8 @@ def _failure(
 
 @dataclass(frozen=True)
 class _Segment:
-    """One step's part of a batch's query: BEGIN, settings, the file, its
-    history row and COMMIT."""
+    """One step's part of a batch's query: BEGIN, settings, the file, its history row and
+    COMMIT."""
 
     step: Step
     file: SqlFile

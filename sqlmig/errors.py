@@ -63,7 +63,8 @@ class ConnectionFailed(SqlmigError):
 
 
 class Interrupted(SqlmigError):
-    """SIGINT/SIGTERM while running: the statement was cancelled and rolled back."""
+    """SIGINT/SIGTERM while running: the statement was cancelled and rolled back (with its
+    migration's transaction; in a no-transaction file, that statement alone)."""
 
     exit_code = EXIT_INTERRUPTED
 

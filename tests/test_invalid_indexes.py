@@ -146,3 +146,22 @@ def wait_for_index_build(project: Project, timeout: float = 20) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the index build never started")
+
+
+def test_a_partitioned_index_awaiting_its_partitions_is_not_an_invalid_one(
+    project: Project,
+) -> None:
+    project.pair(
+        "0001_measurements",
+        "CREATE TABLE m (at date, v int) PARTITION BY RANGE (at);\n"
+        "CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+        "CREATE INDEX m_v ON ONLY m (v);\n",
+        "DROP TABLE m;",
+    )
+    project.pair("0002_nt", "-- sqlmig:no-transaction\nCREATE INDEX CONCURRENTLY m_2026_v "
+                 "ON m_2026 (v);\n", "-- sqlmig:no-transaction\nDROP INDEX m_2026_v;")
+    project.run("migrate")
+    assert project.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'm_v'::regclass") \
+        == [(False,)]
+    assert states(project) == [(1, "applied"), (2, "applied")]
+    assert json.loads(project.run("status", "--json").stdout)["invalid_indexes"] == []
