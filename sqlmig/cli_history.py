@@ -190,7 +190,7 @@ def repair(
 
     Example: sqlmig repair --accept 7
     """
-    from sqlmig import engine, plan, render
+    from sqlmig import db, engine, plan, render
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
@@ -205,7 +205,10 @@ def repair(
                 guard_destructive(settings, url, session, yes, "repair",
                                   f"rewrites {count} history record{'s' * (count != 1)}")
             changes = engine.repair(session, fixes)
+            invalid = db.invalid_indexes(session.conn)
         render.changes(changes, "nothing to repair: no failed records, no checksums to accept")
+        for index in invalid:  # a rerun with IF NOT EXISTS would skip it
+            render.notice(f"warning: {invalid_index_problem(index.name, index.table)}")
 
 
 @app.command()

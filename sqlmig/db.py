@@ -652,7 +652,8 @@ class History:
 # An index left INVALID (pg_index.indisvalid false) by a CREATE INDEX CONCURRENTLY or REINDEX
 # CONCURRENTLY that did not finish: queries never use it, every write still maintains it, and
 # `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it. Builds running right now in other
-# sessions are left out; names come quoted by the server.
+# sessions are left out, and so are partitioned indexes (`CREATE INDEX ... ON ONLY`: invalid
+# by design until every partition's index is attached); names come quoted by the server.
 INVALID_INDEXES = """
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
@@ -662,6 +663,7 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
   JOIN pg_class t ON t.oid = i.indrelid
   JOIN pg_namespace tn ON tn.oid = t.relnamespace
  WHERE NOT i.indisvalid
+   AND c.relkind = 'i'
    AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
                     WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())
  ORDER BY 1

@@ -22,6 +22,8 @@ from psycopg import pq, sql
 from sqlmig import db, files, plan, protect, simple_query
 from sqlmig.config import Settings
 from sqlmig.errors import (
+    ConnectionFailed,
+    ConnectionLost,
     Interrupted,
     InvalidIndexes,
     MigrationFailed,
@@ -63,6 +65,13 @@ TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statem
 # early flushes before it returns. A crash in between loses a tail of whole migrations, each
 # with its history row: the state of a run that stopped sooner, never a half-recorded one.
 ASYNC_COMMIT = ", set_config('synchronous_commit', 'off', true)"
+# The commits that report a run's end do wait for the disk, even where the server or role
+# sets synchronous_commit = off (then `local`; a stricter setting is left as it is).
+SYNC_COMMIT = (", set_config('synchronous_commit', CASE current_setting('synchronous_commit') "
+               "WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)")
+# If the connection breaks, what was reported done is checked against the history over a
+# new connection, waiting for a restarting server at least this long (or --wait).
+RECONNECT_SECONDS = 3.0
 # Between the migrations of a batch. The server sends its answers when its buffer fills or the
 # query ends, but a notice goes out at once, taking what is buffered with it: each migration is
 # reported (and the next one shown running) as soon as it commits. Only where plpgsql is usable.
@@ -127,6 +136,11 @@ class Session:
     unflushed: bool = False  # a commit of this run may not be on disk yet
     notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
     env: str | None = None  # the environment to record on the database (None: a scratch one)
+    url: str = ""  # where to reconnect to after a lost connection
+    settings: Settings | None = None
+    # migrations reported done whose commit did not wait for the disk (ASYNC_COMMIT), since
+    # the last commit that did: a server crash may still lose them
+    unconfirmed: list[str] = field(default_factory=list)
 
     def ran(self, file: SqlFile) -> None:
         self.dirty = file.big or may_leave_session_state(file.text)
@@ -169,7 +183,8 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
             conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
         )
         history = db.History(settings.schema, settings.table)
-        session = Session(conn, history, migrations, env=settings.env)
+        session = Session(conn, history, migrations, env=settings.env, url=url,
+                          settings=settings)
         session.reload()
         reporter.detail(
             f"connected to {db.describe_target(url)}, holding the migration lock; "
@@ -223,13 +238,19 @@ def run(
         record_environment(session, reporter)
     reporter.planned(steps)
     try:
-        if single_transaction:
-            return _run_single_transaction(session, steps, reporter)
         outcomes: list[Outcome] = []
         try:
-            _run_steps(session, steps, reporter, outcomes)
+            if single_transaction:
+                _run_single_transaction(session, steps, reporter, outcomes)
+            else:
+                _run_steps(session, steps, reporter, outcomes)
+        except ConnectionLost as failure:
+            halfway = any(is_no_transaction(s) and step_file(s).path == failure.path
+                          for s in steps)
+            account_for_loss(session, outcomes, failure, indexes=halfway)
+            raise
         except MigrationFailed as failure:
-            if rollback_on_failure and outcomes:
+            if rollback_on_failure and outcomes and not single_transaction:
                 failure.undone = _undo(session, outcomes, reporter)
             raise
         return outcomes
@@ -269,7 +290,7 @@ def _run_step(
     reporter.started(step)
     if is_no_transaction(step):
         ms = _run_no_transaction(session, step)
-        session.unflushed = False  # its autocommitted history writes flushed the WAL
+        _flush(session)  # its autocommitted history writes may not have waited for the disk
     else:
         ms = _run_big(session, step, durable=durable)
     reporter.finished(step, ms)
@@ -318,8 +339,70 @@ def _flush(session: Session) -> None:
     """A synchronous commit that writes WAL (taking a transaction id does) waits for every
     earlier commit to reach the disk."""
     with suppress(psycopg.Error):
-        session.conn.execute("BEGIN; SELECT txid_current(); COMMIT;")
+        session.conn.execute(f"BEGIN; SELECT txid_current(){SYNC_COMMIT}; COMMIT;")
         session.unflushed = False
+        session.unconfirmed.clear()
+
+
+def account_for_loss(session: Session, outcomes: Sequence[Outcome],
+                     failure: MigrationFailed, *, indexes: bool = False) -> None:
+    """The connection broke after `outcomes` were reported done: reconnect once and say, from
+    the history, which of them survived (an asynchronous commit lost in a server crash does
+    not); if that fails, say which of them may not have. `indexes`: a no-transaction file
+    was cut off, so also name the INVALID indexes it may have left."""
+    if not outcomes and not indexes:
+        return
+    settings = session.settings
+    try:
+        if settings is None:
+            raise ConnectionFailed("no settings to reconnect with")
+        wait = max(settings.connect_wait, RECONNECT_SECONDS)
+        conn = db.connect(session.url, settings=replace(settings, connect_wait=wait),
+                          connect_timeout=5)
+    except ConnectionFailed as err:
+        failure.add_note(_unconfirmed_note(session, outcomes, str(err)))
+        return
+    try:
+        with conn:
+            recorded = {a.version for a in session.history.read(conn) if a.state == "applied"}
+            invalid = db.invalid_indexes(conn) if indexes else []
+    except psycopg.Error as err:
+        failure.add_note(_unconfirmed_note(session, outcomes, str(err).strip()))
+        return
+    if invalid:
+        failure.add_note(_invalid_note(invalid))
+    if not outcomes:
+        return
+    expected = {o.step.migration.version: o for o in outcomes}  # the last step of each wins
+    survived: list[str] = []
+    lost: list[str] = []
+    for version, outcome in expected.items():
+        done = (version in recorded) == (outcome.step.direction == "up")
+        (survived if done else lost).append(outcome.step.migration.id)
+    if not lost:
+        failure.add_note(f"reconnected: the history has every migration reported done "
+                         f"({', '.join(survived)}); nothing reported was lost")
+        return
+    kept = f"has {', '.join(survived)} (survived), but " if survived else ""
+    failure.add_note(
+        f"reconnected: the history {kept}does NOT have {', '.join(lost)}: reported done, but "
+        "lost (their commits had not reached the disk when the server stopped); run the "
+        "command again"
+    )
+
+
+def _unconfirmed_note(session: Session, outcomes: Sequence[Outcome], reason: str) -> str:
+    doubtful = [o.step.migration.id for o in outcomes
+                if o.step.migration.id in session.unconfirmed]
+    sure = [o.step.migration.id for o in outcomes if o.step.migration.id not in doubtful]
+    text = f"could not reconnect to check the history ({reason}). "
+    if doubtful:
+        text += (f"{', '.join(doubtful)} {'was' if len(doubtful) == 1 else 'were'} reported "
+                 "done but committed without waiting for the disk: if the server crashed, "
+                 f"{'it' if len(doubtful) == 1 else 'they'} may not have survived. ")
+    if sure:
+        text += f"{', '.join(sure)} reached the disk. "
+    return text + "Run `sqlmig status` once the server is back."
 
 
 def check_hazards(steps: Sequence[Step]) -> None:
@@ -451,7 +534,7 @@ def _execute(
         rollback_quietly(conn)
         raise Interrupted(f"{display_path(running().path)}: interrupted; rolled back") from None
     except psycopg.OperationalError as err:
-        raise MigrationFailed(running().path, f"connection lost: {err}") from None
+        raise ConnectionLost(running().path, f"connection lost: {err}") from None
 
 
 def _send_piece(conn: psycopg.Connection, file: SqlFile, data: bytes, start: int, end: int) -> int:
@@ -522,8 +605,8 @@ def _failure(
 
 @dataclass(frozen=True)
 class _Segment:
-    """One step's part of a batch's query: BEGIN, settings, the file, its
-    history row and COMMIT."""
+    """One step's part of a batch's query: BEGIN, settings, the file, its history row and
+    COMMIT."""
 
     step: Step
     file: SqlFile
@@ -531,6 +614,7 @@ class _Segment:
     prefix: str
     prefix_statements: int
     suffix: str
+    durable: bool  # its commit waits for the disk
 
 
 def _segment(session: Session, step: Step, offset: int, *, notice: bool,
@@ -538,13 +622,14 @@ def _segment(session: Session, step: Step, offset: int, *, notice: bool,
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
     before = PROGRESS_NOTICE if notice else ""
-    began = f"SELECT {db.MARK_BEGAN}{'' if durable else ASYNC_COMMIT};\n"
+    began = f"SELECT {db.MARK_BEGAN}{SYNC_COMMIT if durable else ASYNC_COMMIT};\n"
     record = _record_inline(session, step)
     return _Segment(
         step, file, offset,
         prefix=before + "BEGIN;\n" + began + _prefix(conn, timeouts),
         prefix_statements=notice + 2 + len(timeouts),
         suffix=f"\n;\n{record};\nCOMMIT;\n",
+        durable=durable,
     )
 
 
@@ -553,9 +638,10 @@ class _Progress:
     migration (transaction control is refused inside transactional files), and the result
     just before each is its history statement, returning the milliseconds it took."""
 
-    def __init__(self, segments: list[_Segment], reporter: Reporter,
+    def __init__(self, session: Session, segments: list[_Segment], reporter: Reporter,
                  outcomes: list[Outcome]) -> None:
-        self.segments, self.reporter, self.outcomes = segments, reporter, outcomes
+        self.session, self.segments = session, segments
+        self.reporter, self.outcomes = reporter, outcomes
         self.committed = 0  # segments done
         self.results = 0  # successful results so far
         self.before = 0  # successful results before the running segment
@@ -570,14 +656,22 @@ class _Progress:
         if result.command_status != b"COMMIT":
             self.last = result
             return
-        step = self.segments[self.committed].step
-        ms = _returned_ms(self.last)
+        segment = self.segments[self.committed]
+        step, ms = segment.step, _returned_ms(self.last)
+        _committed(self.session, step, durable=segment.durable)
         self.outcomes.append(Outcome(step, ms))
         self.reporter.finished(step, ms)
         self.committed += 1
         self.before = self.results
         if self.committed < len(self.segments):
             self.reporter.started(self.segments[self.committed].step)
+
+
+def _committed(session: Session, step: Step, *, durable: bool) -> None:
+    if durable:
+        session.unconfirmed.clear()
+    else:
+        session.unconfirmed.append(step.migration.id)
 
 
 def _returned_ms(result: pq.abc.PGresult | None) -> int:
@@ -615,7 +709,7 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
         parts += (segment.prefix, text, segment.suffix)
         offset += len(segment.prefix) + len(text) + len(segment.suffix)
         segments.append(segment)
-    progress = _Progress(segments, reporter, outcomes)
+    progress = _Progress(session, segments, reporter, outcomes)
     session.dirty = True  # until it is known to have succeeded
     session.unflushed = session.unflushed or len(steps) > 1 or not durable
     if len(steps) > 1:  # what pg_stat_activity and the server log show as one statement
@@ -656,6 +750,7 @@ def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     send(conn, segment.file, segment.file.sql(), prefix=segment.prefix, suffix=segment.suffix,
          prefix_statements=segment.prefix_statements)
     session.ran(segment.file)
+    _committed(session, step, durable=durable)
     session.unflushed = not durable
     return round((time.perf_counter() - started) * 1000)
 
@@ -769,11 +864,15 @@ def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupte
     with suppress(psycopg.Error):  # the connection may be gone
         invalid = db.invalid_indexes(session.conn)
         if invalid:
-            failure.add_note("\n".join([
-                "INVALID now: " + ", ".join(f"{i.name} (on {i.table})" for i in invalid),
-                *invalid_index_advice([i.name for i in invalid]),
-            ]))
+            failure.add_note(_invalid_note(invalid))
     return failure
+
+
+def _invalid_note(invalid: Sequence[db.InvalidIndex]) -> str:
+    return "\n".join([
+        "INVALID now: " + ", ".join(f"{i.name} (on {i.table})" for i in invalid),
+        *invalid_index_advice([i.name for i in invalid]),
+    ])
 
 
 def _mark_failed(session: Session, migration: Migration, error: str) -> None:
@@ -782,11 +881,12 @@ def _mark_failed(session: Session, migration: Migration, error: str) -> None:
 
 
 def _run_single_transaction(
-    session: Session, steps: Sequence[Step], reporter: Reporter
-) -> list[Outcome]:
+    session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome]
+) -> None:
+    """Every step in one transaction; each is reported as it runs, but nothing is committed
+    (or recorded in `session.unconfirmed` as done) until the last one's COMMIT."""
     conn = session.conn
     conn.execute("BEGIN")
-    outcomes = []
     for step in steps:
         reporter.started(step)
         file = step_file(step)
@@ -804,9 +904,11 @@ def _run_single_transaction(
         except psycopg.Error as err:
             rollback_quietly(conn)
             raise MigrationFailed(file.path, f"could not record: {err}") from None
+        session.unconfirmed.append(step.migration.id)
         reporter.finished(step, ms)
         outcomes.append(Outcome(step, ms))
     try:
+        conn.execute(f"SELECT 1{SYNC_COMMIT}")
         conn.execute("COMMIT")
     except psycopg.Error as err:  # a deferred constraint: the whole run is rolled back
         rollback_quietly(conn)
@@ -814,7 +916,7 @@ def _run_single_transaction(
             step_file(steps[-1]).path, f"rolled back at commit: {err.diag.message_primary or err}",
             detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,
         ) from None
-    return outcomes
+    session.unconfirmed.clear()
 
 
 def preflight(session: Session, allow_out_of_order: bool, verb: str = "run") -> None:
@@ -854,8 +956,11 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
             started = time.perf_counter()
             try:
                 check_file(file, transactional=True)
+                start_clean(session, file)  # as migrate would, so it reads each file the same
+                session.dirty = True
                 send(conn, file, file.sql(), prefix=_prefix(conn, timeouts),
                      prefix_statements=len(timeouts))
+                session.ran(file)
             except (MigrationFailed, MigrationFileError) as err:
                 results.append(DryRun(step, error=err))
                 failed = True

@@ -68,7 +68,8 @@ class PooledPerTransaction(SqlmigError):
 
 
 class Interrupted(SqlmigError):
-    """SIGINT/SIGTERM while running: the statement was cancelled and rolled back."""
+    """SIGINT/SIGTERM while running: the statement was cancelled and rolled back (with its
+    migration's transaction; in a no-transaction file, that statement alone)."""
 
     exit_code = EXIT_INTERRUPTED
 
@@ -117,6 +118,11 @@ class MigrationFailed(SqlmigError):
         if self.sqlstate:
             out.append(f"sqlstate: {self.sqlstate}")
         return out
+
+
+class ConnectionLost(MigrationFailed):
+    """The connection broke while a migration ran (the server crashed or restarted, or the
+    backend was terminated): what was reported done is checked against the history after."""
 
 
 class InvalidIndexes(MigrationFailed):

@@ -81,6 +81,37 @@ def debian_server(version: int = 15) -> Iterator[str]:
     """Debian's packaged PostgreSQL `version` (contrib, pgcrypto included), initialised in a
     temporary directory and run as the `postgres` OS user (initdb refuses root). `.ci/run`
     installs the package when a machine lacks it."""
+    with debian_cluster(version) as cluster:
+        yield cluster.url
+
+
+class Cluster:
+    """A server of one's own, to stop (as a crash would: `immediate`) and start again."""
+
+    def __init__(self, bin_dir: str, directory: str, options: str, as_user: list[str]) -> None:
+        self.bin_dir, self.directory, self.options, self.as_user = (
+            bin_dir, directory, options, as_user)
+        self.data = f"{directory}/data"
+        self.url = f"postgresql://postgres@/postgres?host={directory}"
+
+    def run(self, *args: str) -> None:
+        import subprocess
+
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, text=True)
+
+    def start(self) -> None:
+        self.run(f"{self.bin_dir}/pg_ctl", "-D", self.data, "-l", f"{self.directory}/log",
+                 "-w", "-o", f"-k {self.directory} -h '' -F -c max_connections=60 "
+                 f"{self.options}", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        self.run(f"{self.bin_dir}/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+
+@contextlib.contextmanager
+def debian_cluster(version: int = 15, options: str = "") -> Iterator[Cluster]:
+    """Debian's PostgreSQL `version` in a temporary directory, started with extra server
+    `options` (`-c name=value ...`), stopped and removed at the end."""
     import pwd
     import shutil
     import subprocess
@@ -97,20 +128,15 @@ def debian_server(version: int = 15) -> Iterator[str]:
         account = pwd.getpwnam("postgres")
         os.chown(directory, account.pw_uid, account.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    data = f"{directory}/data"
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)
-
-    run(f"{bin_dir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-        "--no-sync")
-    run(f"{bin_dir}/pg_ctl", "-D", data, "-l", f"{directory}/log", "-w", "-o",
-        f"-k {directory} -h '' -F -c max_connections=60", "start")
+    cluster = Cluster(bin_dir, directory, options, as_user)
+    cluster.run(f"{bin_dir}/initdb", "-D", cluster.data, "-A", "trust", "-U", "postgres",
+                "-E", "UTF8", "--no-sync")
+    cluster.start()
     try:
-        yield f"postgresql://postgres@/postgres?host={directory}"
+        yield cluster
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
-            run(f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+            cluster.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -221,7 +221,7 @@ def test_a_file_that_sets_session_state_ends_its_batch_and_the_next_starts_clean
     assert paths[2] == (3, "other") and {p for v, p in paths if v != 3} == {'"$user", public'}
 
 
-@pytest.mark.parametrize("args", [(), ("--single-transaction",)])
+@pytest.mark.parametrize("args", [(), ("--single-transaction",), ("--dry-run",)])
 def test_a_file_after_one_turning_off_standard_conforming_strings_is_read_as_written(
     project: Project, one_batch: None, queries: list[str | bytes], args: tuple[str, ...],
 ) -> None:
@@ -231,13 +231,13 @@ def test_a_file_after_one_turning_off_standard_conforming_strings_is_read_as_wri
                  "SET standard_conforming_strings = off;\n", "DROP TABLE paths;")
     project.pair("0002_windows", "INSERT INTO paths VALUES (2, 'C:\\new\\table');\n",
                  "DELETE FROM paths WHERE v = 2;")
-    project.pair("0003_more", "INSERT INTO paths VALUES (3, 'D:\\tmp');\n",
-                 "DELETE FROM paths WHERE v = 3;")
+    # 'C:\new\table' read with escapes is 10 characters (a newline, a tab), not 12
+    project.pair("0003_check", "SELECT 1 / (length(p) = 12)::int FROM paths WHERE v = 2;\n",
+                 "SELECT 1;")
     project.run("migrate", *args)
-    assert project.query("SELECT v, p FROM paths ORDER BY v") == [
-        (2, "C:\\new\\table"), (3, "D:\\tmp")
-    ]
     assert engine.ISOLATE in queries, "the reset travelled alone"
+    if args != ("--dry-run",):
+        assert project.query("SELECT v, p FROM paths ORDER BY v") == [(2, "C:\\new\\table")]
 
 
 def test_rollback_all_in_batches_removes_each_row_with_its_down(

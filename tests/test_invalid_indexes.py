@@ -78,11 +78,14 @@ def test_a_rerun_that_skips_an_invalid_index_is_not_recorded_applied(project: Pr
 
     killer = threading.Thread(target=terminate)
     killer.start()
-    project.run("migrate", code=1)
+    cut = project.run("migrate", code=1)
     killer.join()
+    assert "0002_email_index.up.sql: connection lost" in cut.stderr
+    assert 'INVALID now: public."Users Email" (on public.users)' in cut.stderr, "reconnected"
     assert index_state(project) == [("Users Email", False)]
     assert states(project) == [(1, "applied"), (2, "running")]
-    project.run("repair")
+    repaired = project.run("repair")
+    assert 'warning: index public."Users Email" on public.users is INVALID' in repaired.stderr
     result = project.run("migrate", code=1)
     assert ("0002_email_index ran to its end, but index is INVALID: public.\"Users Email\" "
             "(on public.users); it is recorded as failed, not applied") in result.stderr
@@ -143,3 +146,22 @@ def wait_for_index_build(project: Project, timeout: float = 20) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the index build never started")
+
+
+def test_a_partitioned_index_awaiting_its_partitions_is_not_an_invalid_one(
+    project: Project,
+) -> None:
+    project.pair(
+        "0001_measurements",
+        "CREATE TABLE m (at date, v int) PARTITION BY RANGE (at);\n"
+        "CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+        "CREATE INDEX m_v ON ONLY m (v);\n",
+        "DROP TABLE m;",
+    )
+    project.pair("0002_nt", "-- sqlmig:no-transaction\nCREATE INDEX CONCURRENTLY m_2026_v "
+                 "ON m_2026 (v);\n", "-- sqlmig:no-transaction\nDROP INDEX m_2026_v;")
+    project.run("migrate")
+    assert project.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'm_v'::regclass") \
+        == [(False,)]
+    assert states(project) == [(1, "applied"), (2, "applied")]
+    assert json.loads(project.run("status", "--json").stdout)["invalid_indexes"] == []
