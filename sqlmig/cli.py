@@ -588,7 +588,7 @@ def _hidden_traceback(kind: type[BaseException], err: BaseException, tb: Any) ->
 
     from sqlmig import render
 
-    render.HiddenFile(sys.stderr).write("".join(traceback.format_exception(kind, err, tb)))
+    render.HiddenFile("stderr").write("".join(traceback.format_exception(kind, err, tb)))
 
 
 def main() -> None:
