@@ -582,26 +582,21 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _hidden_traceback(kind: type[BaseException], err: BaseException, tb: Any) -> None:
-    """A bug's traceback still never shows a password."""
-    import traceback
-
-    from sqlmig import render
-
-    render.HiddenFile(sys.stderr).write("".join(traceback.format_exception(kind, err, tb)))
-
-
 def main() -> None:
     import gc
     import os
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
-    sys.excepthook = _hidden_traceback
     if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
         _only_the_named_command(sys.argv[1:])
     try:
         app()
+    except Exception as err:  # a bug: its traceback (Typer's excepthook would print it raw)
+        from sqlmig import render
+
+        render.traceback(err)
+        raise SystemExit(EXIT_ERROR) from None
     finally:
         # The interpreter's last garbage collection would walk every object the imports made
         # (30-40 ms, a fifth of a short command) only to free memory the OS takes back anyway.

@@ -49,10 +49,15 @@ OUTPUT = Output()
 
 
 class HiddenFile:
-    """stdout or stderr with every password taken out of what is written to it."""
+    """sys.stdout or sys.stderr (looked up on each use: test runners swap them) with every
+    password taken out of what is written to it."""
 
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
+    def __init__(self, name: str = "stdout") -> None:
+        self.name = name
+
+    @property
+    def stream(self) -> Any:
+        return getattr(sys, self.name)
 
     def write(self, text: str) -> int:
         from sqlmig.secrets import hide
@@ -68,7 +73,7 @@ def console(*, stderr: bool = False) -> Console:
 
     # NO_COLOR: Rich alone would keep bold and friends; color_system=None drops every escape
     no_color = OUTPUT.no_color or bool(os.environ.get("NO_COLOR"))
-    stream = cast("IO[str]", HiddenFile(sys.stderr if stderr else sys.stdout))
+    stream = cast("IO[str]", HiddenFile("stderr" if stderr else "stdout"))
     return Console(file=stream, color_system=None if no_color else "auto", highlight=False)
 
 
@@ -88,7 +93,7 @@ class PlainOutput:
 
     @property
     def file(self) -> Any:
-        return HiddenFile(sys.stdout)  # looked up on each use: test runners swap it
+        return HiddenFile()
 
     def print(self, text: object, **_: object) -> None:
         self.file.write(f"{text}\n")
@@ -145,7 +150,7 @@ def traceback(err: BaseException) -> None:
     """--debug: the whole traceback, through the same redaction as everything else."""
     import traceback as tracebacks
 
-    HiddenFile(sys.stderr).write("".join(tracebacks.format_exception(err)))
+    HiddenFile("stderr").write("".join(tracebacks.format_exception(err)))
 
 
 def notice(message: str) -> None:
@@ -362,7 +367,7 @@ def status_json(rows: Sequence[StatusRow], env: str,
 
 
 def print_json(document: Any) -> None:
-    HiddenFile(sys.stdout).write(json.dumps(document, indent=2, default=str) + "\n")
+    HiddenFile().write(json.dumps(document, indent=2, default=str) + "\n")
 
 
 def problems_table(problems: Sequence[Problem]) -> None:
