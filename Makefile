@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_EMBEDDED := $(VENV)/.installed-embedded
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: help migrate setup seed status test lint fmt bench clean
+.PHONY: help migrate setup seed status test lint fmt bench attack clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ fmt: $(STAMP_TEST) ## format with ruff
 
 bench: $(STAMP_TEST) ## benchmarks vs the psql floor and dbmate (writes bench/results.*)
 	$(BIN)/python bench/run.py
+
+attack: $(STAMP_TEST) ## adversarial run: kill -9s, concurrent runners, bad inputs, password leaks
+	$(BIN)/python bench/attack.py
 
 
 clean: ## remove the venv and the embedded database

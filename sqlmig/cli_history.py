@@ -194,7 +194,7 @@ def repair(
             fixes = plan.plan_repair(
                 session.migrations, session.applied, accept=accept or [], all_changed=all_changed
             )
-            count = len(fixes.remove) + len(fixes.accept)
+            count = len(fixes.remove) + len(fixes.accept) + len(fixes.restore)
             if count:
                 guard_destructive(settings, url, session, yes, "repair",
                                   f"rewrites {count} history record{'s' * (count != 1)}")

@@ -48,10 +48,14 @@ from sqlmig.sqltext import (
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
 # table left by one file must not change what the next one does. db.session_reset() gives the
-# SQL: RESET ALL and DISCARD TEMP, then sqlmig's own SETs (configured timeouts among them)
-# again. The reset runs before a file only when the file before it may have left session
-# state behind (sqltext.may_leave_session_state): it is a fifth of the server time of a
-# trivial migration.
+# SQL: RESET ALL and DISCARD TEMP (not DISCARD ALL: it would release the advisory lock), then
+# sqlmig's own SETs (configured timeouts among them) again. It goes in a round trip of its
+# own, never in the query of the next file: the server lexes a whole simple query before
+# running any of it, so a reset travelling with the file would come too late for how that
+# file is read (`SET standard_conforming_strings = off` turns the next file's 'C:\new' into a
+# newline). It runs before a file only when the file before it may have left session state
+# behind (sqltext.may_leave_session_state): it is a fifth of the server time of a trivial
+# migration.
 # Not seen: a function created earlier that calls set_config(..., false) when a file calls it.
 # Every migration of a run but the last commits without waiting for its WAL flush: the last
 # one's synchronous commit flushes them all (WAL is written in order), and a run that stops
@@ -122,10 +126,6 @@ class Session:
     unflushed: bool = False  # a commit of this run may not be on disk yet
     notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
     env: str | None = None  # the environment to record on the database (None: a scratch one)
-
-    def isolation(self) -> tuple[str, int]:
-        """The reset to send before the next file (and its statement count), if needed."""
-        return db.session_reset(self.conn) if self.dirty else ("", 0)
 
     def ran(self, file: SqlFile) -> None:
         self.dirty = file.big or may_leave_session_state(file.text)
@@ -521,7 +521,7 @@ def _failure(
 
 @dataclass(frozen=True)
 class _Segment:
-    """One step's part of a batch's query: session reset, BEGIN, settings, the file, its
+    """One step's part of a batch's query: BEGIN, settings, the file, its
     history row and COMMIT."""
 
     step: Step
@@ -532,18 +532,17 @@ class _Segment:
     suffix: str
 
 
-def _segment(session: Session, step: Step, offset: int, *, isolate: bool, notice: bool,
+def _segment(session: Session, step: Step, offset: int, *, notice: bool,
              durable: bool) -> _Segment:
     conn, file = session.conn, step_file(step)
     timeouts = _timeouts(file, local=True)
-    reset, reset_statements = session.isolation() if isolate else ("", 0)
     before = PROGRESS_NOTICE if notice else ""
     began = f"SELECT {db.MARK_BEGAN}{'' if durable else ASYNC_COMMIT};\n"
     record = _record_inline(session, step)
     return _Segment(
         step, file, offset,
-        prefix=before + reset + "BEGIN;\n" + began + _prefix(conn, timeouts),
-        prefix_statements=notice + reset_statements + 2 + len(timeouts),
+        prefix=before + "BEGIN;\n" + began + _prefix(conn, timeouts),
+        prefix_statements=notice + 2 + len(timeouts),
         suffix=f"\n;\n{record};\nCOMMIT;\n",
     )
 
@@ -585,6 +584,19 @@ def _returned_ms(result: pq.abc.PGresult | None) -> int:
     return int(value) if value else 0
 
 
+def start_clean(session: Session, file: SqlFile) -> None:
+    """Send db.session_reset(), in its own round trip, if the file before `file` may have left
+    session state behind."""
+    if not session.dirty:
+        return
+    sent = _execute(session.conn, lambda: file, db.session_reset(session.conn))
+    if sent.error is not None:
+        rollback_quietly(session.conn)
+        raise MigrationFailed(file.path, f"could not reset the session before it: "
+                              f"{sent.error.message}", sqlstate=sent.error.sqlstate)
+    session.dirty = False
+
+
 def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
                outcomes: list[Outcome], *, durable: bool) -> None:
     """Steps as one simple query (see BATCH_SECONDS); each outcome is appended, and reported,
@@ -592,11 +604,12 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     conn, offset = session.conn, 0
     segments: list[_Segment] = []
     parts: list[str] = []
+    start_clean(session, step_file(steps[0]))
     notices = len(steps) > 1 and session.can_notice()
     for index, step in enumerate(steps):
         last = index == len(steps) - 1
-        segment = _segment(session, step, offset, isolate=index == 0,
-                           notice=notices and index > 0, durable=durable and last)
+        segment = _segment(session, step, offset, notice=notices and index > 0,
+                           durable=durable and last)
         text = segment.file.text
         parts += (segment.prefix, text, segment.suffix)
         offset += len(segment.prefix) + len(text) + len(segment.suffix)
@@ -635,7 +648,8 @@ def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     """A big file's migration: its pieces follow BEGIN in their own queries, then its history
     row and COMMIT (see `send`)."""
     conn = session.conn
-    segment = _segment(session, step, 0, isolate=True, notice=False, durable=durable)
+    start_clean(session, step_file(step))
+    segment = _segment(session, step, 0, notice=False, durable=durable)
     started = time.perf_counter()
     session.dirty = True
     send(conn, segment.file, segment.file.sql(), prefix=segment.prefix, suffix=segment.suffix,
@@ -682,12 +696,12 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             migration, step.batch, ms=None, state="running"
         ))
     else:
-        conn.execute(history.mark, ("running", "rolling back", migration.version))
+        conn.execute(history.mark, ("running", plan.ROLLING_BACK, migration.version))
     timeouts = _timeouts(file, local=False)
     started = time.perf_counter()
     session.dirty = True  # statements commit one by one; whatever they SET stays
     try:
-        conn.execute(db.session_reset(conn)[0])
+        conn.execute(db.session_reset(conn))
         for timeout in timeouts:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
@@ -696,21 +710,33 @@ def _run_no_transaction(session: Session, step: Step) -> int:
             except (MigrationFailed, Interrupted) as failure:
                 of = f" of {len(statements)}" if isinstance(statements, list) else ""
                 where = f"statement {index}{of} (line {statement.line})"
-                verb = "rollback" if step.direction == "down" else "migration"
-                _mark_failed(session, migration, f"{verb} failed at {where}: {failure}")
+                verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
+                _mark_failed(session, migration, f"{verb} at {where}: {failure}")
                 done = "statement 1 stays" if index == 2 else f"statements 1-{index - 1} stay"
-                failure.add_note(
-                    f"{file.path.name} runs outside a transaction: {done} applied. It is "
-                    "recorded as failed; fix the database by hand, then run `sqlmig repair`."
-                    if index > 1 else
-                    f"{file.path.name} is recorded as failed; fix the cause, then run "
-                    "`sqlmig repair` and migrate again."
-                )
+                if step.direction == "down":
+                    failure.add_note(
+                        f"{file.path.name} runs outside a transaction: "
+                        f"{done + ' done' if index > 1 else 'nothing of it is undone'}, and "
+                        f"{migration.id} is recorded as failed. Finish the down by hand and "
+                        "run `sqlmig repair`, or run `sqlmig repair` (it becomes applied "
+                        "again) and roll it back again."
+                    )
+                elif index > 1:
+                    failure.add_note(
+                        f"{file.path.name} runs outside a transaction: {done} applied. It is "
+                        "recorded as failed; fix the database by hand, then run `sqlmig "
+                        "repair`."
+                    )
+                else:
+                    failure.add_note(
+                        f"{file.path.name} is recorded as failed; fix the cause, then run "
+                        "`sqlmig repair` and migrate again."
+                    )
                 raise
     finally:
         if timeouts:  # the file's own timeouts end with it; the configured ones apply again
             with suppress(psycopg.Error):
-                conn.execute(db.session_reset(conn)[0])
+                conn.execute(db.session_reset(conn))
     ms = round((time.perf_counter() - started) * 1000)
     if step.direction == "up":
         conn.execute(history.finish, (ms, migration.version))
@@ -734,11 +760,11 @@ def _run_single_transaction(
         reporter.started(step)
         file = step_file(step)
         timeouts = _timeouts(file, local=True)
-        isolate, isolate_statements = session.isolation()
+        start_clean(session, file)
         started = time.perf_counter()
         session.dirty = True
-        send(conn, file, file.sql(), prefix=isolate + _prefix(conn, timeouts),
-             prefix_statements=isolate_statements + len(timeouts))
+        send(conn, file, file.sql(), prefix=_prefix(conn, timeouts),
+             prefix_statements=len(timeouts))
         session.ran(file)
         ms = round((time.perf_counter() - started) * 1000)
         statement, params = _record(session, step, ms)
@@ -814,7 +840,7 @@ def repair(session: Session, fixes: plan.Repair) -> list[str]:
     """Apply a repair plan in one transaction; return what changed, one line each."""
     conn, history = session.conn, session.history
     changes: list[str] = []
-    if not fixes.remove and not fixes.accept:
+    if not fixes.remove and not fixes.accept and not fixes.restore:
         return changes
     with conn.transaction():
         for row in fixes.remove:
@@ -822,6 +848,13 @@ def repair(session: Session, fixes: plan.Repair) -> list[str]:
             changes.append(
                 f"removed the {row.state} record of {row.id} ({row.error or 'no error recorded'});"
                 " it is pending again"
+            )
+        for row in fixes.restore:
+            conn.execute(history.mark, ("applied", None, row.version))
+            changes.append(
+                f"{row.id} is applied again: its rollback stopped halfway ({row.error}), so "
+                "some of its objects are still there; finish its down by hand, or run "
+                "`sqlmig rollback` again to rerun it"
             )
         for row, migration in fixes.accept:
             script = db.kept_script(migration)

@@ -7,13 +7,20 @@ Pure: no database, no files, no output. Every ordering rule is a unit test away.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from sqlmig.errors import PlanError
 from sqlmig.files import Migration
+
+# How the history row of a no-transaction migration whose down stopped halfway begins its
+# error: `rolling back` while the down runs (left behind if its process died), `rollback
+# failed at ...` once a statement of it failed. Its objects are still (partly) there, so
+# repair must make it applied again, not pending.
+ROLLING_BACK = "rolling back"
+ROLLBACK_FAILED = "rollback failed"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,13 @@ class Applied:
     @property
     def id(self) -> str:
         return f"{self.version:04d}_{self.name}"
+
+    @property
+    def down_stopped(self) -> bool:
+        """A no-transaction rollback of this migration failed or was cut off halfway."""
+        return self.state != "applied" and (self.error or "").startswith(
+            (ROLLING_BACK, ROLLBACK_FAILED)
+        )
 
 
 @dataclass(frozen=True)
@@ -282,6 +296,18 @@ def verify(
                 "(e.g. from version control)",
                 row.version,
             ))
+        elif row.state is State.FAILED and row.applied is not None \
+                and row.applied.down_stopped:
+            reason = row.applied.error
+            if reason == ROLLING_BACK:
+                reason = "its process died while it was rolling back"
+            problems.append(Problem(
+                "failed",
+                f"the rollback of {row.id} did not finish ({reason}); finish its down by hand "
+                "and run `sqlmig repair`, or run `sqlmig repair` (it becomes applied again) "
+                "and roll it back again",
+                row.version,
+            ))
         elif row.state is State.FAILED:
             assert row.applied is not None
             reason = row.applied.error or "its process died while it was running"
@@ -321,7 +347,8 @@ def plan_baseline(
 @dataclass(frozen=True)
 class Repair:
     accept: list[tuple[Applied, Migration]]  # record the file's current checksum
-    remove: list[Applied]  # failed/running rows, removed after a manual fix
+    remove: list[Applied]  # failed/running ups, removed after a manual fix: pending again
+    restore: list[Applied] = field(default_factory=list)  # stopped downs: applied again
 
 
 def plan_repair(
@@ -331,7 +358,9 @@ def plan_repair(
     accept: Sequence[int] = (),
     all_changed: bool = False,
 ) -> Repair:
-    """What `repair` changes: failed records go; checksums are accepted only when asked."""
+    """What `repair` changes: failed ups are removed (pending again), failed downs are applied
+    again (their objects are still there, so a rollback can be rerun); checksums are accepted
+    only when asked."""
     rows = {row.version: row for row in status(files, applied)}
     changed = [r for r in rows.values() if r.state is State.CHANGED]
     chosen = list(changed) if all_changed else []
@@ -346,7 +375,9 @@ def plan_repair(
             )
         if row not in chosen:
             chosen.append(row)
+    failed = [r.applied for r in rows.values() if r.state is State.FAILED and r.applied]
     return Repair(
         accept=[(r.applied, r.migration) for r in chosen if r.applied and r.migration],
-        remove=[r.applied for r in rows.values() if r.state is State.FAILED and r.applied],
+        remove=[a for a in failed if not a.down_stopped],
+        restore=[a for a in failed if a.down_stopped],
     )

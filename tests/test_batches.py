@@ -32,6 +32,13 @@ def queries(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes]:
     return sent
 
 
+def is_reset(query: str | bytes) -> bool:
+    """The session reset (db.session_reset): RESET ALL, DISCARD TEMP, sqlmig's SETs again."""
+    return isinstance(query, str) and query.startswith("RESET ALL;\nDISCARD TEMP;\n") and (
+        'SET "client_min_messages" = \'notice\';\n' in query
+    )
+
+
 @pytest.fixture
 def one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every batchable run of migrations goes in a single query."""
@@ -214,9 +221,30 @@ def test_a_file_that_sets_session_state_ends_its_batch_and_the_next_starts_clean
     project.pair("0004_m4", LOG.format(v=4), "SELECT 1;")
     project.pair("0005_m5", LOG.format(v=5), "SELECT 1;")
     project.run("migrate")
-    assert len(queries) == 2
+    assert len(queries) == 3, "0001-0003, the reset on its own, then 0004-0005 together"
+    assert is_reset(queries[1])
+    assert LOG.format(v=4) in str(queries[2]) and LOG.format(v=5) in str(queries[2])
     paths = project.query("SELECT version, search_path FROM log ORDER BY version")
     assert paths[2] == (3, "other") and {p for v, p in paths if v != 3} == {'"$user", public'}
+
+
+@pytest.mark.parametrize("args", [(), ("--single-transaction",)])
+def test_a_file_after_one_turning_off_standard_conforming_strings_is_read_as_written(
+    project: Project, one_batch: None, queries: list[str | bytes], args: tuple[str, ...],
+) -> None:
+    """The server lexes a whole query before running any of it: a reset sent in the same
+    query as the next file would come too late for how its string literals are read."""
+    project.pair("0001_paths", "CREATE TABLE paths (v int, p text);\n"
+                 "SET standard_conforming_strings = off;\n", "DROP TABLE paths;")
+    project.pair("0002_windows", "INSERT INTO paths VALUES (2, 'C:\\new\\table');\n",
+                 "DELETE FROM paths WHERE v = 2;")
+    project.pair("0003_more", "INSERT INTO paths VALUES (3, 'D:\\tmp');\n",
+                 "DELETE FROM paths WHERE v = 3;")
+    project.run("migrate", *args)
+    assert project.query("SELECT v, p FROM paths ORDER BY v") == [
+        (2, "C:\\new\\table"), (3, "D:\\tmp")
+    ]
+    assert any(is_reset(query) for query in queries), "the reset travelled alone"
 
 
 def test_rollback_all_in_batches_removes_each_row_with_its_down(

@@ -71,6 +71,23 @@ def test_repair_removes_failed_records_and_accepts_only_named_changes() -> None:
     assert sorted(row.version for row, _ in everything.accept) == [1, 2]
 
 
+def test_repair_restores_a_stopped_rollback_to_applied_and_removes_a_stopped_up() -> None:
+    files = [m(1), m(2), m(3)]
+    history = [
+        plan.Applied(1, "m", files[0].checksum, 1, state="failed",
+                     error="migration failed at statement 2 of 2 (line 3): boom"),
+        plan.Applied(2, "m", files[1].checksum, 1, state="running", error=plan.ROLLING_BACK),
+        plan.Applied(3, "m", files[2].checksum, 1, state="failed",
+                     error=f"{plan.ROLLBACK_FAILED} at statement 2 of 3 (line 3): boom"),
+    ]
+    fixes = plan.plan_repair(files, history)
+    assert [row.version for row in fixes.remove] == [1]
+    assert [row.version for row in fixes.restore] == [2, 3]
+    messages = [p.message for p in plan.verify(files, history)]
+    assert "the rollback of 0002_m did not finish (its process died while it was rolling " \
+           "back)" in messages[1]
+
+
 def test_repair_accept_of_an_unknown_version_is_refused() -> None:
     with pytest.raises(PlanError, match="no applied migration has that version"):
         plan.plan_repair([m(1)], [], accept=[1])

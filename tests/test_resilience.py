@@ -218,3 +218,50 @@ def test_wait_gives_up_with_the_last_reason(
     assert 0.9 <= time.monotonic() - started < 10
     assert "waiting for the database at u@127.0.0.1:1/app" in result.stderr
     assert "error: cannot connect to u@127.0.0.1:1/app" in result.stderr
+
+
+def test_repair_after_a_killed_no_transaction_rollback_makes_it_applied_so_rollback_can_finish(
+    project: Project,
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair(
+        "0002_two",
+        "-- sqlmig:no-transaction\nCREATE TABLE two_a (id int);\nCREATE TABLE two_b (id int);\n",
+        "-- sqlmig:no-transaction\nDROP TABLE IF EXISTS two_b;\nSELECT pg_sleep(30);\n"
+        "DROP TABLE IF EXISTS two_a;\n",
+    )
+    project.run("migrate")
+    process = project.spawn("rollback")
+    wait_for_sleeping_migration(project)
+    process.kill()
+    process.wait(timeout=10)
+    assert lock_is_free(project)
+    assert project.exists("two_a") and not project.exists("two_b"), "the down stopped halfway"
+    assert "did not finish" in project.run("verify", code=1).stdout
+    result = project.run("repair")
+    assert "0002_two is applied again: its rollback stopped halfway" in result.stdout
+    assert project.query("SELECT version, state FROM schema_migrations ORDER BY 1") == [
+        (1, "applied"), (2, "applied")
+    ]
+    project.write("0002_two.down.sql", "-- sqlmig:no-transaction\nDROP TABLE IF EXISTS two_b;\n"
+                  "DROP TABLE IF EXISTS two_a;\n")
+    project.run("rollback", "--all")
+    assert project.history() == []
+    assert not project.exists("two_a") and not project.exists("a")
+
+
+def test_repair_after_a_failed_no_transaction_rollback_says_how_to_finish_it(
+    project: Project,
+) -> None:
+    project.pair(
+        "0001_two",
+        "-- sqlmig:no-transaction\nCREATE TABLE two_a (id int);\nCREATE TABLE two_b (id int);\n",
+        "-- sqlmig:no-transaction\nDROP TABLE two_b;\nSELECT 1 / 0;\nDROP TABLE two_a;\n",
+    )
+    project.run("migrate")
+    result = project.run("rollback", code=1)
+    assert "Finish the down by hand" in result.stderr
+    assert project.query("SELECT state FROM schema_migrations") == [("failed",)]
+    project.run("repair")
+    assert project.query("SELECT state, error FROM schema_migrations") == [("applied", None)]
+    assert project.exists("two_a")
