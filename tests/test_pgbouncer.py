@@ -196,3 +196,18 @@ def test_session_sets_skip_what_the_url_sets_and_watch_the_client_from_postgresq
     assert db.session_sets(url, settings, 130000) == ('SET "client_min_messages" = \'notice\'',)
     monkeypatch.setenv("PGOPTIONS", "-c client_min_messages=warning")
     assert db.session_sets("postgresql://db/app", None, 130000) == ()
+
+
+def test_connections_prepare_nothing_and_their_reset_sets_sqlmigs_settings_again(
+    project: Project,
+) -> None:
+    """A pooler may not keep a prepared statement; RESET ALL undoes the SETs, so the reset
+    sends them again."""
+    with db.connect(project.url) as conn:
+        assert conn.prepare_threshold is None
+        reset = db.session_reset(conn)
+        assert reset.startswith("RESET ALL;\nDISCARD TEMP;\n")
+        assert all(f"{statement};\n" in reset for statement in conn.sets)
+        conn.execute("SET client_min_messages = warning")
+        conn.execute(reset)
+        assert conn.execute("SHOW client_min_messages").fetchone() == ("notice",)
