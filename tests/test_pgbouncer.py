@@ -116,6 +116,7 @@ def test_a_pool_of_one_server_is_told_apart_without_waiting_for_it_forever(
     gives up after a while) or takes sqlmig's only one (transaction mode: sqlmig's next
     query must not wait for it)."""
     session = pool_mode == "session"
+    monkeypatch.setattr(db, "POOL_PROBE_SECONDS", 1.0)
     project.pair("0001_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
     with provision.pgbouncer(pg_admin_url, pool_mode, ignore_options=not session,
                              pool_size=1) as bouncer:
