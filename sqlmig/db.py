@@ -175,11 +175,11 @@ def session_sets(
     )
 
 
-def session_reset(conn: psycopg.Connection) -> tuple[str, int]:
-    """The SQL that returns the session to how connect() left it (and its statement count):
-    RESET ALL and DISCARD TEMP, then the SETs connect() sent, which RESET ALL undoes."""
+def session_reset(conn: psycopg.Connection) -> str:
+    """The SQL that returns the session to how connect() left it: RESET ALL and DISCARD TEMP,
+    then the SETs connect() sent, which RESET ALL undoes."""
     statements = (*RESET, *(conn.sets if isinstance(conn, Connection) else ()))
-    return "".join(f"{statement};\n" for statement in statements), len(statements)
+    return "".join(f"{statement};\n" for statement in statements)
 
 
 def connect(
