@@ -5,8 +5,10 @@ reported (progress, timings, errors) is per migration."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -280,16 +282,38 @@ def test_an_interrupt_inside_a_batch_reports_the_migrations_that_committed(
     assert lock_is_free(project, timeout=1)
 
 
+def wait_until(project: Project, query: str, never: str, timeout: float = 20) -> None:
+    """Until `query` returns a row, or fail saying `never`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if project.query(query):
+            return
+        time.sleep(0.05)
+    raise AssertionError(never)
+
+
 def wait_for_pg_sleep(project: Project, timeout: float = 20) -> None:
     """Until a sqlmig session sleeps (a batch's query text is too long for pg_stat_activity
     to show the pg_sleep inside it, so look at what it waits on)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if project.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sqlmig' "
-                         "AND wait_event = 'PgSleep'"):
-            return
-        time.sleep(0.05)
-    raise AssertionError("the slow migration never started")
+    wait_until(project, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'sqlmig' "
+               "AND wait_event = 'PgSleep'", "the slow migration never started", timeout)
+
+
+def run_terminated_while_sleeping(project: Project, *args: str) -> Any:
+    """Run sqlmig; once its session sleeps, terminate that backend (as a failover or an
+    admin would). The run must exit 1."""
+
+    def terminate() -> None:
+        wait_for_pg_sleep(project)
+        project.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE application_name = 'sqlmig' AND wait_event = 'PgSleep'")
+
+    killer = threading.Thread(target=terminate)
+    killer.start()
+    try:
+        return project.run(*args, code=1)
+    finally:
+        killer.join()
 
 
 @pytest.mark.parametrize(

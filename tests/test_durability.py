@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests import provision
 from tests.conftest import REPO, Project
-from tests.test_batches import wait_for_pg_sleep
+from tests.test_batches import run_terminated_while_sleeping, wait_for_pg_sleep
 
 RECORD = "INSERT INTO commits SELECT {v}, current_setting('synchronous_commit');"
 
@@ -71,16 +70,7 @@ def test_a_terminated_backend_is_followed_by_a_check_that_what_was_reported_surv
     project: Project,
 ) -> None:
     slow_third(project)
-
-    def terminate() -> None:
-        wait_for_pg_sleep(project)
-        project.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = 'sqlmig' AND wait_event = 'PgSleep'")
-
-    killer = threading.Thread(target=terminate)
-    killer.start()
-    result = project.run("migrate", code=1)
-    killer.join()
+    result = run_terminated_while_sleeping(project, "migrate")
     assert "0003_slow.up.sql: connection lost" in result.stderr
     assert ("reconnected: the history has every migration reported done (0001_a, 0002_b); "
             "nothing reported was lost") in result.stderr

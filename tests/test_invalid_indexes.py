@@ -9,12 +9,11 @@ import contextlib
 import json
 import signal
 import threading
-import time
 
 import psycopg
 
 from tests.conftest import Project
-from tests.test_batches import wait_for_pg_sleep
+from tests.test_batches import run_terminated_while_sleeping, wait_for_pg_sleep, wait_until
 
 INDEX = '"Users Email"'  # a name that needs quoting
 DROP = 'DROP INDEX CONCURRENTLY IF EXISTS public."Users Email";'
@@ -70,16 +69,7 @@ def test_a_rerun_that_skips_an_invalid_index_is_not_recorded_applied(project: Pr
     """The backend building the index is terminated (as a failover or an admin would), the
     record is repaired, and the IF NOT EXISTS rerun skips the invalid index."""
     slow_index(project)
-
-    def terminate() -> None:
-        wait_for_pg_sleep(project)
-        project.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = 'sqlmig' AND wait_event = 'PgSleep'")
-
-    killer = threading.Thread(target=terminate)
-    killer.start()
-    cut = project.run("migrate", code=1)
-    killer.join()
+    cut = run_terminated_while_sleeping(project, "migrate")
     assert "0002_email_index.up.sql: connection lost" in cut.stderr
     assert 'INVALID now: public."Users Email" (on public.users)' in cut.stderr, "reconnected"
     assert index_state(project) == [("Users Email", False)]
@@ -139,13 +129,9 @@ def _quietly(conn: psycopg.Connection, query: str) -> None:
 
 
 def wait_for_index_build(project: Project, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if project.query("SELECT 1 FROM pg_stat_progress_create_index p JOIN pg_index i "
-                         "ON i.indexrelid = p.index_relid WHERE NOT i.indisvalid"):
-            return
-        time.sleep(0.05)
-    raise AssertionError("the index build never started")
+    wait_until(project, "SELECT 1 FROM pg_stat_progress_create_index p JOIN pg_index i "
+               "ON i.indexrelid = p.index_relid WHERE NOT i.indisvalid",
+               "the index build never started", timeout)
 
 
 def test_a_partitioned_index_awaiting_its_partitions_is_not_an_invalid_one(
