@@ -10,7 +10,8 @@ really needed), with sqlmig run as a separate process each time:
   or setting, exit non-zero, no traceback, the database as it was;
 - secrets: a password with every awkward character, in every form a URL can carry it, through
   every command; any output holding it is a leak.
-Sizes: ATTACK_KILLS (50), ATTACK_ROUNDS (20), ATTACK_RUNNERS (16).
+Sizes: ATTACK_KILLS (50), ATTACK_ROUNDS (20), ATTACK_RUNNERS (16); ATTACK_ONLY=kills,secrets
+runs only those (inputs, secrets, kills, concurrency).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SQLMIG = [sys.executable, "-m", "sqlmig"]
 KILLS = int(os.environ.get("ATTACK_KILLS", "50"))
 ROUNDS = int(os.environ.get("ATTACK_ROUNDS", "20"))
 RUNNERS = int(os.environ.get("ATTACK_RUNNERS", "16"))
+ONLY = [name for name in os.environ.get("ATTACK_ONLY", "").split(",") if name]
 PG_BIN = "/usr/lib/postgresql/15/bin"
 ADMIN_PASSWORD = "attack-admin"
 
@@ -459,8 +461,10 @@ def main() -> None:
     report: dict[str, dict] = {}
     with server() as (_, port):
         target = Target(port)
-        for name, attack in [("bad inputs", attack_inputs), ("secrets", attack_secrets),
+        for name, attack in [("inputs", attack_inputs), ("secrets", attack_secrets),
                              ("kills", attack_kills), ("concurrency", attack_concurrency)]:
+            if ONLY and name not in ONLY:
+                continue
             started = time.monotonic()
             figures = attack(target, work)
             figures["seconds"] = round(time.monotonic() - started, 1)
