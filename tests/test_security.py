@@ -14,6 +14,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.conftest import Project
+from tests.test_bad_inputs import run_unprivileged
 
 PASSWORD = "Pw-Never-Print-7731"
 ROLE = "sqlmig_pw_user"
@@ -268,3 +269,23 @@ def test_a_snapshot_folder_that_cannot_be_created_is_one_error_line_and_nothing_
     )
     assert result.stderr.count("\n") == 1, "one line, no traceback"
     assert not project.exists("a")
+
+
+def test_a_snapshot_folder_without_write_permission_is_one_error_line_and_nothing_runs(
+    project: Project,
+) -> None:
+    """PermissionError, not only a file in the way: run without root's power to write
+    anywhere."""
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    (project.root / ".sqlmig").mkdir()
+    (project.root / ".sqlmig").chmod(0o555)
+    try:
+        result = run_unprivileged(project, "migrate", "--snapshot")
+    finally:
+        (project.root / ".sqlmig").chmod(0o755)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(
+        "error: cannot create the snapshot folder .sqlmig/snapshots: Permission denied"
+    )
+    assert result.stderr.count("\n") == 1, "one line, no traceback"
+    assert not project.exists("a") and not project.exists("schema_migrations")
