@@ -158,7 +158,7 @@ class Workspace:
 
 
 def _psql() -> Path:
-    from sqlmig import dump
+    from sqlmig.pg import dump
 
     return Path(dump.candidates()[0]).with_name("psql")
 

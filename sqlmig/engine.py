@@ -19,8 +19,22 @@ from typing import Protocol
 import psycopg
 from psycopg import pq, sql
 
-from sqlmig import db, files, plan, protect, simple_query
-from sqlmig.config import Settings
+from sqlmig.core import files, plan, protect
+from sqlmig.core.config import Settings
+from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.plan import Applied, Step
+from sqlmig.core.sqltext import (
+    Statement,
+    excerpt,
+    first_token,
+    hazards,
+    iter_statements,
+    locate,
+    may_leave_session_state,
+    split_statements,
+    statement_offsets,
+    statement_runs,
+)
 from sqlmig.errors import (
     ConnectionFailed,
     ConnectionLost,
@@ -33,21 +47,8 @@ from sqlmig.errors import (
     display_path,
     invalid_index_advice,
 )
-from sqlmig.files import Migration, SqlFile
-from sqlmig.plan import Applied, Step
-from sqlmig.simple_query import ServerError
-from sqlmig.sqltext import (
-    Statement,
-    excerpt,
-    first_token,
-    hazards,
-    iter_statements,
-    locate,
-    may_leave_session_state,
-    split_statements,
-    statement_offsets,
-    statement_runs,
-)
+from sqlmig.pg import db, simple_query
+from sqlmig.pg.simple_query import ServerError
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp

@@ -109,7 +109,7 @@ def test_verbose_names_the_migrations_each_query_carries(
 
 def finish_times(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     """When each migration was reported finished."""
-    from sqlmig import render
+    from sqlmig.cli import render
 
     times: dict[str, float] = {}
     finished = render.LineReporter.finished

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig import files, sqltext
+from sqlmig.core import files, sqltext
 from sqlmig.errors import MigrationFileError
 from tests.conftest import Project
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sqlmig.config import resolve
+from sqlmig.core.config import resolve
 from sqlmig.errors import ConfigError
 
 URL = "postgresql://app:s3cret@db.example.com:5432/app"

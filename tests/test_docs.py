@@ -56,7 +56,7 @@ def test_usage_errors_exit_2() -> None:
 
 
 def test_readme_lists_every_lint_rule_with_its_severity() -> None:
-    from sqlmig.lint import RULES
+    from sqlmig.review.lint import RULES
 
     for rule, spec in RULES.items():
         row = re.search(rf"^\| [^|]*`{rule}`[^|]*\| (\w+) \|", README, re.MULTILINE)

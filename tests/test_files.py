@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig.errors import MigrationFileError
-from sqlmig.files import (
+from sqlmig.core.files import (
     BIG_FILE,
     FILE_NAME,
     checksum,
@@ -22,6 +21,7 @@ from sqlmig.files import (
     read_sql_file,
     scan,
 )
+from sqlmig.errors import MigrationFileError
 
 UP = "CREATE TABLE users (id int);\n"
 DOWN = "DROP TABLE users;\n"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from sqlmig import lint as lint_module
+from sqlmig.core.files import discover
 from sqlmig.errors import MigrationFileError
-from sqlmig.files import discover
-from sqlmig.lint import RULES, Finding, lint_file, lint_migration
+from sqlmig.review import lint as lint_module
+from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
 
 REPO = Path(__file__).parents[1]
 PATH = Path("0001_x.up.sql")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import psycopg
 
-from sqlmig import db
 from sqlmig.errors import EXIT_LOCK_TIMEOUT
+from sqlmig.pg import db
 from tests.conftest import Project
 
 

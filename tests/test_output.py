@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig.files import Migration, SqlFile
-from sqlmig.plan import Step
+from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.plan import Step
 from tests.conftest import README, Project
 
 ESCAPE = "\x1b["
@@ -67,7 +67,7 @@ def test_progress_bar_only_for_long_runs_on_a_terminal_without_quiet(
 ) -> None:
     from rich.console import Console
 
-    from sqlmig import render
+    from sqlmig.cli import render
 
     render.OUTPUT.quiet = quiet
     try:
@@ -119,7 +119,7 @@ def test_progress_bar_also_appears_once_a_short_run_gets_slow(
 ) -> None:
     from rich.console import Console
 
-    from sqlmig import render
+    from sqlmig.cli import render
 
     reporter = render.LineReporter()
     reporter.out = Console(file=io.StringIO(), force_terminal=True)

@@ -97,8 +97,8 @@ def test_verify_offline_needs_no_database(project: Project, monkeypatch) -> None
 def test_init_scaffolds_a_project_and_never_overwrites(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    from sqlmig import config
     from sqlmig.cli import app
+    from sqlmig.core import config
 
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["init", "svc"])

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from sqlmig import db
-from sqlmig.config import resolve
+from sqlmig.core.config import resolve
 from sqlmig.errors import EXIT_ERROR
+from sqlmig.pg import db
 from tests import provision
 from tests.conftest import Project
 

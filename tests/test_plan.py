@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from sqlmig.errors import PlanError
-from sqlmig.files import Migration, SqlFile
-from sqlmig.plan import (
+from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.plan import (
     Applied,
     State,
     Step,
@@ -23,6 +22,7 @@ from sqlmig.plan import (
     plan_up,
     status,
 )
+from sqlmig.errors import PlanError
 
 # The test world. Versions 0003 and 0004 never existed (a gap); 0005 has no down file.
 #

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig import plan
+from sqlmig.core import plan
+from sqlmig.core.files import Migration, SqlFile
 from sqlmig.errors import PlanError
-from sqlmig.files import Migration, SqlFile
 
 
 def m(version: int, requires: str = "", *, text: str | None = None) -> Migration:

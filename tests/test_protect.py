@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlmig import protect
+from sqlmig.core import protect
 from sqlmig.errors import PlanError
 from tests.conftest import Project
 

@@ -13,7 +13,7 @@ import time
 import psycopg
 import pytest
 
-from sqlmig import db
+from sqlmig.pg import db
 from tests import provision
 from tests.conftest import REPO, Project
 

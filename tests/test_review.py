@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from sqlmig import db, roundtrip
+from sqlmig.pg import db
+from sqlmig.review import roundtrip
 from tests import provision
 from tests.conftest import Project
 
@@ -196,7 +197,7 @@ def test_migrate_snapshot_backs_up_first_and_prints_the_restore_command(project:
 def test_migrate_refuses_when_the_snapshot_fails(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqlmig import dump
+    from sqlmig.pg import dump
 
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
     monkeypatch.setattr(dump, "candidates", lambda: [])

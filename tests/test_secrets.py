@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sqlmig import secrets
+from sqlmig.core import secrets
 
 RESERVED = ":/?#[]@!$&'()*+,;=%"
 

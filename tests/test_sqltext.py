@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pglast.parser import ParseError
 
-from sqlmig.files import normalise
-from sqlmig.sqltext import Hazard, Statement, excerpt, hazards, locate, split_statements
+from sqlmig.core.files import normalise
+from sqlmig.core.sqltext import Hazard, Statement, excerpt, hazards, locate, split_statements
 
 
 def texts(sql: str) -> list[str]:

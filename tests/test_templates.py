@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pglast.parser import parse_sql
 
-from sqlmig.files import FILE_NAME, discover, has_sql, migration_file_name, parse_directives
-from sqlmig.templates import (
+from sqlmig.core.files import FILE_NAME, discover, has_sql, migration_file_name, parse_directives
+from sqlmig.core.templates import (
     TEMPLATES,
     Column,
     TemplateError,
@@ -184,7 +184,7 @@ def test_alter_table_sets_a_lock_timeout_both_ways() -> None:
 def test_what_the_templates_write_is_lint_clean_unless_the_columns_ask_otherwise(
     template: str,
 ) -> None:
-    from sqlmig.lint import lint_file
+    from sqlmig.review.lint import lint_file
 
     columns = ([parse_column("nickname:text"), parse_column("karma:int:notnull:default=0")]
                if template != "create_index" else [Column("email", "")])

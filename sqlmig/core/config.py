@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlmig.core.secrets import hide, remember, remember_secret
 from sqlmig.errors import ConfigError
-from sqlmig.secrets import hide, remember, remember_secret
 
 ENVIRONMENTS = ("development", "test", "staging", "production")
 # The Node template's variable names, kept so existing deployments work unchanged.

@@ -24,11 +24,11 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from sqlmig import __version__
-from sqlmig.config import METADATA_TABLE, Settings
+from sqlmig.core.config import METADATA_TABLE, Settings
+from sqlmig.core.files import Migration
+from sqlmig.core.plan import Applied
+from sqlmig.core.secrets import hide, remember, unencoded
 from sqlmig.errors import ConfigError, ConnectionFailed, LockTimeout, PooledPerTransaction
-from sqlmig.files import Migration
-from sqlmig.plan import Applied
-from sqlmig.secrets import hide, remember, unencoded
 
 APPLICATION_NAME = "sqlmig"
 

@@ -236,7 +236,7 @@ def parse_directives(
     found: dict[str, str] = {}
     if "sqlmig:" not in text:
         return found
-    from sqlmig.config import DURATION
+    from sqlmig.core.config import DURATION
     for number, line in enumerate(lines(text), start=1):
         stripped = line.strip()
         if not stripped:
@@ -288,14 +288,14 @@ def has_sql(text: str | SqlFile) -> bool:
     if isinstance(text, SqlFile):
         sql = text.sql()
         if isinstance(sql, bytes):  # a big file: scanned as bytes, never decoded
-            from sqlmig.sqltext import first_token
+            from sqlmig.core.sqltext import first_token
 
             return first_token(sql) < len(sql)
         text = sql
     stripped = text.lstrip()
     if not stripped.startswith(("--", "/*")):
         return bool(stripped)
-    from sqlmig.sqltext import first_token
+    from sqlmig.core.sqltext import first_token
 
     return first_token(text) < len(text)
 
@@ -539,7 +539,7 @@ def migration_file_name(version: int, name: str, direction: str, width: int = 4)
 
 def syntax_problems(migrations: list[Migration]) -> list[MigrationFileError]:
     """Syntax errors in every up and down file, found by the Postgres parser, offline."""
-    from sqlmig.sqltext import hazards
+    from sqlmig.core.sqltext import hazards
 
     problems = []
     for migration in migrations:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmig.pg_ast import among, enum_name, qualified, qualified_strings, relation_key, strings
+from sqlmig.core.pg_ast import (
+    among,
+    enum_name,
+    qualified,
+    qualified_strings,
+    relation_key,
+    strings,
+)
 
 
 @dataclass(frozen=True)

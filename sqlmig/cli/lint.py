@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sqlmig.cli import DebugOption, app, reported, settings_for
+from sqlmig.cli.base import DebugOption, app, reported, settings_for
 from sqlmig.errors import EXIT_LINT
 
 FORMATS = ("table", "json", "github")
@@ -36,10 +36,10 @@ def lint(
 
     Example: sqlmig lint --format github sql/0042_add_index.up.sql
     """
-    from sqlmig import files
-    from sqlmig import lint as linter
-    from sqlmig import render_review as render
+    from sqlmig.cli import render_review as render
+    from sqlmig.core import files
     from sqlmig.errors import ConfigError
+    from sqlmig.review import lint as linter
 
     with reported(debug):
         fmt = "json" if json_ else output_format
@@ -74,9 +74,9 @@ def lint(
 def _lint_paths(paths: list[Path], migrations_dir: Path, options: dict[str, Any]) -> list[Any]:
     """Named files (e.g. what pre-commit passes): an up is checked with its down; a file outside
     the migrations directory on its own."""
-    from sqlmig import files
-    from sqlmig import lint as linter
+    from sqlmig.core import files
     from sqlmig.errors import ConfigError
+    from sqlmig.review import lint as linter
 
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sqlmig.cli import (
+from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     OutOfOrderOption,
@@ -39,8 +39,9 @@ def plan_command(
 
     Example: sqlmig plan --to 12
     """
-    from sqlmig import db, files, plan
-    from sqlmig import render_review as render
+    from sqlmig.cli import render_review as render
+    from sqlmig.core import files, plan
+    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
@@ -75,9 +76,11 @@ def check(
 
     Example: sqlmig check
     """
-    from sqlmig import db, files, roundtrip, snapshot
-    from sqlmig import render_review as render
-    from sqlmig.render import notice
+    from sqlmig.cli import render_review as render
+    from sqlmig.cli.render import notice
+    from sqlmig.core import files
+    from sqlmig.pg import db, snapshot
+    from sqlmig.review import roundtrip
 
     with reported(debug):
         settings = settings_for(env, database_url_)
@@ -101,7 +104,7 @@ def check(
 
 def _resolve(target: str) -> str:
     """An environment name, or a URL."""
-    from sqlmig import config, secrets
+    from sqlmig.core import config, secrets
 
     if target in config.ENVIRONMENTS:
         return database_url(settings_for(target, None))
@@ -111,7 +114,8 @@ def _resolve(target: str) -> str:
 
 def _label(target: str) -> str:
     """How diff names a side: the environment, or user@host:port/db for a URL."""
-    from sqlmig import config, db
+    from sqlmig.core import config
+    from sqlmig.pg import db
 
     return target if target in config.ENVIRONMENTS else db.describe_target(target)
 
@@ -128,8 +132,8 @@ def diff(
 
     Example: sqlmig diff --from staging --to production
     """
-    from sqlmig import db, snapshot
-    from sqlmig import render_review as render
+    from sqlmig.cli import render_review as render
+    from sqlmig.pg import db, snapshot
 
     with reported(debug):
         settings = settings_for(None, None)
@@ -167,8 +171,8 @@ def docs(
 
     Example: sqlmig docs --output docs/schema.md
     """
-    from sqlmig import db, snapshot
-    from sqlmig import render_review as render
+    from sqlmig.cli import render_review as render
+    from sqlmig.pg import db, snapshot
 
     with reported(debug):
         settings = settings_for(env, database_url_)
@@ -200,8 +204,8 @@ def dump(
 
     Example: sqlmig dump --output schema.sql
     """
-    from sqlmig import db
-    from sqlmig.cli import current_schema_text
+    from sqlmig.cli.migrate import current_schema_text
+    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_)
@@ -227,8 +231,8 @@ def snapshots(
 
     Example: sqlmig snapshots --json
     """
-    from sqlmig import dump as dumps
-    from sqlmig import render_review as render
+    from sqlmig.cli import render_review as render
+    from sqlmig.pg import dump as dumps
 
     with reported(debug):
         settings = settings_for(env, None) if env else None

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from sqlmig.config import Settings
-    from sqlmig.db import InvalidIndex, LockHolder
+    from sqlmig.core.config import Settings
+    from sqlmig.core.plan import Problem, StatusRow, Step
     from sqlmig.engine import Outcome
     from sqlmig.errors import SqlmigError
-    from sqlmig.plan import Problem, StatusRow, Step
-    from sqlmig.seeding import SeedResult
+    from sqlmig.pg.db import InvalidIndex, LockHolder
+    from sqlmig.seeds.seeding import SeedResult
 
 STATE_STYLES = {
     "applied": "green",
@@ -60,7 +60,7 @@ class HiddenFile:
         return getattr(sys, self.name)
 
     def write(self, text: str) -> int:
-        from sqlmig.secrets import hide
+        from sqlmig.core.secrets import hide
 
         return self.stream.write(hide(text))
 

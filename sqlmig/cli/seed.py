@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sqlmig.cli import (
+from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     LockWaitOption,
@@ -15,12 +15,12 @@ from sqlmig.cli import (
     change_settings,
     database_url,
     reported,
-    run_plan,
 )
+from sqlmig.cli.migrate import run_plan
 from sqlmig.errors import PlanError
 
 if TYPE_CHECKING:
-    from sqlmig.config import Settings
+    from sqlmig.core.config import Settings
 
 OnlyOption = Annotated[
     list[str] | None,
@@ -31,7 +31,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 
 def run_seeds(settings: "Settings", only: list[str] | None, json_: bool) -> None:
-    from sqlmig import config, engine, plan, render, seeding, seeds
+    from sqlmig import engine
+    from sqlmig.cli import render
+    from sqlmig.core import config, plan
+    from sqlmig.seeds import files as seeds
+    from sqlmig.seeds import seeding
 
     chosen = seeds.discover(settings.seeds_dir)
     for name in only or []:
@@ -90,7 +94,7 @@ def setup(
 
     Example: sqlmig setup --env development
     """
-    from sqlmig import plan
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlmig.errors import MigrationFileError
-from sqlmig.files import Migration, parse_directives
-from sqlmig.lint_reversal import Created, uncovered
-from sqlmig.pg_ast import (
+from sqlmig.core.files import Migration, parse_directives
+from sqlmig.core.pg_ast import (
     among,
     constant,
     dotted,
@@ -28,7 +26,7 @@ from sqlmig.pg_ast import (
     strings,
     type_name,
 )
-from sqlmig.sqltext import (
+from sqlmig.core.sqltext import (
     PARSE_AHEAD_LIMIT,
     first_token,
     hazards,
@@ -36,6 +34,8 @@ from sqlmig.sqltext import (
     non_transactional,
     transaction_control,
 )
+from sqlmig.errors import MigrationFileError
+from sqlmig.review.lint_reversal import Created, uncovered
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from sqlmig import db, engine, snapshot
-from sqlmig.config import Settings
+from sqlmig import engine
+from sqlmig.core.config import Settings
+from sqlmig.core.files import Migration
+from sqlmig.core.plan import Step
 from sqlmig.errors import ConnectionFailed, Interrupted, MigrationFailed
-from sqlmig.files import Migration
-from sqlmig.plan import Step
+from sqlmig.pg import db, snapshot
 
 
 @dataclass(frozen=True)

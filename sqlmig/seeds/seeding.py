@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from sqlmig import seeds as seed_files
+from sqlmig.core.files import SqlFile
 from sqlmig.engine import Session, check_file, rollback_quietly, send
 from sqlmig.errors import ConfigError, Interrupted, MigrationFailed, display_path
-from sqlmig.files import SqlFile
-from sqlmig.seeds import Seed
+from sqlmig.seeds import files as seed_files
+from sqlmig.seeds.files import Seed
 
 CHUNK = 1 << 20
 COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")

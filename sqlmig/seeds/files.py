@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlmig.core.files import normalise, parse_directives
 from sqlmig.errors import MigrationFileError
-from sqlmig.files import normalise, parse_directives
 
 SEED_NAME = re.compile(r"^(?P<order>\d+)_(?P<name>[A-Za-z0-9_$.]+)\.(?P<kind>sql|csv)$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")

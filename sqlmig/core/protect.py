@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlmig.config import PROTECTED
+from sqlmig.core.config import PROTECTED
+from sqlmig.core.plan import Step
 from sqlmig.errors import PlanError
-from sqlmig.plan import Step
 
 # A database's recorded environment only ever moves up this ladder by itself: migrating a
 # production database from a laptop set to development must not relabel it development.

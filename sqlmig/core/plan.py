@@ -12,8 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from sqlmig.core.files import Migration
 from sqlmig.errors import PlanError
-from sqlmig.files import Migration
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
 # error: `rolling back` while the down runs (left behind if its process died), `rollback

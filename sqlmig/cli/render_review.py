@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlmig.render import console, escape, print_json, table
+from sqlmig.cli.render import console, escape, print_json, table
 
 if TYPE_CHECKING:
+    from sqlmig.core.plan import Step
     from sqlmig.engine import DryRun
-    from sqlmig.lint import Finding
-    from sqlmig.plan import Step
-    from sqlmig.roundtrip import CheckReport, MigrationCheck
-    from sqlmig.snapshot import Difference, Snapshot
+    from sqlmig.pg.snapshot import Difference, Snapshot
+    from sqlmig.review.lint import Finding
+    from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 
 __all__ = ["print_json"]
 

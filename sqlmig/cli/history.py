@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sqlmig.cli import (
+from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     LockWaitOption,
@@ -25,7 +25,7 @@ from sqlmig.cli import (
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING, invalid_index_problem
 
 if TYPE_CHECKING:
-    from sqlmig.config import Settings
+    from sqlmig.core.config import Settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -34,7 +34,8 @@ def _read(settings, *, scan: bool = False, scripts: bool = False):
     """Files, then history and INVALID indexes, without taking the lock or creating anything:
     read commands must work on a database sqlmig has never touched, and while a migration
     runs. Returns (found, applied, invalid indexes, url)."""
-    from sqlmig import db, files
+    from sqlmig.core import files
+    from sqlmig.pg import db
 
     # status reads no down file: a broken one is for verify and rollback to report
     found = (files.scan(settings.migrations_dir) if scan
@@ -63,7 +64,9 @@ def status(
 
     Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
     """
-    from sqlmig import db, plan, render
+    from sqlmig.cli import render
+    from sqlmig.core import plan
+    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait)
@@ -82,8 +85,9 @@ def status(
 
 
 def warn_if_schema_file_stale(settings: "Settings", url: str) -> None:
-    from sqlmig import db, render
-    from sqlmig.cli import current_schema_text
+    from sqlmig.cli import render
+    from sqlmig.cli.migrate import current_schema_text
+    from sqlmig.pg import db
 
     path = settings.root / settings.schema_file
     with db.connect(url, settings=settings) as conn:
@@ -116,7 +120,8 @@ def verify(
 
     Example: sqlmig verify --diff
     """
-    from sqlmig import files, plan, render
+    from sqlmig.cli import render
+    from sqlmig.core import files, plan
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait, require_url=not offline,
@@ -160,7 +165,7 @@ def verify(
 
 
 def _diff_text(old: str | None, current: tuple[str, str] | None) -> str | None:
-    from sqlmig import render
+    from sqlmig.cli import render
 
     if old is None or current is None:
         return None
@@ -190,7 +195,10 @@ def repair(
 
     Example: sqlmig repair --accept 7
     """
-    from sqlmig import db, engine, plan, render
+    from sqlmig import engine
+    from sqlmig.cli import render
+    from sqlmig.core import plan
+    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
@@ -227,7 +235,9 @@ def baseline(
 
     Example: sqlmig baseline --version 12 --env production --yes
     """
-    from sqlmig import engine, plan, render
+    from sqlmig import engine
+    from sqlmig.cli import render
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
@@ -253,7 +263,7 @@ def init(
 
     Example: sqlmig init my-service
     """
-    from sqlmig import scaffold
+    from sqlmig.core import scaffold
     from sqlmig.errors import PlanError
 
     with reported(debug):
@@ -282,7 +292,8 @@ def show_config(
 
     Example: sqlmig config --env production --json
     """
-    from sqlmig import config, render
+    from sqlmig.cli import render
+    from sqlmig.core import config
 
     with reported(debug):
         settings = settings_for(env, database_url_, require_url=False)

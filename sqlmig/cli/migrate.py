@@ -1,201 +1,35 @@
-"""The `sqlmig` command: Typer commands that resolve settings, call the engine and render.
+"""The commands that run migrations: migrate, up, rollback, redo, new, fresh, reset."""
 
-No decisions and no SQL live here. Heavy imports (psycopg, pglast, Rich tables) happen inside
-the commands that need them, so `sqlmig --help` starts fast.
-"""
-
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sqlmig import __version__
-from sqlmig.errors import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    Interrupted,
-    MigrationFailed,
-    PlanError,
-    SqlmigError,
+from sqlmig.cli.base import (
+    DebugOption,
+    EnvOption,
+    LockTimeoutOption,
+    LockWaitOption,
+    OutOfOrderOption,
+    RollbackOnFailureOption,
+    StatementTimeoutOption,
+    UrlOption,
+    WaitOption,
+    YesOption,
+    app,
+    change_settings,
+    database_url,
+    guard_destructive,
+    reported,
+    settings_for,
 )
+from sqlmig.errors import EXIT_ERROR, MigrationFailed, PlanError
 
 if TYPE_CHECKING:
-    from sqlmig.config import Settings
-
-app = typer.Typer(
-    help="Plain-SQL migrations for PostgreSQL.\n\nExample: sqlmig migrate --env development",
-    no_args_is_help=True,
-    add_completion=True,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-)
-
-EnvOption = Annotated[
-    str | None,
-    typer.Option(
-        "--env", "-e", help="development, test, staging or production [default: $SQLMIG_ENV or "
-        "development]", show_default=False,
-    ),
-]
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="Overrides DATABASE_URL* and the config file.", show_default=False
-    ),
-]
-LockWaitOption = Annotated[
-    float | None,
-    typer.Option("--lock-wait", help="Seconds to wait for the migration lock [default: 60].",
-                 show_default=False, min=0),
-]
-OutOfOrderOption = Annotated[
-    bool,
-    typer.Option("--allow-out-of-order", help="Apply pending migrations older than the newest "
-                 "applied one."),
-]
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", help="Confirm a destructive command in staging/production.")
-]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
-
-
-WaitOption = Annotated[
-    float | None,
-    typer.Option("--wait", help="Retry connecting for up to this many seconds (containers "
-                 "starting up).", show_default=False, min=0),
-]
-LockTimeoutOption = Annotated[
-    str | None,
-    typer.Option("--lock-timeout", help="SET lock_timeout for migration statements, e.g. 5s.",
-                 show_default=False),
-]
-StatementTimeoutOption = Annotated[
-    str | None,
-    typer.Option("--statement-timeout", help="SET statement_timeout, e.g. 10min.",
-                 show_default=False),
-]
-RollbackOnFailureOption = Annotated[
-    bool,
-    typer.Option("--rollback-on-failure", help="If a migration fails, run the downs of those this "
-                 "command applied, leaving the database as it was."),
-]
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"sqlmig {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-    no_color: Annotated[
-        bool, typer.Option("--no-color", help="No colours or styles (also: NO_COLOR=1).")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no "
-                           "per-migration lines, no notices.")
-    ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Also say where sqlmig connected and what "
-                           "it found.")
-    ] = False,
-) -> None:
-    """Plain-SQL migrations for PostgreSQL: paired NNNN_name.up.sql / .down.sql files in sql/.
-
-    Example: sqlmig migrate && sqlmig status
-    """
-    from sqlmig import render
-
-    render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = no_color, quiet, verbose
-
-
-@contextmanager
-def reported(debug: bool) -> Iterator[None]:
-    """Turn SqlmigError into `error: ...` and its exit code; tracebacks only with --debug,
-    and those too without passwords (secrets.hide)."""
-    try:
-        yield
-    except KeyboardInterrupt as err:
-        from sqlmig import render
-
-        if debug:
-            render.traceback(err)
-        render.error(Interrupted("interrupted; nothing was left half-done"))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except SqlmigError as err:
-        from sqlmig import render
-
-        if debug:
-            render.traceback(err)
-        render.error(err)
-        raise typer.Exit(err.exit_code) from None
-    except Exception as err:  # a database error sqlmig did not foresee: still one line
-        import psycopg
-
-        from sqlmig import render
-
-        if debug:
-            render.traceback(err)
-            if not isinstance(err, psycopg.Error):
-                raise typer.Exit(EXIT_ERROR) from None
-        elif not isinstance(err, psycopg.Error):
-            raise  # a bug: main's excepthook prints it, passwords hidden
-        render.error(SqlmigError(f"database error: {str(err).splitlines()[0]}"))
-        raise typer.Exit(EXIT_ERROR) from None
-
-
-def settings_for(
-    env: str | None, url: str | None, *, require_url: bool = True, **overrides: Any
-) -> "Settings":
-    from sqlmig import config
-
-    return config.resolve(
-        env=env, database_url=url, overrides=overrides, require_url=require_url
-    )
-
-
-def database_url(settings: "Settings") -> str:
-    """The configured URL, or the embedded server's for development/test (said on stderr)."""
-    if settings.database_url:
-        return settings.database_url
-    from sqlmig import embedded, render
-
-    url = embedded.database_url(settings.root, settings.env)
-    render.notice(
-        f"no database URL for {settings.env}: using the embedded PostgreSQL in "
-        f"{embedded.DATA_DIR}/ (database '{settings.env}')"
-    )
-    return url
-
-
-def guard_destructive(
-    settings: "Settings", url: str, session: Any, yes: bool, command: str, what: str
-) -> None:
-    """Name the target and what is about to be dropped or undone, then go ahead only if
-    protect.check allows: a database recorded as staging or production needs that very
-    environment, and a protected one --yes (or an answer at a terminal)."""
-    from sqlmig import db, protect, render
-
-    destruction = protect.Destruction(
-        command, db.describe_target(url), session.history.recorded_environment(session.conn), what
-    )
-    render.run_line(str(destruction))
-
-    def confirm(question: str) -> bool:
-        return typer.confirm(question, default=False, err=True)
-
-    protect.check(destruction, settings.env, yes=yes,
-                  confirm=confirm if sys.stdin.isatty() else None)
+    from sqlmig.core.config import Settings
 
 
 def run_plan(
@@ -215,7 +49,8 @@ def run_plan(
     of every command that changes the database. `check` refuses on any problem `sqlmig
     verify` would report; `snapshot` takes a pg_dump first and refuses if it fails;
     `destructive` = (command, --yes) guards the undoing of migrations (guard_destructive)."""
-    from sqlmig import engine, render
+    from sqlmig import engine
+    from sqlmig.cli import render
 
     reporter = render.LineReporter()
     url = database_url(settings)
@@ -227,7 +62,7 @@ def run_plan(
                 before(session)
             steps = make_plan(session.migrations, session.applied)
             if destructive is not None and any(s.direction == "down" for s in steps):
-                from sqlmig import protect
+                from sqlmig.core import protect
 
                 guard_destructive(settings, url, session, destructive[1], destructive[0],
                                   protect.undoes(steps))
@@ -249,7 +84,8 @@ def run_plan(
 
 
 def take_snapshot(settings: "Settings", url: str, session: Any) -> None:
-    from sqlmig import dump, render
+    from sqlmig.cli import render
+    from sqlmig.pg import dump
 
     version = max((a.version for a in session.applied), default=0)
     path = dump.backup(url, session.conn.info.server_version // 10000,
@@ -259,7 +95,7 @@ def take_snapshot(settings: "Settings", url: str, session: Any) -> None:
 
 
 def current_schema_text(settings: "Settings", url: str, conn: Any) -> str:
-    from sqlmig import dump, snapshot
+    from sqlmig.pg import dump, snapshot
 
     exclude = settings.own_tables
     return dump.schema_text(url, conn.info.server_version // 10000, exclude,
@@ -272,8 +108,10 @@ def write_schema_file(settings: "Settings", url: str, conn: Any) -> None:
 
 
 def dry_run_migrate(settings: "Settings", to: int | None, json_: bool) -> None:
-    from sqlmig import engine, plan, render
-    from sqlmig import render_review as review
+    from sqlmig import engine
+    from sqlmig.cli import render
+    from sqlmig.cli import render_review as review
+    from sqlmig.core import plan
 
     reporter = render.LineReporter(machine=json_)
     with engine.locked_session(settings, database_url(settings), reporter) as session:
@@ -287,17 +125,6 @@ def dry_run_migrate(settings: "Settings", to: int | None, json_: bool) -> None:
         review.dry_run_table(results)
     if any(r.error is not None for r in results):
         raise typer.Exit(EXIT_ERROR)
-
-
-def change_settings(
-    env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
-    lock_timeout: str | None = None, statement_timeout: str | None = None,
-    allow_out_of_order: bool = False,
-) -> "Settings":
-    return settings_for(
-        env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
-        statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
-    )
 
 
 @app.command()
@@ -331,7 +158,7 @@ def migrate(
 
     Example: sqlmig migrate --to 3 --env staging
     """
-    from sqlmig import plan
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
@@ -369,7 +196,7 @@ def up(
 
     Example: sqlmig up 2
     """
-    from sqlmig import plan
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
@@ -405,7 +232,7 @@ def rollback(
 
     Example: sqlmig rollback --to 2
     """
-    from sqlmig import plan
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
@@ -434,7 +261,7 @@ def redo(
 
     Example: sqlmig redo
     """
-    from sqlmig import plan
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
@@ -465,7 +292,7 @@ def new(
     Example: sqlmig new create_comments -t create_table --table comments
     -c body:text:notnull -c post_id:uuid:notnull:references=posts.id
     """
-    from sqlmig import files, templates
+    from sqlmig.core import files, templates
     from sqlmig.errors import ConfigError
 
     with reported(debug):
@@ -516,7 +343,8 @@ def fresh(
 
     Example: sqlmig fresh   # development: rebuild the schema from sql/
     """
-    from sqlmig import engine, plan
+    from sqlmig import engine
+    from sqlmig.core import plan
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
@@ -551,7 +379,9 @@ def reset(
 
     Example: sqlmig reset --env test
     """
-    from sqlmig import engine, plan, protect, render
+    from sqlmig import engine
+    from sqlmig.cli import render
+    from sqlmig.core import plan, protect
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
@@ -570,50 +400,3 @@ def reset(
         reporter = render.LineReporter()
         run_plan(replace(settings, database_url=url), plan.plan_migrate, verb="applied",
                  nothing="nothing to migrate", before=rollback_all)
-
-
-# The commands that read and repair history live in their own module; importing it registers
-# them on `app`.
-from sqlmig import cli_history, cli_lint, cli_review, cli_seed  # noqa: E402, F401
-
-
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM (docker stop, CI cancel) behaves like Ctrl-C: cancel, roll back, exit 130."""
-    raise KeyboardInterrupt
-
-
-def main() -> None:
-    import gc
-    import os
-    import signal
-
-    signal.signal(signal.SIGTERM, _terminate)
-    if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
-        _only_the_named_command(sys.argv[1:])
-    try:
-        app()
-    except Exception as err:  # a bug: its traceback (Typer's excepthook would print it raw)
-        from sqlmig import render
-
-        render.traceback(err)
-        raise SystemExit(EXIT_ERROR) from None
-    finally:
-        # The interpreter's last garbage collection would walk every object the imports made
-        # (30-40 ms, a fifth of a short command) only to free memory the OS takes back anyway.
-        gc.freeze()
-
-
-def _only_the_named_command(args: list[str]) -> None:
-    """Typer turns every command's signature into Click parameters on each start (20 ms for
-    all of them); a process runs one. Keep only the command named on the command line (the
-    global options before it are all flags); anything else keeps them all, for help and for
-    Click's own error on an unknown name."""
-    from typer.main import get_command_name
-
-    name = next((a for a in args if not a.startswith("-")), None)
-    chosen = [
-        c for c in app.registered_commands
-        if (c.name or (get_command_name(c.callback.__name__) if c.callback else None)) == name
-    ]
-    if name is not None and len(chosen) == 1:
-        app.registered_commands = chosen

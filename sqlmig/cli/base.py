@@ -1,0 +1,208 @@
+"""What every `sqlmig` command shares: the Typer app, the common options, resolving settings
+and turning errors into one line and an exit code. Imports no command module.
+
+Heavy imports (psycopg, pglast, Rich tables) happen inside the functions that need them, so
+`sqlmig --help` starts fast.
+"""
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sqlmig import __version__
+from sqlmig.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    Interrupted,
+    SqlmigError,
+)
+
+if TYPE_CHECKING:
+    from sqlmig.core.config import Settings
+
+app = typer.Typer(
+    help="Plain-SQL migrations for PostgreSQL.\n\nExample: sqlmig migrate --env development",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env", "-e", help="development, test, staging or production [default: $SQLMIG_ENV or "
+        "development]", show_default=False,
+    ),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="Overrides DATABASE_URL* and the config file.", show_default=False
+    ),
+]
+LockWaitOption = Annotated[
+    float | None,
+    typer.Option("--lock-wait", help="Seconds to wait for the migration lock [default: 60].",
+                 show_default=False, min=0),
+]
+OutOfOrderOption = Annotated[
+    bool,
+    typer.Option("--allow-out-of-order", help="Apply pending migrations older than the newest "
+                 "applied one."),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Confirm a destructive command in staging/production.")
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+WaitOption = Annotated[
+    float | None,
+    typer.Option("--wait", help="Retry connecting for up to this many seconds (containers "
+                 "starting up).", show_default=False, min=0),
+]
+LockTimeoutOption = Annotated[
+    str | None,
+    typer.Option("--lock-timeout", help="SET lock_timeout for migration statements, e.g. 5s.",
+                 show_default=False),
+]
+StatementTimeoutOption = Annotated[
+    str | None,
+    typer.Option("--statement-timeout", help="SET statement_timeout, e.g. 10min.",
+                 show_default=False),
+]
+RollbackOnFailureOption = Annotated[
+    bool,
+    typer.Option("--rollback-on-failure", help="If a migration fails, run the downs of those this "
+                 "command applied, leaving the database as it was."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sqlmig {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours or styles (also: NO_COLOR=1).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress, no "
+                           "per-migration lines, no notices.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also say where sqlmig connected and what "
+                           "it found.")
+    ] = False,
+) -> None:
+    """Plain-SQL migrations for PostgreSQL: paired NNNN_name.up.sql / .down.sql files in sql/.
+
+    Example: sqlmig migrate && sqlmig status
+    """
+    from sqlmig.cli import render
+
+    render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = no_color, quiet, verbose
+
+
+@contextmanager
+def reported(debug: bool) -> Iterator[None]:
+    """Turn SqlmigError into `error: ...` and its exit code; tracebacks only with --debug,
+    and those too without passwords (secrets.hide)."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        from sqlmig.cli import render
+
+        if debug:
+            render.traceback(err)
+        render.error(Interrupted("interrupted; nothing was left half-done"))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except SqlmigError as err:
+        from sqlmig.cli import render
+
+        if debug:
+            render.traceback(err)
+        render.error(err)
+        raise typer.Exit(err.exit_code) from None
+    except Exception as err:  # a database error sqlmig did not foresee: still one line
+        import psycopg
+
+        from sqlmig.cli import render
+
+        if debug:
+            render.traceback(err)
+            if not isinstance(err, psycopg.Error):
+                raise typer.Exit(EXIT_ERROR) from None
+        elif not isinstance(err, psycopg.Error):
+            raise  # a bug: main's excepthook prints it, passwords hidden
+        render.error(SqlmigError(f"database error: {str(err).splitlines()[0]}"))
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def settings_for(
+    env: str | None, url: str | None, *, require_url: bool = True, **overrides: Any
+) -> "Settings":
+    from sqlmig.core import config
+
+    return config.resolve(
+        env=env, database_url=url, overrides=overrides, require_url=require_url
+    )
+
+
+def database_url(settings: "Settings") -> str:
+    """The configured URL, or the embedded server's for development/test (said on stderr)."""
+    if settings.database_url:
+        return settings.database_url
+    from sqlmig.cli import render
+    from sqlmig.pg import embedded
+
+    url = embedded.database_url(settings.root, settings.env)
+    render.notice(
+        f"no database URL for {settings.env}: using the embedded PostgreSQL in "
+        f"{embedded.DATA_DIR}/ (database '{settings.env}')"
+    )
+    return url
+
+
+def guard_destructive(
+    settings: "Settings", url: str, session: Any, yes: bool, command: str, what: str
+) -> None:
+    """Name the target and what is about to be dropped or undone, then go ahead only if
+    protect.check allows: a database recorded as staging or production needs that very
+    environment, and a protected one --yes (or an answer at a terminal)."""
+    from sqlmig.cli import render
+    from sqlmig.core import protect
+    from sqlmig.pg import db
+
+    destruction = protect.Destruction(
+        command, db.describe_target(url), session.history.recorded_environment(session.conn), what
+    )
+    render.run_line(str(destruction))
+
+    def confirm(question: str) -> bool:
+        return typer.confirm(question, default=False, err=True)
+
+    protect.check(destruction, settings.env, yes=yes,
+                  confirm=confirm if sys.stdin.isatty() else None)
+
+
+def change_settings(
+    env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
+    lock_timeout: str | None = None, statement_timeout: str | None = None,
+    allow_out_of_order: bool = False,
+) -> "Settings":
+    return settings_for(
+        env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
+    )

@@ -1,0 +1,1 @@
+"""Pure: files, plans, configuration, SQL text. No socket, no terminal."""

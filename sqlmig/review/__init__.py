@@ -1,0 +1,1 @@
+"""Reviewing migrations: lint rules, the reversal check, the round-trip check."""
