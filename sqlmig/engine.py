@@ -83,7 +83,12 @@ BIG_FILE_PIECE = 4_000_000
 
 
 class Reporter(Protocol):
+    """What a command says as it runs. `line` and `result` are its own output (a result is
+    kept even when the rest is silenced); `notice` and `detail` are side remarks."""
+
     def target(self, message: str) -> None: ...  # the first line: which database, as whom
+    def line(self, message: str) -> None: ...
+    def result(self, message: str) -> None: ...
     def notice(self, message: str) -> None: ...
     def detail(self, message: str) -> None: ...
     def planned(self, steps: Sequence[Step]) -> None: ...
@@ -95,6 +100,12 @@ class Reporter(Protocol):
 
 class SilentReporter:
     def target(self, message: str) -> None:
+        pass
+
+    def line(self, message: str) -> None:
+        pass
+
+    def result(self, message: str) -> None:
         pass
 
     def notice(self, message: str) -> None:

@@ -6,7 +6,7 @@ Heavy imports (psycopg, pglast, Rich tables) happen inside the functions that ne
 """
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -173,6 +173,18 @@ def database_url(settings: "Settings") -> str:
         f"{embedded.DATA_DIR}/ (database '{settings.env}')"
     )
     return url
+
+
+def terminal_confirm() -> "Callable[[str], bool] | None":
+    """Ask at a terminal (on stderr) before a destructive command; None where nobody can
+    answer (CI, a pipe), so the command refuses unless --yes."""
+    if not sys.stdin.isatty():
+        return None
+
+    def confirm(question: str) -> bool:
+        return typer.confirm(question, default=False, err=True)
+
+    return confirm
 
 
 def guard_destructive(

@@ -86,7 +86,7 @@ def status(
 
 def warn_if_schema_file_stale(settings: "Settings", url: str) -> None:
     from sqlmig.cli import render
-    from sqlmig.cli.migrate import current_schema_text
+    from sqlmig.commands.common import current_schema_text
     from sqlmig.pg import db
 
     path = settings.root / settings.schema_file

@@ -1,10 +1,7 @@
 """The commands that run migrations: migrate, up, rollback, redo, new, fresh, reset."""
 
-import time
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,104 +18,25 @@ from sqlmig.cli.base import (
     YesOption,
     app,
     change_settings,
-    database_url,
-    guard_destructive,
     reported,
     settings_for,
+    terminal_confirm,
 )
-from sqlmig.errors import EXIT_ERROR, MigrationFailed, PlanError
+from sqlmig.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
-    from sqlmig.core.config import Settings
+    from sqlmig.engine import DryRun, Reporter
 
 
-def run_plan(
-    settings: "Settings",
-    make_plan: Callable[[list, list], list],
-    *,
-    verb: str,
-    nothing: str,
-    single_transaction: bool = False,
-    rollback_on_failure: bool = False,
-    check: bool = True,
-    snapshot: bool = False,
-    before: Callable[[Any], None] | None = None,
-    destructive: tuple[str, bool] | None = None,
-) -> None:
-    """Lock, read history, verify, plan, (back up), run, report, (dump the schema): the shape
-    of every command that changes the database. `check` refuses on any problem `sqlmig
-    verify` would report; `snapshot` takes a pg_dump first and refuses if it fails;
-    `destructive` = (command, --yes) guards the undoing of migrations (guard_destructive)."""
-    from sqlmig import engine
+def run_reporter(*, machine: bool = False) -> "Reporter":
     from sqlmig.cli import render
 
-    reporter = render.LineReporter()
-    url = database_url(settings)
-    try:
-        with engine.locked_session(settings, url, reporter) as session:
-            if check:
-                engine.preflight(session, settings.allow_out_of_order)
-            if before is not None:
-                before(session)
-            steps = make_plan(session.migrations, session.applied)
-            if destructive is not None and any(s.direction == "down" for s in steps):
-                from sqlmig.core import protect
-
-                guard_destructive(settings, url, session, destructive[1], destructive[0],
-                                  protect.undoes(steps))
-            if snapshot and steps:
-                take_snapshot(settings, url, session)
-            started = time.perf_counter()
-            outcomes = engine.run(
-                session, steps, reporter,
-                single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
-            )
-            ms = round((time.perf_counter() - started) * 1000)
-            if outcomes and settings.dump_schema:
-                write_schema_file(settings, url, session.conn)
-    except MigrationFailed as failure:
-        if failure.undone:
-            failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
-        raise
-    render.summary(outcomes, verb, nothing, ms)
+    return render.LineReporter(machine=machine)
 
 
-def take_snapshot(settings: "Settings", url: str, session: Any) -> None:
-    from sqlmig.cli import render
-    from sqlmig.pg import dump
-
-    version = max((a.version for a in session.applied), default=0)
-    path = dump.backup(url, session.conn.info.server_version // 10000,
-                       settings.root / dump.SNAPSHOT_DIR, settings.env, version)
-    render.notice(f"snapshot: {path.relative_to(settings.root)}; to get back: "
-                  f"{dump.restore_command(path, url)}")
-
-
-def current_schema_text(settings: "Settings", url: str, conn: Any) -> str:
-    from sqlmig.pg import dump, snapshot
-
-    exclude = settings.own_tables
-    return dump.schema_text(url, conn.info.server_version // 10000, exclude,
-                            snapshot.take(conn, exclude=exclude))
-
-
-def write_schema_file(settings: "Settings", url: str, conn: Any) -> None:
-    path = settings.root / settings.schema_file
-    path.write_text(current_schema_text(settings, url, conn), encoding="utf-8")
-
-
-def dry_run_migrate(settings: "Settings", to: int | None, json_: bool) -> None:
-    from sqlmig import engine
-    from sqlmig.cli import render
+def show_dry_run(results: list["DryRun"], json_: bool) -> None:
     from sqlmig.cli import render_review as review
-    from sqlmig.core import plan
 
-    reporter = render.LineReporter(machine=json_)
-    with engine.locked_session(settings, database_url(settings), reporter) as session:
-        engine.preflight(session, settings.allow_out_of_order, "dry-run")
-        steps = plan.plan_migrate(session.migrations, session.applied, to=to,
-                                  allow_out_of_order=settings.allow_out_of_order)
-        results = engine.dry_run(session, steps)
     if json_:
         review.print_json(review.dry_run_json(results))
     else:
@@ -158,26 +76,17 @@ def migrate(
 
     Example: sqlmig migrate --to 3 --env staging
     """
-    from sqlmig.core import plan
+    from sqlmig import commands
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order)
+        reporter = run_reporter(machine=dry_run and json_)
         if dry_run:
-            dry_run_migrate(settings, to, json_)
+            show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return
-        run_plan(
-            settings,
-            lambda files, applied: plan.plan_migrate(
-                files, applied, to=to, allow_out_of_order=settings.allow_out_of_order
-            ),
-            verb="applied",
-            nothing="nothing to migrate: the database is up to date",
-            single_transaction=single_transaction,
-            rollback_on_failure=rollback_on_failure,
-            snapshot=settings.snapshot_before_migrate if snapshot is None else snapshot,
-        )
-
+        commands.migrate(settings, reporter, to=to, single_transaction=single_transaction,
+                         rollback_on_failure=rollback_on_failure, snapshot=snapshot)
 
 @app.command()
 def up(
@@ -196,21 +105,12 @@ def up(
 
     Example: sqlmig up 2
     """
-    from sqlmig.core import plan
+    from sqlmig import commands
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order)
-        run_plan(
-            settings,
-            lambda files, applied: plan.plan_up(
-                files, applied, count, allow_out_of_order=settings.allow_out_of_order
-            ),
-            verb="applied",
-            nothing="nothing to apply: the database is up to date",
-            rollback_on_failure=rollback_on_failure,
-        )
-
+        commands.up(settings, run_reporter(), count, rollback_on_failure=rollback_on_failure)
 
 @app.command()
 def rollback(
@@ -232,21 +132,13 @@ def rollback(
 
     Example: sqlmig rollback --to 2
     """
-    from sqlmig.core import plan
+    from sqlmig import commands
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout)
-        run_plan(
-            settings,
-            lambda files, applied: plan.plan_rollback(
-                files, applied, steps=steps, to=to, everything=everything
-            ),
-            verb="rolled back",
-            nothing="nothing to roll back",
-            destructive=("rollback", yes),
-        )
-
+        commands.rollback(settings, run_reporter(), steps=steps, to=to, everything=everything,
+                          yes=yes, confirm=terminal_confirm())
 
 @app.command()
 def redo(
@@ -261,13 +153,11 @@ def redo(
 
     Example: sqlmig redo
     """
-    from sqlmig.core import plan
+    from sqlmig import commands
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        run_plan(settings, plan.plan_redo, verb="redid", nothing="nothing to redo",
-                 destructive=("redo", yes))
-
+        commands.redo(settings, run_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
 def new(
@@ -292,34 +182,11 @@ def new(
     Example: sqlmig new create_comments -t create_table --table comments
     -c body:text:notnull -c post_id:uuid:notnull:references=posts.id
     """
-    from sqlmig.core import files, templates
-    from sqlmig.errors import ConfigError
+    from sqlmig import commands
 
     with reported(debug):
         settings = settings_for(env, None)
-        try:
-            slug = templates.slug(name)
-            typed = template != "create_index"
-            columns = [templates.parse_column(spec, typed=typed) for spec in column or []]
-            up_sql, down_sql = templates.render(template, slug, table, columns)
-        except templates.TemplateError as err:
-            raise ConfigError(str(err)) from None
-        directory = settings.migrations_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        existing = [files.FILE_NAME.match(p.name) for p in directory.glob("*.sql")]
-        matches = [m for m in existing if m]
-        if any(m["name"] == slug for m in matches):
-            raise PlanError(f"a migration named '{slug}' already exists in {directory}")
-        versions = [int(m["version"]) for m in matches]
-        width = max([len(m["version"]) for m in matches], default=4)
-        version = templates.next_version(versions)
-        written = []
-        for direction, text in (("up", up_sql), ("down", down_sql)):
-            path = directory / files.migration_file_name(version, slug, direction, width)
-            with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
-                handle.write(text)
-            written.append(path)
-        for path in written:
+        for path in commands.new(settings, name, template, table, column or []):
             typer.echo(f"created {_relative(path, settings.root)}")
 
 
@@ -343,28 +210,11 @@ def fresh(
 
     Example: sqlmig fresh   # development: rebuild the schema from sql/
     """
-    from sqlmig import engine
-    from sqlmig.core import plan
+    from sqlmig import commands
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        url = database_url(settings)
-
-        def drop_everything(session: engine.Session) -> None:
-            guard_destructive(settings, url, session, yes, "fresh",
-                              f"drops every table, view, sequence, routine, type and extension "
-                              f"in schema {settings.schema}, then applies every migration")
-            engine.drop_schema_objects(session, settings.schema)
-
-        run_plan(
-            replace(settings, database_url=url),
-            plan.plan_migrate,
-            verb="applied",
-            nothing="schema emptied; there are no migrations to apply",
-            check=False,  # whatever history says is about to be dropped
-            before=drop_everything,
-        )
-
+        commands.fresh(settings, run_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
 def reset(
@@ -379,24 +229,8 @@ def reset(
 
     Example: sqlmig reset --env test
     """
-    from sqlmig import engine
-    from sqlmig.cli import render
-    from sqlmig.core import plan, protect
+    from sqlmig import commands
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        url = database_url(settings)
-
-        def rollback_all(session: engine.Session) -> None:
-            steps = plan.plan_rollback(session.migrations, session.applied, everything=True)
-            guard_destructive(settings, url, session, yes, "reset",
-                              f"{protect.undoes(steps)}, then applies every migration")
-            started = time.perf_counter()
-            outcomes = engine.run(session, steps, reporter)
-            render.summary(outcomes, "rolled back", "nothing to roll back",
-                           round((time.perf_counter() - started) * 1000))
-            session.reload()
-
-        reporter = render.LineReporter()
-        run_plan(replace(settings, database_url=url), plan.plan_migrate, verb="applied",
-                 nothing="nothing to migrate", before=rollback_all)
+        commands.reset(settings, run_reporter(), yes=yes, confirm=terminal_confirm())

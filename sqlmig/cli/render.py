@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
     from sqlmig.core.config import Settings
     from sqlmig.core.plan import Problem, StatusRow, Step
-    from sqlmig.engine import Outcome
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
     from sqlmig.seeds.seeding import SeedResult
@@ -194,6 +193,11 @@ class LineReporter:
         if not self.machine:
             run_line(message, self.out)
 
+    def result(self, message: str) -> None:
+        """What a run did, in one line: kept with --quiet."""
+        if not self.machine:
+            self.out.print(message, soft_wrap=True, markup=False, emoji=False)
+
     def notice(self, message: str) -> None:
         notice(message)
 
@@ -247,20 +251,6 @@ class LineReporter:
             return
         arrow = "[green]up[/]  " if step.direction == "up" else "[yellow]down[/]"
         self.out.print(f"  {arrow} {step.migration.id} [dim]({ms} ms)[/]", emoji=False)
-
-
-def summary(outcomes: Sequence[Outcome], verb: str, nothing: str, ms: int) -> None:
-    """One line for a run: how many, which batch, and its wall time (`ms`: the migrations'
-    own times leave out checks, round trips and commits)."""
-    out: Any = run_output()
-    if not outcomes:
-        out.print(nothing)
-        return
-    count = len({o.step.migration.version for o in outcomes})
-    batches = sorted({o.step.batch for o in outcomes if o.step.batch is not None})
-    batch = f" as batch {batches[0]}" if len(batches) == 1 and verb == "applied" else ""
-    noun = "migration" if count == 1 else "migrations"
-    out.print(f"{verb} {count} {noun}{batch} in {ms} ms")
 
 
 def _when(value: datetime | None) -> str:

@@ -204,7 +204,7 @@ def dump(
 
     Example: sqlmig dump --output schema.sql
     """
-    from sqlmig.cli.migrate import current_schema_text
+    from sqlmig.commands.common import current_schema_text
     from sqlmig.pg import db
 
     with reported(debug):

@@ -16,7 +16,6 @@ from sqlmig.cli.base import (
     database_url,
     reported,
 )
-from sqlmig.cli.migrate import run_plan
 from sqlmig.errors import PlanError
 
 if TYPE_CHECKING:
@@ -94,16 +93,10 @@ def setup(
 
     Example: sqlmig setup --env development
     """
-    from sqlmig.core import plan
+    from sqlmig import commands
+    from sqlmig.cli import render
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        run_plan(
-            settings,
-            lambda files, applied: plan.plan_migrate(
-                files, applied, allow_out_of_order=settings.allow_out_of_order
-            ),
-            verb="applied",
-            nothing="nothing to migrate: the database is up to date",
-        )
+        commands.migrate(settings, render.LineReporter(), snapshot=False)
         run_seeds(settings, None, False)

@@ -1,0 +1,19 @@
+"""sqlmig's Python API: one plain function per command.
+
+Each takes the resolved Settings and a reporter (what a run says as it goes: see
+engine.Reporter; engine.SilentReporter says nothing), and returns what it did. None of them
+imports Typer or Rich: the CLI, a test suite or a fleet runner call them alike.
+
+    from sqlmig import commands
+    from sqlmig.core.config import resolve
+    from sqlmig.engine import SilentReporter
+
+    settings = resolve(env="test", database_url=url)
+    commands.migrate(settings, SilentReporter())
+"""
+
+from sqlmig.commands.common import RunResult
+from sqlmig.commands.migrate import dry_run, fresh, migrate, redo, reset, rollback, up
+from sqlmig.commands.new import new
+
+__all__ = ["RunResult", "dry_run", "fresh", "migrate", "new", "redo", "reset", "rollback", "up"]

@@ -1,0 +1,150 @@
+"""What the commands share: where to connect, the destructive-command guard, the shape of a
+run (lock -> verify -> plan -> back up -> run -> dump) and its result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlmig import engine
+from sqlmig.core import protect
+from sqlmig.core.config import Settings
+from sqlmig.core.files import Migration
+from sqlmig.core.plan import Applied, Step
+from sqlmig.engine import Outcome, Reporter, Session
+from sqlmig.errors import MigrationFailed
+from sqlmig.pg import db, dump, embedded, snapshot
+
+# A question for a person ("... Continue?"), answered yes or no; None where nobody can answer.
+Confirm = Callable[[str], bool] | None
+Planner = Callable[[list[Migration], list[Applied]], list[Step]]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a command that runs migrations did: each step as it committed, the wall time,
+    and the one line that sums it up."""
+
+    outcomes: list[Outcome]
+    ms: int
+    summary: str
+
+
+def connection_url(settings: Settings, reporter: Reporter) -> str:
+    """The configured URL, or the embedded server's for development/test (said as a notice)."""
+    if settings.database_url:
+        return settings.database_url
+    url = embedded.database_url(settings.root, settings.env)
+    reporter.notice(
+        f"no database URL for {settings.env}: using the embedded PostgreSQL in "
+        f"{embedded.DATA_DIR}/ (database '{settings.env}')"
+    )
+    return url
+
+
+def with_url(settings: Settings, reporter: Reporter) -> Settings:
+    """`settings` with the URL resolved once (the embedded server is started, and said, once)."""
+    return replace(settings, database_url=connection_url(settings, reporter))
+
+
+def guard(session: Session, reporter: Reporter, command: str, what: str, *, yes: bool,
+          confirm: Confirm) -> None:
+    """Name the target and what is about to be dropped or undone, then go ahead only if
+    protect.check allows: a database recorded as staging or production needs that very
+    environment, and a protected one --yes (or `confirm`)."""
+    settings = session.settings
+    assert settings is not None
+    destruction = protect.Destruction(
+        command, db.describe_target(session.url),
+        session.history.recorded_environment(session.conn), what,
+    )
+    reporter.line(str(destruction))
+    protect.check(destruction, settings.env, yes=yes, confirm=confirm)
+
+
+def summary(outcomes: Sequence[Outcome], verb: str, nothing: str, ms: int) -> str:
+    """`applied 3 migrations as batch 2 in 41 ms` (`ms`: the run's wall time; the
+    migrations' own times leave out checks, round trips and commits)."""
+    if not outcomes:
+        return nothing
+    count = len({o.step.migration.version for o in outcomes})
+    batches = sorted({o.step.batch for o in outcomes if o.step.batch is not None})
+    batch = f" as batch {batches[0]}" if len(batches) == 1 and verb == "applied" else ""
+    noun = "migration" if count == 1 else "migrations"
+    return f"{verb} {count} {noun}{batch} in {ms} ms"
+
+
+def run_plan(
+    settings: Settings,
+    reporter: Reporter,
+    make_plan: Planner,
+    *,
+    verb: str,
+    nothing: str,
+    single_transaction: bool = False,
+    rollback_on_failure: bool = False,
+    check: bool = True,
+    snapshot_first: bool = False,
+    before: Callable[[Session], None] | None = None,
+    destructive: tuple[str, bool, Confirm] | None = None,
+) -> RunResult:
+    """Lock, read history, verify, plan, (back up), run, report, (dump the schema): the shape
+    of every command that changes the database. `check` refuses on any problem `verify`
+    would report; `snapshot_first` takes a pg_dump first and refuses if it fails;
+    `destructive` = (command, --yes, confirm) guards the undoing of migrations."""
+    settings = with_url(settings, reporter)
+    url = settings.database_url
+    assert url is not None
+    try:
+        with engine.locked_session(settings, url, reporter) as session:
+            if check:
+                engine.preflight(session, settings.allow_out_of_order)
+            if before is not None:
+                before(session)
+            steps = make_plan(session.migrations, session.applied)
+            if destructive is not None and any(s.direction == "down" for s in steps):
+                command, yes, confirm = destructive
+                guard(session, reporter, command, protect.undoes(steps), yes=yes,
+                      confirm=confirm)
+            if snapshot_first and steps:
+                take_snapshot(settings, session, reporter)
+            started = time.perf_counter()
+            outcomes = engine.run(
+                session, steps, reporter,
+                single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
+            )
+            ms = round((time.perf_counter() - started) * 1000)
+            if outcomes and settings.dump_schema:
+                write_schema_file(settings, session.conn)
+    except MigrationFailed as failure:
+        if failure.undone:
+            failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
+        raise
+    result = RunResult(outcomes, ms, summary(outcomes, verb, nothing, ms))
+    reporter.result(result.summary)
+    return result
+
+
+def take_snapshot(settings: Settings, session: Session, reporter: Reporter) -> None:
+    """A pg_dump backup before migrating; refuses (raises) if it fails."""
+    version = max((a.version for a in session.applied), default=0)
+    path = dump.backup(session.url, session.conn.info.server_version // 10000,
+                       settings.root / dump.SNAPSHOT_DIR, settings.env, version)
+    reporter.notice(f"snapshot: {path.relative_to(settings.root)}; to get back: "
+                    f"{dump.restore_command(path, session.url)}")
+
+
+def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
+    """The schema as `dump` writes it, sqlmig's own tables left out."""
+    exclude = settings.own_tables
+    return dump.schema_text(url, conn.info.server_version // 10000, exclude,
+                            snapshot.take(conn, exclude=exclude))
+
+
+def write_schema_file(settings: Settings, conn: Any) -> None:
+    assert settings.database_url is not None
+    path = settings.root / settings.schema_file
+    path.write_text(current_schema_text(settings, settings.database_url, conn),
+                    encoding="utf-8")

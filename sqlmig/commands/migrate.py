@@ -1,0 +1,133 @@
+"""The commands that run migrations: migrate, up, rollback, redo, fresh, reset, and
+migrate's dry run. Each reads as settings -> lock -> history -> plan -> run, through
+common.run_plan, and returns what it did."""
+
+from __future__ import annotations
+
+import time
+
+from sqlmig import engine
+from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
+from sqlmig.core import plan, protect
+from sqlmig.core.config import Settings
+from sqlmig.engine import DryRun, Reporter, Session
+
+
+def migrate(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    to: int | None = None,
+    single_transaction: bool = False,
+    rollback_on_failure: bool = False,
+    snapshot: bool | None = None,
+) -> RunResult:
+    """Every pending migration up to `to`, as one new batch. `snapshot` (None: the setting
+    snapshot_before_migrate) takes a pg_dump first."""
+    return run_plan(
+        settings, reporter,
+        lambda files, applied: plan.plan_migrate(
+            files, applied, to=to, allow_out_of_order=settings.allow_out_of_order
+        ),
+        verb="applied",
+        nothing="nothing to migrate: the database is up to date",
+        single_transaction=single_transaction,
+        rollback_on_failure=rollback_on_failure,
+        snapshot_first=settings.snapshot_before_migrate if snapshot is None else snapshot,
+    )
+
+
+def up(settings: Settings, reporter: Reporter, count: int = 1, *,
+       rollback_on_failure: bool = False) -> RunResult:
+    """The next `count` pending migrations."""
+    return run_plan(
+        settings, reporter,
+        lambda files, applied: plan.plan_up(
+            files, applied, count, allow_out_of_order=settings.allow_out_of_order
+        ),
+        verb="applied",
+        nothing="nothing to apply: the database is up to date",
+        rollback_on_failure=rollback_on_failure,
+    )
+
+
+def rollback(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    steps: int | None = None,
+    to: int | None = None,
+    everything: bool = False,
+    yes: bool = False,
+    confirm: Confirm = None,
+) -> RunResult:
+    """The last batch, or the last `steps` migrations, or every one above `to`, or all."""
+    return run_plan(
+        settings, reporter,
+        lambda files, applied: plan.plan_rollback(
+            files, applied, steps=steps, to=to, everything=everything
+        ),
+        verb="rolled back",
+        nothing="nothing to roll back",
+        destructive=("rollback", yes, confirm),
+    )
+
+
+def redo(settings: Settings, reporter: Reporter, *, yes: bool = False,
+         confirm: Confirm = None) -> RunResult:
+    """Roll back the newest migration and apply it again."""
+    return run_plan(settings, reporter, plan.plan_redo, verb="redid",
+                    nothing="nothing to redo", destructive=("redo", yes, confirm))
+
+
+def fresh(settings: Settings, reporter: Reporter, *, yes: bool = False,
+          confirm: Confirm = None) -> RunResult:
+    """Drop every object in the configured schema, then apply every migration."""
+    settings = with_url(settings, reporter)
+
+    def drop_everything(session: Session) -> None:
+        guard(session, reporter, "fresh",
+              f"drops every table, view, sequence, routine, type and extension in schema "
+              f"{settings.schema}, then applies every migration", yes=yes, confirm=confirm)
+        engine.drop_schema_objects(session, settings.schema)
+
+    return run_plan(
+        settings, reporter, plan.plan_migrate,
+        verb="applied",
+        nothing="schema emptied; there are no migrations to apply",
+        check=False,  # whatever history says is about to be dropped
+        before=drop_everything,
+    )
+
+
+def reset(settings: Settings, reporter: Reporter, *, yes: bool = False,
+          confirm: Confirm = None) -> RunResult:
+    """Roll back every migration (running the downs), then apply them all again; returns
+    the applying half (the rolling back is reported as it happens)."""
+    settings = with_url(settings, reporter)
+
+    def rollback_all(session: Session) -> None:
+        steps = plan.plan_rollback(session.migrations, session.applied, everything=True)
+        guard(session, reporter, "reset", f"{protect.undoes(steps)}, then applies every "
+              "migration", yes=yes, confirm=confirm)
+        started = time.perf_counter()
+        outcomes = engine.run(session, steps, reporter)
+        ms = round((time.perf_counter() - started) * 1000)
+        reporter.result(summary(outcomes, "rolled back", "nothing to roll back", ms))
+        session.reload()
+
+    return run_plan(settings, reporter, plan.plan_migrate, verb="applied",
+                    nothing="nothing to migrate", before=rollback_all)
+
+
+def dry_run(settings: Settings, reporter: Reporter, *, to: int | None = None
+            ) -> list[DryRun]:
+    """Run the pending transactional migrations in a transaction that is rolled back; each
+    one's result, error and time."""
+    settings = with_url(settings, reporter)
+    assert settings.database_url is not None
+    with engine.locked_session(settings, settings.database_url, reporter) as session:
+        engine.preflight(session, settings.allow_out_of_order, "dry-run")
+        steps = plan.plan_migrate(session.migrations, session.applied, to=to,
+                                  allow_out_of_order=settings.allow_out_of_order)
+        return engine.dry_run(session, steps)

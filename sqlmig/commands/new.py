@@ -1,0 +1,36 @@
+"""`new`: the next-numbered pair of migration files, from a template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmig.core import files, templates
+from sqlmig.core.config import Settings
+from sqlmig.errors import ConfigError, PlanError
+
+
+def new(settings: Settings, name: str, template: str = "raw", table: str | None = None,
+        columns: list[str] | None = None) -> list[Path]:
+    """Write NNNN_name.up.sql and .down.sql (never overwriting); returns their paths.
+    `columns` are specs like `body:text:notnull`."""
+    try:
+        slug = templates.slug(name)
+        typed = template != "create_index"
+        parsed = [templates.parse_column(spec, typed=typed) for spec in columns or []]
+        up_sql, down_sql = templates.render(template, slug, table, parsed)
+    except templates.TemplateError as err:
+        raise ConfigError(str(err)) from None
+    directory = settings.migrations_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    matches = [m for m in (files.FILE_NAME.match(p.name) for p in directory.glob("*.sql")) if m]
+    if any(m["name"] == slug for m in matches):
+        raise PlanError(f"a migration named '{slug}' already exists in {directory}")
+    version = templates.next_version([int(m["version"]) for m in matches])
+    width = max([len(m["version"]) for m in matches], default=4)
+    written = []
+    for direction, text in (("up", up_sql), ("down", down_sql)):
+        path = directory / files.migration_file_name(version, slug, direction, width)
+        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+            handle.write(text)
+        written.append(path)
+    return written
