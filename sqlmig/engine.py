@@ -171,17 +171,6 @@ class Session:
         return self.notices
 
 
-def step_file(step: Step) -> SqlFile:
-    """The file a step executes: the up file, or the down file (planning guarantees it exists)."""
-    chosen = step.migration.up if step.direction == "up" else step.migration.down
-    assert chosen is not None, "planner never rolls back an irreversible migration"
-    return chosen
-
-
-def is_no_transaction(step: Step) -> bool:
-    return "no-transaction" in step_file(step).directives
-
-
 @contextmanager
 def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator[Session]:
     """Read the files first (a bad file must leave the database untouched), then connect, take
@@ -236,11 +225,11 @@ def run(
     check_hazards(steps)
     if rollback_on_failure:  # the downs that may have to run must be sound before anything runs
         for step in steps:
-            down = step.migration.down
-            if step.direction == "up" and down is not None:
-                check_file(down, transactional="no-transaction" not in down.directives)
+            if step.direction == "up" and step.migration.down is not None:
+                down = Step(step.migration, "down")
+                check_file(down.file, transactional=down.transactional)
     if single_transaction:
-        blocking = [s.migration.id for s in steps if is_no_transaction(s)]
+        blocking = [s.migration.id for s in steps if not s.transactional]
         if blocking:
             raise PlanError(
                 f"--single-transaction cannot include no-transaction migrations: "
@@ -258,8 +247,7 @@ def run(
             else:
                 _run_steps(session, steps, reporter, outcomes)
         except ConnectionLost as failure:
-            halfway = any(is_no_transaction(s) and step_file(s).path == failure.path
-                          for s in steps)
+            halfway = any(not s.transactional and s.file.path == failure.path for s in steps)
             account_for_loss(session, outcomes, failure, indexes=halfway)
             raise
         except MigrationFailed as failure:
@@ -296,12 +284,12 @@ def _run_step(
     session: Session, step: Step, reporter: Reporter, *, durable: bool = True
 ) -> Outcome:
     """One step on its own: a no-transaction step, a big file, or any step via a batch of one."""
-    if not is_no_transaction(step) and not step_file(step).big:
+    if step.transactional and not step.file.big:
         outcomes: list[Outcome] = []
         _run_batch(session, [step], reporter, outcomes, durable=durable)
         return outcomes[0]
     reporter.started(step)
-    if is_no_transaction(step):
+    if not step.transactional:
         ms = _run_no_transaction(session, step)
         _flush(session)  # its autocommitted history writes may not have waited for the disk
     else:
@@ -338,8 +326,8 @@ def _batch(steps: Sequence[Step], start: int, size: int) -> list[Step]:
     batch: list[Step] = []
     chars = 0
     for step in steps[start:start + size]:
-        file = step_file(step)
-        if is_no_transaction(step) or file.big:
+        file = step.file
+        if not step.transactional or file.big:
             break
         batch.append(step)
         chars += len(file.text)
@@ -421,7 +409,7 @@ def _unconfirmed_note(session: Session, outcomes: Sequence[Outcome], reason: str
 def check_hazards(steps: Sequence[Step]) -> None:
     """Refuse, before anything runs, SQL that would break the transaction handling."""
     for step in steps:
-        check_file(step_file(step), transactional=not is_no_transaction(step))
+        check_file(step.file, transactional=step.transactional)
 
 
 def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
@@ -632,7 +620,7 @@ class _Segment:
 
 def _segment(session: Session, step: Step, offset: int, *, notice: bool,
              durable: bool) -> _Segment:
-    conn, file = session.conn, step_file(step)
+    conn, file = session.conn, step.file
     timeouts = _timeouts(file, local=True)
     before = PROGRESS_NOTICE if notice else ""
     began = f"SELECT {db.MARK_BEGAN}{SYNC_COMMIT if durable else ASYNC_COMMIT};\n"
@@ -712,7 +700,7 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     conn, offset = session.conn, 0
     segments: list[_Segment] = []
     parts: list[str] = []
-    start_clean(session, step_file(steps[0]))
+    start_clean(session, steps[0].file)
     notices = len(steps) > 1 and session.can_notice()
     for index, step in enumerate(steps):
         last = index == len(steps) - 1
@@ -756,7 +744,7 @@ def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     """A big file's migration: its pieces follow BEGIN in their own queries, then its history
     row and COMMIT (see `send`)."""
     conn = session.conn
-    start_clean(session, step_file(step))
+    start_clean(session, step.file)
     segment = _segment(session, step, 0, notice=False, durable=durable)
     started = time.perf_counter()
     session.dirty = True
@@ -796,7 +784,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     """Statement by statement in autocommit mode, as CONCURRENTLY and friends require. The
     history row says `running` meanwhile and `failed` (with where and why) if a statement
     fails, so a half-done migration is never mistaken for applied or pending."""
-    conn, file, history = session.conn, step_file(step), session.history
+    conn, file, history = session.conn, step.file, session.history
     migration = step.migration
     statements = _parse_statements(file)
     if step.direction == "up":
@@ -844,7 +832,7 @@ def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupte
              of: str, line: int) -> MigrationFailed | Interrupted:
     """A no-transaction file stopped at statement `index`: record it failed and say what the
     database holds now (the statements before it stay; nothing is rolled back)."""
-    file, migration = step_file(step), step.migration
+    file, migration = step.file, step.migration
     where = f"statement {index}{of} (line {line})"
     verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
     _mark_failed(session, migration, f"{verb} at {where}: {failure}")
@@ -902,7 +890,7 @@ def _run_single_transaction(
     conn.execute("BEGIN")
     for step in steps:
         reporter.started(step)
-        file = step_file(step)
+        file = step.file
         timeouts = _timeouts(file, local=True)
         start_clean(session, file)
         started = time.perf_counter()
@@ -926,7 +914,7 @@ def _run_single_transaction(
     except psycopg.Error as err:  # a deferred constraint: the whole run is rolled back
         rollback_quietly(conn)
         raise MigrationFailed(
-            step_file(steps[-1]).path, f"rolled back at commit: {err.diag.message_primary or err}",
+            steps[-1].file.path, f"rolled back at commit: {err.diag.message_primary or err}",
             detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,
         ) from None
     session.unconfirmed.clear()
@@ -958,11 +946,11 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
     conn.execute("BEGIN")
     try:
         for step in steps:
-            file = step_file(step)
+            file = step.file
             if failed:
                 results.append(DryRun(step, skipped="not tried: an earlier migration failed"))
                 continue
-            if is_no_transaction(step):
+            if not step.transactional:
                 results.append(DryRun(step, skipped="no-transaction: cannot be dry-run"))
                 continue
             timeouts = _timeouts(file, local=True)

@@ -21,6 +21,7 @@ from sqlmig.core.files import (
     read_sql_file,
     scan,
 )
+from sqlmig.core.plan import Step
 from sqlmig.errors import MigrationFileError
 
 UP = "CREATE TABLE users (id int);\n"
@@ -389,7 +390,7 @@ def test_crlf_files_are_normalised_and_checksum_like_their_lf_version(tmp_path: 
     [with_lf] = discover(tmp_path / "lf")
     [with_crlf] = discover(tmp_path / "crlf")
     assert with_crlf.up.text == lf
-    assert with_crlf.no_transaction
+    assert Step(with_crlf, "up").transactional is False
     assert with_crlf.checksum == with_lf.checksum
 
 

@@ -163,10 +163,6 @@ class Migration:
         return self.up.checksum
 
     @property
-    def no_transaction(self) -> bool:
-        return "no-transaction" in self.up.directives
-
-    @property
     def irreversible(self) -> bool:
         return "irreversible" in self.up.directives
 
@@ -308,8 +304,10 @@ def read_sql_file(path: Path | str) -> SqlFile:
     return SqlFile(path, text, parse_directives(text, path))
 
 
-# Above this many bytes a file is held as bytes only (see SqlFile): a 200 MB data file then
-# costs its bytes plus libpq's send buffer, not also a str and two re-encoded copies.
+# Above this many bytes a file is bulk data. It is held as bytes only (see SqlFile): a 200 MB
+# data file then costs its bytes plus libpq's send buffer, not also a str and two re-encoded
+# copies. And it is neither parsed ahead nor linted: a full parse tree would cost many times
+# its size in memory; the server still reports its errors.
 BIG_FILE = 10_000_000
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, AnyStr
 
+from sqlmig.core import files
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -83,16 +85,12 @@ _FORBIDDEN_TRANSACTION_KINDS = {
 }
 
 
-# Files bigger than this are not parsed ahead (they are mostly data, and a full parse tree
-# would cost many times their size in memory); the server still reports their errors.
-PARSE_AHEAD_LIMIT = 10_000_000
-
-
 def hazards(sql: str) -> list[Hazard]:
     """Syntax errors, transaction control, statements PostgreSQL refuses inside a transaction
     block, and psql meta-commands, each with its line, found with the real Postgres parser
-    before anything runs."""
-    if len(sql) > PARSE_AHEAD_LIMIT:
+    before anything runs. Text the size of a big file (files.BIG_FILE) is data: it is not
+    parsed ahead, and the server reports its errors."""
+    if len(sql) > files.BIG_FILE:
         return []
     from pglast import parser
 
