@@ -42,7 +42,6 @@ from sqlmig.errors import (
     InvalidIndexes,
     MigrationFailed,
     MigrationFileError,
-    PlanError,
     VerifyFailed,
     display_path,
     invalid_index_advice,
@@ -221,20 +220,14 @@ def run(
 ) -> list[Outcome]:
     """Execute steps in order. On failure the failing step is rolled back and unrecorded, later
     steps don't run and earlier ones stay: unless single_transaction (the whole run is one
-    transaction) or rollback_on_failure (their downs run, newest first)."""
+    transaction, for steps planned so: see plan.check_single_transaction) or
+    rollback_on_failure (their downs run, newest first)."""
     check_hazards(steps)
     if rollback_on_failure:  # the downs that may have to run must be sound before anything runs
         for step in steps:
             if step.direction == "up" and step.migration.down is not None:
                 down = Step(step.migration, "down")
                 check_file(down.file, transactional=down.transactional)
-    if single_transaction:
-        blocking = [s.migration.id for s in steps if not s.transactional]
-        if blocking:
-            raise PlanError(
-                f"--single-transaction cannot include no-transaction migrations: "
-                f"{', '.join(blocking)}; run without --single-transaction"
-            )
     if steps:
         session.history.ensure(session.conn)
         record_environment(session, reporter)

@@ -266,6 +266,20 @@ def test_migrate_refuses_an_out_of_order_migration_unless_allowed() -> None:
     assert versions(steps) == [4, 7, 10]
 
 
+def test_migrate_in_a_single_transaction_refuses_a_no_transaction_migration() -> None:
+    with pytest.raises(PlanError) as raised:
+        plan_migrate(FILES, [], single_transaction=True)
+    assert str(raised.value) == (
+        "--single-transaction cannot include no-transaction migrations: 0006_index_posts; "
+        "run without --single-transaction"
+    )
+
+
+def test_migrate_in_a_single_transaction_minds_only_the_migrations_it_runs() -> None:
+    assert versions(plan_migrate(FILES, [], to=5, single_transaction=True)) == [1, 2, 5]
+    assert versions(plan_migrate(FILES, APPLIED, single_transaction=True)) == [7, 10]
+
+
 # --- up ------------------------------------------------------------------------------------
 
 

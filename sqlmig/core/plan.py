@@ -180,14 +180,18 @@ def plan_migrate(
     *,
     to: int | None = None,
     allow_out_of_order: bool = False,
+    single_transaction: bool = False,
 ) -> list[Step]:
-    """Apply everything pending (up to and including `to`) as one new batch."""
+    """Apply everything pending (up to and including `to`) as one new batch; with
+    `single_transaction`, all in one transaction (see check_single_transaction)."""
     if to is not None:
         _known_version(files, applied, to)
     batch = next_batch(applied)
     todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
     steps = [Step(m, "up", batch) for m in todo if to is None or m.version <= to]
     check_requires_for_up(steps, applied)
+    if single_transaction:
+        check_single_transaction(steps)
     return steps
 
 
@@ -279,6 +283,16 @@ def check_requires_for_up(steps: Sequence[Step], applied: Sequence[Applied]) -> 
                 f"{step.migration.id} requires {names}, which is not applied and not in this run"
             )
         available.add(step.migration.version)
+
+
+def check_single_transaction(steps: Sequence[Step]) -> None:
+    """Refuse to run steps in one transaction when one of them cannot run inside any."""
+    blocking = [s.migration.id for s in steps if not s.transactional]
+    if blocking:
+        raise PlanError(
+            f"--single-transaction cannot include no-transaction migrations: "
+            f"{', '.join(blocking)}; run without --single-transaction"
+        )
 
 
 def check_requires_for_down(
