@@ -233,12 +233,6 @@ def schema_markdown(snapshot: Snapshot, env: str) -> str:
     return "\n".join(lines)
 
 
-def _where(finding: Finding) -> str:
-    from sqlmig.errors import display_path
-
-    return f"{display_path(finding.path)}:{finding.line}"
-
-
 def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:
     from sqlmig.errors import display_path
 
