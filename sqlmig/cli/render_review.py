@@ -20,13 +20,13 @@ __all__ = ["print_json"]
 
 
 def _mode(step: Step) -> str:
-    from sqlmig.engine import is_no_transaction
+    from sqlmig.core.checks import is_no_transaction
 
     return "no-transaction" if is_no_transaction(step) else "transaction"
 
 
 def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
-    from sqlmig.engine import step_file
+    from sqlmig.core.checks import step_file
 
     return {
         "environment": env,
