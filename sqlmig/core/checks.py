@@ -1,0 +1,63 @@
+"""What a run refuses before it sends anything: syntax errors, psql meta-commands and, in a
+file run inside a transaction, statements that would break it; found in the files alone, so
+a refused run leaves the database untouched. Pure: no socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmig.core.files import SqlFile
+from sqlmig.core.plan import Step, check_single_transaction
+from sqlmig.core.sqltext import excerpt, hazards
+from sqlmig.errors import MigrationFailed, MigrationFileError
+
+
+def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
+              rollback_on_failure: bool = False) -> None:
+    """Refuse, before anything runs, SQL that would break the transaction handling: in the
+    steps' files, in the downs that --rollback-on-failure may have to run, and a
+    no-transaction step in a --single-transaction run (which the planner refuses already)."""
+    for step in steps:
+        check_file(step.file, transactional=step.transactional)
+    if rollback_on_failure:
+        for step in steps:
+            if step.direction == "up" and step.migration.down is not None:
+                down = Step(step.migration, "down")
+                check_file(down.file, transactional=down.transactional)
+    if single_transaction:
+        check_single_transaction(steps)
+
+
+def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
+    """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
+    would break the transaction, each raised with its line. Big files are data: the server
+    reports their errors."""
+    if file.big:
+        return
+    for hazard in hazards(file.text):
+        if hazard.kind == "syntax":
+            raise MigrationFailed(
+                file.path, hazard.what, line=hazard.line, column=hazard.column,
+                excerpt=excerpt(file.text, hazard.line, hazard.column),
+            )
+        if hazard.kind == "meta-command":
+            message = (
+                f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "
+                "scripts; remove it"
+            )
+        elif not transactional:
+            continue
+        elif hazard.kind == "transaction-control":
+            message = (
+                f"{hazard.what} inside a transactional {noun} would break its "
+                "all-or-nothing run; remove it (sqlmig wraps the file in a transaction)"
+                + ("" if noun != "migration" else ", or add `-- sqlmig:no-transaction` to "
+                   "the header to manage transactions yourself")
+            )
+        else:
+            message = (
+                f"{hazard.what} cannot run inside a transaction block; add "
+                "`-- sqlmig:no-transaction` as the file's first line"
+            )
+        raise MigrationFileError(file.path, message, hazard.line)
