@@ -119,7 +119,7 @@ def test_snapshots_lists_one_environments_backups_or_every_one(project: Project)
     for name in ("development-20260101T000000-v3.dump", "staging-20260101T000000-v3.dump"):
         (folder / name).write_bytes(b"x" * 10)
     [mine] = commands.snapshots(settings_of(project))
-    assert (mine.file, mine.environment, mine.bytes) == (
+    assert (mine.file, mine.environment, mine.size) == (
         ".sqlmig/snapshots/development-20260101T000000-v3.dump", "development", 10
     )
     assert mine.restore.endswith(str(mine.path))
