@@ -114,7 +114,7 @@ class SnapshotFile:
     path: Path
     file: str  # relative to the project root
     environment: str
-    bytes: int
+    size: int  # in bytes
     restore: str  # the command that restores it, URL left for the reader to fill in
 
 
