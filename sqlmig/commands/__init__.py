@@ -15,5 +15,9 @@ imports Typer or Rich: the CLI, a test suite or a fleet runner call them alike.
 from sqlmig.commands.common import RunResult
 from sqlmig.commands.migrate import dry_run, fresh, migrate, redo, reset, rollback, up
 from sqlmig.commands.new import new
+from sqlmig.commands.review import check, diff, docs, dump, lint, plan, snapshots
+from sqlmig.commands.seeds import SeedRun, seed, setup
 
 __all__ = ["RunResult", "dry_run", "fresh", "migrate", "new", "redo", "reset", "rollback", "up"]
+__all__ += ["check", "diff", "docs", "dump", "lint", "plan", "snapshots"]
+__all__ += ["SeedRun", "seed", "setup"]
