@@ -13,7 +13,9 @@ imports Typer or Rich: the CLI, a test suite or a fleet runner call them alike.
 """
 
 from sqlmig.commands.common import RunResult
+from sqlmig.commands.history import baseline, config, init, repair, status, verify
 from sqlmig.commands.migrate import dry_run, fresh, migrate, redo, reset, rollback, up
 from sqlmig.commands.new import new
 
 __all__ = ["RunResult", "dry_run", "fresh", "migrate", "new", "redo", "reset", "rollback", "up"]
+__all__ += ["baseline", "config", "init", "repair", "status", "verify"]
