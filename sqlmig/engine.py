@@ -10,8 +10,7 @@ silent. Rendering is the CLI's job: the engine only calls a Reporter.
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -20,20 +19,16 @@ import psycopg
 from psycopg import pq, sql
 
 from sqlmig.core import files, plan, protect
+from sqlmig.core.checks import check_file, check_run, is_no_transaction, step_file
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.located import Part, failed_part, located, syntax_failure
 from sqlmig.core.plan import Applied, Step
 from sqlmig.core.sqltext import (
     Statement,
-    excerpt,
-    first_token,
-    hazards,
     iter_statements,
-    locate,
     may_leave_session_state,
     split_statements,
-    statement_offsets,
-    statement_runs,
 )
 from sqlmig.errors import (
     ConnectionFailed,
@@ -42,13 +37,12 @@ from sqlmig.errors import (
     InvalidIndexes,
     MigrationFailed,
     MigrationFileError,
-    PlanError,
     VerifyFailed,
     display_path,
     invalid_index_advice,
 )
-from sqlmig.pg import db, simple_query
-from sqlmig.pg.simple_query import ServerError
+from sqlmig.pg import db
+from sqlmig.pg.send import execute, rollback_quietly, send
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
@@ -78,8 +72,6 @@ RECONNECT_SECONDS = 3.0
 # query ends, but a notice goes out at once, taking what is buffered with it: each migration is
 # reported (and the next one shown running) as soon as it commits. Only where plpgsql is usable.
 PROGRESS_NOTICE = "DO $sqlmig$BEGIN RAISE NOTICE 'sqlmig: committed'; END$sqlmig$;\n"
-# A big file goes to the server in pieces of about this many bytes, cut where statements end.
-BIG_FILE_PIECE = 4_000_000
 
 
 class Reporter(Protocol):
@@ -171,17 +163,6 @@ class Session:
         return self.notices
 
 
-def step_file(step: Step) -> SqlFile:
-    """The file a step executes: the up file, or the down file (planning guarantees it exists)."""
-    chosen = step.migration.up if step.direction == "up" else step.migration.down
-    assert chosen is not None, "planner never rolls back an irreversible migration"
-    return chosen
-
-
-def is_no_transaction(step: Step) -> bool:
-    return "no-transaction" in step_file(step).directives
-
-
 @contextmanager
 def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator[Session]:
     """Read the files first (a bad file must leave the database untouched), then connect, take
@@ -233,19 +214,8 @@ def run(
     """Execute steps in order. On failure the failing step is rolled back and unrecorded, later
     steps don't run and earlier ones stay: unless single_transaction (the whole run is one
     transaction) or rollback_on_failure (their downs run, newest first)."""
-    check_hazards(steps)
-    if rollback_on_failure:  # the downs that may have to run must be sound before anything runs
-        for step in steps:
-            down = step.migration.down
-            if step.direction == "up" and down is not None:
-                check_file(down, transactional="no-transaction" not in down.directives)
-    if single_transaction:
-        blocking = [s.migration.id for s in steps if is_no_transaction(s)]
-        if blocking:
-            raise PlanError(
-                f"--single-transaction cannot include no-transaction migrations: "
-                f"{', '.join(blocking)}; run without --single-transaction"
-            )
+    check_run(steps, single_transaction=single_transaction,
+              rollback_on_failure=rollback_on_failure)
     if steps:
         session.history.ensure(session.conn)
         record_environment(session, reporter)
@@ -418,46 +388,6 @@ def _unconfirmed_note(session: Session, outcomes: Sequence[Outcome], reason: str
     return text + "Run `sqlmig status` once the server is back."
 
 
-def check_hazards(steps: Sequence[Step]) -> None:
-    """Refuse, before anything runs, SQL that would break the transaction handling."""
-    for step in steps:
-        check_file(step_file(step), transactional=not is_no_transaction(step))
-
-
-def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
-    """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
-    would break the transaction, each raised with its line. Big files are data: the server
-    reports their errors."""
-    if file.big:
-        return
-    for hazard in hazards(file.text):
-        if hazard.kind == "syntax":
-            raise MigrationFailed(
-                file.path, hazard.what, line=hazard.line, column=hazard.column,
-                excerpt=excerpt(file.text, hazard.line, hazard.column),
-            )
-        if hazard.kind == "meta-command":
-            message = (
-                f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "
-                "scripts; remove it"
-            )
-        elif not transactional:
-            continue
-        elif hazard.kind == "transaction-control":
-            message = (
-                f"{hazard.what} inside a transactional {noun} would break its "
-                "all-or-nothing run; remove it (sqlmig wraps the file in a transaction)"
-                + ("" if noun != "migration" else ", or add `-- sqlmig:no-transaction` to "
-                   "the header to manage transactions yourself")
-            )
-        else:
-            message = (
-                f"{hazard.what} cannot run inside a transaction block; add "
-                "`-- sqlmig:no-transaction` as the file's first line"
-            )
-        raise MigrationFileError(file.path, message, hazard.line)
-
-
 def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list[str]:
     """Run the downs of this run's successful ups, newest first; stop at one that can't."""
     undone = []
@@ -492,130 +422,6 @@ def _prefix(conn: psycopg.Connection, statements: list[sql.Composed]) -> str:
     return "".join(f"{s.as_string(conn)};\n" for s in statements)
 
 
-def rollback_quietly(conn: psycopg.Connection) -> None:
-    if conn.closed:
-        return
-    with suppress(psycopg.Error):
-        conn.execute("ROLLBACK")
-
-
-def send(
-    conn: psycopg.Connection, file: SqlFile, text: str | bytes, *, prefix: str = "",
-    prefix_statements: int = 0, statement: Statement | None = None, suffix: str = "",
-) -> int:
-    """Run `prefix + text + suffix` as one simple query and return the rows it affected; on
-    error roll back and raise MigrationFailed located in `file` (an error in the suffix, the
-    history row and COMMIT, is reported as the commit failing). A big file's bytes go between
-    the prefix and the suffix in statement-aligned pieces of their own: never concatenated,
-    re-encoded or copied whole (libpq keeps two copies of every query it sends)."""
-    if isinstance(text, bytes):
-        rows = send(conn, file, "", prefix=prefix) if prefix else 0
-        for start, end in statement_runs(text, BIG_FILE_PIECE):
-            rows += _send_piece(conn, file, text, start, end)
-        return rows + (send(conn, file, "", suffix=suffix) if suffix else 0)
-    sent = _execute(conn, lambda: file, prefix + text + suffix)
-    if sent.error is not None:
-        rollback_quietly(conn)
-        raise _located(file, sent.error, text, prefix, prefix_statements, suffix=bool(suffix),
-                       statement=statement)
-    return sent.rows
-
-
-def _located(
-    file: SqlFile, error: ServerError, text: str, prefix: str, prefix_statements: int, *,
-    suffix: bool, statement: Statement | None = None,
-) -> MigrationFailed:
-    """The failure of `prefix + text + suffix`, located in `file` (an error in the suffix, the
-    history row and COMMIT, is reported as the commit failing)."""
-    if suffix and _in_suffix(error, text, len(prefix), prefix_statements):
-        return MigrationFailed(
-            file.path, f"rolled back at commit: {error.message}", detail=error.detail,
-            hint=error.hint, context=error.context, sqlstate=error.sqlstate,
-        )
-    return _failure(file, error, len(prefix), prefix_statements, statement)
-
-
-def _execute(
-    conn: psycopg.Connection, running: Callable[[], SqlFile], query: str | bytes,
-    on_result: Callable[[pq.abc.PGresult], None] | None = None,
-) -> simple_query.Sent:
-    """`running` names the file being executed when the query is interrupted or the
-    connection is lost."""
-    try:
-        return simple_query.execute(conn, query, on_result)
-    except (KeyboardInterrupt, SystemExit):
-        rollback_quietly(conn)
-        raise Interrupted(f"{display_path(running().path)}: interrupted; rolled back") from None
-    except psycopg.OperationalError as err:
-        raise ConnectionLost(running().path, f"connection lost: {err}") from None
-
-
-def _send_piece(conn: psycopg.Connection, file: SqlFile, data: bytes, start: int, end: int) -> int:
-    """One piece of a big file; an error is located in the whole file (decoded only then)."""
-    piece = data[start:end]
-    sent = _execute(conn, lambda: file, piece)
-    if sent.error is None:
-        return sent.rows
-    rollback_quietly(conn)
-    error = sent.error
-    if error.position is not None:  # counted in characters from the piece's start
-        raise _failure(file, error, 0, 0, Statement("", len(data[:start].decode("utf-8")), 0))
-    offsets = statement_offsets(piece)
-    failed = start + (offsets[error.statement_index] if error.statement_index < len(offsets) else 0)
-    text = file.text
-    begins = first_token(text, len(data[:failed].decode("utf-8")))
-    raise _failure(file, error, 0, 0, Statement("", begins, text.count("\n", 0, begins) + 1))
-
-
-def _in_suffix(error: ServerError, text: str, prefix_length: int, prefix_statements: int) -> bool:
-    if error.position is not None:
-        return error.position > prefix_length + len(text)
-    try:
-        count = len(split_statements(text))
-    except Exception:  # unparseable text: the error is the file's own
-        return False
-    return error.statement_index >= prefix_statements + count
-
-
-def _failure(
-    file: SqlFile,
-    error: ServerError,
-    prefix_length: int,
-    prefix_statements: int,
-    statement: Statement | None,
-) -> MigrationFailed:
-    """Point at file:line:column when the server gives a position; otherwise at the first line
-    of the failing statement (found by counting the statements that succeeded)."""
-    line = column = None
-    if error.position is not None:
-        position = error.position - prefix_length + (statement.offset if statement else 0)
-        line, column = locate(file.text, position)
-    elif statement is not None:
-        line = statement.line
-    else:
-        index = error.statement_index - prefix_statements
-        with suppress(Exception):  # an unparseable file still gets the message, just no line
-            statements = split_statements(file.text)
-            if 0 <= index < len(statements):
-                line = statements[index].line
-    context = error.context
-    if error.internal_query and error.internal_position:
-        context = (context + "\n" if context else "") + (
-            f"in: {error.internal_query.strip()[:200]}"
-        )
-    return MigrationFailed(
-        file.path,
-        error.message,
-        line=line,
-        column=column,
-        excerpt=excerpt(file.text, line, column) if line else None,
-        detail=error.detail,
-        hint=error.hint,
-        context=context,
-        sqlstate=error.sqlstate,
-    )
-
-
 @dataclass(frozen=True)
 class _Segment:
     """One step's part of a batch's query: BEGIN, settings, the file, its history row and
@@ -628,6 +434,10 @@ class _Segment:
     prefix_statements: int
     suffix: str
     durable: bool  # its commit waits for the disk
+
+    def part(self) -> Part:
+        return Part(self.file, self.file.text, self.prefix, self.prefix_statements,
+                    self.suffix, offset=self.offset)
 
 
 def _segment(session: Session, step: Step, offset: int, *, notice: bool,
@@ -697,7 +507,7 @@ def start_clean(session: Session, file: SqlFile) -> None:
     session state behind."""
     if not session.dirty:
         return
-    sent = _execute(session.conn, lambda: file, db.session_reset(session.conn))
+    sent = execute(session.conn, lambda: file, db.session_reset(session.conn))
     if sent.error is not None:
         rollback_quietly(session.conn)
         raise MigrationFailed(file.path, f"could not reset the session before it: "
@@ -729,25 +539,17 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
         reporter.detail(f"one query: {steps[0].migration.id} .. {steps[-1].migration.id} "
                         f"({len(steps)} migrations, each in its own transaction)")
     reporter.started(steps[0])
-    sent = _execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
+    sent = execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
     if sent.error is not None:
         rollback_quietly(conn)
-        error, failed = sent.error, progress.committed
-        if error.position is not None:
-            failed = bisect_right([s.offset for s in segments], error.position - 1) - 1
+        failed = failed_part([s.offset for s in segments], sent.error, progress.committed)
         if failed > progress.committed:
             # The server refused the whole query before running any of it: a syntax error
             # in a later file that the parser here accepts (a newer PostgreSQL's grammar).
             # Run the migrations before it, as going one by one would have.
             _run_batch(session, steps[progress.committed:failed], reporter, outcomes,
                        durable=False)
-        segment = segments[failed]
-        error = replace(
-            error, statement_index=error.statement_index - progress.before,
-            position=None if error.position is None else error.position - segment.offset,
-        )
-        raise _located(segment.file, error, segment.file.text, segment.prefix,
-                       segment.prefix_statements, suffix=True)
+        raise located(segments[failed].part(), sent.error, progress.before)
     session.ran(segments[-1].file)
     session.unflushed = not durable
 
@@ -784,12 +586,7 @@ def _parse_statements(file: SqlFile) -> list[Statement] | Iterator[Statement]:
     try:
         return split_statements(file.text)
     except Exception as err:  # pglast.parser.ParseError: a syntax error, located for the user
-        location = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], int) else None
-        line, column = locate(file.text, location + 1) if location is not None else (None, None)
-        raise MigrationFailed(
-            file.path, f"syntax error: {err.args[0] if err.args else err}", line=line,
-            column=column, excerpt=excerpt(file.text, line, column) if line else None,
-        ) from None
+        raise syntax_failure(file, err) from None
 
 
 def _run_no_transaction(session: Session, step: Step) -> int:

@@ -179,3 +179,7 @@ class VerifyFailed(SqlmigError):
 
     def details(self) -> list[str]:
         return [f"  - {problem}" for problem in self.problems]
+
+
+class DumpFailed(SqlmigError):
+    """pg_dump could not run or failed (a snapshot before migrating, `dump`, `diff`)."""

@@ -26,6 +26,17 @@ EXAMPLES = REPO / "sql"
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
+# Fixtures that start or reach a server; a test using any of them (directly or through
+# another fixture) is marked `pg`, so `pytest -m "not pg"` needs no PostgreSQL.
+SERVER_FIXTURES = {"pg_admin_url", "pg15_admin_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pg)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     with provision.server_url() as url:

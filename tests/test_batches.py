@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sqlmig import engine
+from sqlmig.pg import simple_query
 from tests.conftest import Project
 from tests.test_resilience import lock_is_free
 
@@ -24,13 +25,13 @@ LOG = ("INSERT INTO log SELECT {v}, txid_current(), clock_timestamp(), "
 def queries(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes]:
     """Every query engine sends through simple_query, in order."""
     sent: list[str | bytes] = []
-    execute = engine.simple_query.execute
+    execute = simple_query.execute
 
     def recording(conn, query, *rest):  # type: ignore[no-untyped-def]
         sent.append(query)
         return execute(conn, query, *rest)
 
-    monkeypatch.setattr(engine.simple_query, "execute", recording)
+    monkeypatch.setattr(simple_query, "execute", recording)
     return sent
 
 

@@ -117,12 +117,12 @@ $body$;
 def test_a_big_file_goes_in_statement_aligned_pieces_and_applies_whole(
     project: Project, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sqlmig import engine
+    from sqlmig.pg import send
 
-    monkeypatch.setattr(engine, "BIG_FILE_PIECE", 300)
+    monkeypatch.setattr(send, "BIG_FILE_PIECE", 300)
     sent: list[bytes] = []
-    execute = engine.simple_query.execute
-    monkeypatch.setattr(engine.simple_query, "execute", lambda conn, query, *rest: (
+    execute = send.simple_query.execute
+    monkeypatch.setattr(send.simple_query, "execute", lambda conn, query, *rest: (
         sent.append(query) or execute(conn, query, *rest)))
     project.pair("0001_big", FUNCTION + UP + "INSERT INTO big VALUES (-1, big_note(-1));\n",
                  "DROP TABLE big;\nDROP FUNCTION big_note(int);")
@@ -143,9 +143,9 @@ def test_an_error_in_a_later_piece_names_its_line(
     project: Project, monkeypatch: pytest.MonkeyPatch, bad: str, message: str,
     column: int | None,
 ) -> None:
-    from sqlmig import engine
+    from sqlmig.pg import send
 
-    monkeypatch.setattr(engine, "BIG_FILE_PIECE", 300)
+    monkeypatch.setattr(send, "BIG_FILE_PIECE", 300)
     text = "-- café ☕\n" + UP + bad + "\n" + ROWS
     project.pair("0001_big", text, "DROP TABLE big;")
     result = project.run("migrate", code=1)

@@ -81,6 +81,7 @@ def reported(stdout: str) -> list[str]:
     return [line.split()[1] for line in stdout.splitlines() if line.strip().startswith("up")]
 
 
+@pytest.mark.pg  # a server of its own
 @pytest.mark.parametrize("restart", [True, False])
 def test_a_server_crash_mid_run_says_which_reported_migrations_survived(
     tmp_path: Path, restart: bool,
@@ -116,6 +117,7 @@ def test_a_server_crash_mid_run_says_which_reported_migrations_survived(
             assert "nothing reported was lost" in stderr
 
 
+@pytest.mark.pg  # a server of its own
 def test_where_commits_are_asynchronous_a_run_still_ends_on_the_disk_before_it_says_so(
     tmp_path: Path,
 ) -> None:

@@ -77,6 +77,24 @@ def test_setup_migrates_then_seeds(project: Project) -> None:
     assert project.query("SELECT count(*) FROM posts") == [(50,)]
 
 
+def test_setup_is_a_python_function_returning_the_migration_run_and_the_seeds(
+    project: Project,
+) -> None:
+    from sqlmig import commands
+    from sqlmig.core.config import resolve
+    from sqlmig.engine import SilentReporter
+
+    project.copy_examples(seeds=True)
+    migrated, seeded = commands.setup(resolve(database_url=project.url), SilentReporter())
+    assert migrated.summary.startswith("applied 4 migrations as batch 1 in ")
+    assert [(r.seed.path.name, r.rows) for r in seeded.results] == [
+        ("01_users.sql", 10), ("02_posts.csv", 50),
+    ]
+    assert (seeded.env, seeded.seed_set) == ("development", "development")
+    again = commands.seed(resolve(database_url=project.url), SilentReporter(), only=["posts"])
+    assert [(r.seed.path.name, r.rows) for r in again.results] == [("02_posts.csv", 0)]
+
+
 def test_only_runs_the_named_seed(project: Project) -> None:
     seeded_project(project)
     project.run("seed", "--only", "users")

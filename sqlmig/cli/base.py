@@ -136,17 +136,17 @@ def reported(debug: bool) -> Iterator[None]:
         render.error(err)
         raise typer.Exit(err.exit_code) from None
     except Exception as err:  # a database error sqlmig did not foresee: still one line
-        import psycopg
-
         from sqlmig.cli import render
+        from sqlmig.commands.common import unforeseen_database_error
 
+        failure = unforeseen_database_error(err)
         if debug:
             render.traceback(err)
-            if not isinstance(err, psycopg.Error):
+            if failure is None:
                 raise typer.Exit(EXIT_ERROR) from None
-        elif not isinstance(err, psycopg.Error):
+        elif failure is None:
             raise  # a bug: main's excepthook prints it, passwords hidden
-        render.error(SqlmigError(f"database error: {str(err).splitlines()[0]}"))
+        render.error(failure)
         raise typer.Exit(EXIT_ERROR) from None
 
 

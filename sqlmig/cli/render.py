@@ -21,11 +21,10 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
-    from sqlmig.core.config import Settings
+    from sqlmig.commands.seeds import SeedRun
     from sqlmig.core.plan import Problem, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
-    from sqlmig.seeds.seeding import SeedResult
 
 STATE_STYLES = {
     "applied": "green",
@@ -457,10 +456,11 @@ def config_table(values: Sequence[ConfigValue]) -> None:
     console().print(grid)
 
 
-def seeds_json(results: Sequence[SeedResult], settings: Settings) -> dict[str, Any]:
+def seeds_json(run: SeedRun) -> dict[str, Any]:
+    results = run.results
     return {
-        "environment": settings.env,
-        "seed_set": settings.seed_set,
+        "environment": run.env,
+        "seed_set": run.seed_set,
         "seeds": [
             {
                 "file": r.seed.path.name,
@@ -476,10 +476,11 @@ def seeds_json(results: Sequence[SeedResult], settings: Settings) -> dict[str, A
     }
 
 
-def seeds_table(results: Sequence[SeedResult], settings: Settings) -> None:
+def seeds_table(run: SeedRun) -> None:
     out = console()
+    results = run.results
     if not results:
-        out.print(f"no seeds in {settings.seeds_dir}", markup=False)
+        out.print(f"no seeds in {run.seeds_dir}", markup=False)
         return
     grid = table(("seed", "kind", "rows", "time"), right=("rows", "time"))
     for r in results:
@@ -487,6 +488,6 @@ def seeds_table(results: Sequence[SeedResult], settings: Settings) -> None:
     out.print(grid)
     total = sum(r.rows for r in results)
     out.print(
-        f"seeded {settings.env} from seeds/{settings.seed_set}: {len(results)} files, "
+        f"seeded {run.env} from seeds/{run.seed_set}: {len(results)} files, "
         f"{total:,} rows in {sum(r.ms for r in results)} ms", markup=False
     )

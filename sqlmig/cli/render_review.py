@@ -1,5 +1,5 @@
-"""Output of the review commands (plan, dry-run, check, diff, docs): Rich for people, plain
-dicts for --json, Markdown for docs. Decides nothing."""
+"""Output of the review commands (plan, dry-run, check, diff, snapshots, lint): Rich for
+people, plain dicts for --json. Decides nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from sqlmig.cli.render import console, escape, print_json, table
 
 if TYPE_CHECKING:
+    from sqlmig.commands.review import SchemaDiff, SnapshotFile
     from sqlmig.core.plan import Step
     from sqlmig.engine import DryRun
-    from sqlmig.pg.snapshot import Difference, Snapshot
+    from sqlmig.pg.snapshot import Difference
     from sqlmig.review.lint import Finding
     from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 
@@ -19,13 +20,13 @@ __all__ = ["print_json"]
 
 
 def _mode(step: Step) -> str:
-    from sqlmig.engine import is_no_transaction
+    from sqlmig.core.checks import is_no_transaction
 
     return "no-transaction" if is_no_transaction(step) else "transaction"
 
 
 def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
-    from sqlmig.engine import step_file
+    from sqlmig.core.checks import step_file
 
     return {
         "environment": env,
@@ -172,6 +173,15 @@ def check_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
+def diff_json(compared: SchemaDiff) -> dict[str, Any]:
+    return {
+        "from": compared.source,
+        "to": compared.target,
+        "same": compared.same,
+        "differences": [difference_json(d) for d in compared.differences],
+    }
+
+
 def differences_table(differences: Sequence[Difference], source: str, target: str) -> None:
     from rich.text import Text
 
@@ -188,55 +198,23 @@ def differences_table(differences: Sequence[Difference], source: str, target: st
     out.print(f"{len(differences)} differences from {source} to {target}", markup=False)
 
 
-def _cell(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def snapshots_json(found: Sequence[SnapshotFile]) -> dict[str, Any]:
+    return {
+        "snapshots": [
+            {"file": s.file, "environment": s.environment, "bytes": s.bytes,
+             "restore": s.restore}
+            for s in found
+        ],
+    }
 
 
-def schema_markdown(snapshot: Snapshot, env: str) -> str:
-    """Tables with columns, constraints and indexes, then enums; deterministic."""
-    lines = [f"# Database schema ({env})", ""]
-    columns = snapshot.get("column", {})
-    constraints = snapshot.get("constraint", {})
-    indexes = snapshot.get("index", {})
-    for relation, attributes in snapshot.get("table", {}).items():
-        lines += [f"## {relation}", ""]
-        if attributes.get("comment"):
-            lines += [attributes["comment"], ""]
-        lines += ["| column | type | nullable | default | comment |", "|---|---|---|---|---|"]
-        own = sorted(
-            ((name, c) for name, c in columns.items() if name.rsplit(".", 1)[0] == relation),
-            key=lambda item: item[1]["position"],
-        )
-        for name, c in own:
-            lines.append(
-                f"| {name.rsplit('.', 1)[1]} | {_cell(c['type'])} | "
-                f"{'yes' if c['nullable'] else 'no'} | {_cell(c['default'])} | "
-                f"{_cell(c['comment'])} |"
-            )
-        keys = [(n.rsplit(".", 1)[1], c) for n, c in constraints.items()
-                if n.rsplit(".", 1)[0] == relation]
-        if keys:
-            lines += ["", "Constraints:", ""]
-            lines += [f"- `{name}` ({c['type']}): `{c['definition']}`" for name, c in keys]
-        own_indexes = [(n, i) for n, i in indexes.items() if i["table"] == relation]
-        if own_indexes:
-            lines += ["", "Indexes:", ""]
-            lines += [f"- `{i['definition']}`" for _, i in own_indexes]
-        lines.append("")
-    enums = {n: t for n, t in snapshot.get("type", {}).items() if t["kind"] == "enum"}
-    if enums:
-        lines += ["## Enums", ""]
-        lines += [f"- `{n}`: {', '.join(t['labels'] or [])}" for n, t in enums.items()]
-        lines.append("")
-    return "\n".join(lines)
+def snapshots_listing(found: Sequence[SnapshotFile]) -> None:
+    import typer
 
-
-def _where(finding: Finding) -> str:
-    from sqlmig.errors import display_path
-
-    return f"{display_path(finding.path)}:{finding.line}"
+    if not found:
+        typer.echo("no snapshots yet (migrate --snapshot takes one)")
+    for s in found:
+        typer.echo(f"{s.file}  {s.bytes:,} bytes")
 
 
 def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Commands for reviewing migrations before they reach production: plan, check, diff, docs.
-Typer + rendering only, registered from cli.py.
+"""Commands for reviewing migrations and schemas before they reach production: plan, check,
+diff, docs, dump, snapshots. Each parses its options, calls one commands function and renders
+what it returns.
 """
 
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,13 +16,21 @@ from sqlmig.cli.base import (
     UrlOption,
     WaitOption,
     app,
-    database_url,
     reported,
     settings_for,
 )
-from sqlmig.errors import EXIT_ERROR, EXIT_PENDING, PlanError
+from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
+
+if TYPE_CHECKING:
+    from sqlmig.engine import Reporter
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _reporter() -> "Reporter":
+    from sqlmig.cli import render
+
+    return render.LineReporter()
 
 
 @app.command("plan")
@@ -39,19 +48,13 @@ def plan_command(
 
     Example: sqlmig plan --to 12
     """
+    from sqlmig import commands
     from sqlmig.cli import render_review as render
-    from sqlmig.core import files, plan
-    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None)
-        migrations = files.discover(settings.migrations_dir, defer_downs=True)
-        with db.connect(database_url(settings), settings=settings) as conn:
-            applied = db.History(settings.schema, settings.table).read(conn)
-        steps = plan.plan_migrate(
-            migrations, applied, to=to, allow_out_of_order=settings.allow_out_of_order
-        )
+        steps = commands.plan(settings, _reporter(), to=to)
         if json_:
             render.print_json(render.plan_json(steps, settings.env))
         else:
@@ -76,48 +79,19 @@ def check(
 
     Example: sqlmig check
     """
+    from sqlmig import commands
     from sqlmig.cli import render_review as render
-    from sqlmig.cli.render import notice
-    from sqlmig.core import files
-    from sqlmig.pg import db, snapshot
-    from sqlmig.review import roundtrip
 
     with reported(debug):
         settings = settings_for(env, database_url_)
-        migrations = files.discover(settings.migrations_dir)
-        on_result = (lambda check: None) if json_ else render.check_line
-        if scratch_url:
-            with db.connect(scratch_url) as conn:
-                if not snapshot.is_empty(snapshot.take(conn)):
-                    raise PlanError("--scratch-url: that database is not empty; give an empty one")
-            report = roundtrip.run_check(settings, migrations, scratch_url, on_result)
-        else:
-            with roundtrip.scratch_database(database_url(settings), notice) as url:
-                report = roundtrip.run_check(settings, migrations, url, on_result)
+        report = commands.check(settings, _reporter(), scratch_url=scratch_url,
+                                on_result=None if json_ else render.check_line)
         if json_:
             render.print_json(render.check_json(report))
         else:
             render.check_summary(report)
         if not report.ok:
             raise typer.Exit(EXIT_ERROR)
-
-
-def _resolve(target: str) -> str:
-    """An environment name, or a URL."""
-    from sqlmig.core import config, secrets
-
-    if target in config.ENVIRONMENTS:
-        return database_url(settings_for(target, None))
-    secrets.remember(target)
-    return target
-
-
-def _label(target: str) -> str:
-    """How diff names a side: the environment, or user@host:port/db for a URL."""
-    from sqlmig.core import config
-    from sqlmig.pg import db
-
-    return target if target in config.ENVIRONMENTS else db.describe_target(target)
 
 
 @app.command()
@@ -132,28 +106,16 @@ def diff(
 
     Example: sqlmig diff --from staging --to production
     """
+    from sqlmig import commands
     from sqlmig.cli import render_review as render
-    from sqlmig.pg import db, snapshot
 
     with reported(debug):
-        settings = settings_for(None, None)
-        exclude = settings.own_tables
-        source_label, target_label = _label(source), _label(target)
-        snapshots = []
-        for where in (source, target):
-            with db.connect(_resolve(where)) as conn:
-                snapshots.append(snapshot.take(conn, exclude=exclude))
-        differences = snapshot.compare(*snapshots)
+        compared = commands.diff(settings_for(None, None), _reporter(), source, target)
         if json_:
-            render.print_json({
-                "from": source_label,
-                "to": target_label,
-                "same": not differences,
-                "differences": [render.difference_json(d) for d in differences],
-            })
+            render.print_json(render.diff_json(compared))
         else:
-            render.differences_table(differences, source_label, target_label)
-        if differences:
+            render.differences_table(compared.differences, compared.source, compared.target)
+        if not compared.same:
             raise typer.Exit(EXIT_PENDING)
 
 
@@ -171,14 +133,10 @@ def docs(
 
     Example: sqlmig docs --output docs/schema.md
     """
-    from sqlmig.cli import render_review as render
-    from sqlmig.pg import db, snapshot
+    from sqlmig import commands
 
     with reported(debug):
-        settings = settings_for(env, database_url_)
-        with db.connect(database_url(settings), settings=settings) as conn:
-            taken = snapshot.take(conn, exclude=settings.own_tables)
-        text = render.schema_markdown(taken, settings.env)
+        text = commands.docs(settings_for(env, database_url_), _reporter())
         if output is None:
             typer.echo(text, nl=False)
         else:
@@ -204,14 +162,11 @@ def dump(
 
     Example: sqlmig dump --output schema.sql
     """
-    from sqlmig.commands.common import current_schema_text
-    from sqlmig.pg import db
+    from sqlmig import commands
 
     with reported(debug):
         settings = settings_for(env, database_url_)
-        url = database_url(settings)
-        with db.connect(url, settings=settings) as conn:
-            text = current_schema_text(settings, url, conn)
+        text = commands.dump(settings, _reporter())
         if output == "-":
             typer.echo(text, nl=False)
             return
@@ -231,25 +186,13 @@ def snapshots(
 
     Example: sqlmig snapshots --json
     """
+    from sqlmig import commands
     from sqlmig.cli import render_review as render
-    from sqlmig.pg import dump as dumps
 
     with reported(debug):
-        settings = settings_for(env, None) if env else None
-        root = settings.root if settings else Path.cwd()
-        found = dumps.list_snapshots(root / dumps.SNAPSHOT_DIR)
-        if env:
-            found = [p for p in found if p.name.startswith(f"{env}-")]
-        rows = [
-            {"file": str(p.relative_to(root)), "environment": p.name.split("-", 1)[0],
-             "bytes": p.stat().st_size,
-             "restore": f"pg_restore --clean --if-exists --no-owner --dbname URL {p}"}
-            for p in found
-        ]
+        # without --env: every environment's backups, and no configuration needed
+        found = commands.snapshots(settings_for(env, None) if env else None)
         if json_:
-            render.print_json({"snapshots": rows})
-        elif not rows:
-            typer.echo("no snapshots yet (migrate --snapshot takes one)")
+            render.print_json(render.snapshots_json(found))
         else:
-            for row in rows:
-                typer.echo(f"{row['file']}  {row['bytes']:,} bytes")
+            render.snapshots_listing(found)

@@ -13,13 +13,11 @@ from sqlmig.cli.base import (
     WaitOption,
     app,
     change_settings,
-    database_url,
     reported,
 )
-from sqlmig.errors import PlanError
 
 if TYPE_CHECKING:
-    from sqlmig.core.config import Settings
+    from sqlmig.commands.seeds import SeedRun
 
 OnlyOption = Annotated[
     list[str] | None,
@@ -29,36 +27,13 @@ OnlyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def run_seeds(settings: "Settings", only: list[str] | None, json_: bool) -> None:
-    from sqlmig import engine
+def show_seeds(run: "SeedRun", json_: bool) -> None:
     from sqlmig.cli import render
-    from sqlmig.core import config, plan
-    from sqlmig.seeds import files as seeds
-    from sqlmig.seeds import seeding
 
-    chosen = seeds.discover(settings.seeds_dir)
-    for name in only or []:
-        if not any(seed.matches(name) for seed in chosen):
-            raise PlanError(f"--only {name}: no such seed in {settings.seeds_dir}")
-    if only:
-        chosen = [seed for seed in chosen if any(seed.matches(name) for name in only)]
-    reporter = render.LineReporter(machine=json_)
-    with engine.locked_session(settings, database_url(settings), reporter) as session:
-        waiting = [
-            row.id for row in plan.status(session.migrations, session.applied)
-            if row.state in (plan.State.PENDING, plan.State.FAILED)
-        ]
-        if waiting:
-            raise PlanError(
-                f"{len(waiting)} migration(s) not applied ({', '.join(waiting[:5])}"
-                f"{', …' if len(waiting) > 5 else ''}): seeds expect the latest schema; run "
-                "`sqlmig migrate` first (or `sqlmig setup`)"
-            )
-        results = seeding.run(session, chosen, config.load_environ(settings.root))
     if json_:
-        render.print_json(render.seeds_json(results, settings))
+        render.print_json(render.seeds_json(run))
     else:
-        render.seeds_table(results, settings)
+        render.seeds_table(run)
 
 
 @app.command()
@@ -76,9 +51,13 @@ def seed(
 
     Example: sqlmig seed --env development --only users
     """
+    from sqlmig import commands
+    from sqlmig.cli import render
+
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        run_seeds(settings, only, json_)
+        run = commands.seed(settings, render.LineReporter(machine=json_), only=only)
+        show_seeds(run, json_)
 
 
 @app.command()
@@ -98,5 +77,5 @@ def setup(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        commands.migrate(settings, render.LineReporter(), snapshot=False)
-        run_seeds(settings, None, False)
+        _, run = commands.setup(settings, render.LineReporter())
+        show_seeds(run, False)

@@ -16,6 +16,10 @@ from sqlmig.commands.common import RunResult
 from sqlmig.commands.history import baseline, config, init, repair, status, verify
 from sqlmig.commands.migrate import dry_run, fresh, migrate, redo, reset, rollback, up
 from sqlmig.commands.new import new
+from sqlmig.commands.review import check, diff, docs, dump, lint, plan, snapshots
+from sqlmig.commands.seeds import SeedRun, seed, setup
 
 __all__ = ["RunResult", "dry_run", "fresh", "migrate", "new", "redo", "reset", "rollback", "up"]
 __all__ += ["baseline", "config", "init", "repair", "status", "verify"]
+__all__ += ["check", "diff", "docs", "dump", "lint", "plan", "snapshots"]
+__all__ += ["SeedRun", "seed", "setup"]

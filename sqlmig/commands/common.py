@@ -14,7 +14,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
 from sqlmig.engine import Outcome, Reporter, Session
-from sqlmig.errors import MigrationFailed
+from sqlmig.errors import MigrationFailed, SqlmigError
 from sqlmig.pg import db, dump, embedded, snapshot
 
 # A question for a person ("... Continue?"), answered yes or no; None where nobody can answer.
@@ -30,6 +30,16 @@ class RunResult:
     outcomes: list[Outcome]
     ms: int
     summary: str
+
+
+def unforeseen_database_error(err: Exception) -> SqlmigError | None:
+    """A database error no command turned into a message of its own, as one line; None for
+    anything else (a bug, to be shown with its traceback)."""
+    import psycopg
+
+    if isinstance(err, psycopg.Error):
+        return SqlmigError(f"database error: {str(err).splitlines()[0]}")
+    return None
 
 
 def connection_url(settings: Settings, reporter: Reporter) -> str:

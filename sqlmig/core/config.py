@@ -19,14 +19,15 @@ from sqlmig.core.secrets import hide, remember, remember_secret
 from sqlmig.errors import ConfigError
 
 ENVIRONMENTS = ("development", "test", "staging", "production")
-# The Node template's variable names, kept so existing deployments work unchanged.
+# The variable names deployments already set (one URL per environment; production shares
+# DATABASE_URL with development, which is why destructive commands check the database too).
 URL_VARIABLES = {
     "development": "DATABASE_URL",
     "test": "DATABASE_URL_TEST",
     "staging": "DATABASE_URL_STAGING",
     "production": "DATABASE_URL",
 }
-# The Node template's mapping: test data mirrors development, staging mirrors production.
+# Test data mirrors development, staging mirrors production.
 DEFAULT_SEED_SETS = {
     "development": "development",
     "test": "development",

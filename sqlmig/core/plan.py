@@ -126,6 +126,19 @@ def pending(
     return todo
 
 
+def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> None:
+    """Seeds expect the latest schema: refuse while a migration is pending or stopped
+    halfway."""
+    waiting = [row.id for row in status(files, applied)
+               if row.state in (State.PENDING, State.FAILED)]
+    if waiting:
+        raise PlanError(
+            f"{len(waiting)} migration(s) not applied ({', '.join(waiting[:5])}"
+            f"{', …' if len(waiting) > 5 else ''}): seeds expect the latest schema; run "
+            "`sqlmig migrate` first (or `sqlmig setup`)"
+        )
+
+
 def _known_version(files: Sequence[Migration], applied: Sequence[Applied], version: int) -> None:
     if version == 0:
         return

@@ -41,11 +41,6 @@ SQLMIG_ENV=development
 SEED_ADMIN_PASSWORD=
 """
 
-FIRST_SEED = """\
--- Development seed data. Seeds run in file-name order, all in one transaction.
--- Keep them idempotent: INSERT ... ON CONFLICT DO NOTHING.
-"""
-
 FILES = {
     "sqlmig.toml": CONFIG,
     ".env.example": ENV_EXAMPLE,

@@ -407,10 +407,6 @@ def acquire_lock(
         delay = min(delay * 2, 0.5)
 
 
-def release_lock(conn: psycopg.Connection, key: int) -> None:
-    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-
-
 # Everything in one schema, dropped server-side so names never pass through Python strings.
 # Extension members are left to DROP EXTENSION; CASCADE + IF EXISTS make the order irrelevant.
 DROP_SCHEMA_OBJECTS = """

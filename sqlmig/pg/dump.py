@@ -21,15 +21,11 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from sqlmig.errors import SqlmigError, display_path
+from sqlmig.errors import DumpFailed, display_path
 
 # Lines that change between runs or pg_dump versions without the schema changing.
 VOLATILE = re.compile(r"^(-- Dumped (from|by) .*|\\(un)?restrict .*)$")
 SNAPSHOT_DIR = Path(".sqlmig") / "snapshots"
-
-
-class DumpFailed(SqlmigError):
-    pass
 
 
 def candidates() -> list[str]:

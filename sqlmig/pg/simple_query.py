@@ -16,23 +16,10 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import pq
 
+from sqlmig.core.located import ServerError
+
 DIAG = pq.DiagnosticField
 FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE)
-
-
-@dataclass(frozen=True)
-class ServerError:
-    """One failed statement, as the server described it."""
-
-    message: str
-    statement_index: int  # how many statements of the query succeeded before this one
-    sqlstate: str | None = None
-    detail: str | None = None
-    hint: str | None = None
-    context: str | None = None
-    position: int | None = None  # 1-based character position in the query sent
-    internal_position: int | None = None  # position inside `internal_query` (function bodies)
-    internal_query: str | None = None
 
 
 def _field(result: pq.abc.PGresult, field: DIAG) -> str | None:

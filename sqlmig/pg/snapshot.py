@@ -8,7 +8,6 @@ they differ between environments without the schema being different.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,13 +195,6 @@ def take(
             objects[name] = {k: attributes[k] for k in sorted(attributes)}
         snapshot[kind] = dict(sorted(objects.items()))
     return snapshot
-
-
-def fingerprint(snapshot: Snapshot) -> str:
-    """A short stable hash of a snapshot, for messages and caches."""
-    import json
-
-    return hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from sqlmig.core.checks import check_file
 from sqlmig.core.files import SqlFile
-from sqlmig.engine import Session, check_file, rollback_quietly, send
+from sqlmig.engine import Session
 from sqlmig.errors import ConfigError, Interrupted, MigrationFailed, display_path
+from sqlmig.pg.send import rollback_quietly, send
 from sqlmig.seeds import files as seed_files
 from sqlmig.seeds.files import Seed
 

@@ -1,0 +1,55 @@
+"""`sqlmig docs`: a schema snapshot as Markdown, deterministic so it can live in a repository.
+
+Pure: formats a snapshot it is given; never connects, never prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmig.pg.snapshot import Snapshot
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def schema_markdown(snapshot: Snapshot, env: str) -> str:
+    """Tables with columns, constraints and indexes, then enums; deterministic."""
+    lines = [f"# Database schema ({env})", ""]
+    columns = snapshot.get("column", {})
+    constraints = snapshot.get("constraint", {})
+    indexes = snapshot.get("index", {})
+    for relation, attributes in snapshot.get("table", {}).items():
+        lines += [f"## {relation}", ""]
+        if attributes.get("comment"):
+            lines += [attributes["comment"], ""]
+        lines += ["| column | type | nullable | default | comment |", "|---|---|---|---|---|"]
+        own = sorted(
+            ((name, c) for name, c in columns.items() if name.rsplit(".", 1)[0] == relation),
+            key=lambda item: item[1]["position"],
+        )
+        for name, c in own:
+            lines.append(
+                f"| {name.rsplit('.', 1)[1]} | {_cell(c['type'])} | "
+                f"{'yes' if c['nullable'] else 'no'} | {_cell(c['default'])} | "
+                f"{_cell(c['comment'])} |"
+            )
+        keys = [(n.rsplit(".", 1)[1], c) for n, c in constraints.items()
+                if n.rsplit(".", 1)[0] == relation]
+        if keys:
+            lines += ["", "Constraints:", ""]
+            lines += [f"- `{name}` ({c['type']}): `{c['definition']}`" for name, c in keys]
+        own_indexes = [(n, i) for n, i in indexes.items() if i["table"] == relation]
+        if own_indexes:
+            lines += ["", "Indexes:", ""]
+            lines += [f"- `{i['definition']}`" for _, i in own_indexes]
+        lines.append("")
+    enums = {n: t for n, t in snapshot.get("type", {}).items() if t["kind"] == "enum"}
+    if enums:
+        lines += ["## Enums", ""]
+        lines += [f"- `{n}`: {', '.join(t['labels'] or [])}" for n, t in enums.items()]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""The package's shape, checked from the source (ast, no imports run): the layers depend one
+way, and no module grows past what a newcomer reads in one sitting."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sqlmig"
+MAX_LINES = 500
+# Still over MAX_LINES, to be split; each entry must stay true (the test fails once a module
+# is short enough, so the list only shrinks).
+TOO_LONG_FOR_NOW = {"sqlmig.engine", "sqlmig.pg.db", "sqlmig.core.files", "sqlmig.review.lint"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imported(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside a function (a lazy import is still
+    a dependency): sqlmig modules by their full name, others by their top-level package."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                names.add(candidate if candidate in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name if name.startswith("sqlmig") else name.split(".")[0] for name in names}
+
+
+GRAPH = {name: {m for m in imported(path) if m in MODULES} - {name}
+         for name, path in MODULES.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    assert cycles(GRAPH) == []
+
+
+def test_the_commands_layer_imports_neither_typer_nor_rich_nor_the_cli() -> None:
+    for name, path in MODULES.items():
+        if name.startswith("sqlmig.commands"):
+            wrong = {m for m in imported(path) if m in {"typer", "rich", "click"}
+                     or m.startswith("sqlmig.cli")}
+            assert not wrong, f"{name} imports {sorted(wrong)}"
+
+
+def test_the_pure_core_opens_no_socket_and_prints_nothing() -> None:
+    for name, path in MODULES.items():
+        if name.startswith("sqlmig.core"):
+            wrong = {m for m in imported(path) if m in {"psycopg", "typer", "rich"}
+                     or m.startswith(("sqlmig.pg", "sqlmig.engine", "sqlmig.cli",
+                                      "sqlmig.commands"))}
+            assert not wrong, f"{name} imports {sorted(wrong)}"
+
+
+def test_no_module_is_longer_than_a_newcomer_reads_in_one_sitting() -> None:
+    lengths = {name: len(path.read_text(encoding="utf-8").splitlines())
+               for name, path in MODULES.items()}
+    too_long = {name for name, lines in lengths.items() if lines > MAX_LINES}
+    assert too_long == TOO_LONG_FOR_NOW, (
+        f"over {MAX_LINES} lines: {sorted(too_long - TOO_LONG_FOR_NOW)}; "
+        f"short enough now, leave the list: {sorted(TOO_LONG_FOR_NOW - too_long)}"
+    )
