@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
+    from sqlmig.commands.history import baseline, config, init, repair, status, verify
     from sqlmig.commands.linting import lint
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
     from sqlmig.commands.run import dry_run, fresh, migrate, redo, reset, rollback, up
@@ -33,14 +34,16 @@ HOMES = {
     "common": ["RunResult"],
     "run": ["dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
     "authoring": ["new"],
+    "history": ["baseline", "config", "init", "repair", "status", "verify"],
     "linting": ["lint"],
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
     "seeds": ["SeedRun", "seed", "setup"],
 }
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
-    "RunResult", "SeedRun", "check", "diff", "docs", "dry_run", "dump", "fresh", "lint",
-    "migrate", "new", "plan", "redo", "reset", "rollback", "seed", "setup", "snapshots", "up",
+    "RunResult", "SeedRun", "baseline", "check", "config", "diff", "docs", "dry_run", "dump",
+    "fresh", "init", "lint", "migrate", "new", "plan", "redo", "repair", "reset", "rollback",
+    "seed", "setup", "snapshots", "status", "up", "verify",
 ]
 
 
