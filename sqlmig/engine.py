@@ -28,7 +28,7 @@ from sqlmig.core.aftermath import (
     stopped,
     unconfirmed_note,
 )
-from sqlmig.core.checks import check_file, check_run, is_no_transaction, step_file
+from sqlmig.core.checks import check_file, check_run
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration, SqlFile
 from sqlmig.core.located import Part, failed_part, located, syntax_failure
@@ -220,7 +220,8 @@ def run(
 ) -> list[Outcome]:
     """Execute steps in order. On failure the failing step is rolled back and unrecorded, later
     steps don't run and earlier ones stay: unless single_transaction (the whole run is one
-    transaction) or rollback_on_failure (their downs run, newest first)."""
+    transaction, for steps planned so: see plan.check_single_transaction) or
+    rollback_on_failure (their downs run, newest first)."""
     check_run(steps, single_transaction=single_transaction,
               rollback_on_failure=rollback_on_failure)
     if steps:
@@ -235,8 +236,7 @@ def run(
             else:
                 _run_steps(session, steps, reporter, outcomes)
         except ConnectionLost as failure:
-            halfway = any(is_no_transaction(s) and step_file(s).path == failure.path
-                          for s in steps)
+            halfway = any(not s.transactional and s.file.path == failure.path for s in steps)
             account_for_loss(session, outcomes, failure, indexes=halfway)
             raise
         except MigrationFailed as failure:
@@ -273,12 +273,12 @@ def _run_step(
     session: Session, step: Step, reporter: Reporter, *, durable: bool = True
 ) -> Outcome:
     """One step on its own: a no-transaction step, a big file, or any step via a batch of one."""
-    if not is_no_transaction(step) and not step_file(step).big:
+    if step.transactional and not step.file.big:
         outcomes: list[Outcome] = []
         _run_batch(session, [step], reporter, outcomes, durable=durable)
         return outcomes[0]
     reporter.started(step)
-    if is_no_transaction(step):
+    if not step.transactional:
         ms = _run_no_transaction(session, step)
         _flush(session)  # its autocommitted history writes may not have waited for the disk
     else:
@@ -315,8 +315,8 @@ def _batch(steps: Sequence[Step], start: int, size: int) -> list[Step]:
     batch: list[Step] = []
     chars = 0
     for step in steps[start:start + size]:
-        file = step_file(step)
-        if is_no_transaction(step) or file.big:
+        file = step.file
+        if not step.transactional or file.big:
             break
         batch.append(step)
         chars += len(file.text)
@@ -421,7 +421,7 @@ class _Segment:
 
 def _segment(session: Session, step: Step, offset: int, *, notice: bool,
              durable: bool) -> _Segment:
-    conn, file = session.conn, step_file(step)
+    conn, file = session.conn, step.file
     timeouts = _timeouts(file, local=True)
     before = PROGRESS_NOTICE if notice else ""
     began = f"SELECT {db.MARK_BEGAN}{SYNC_COMMIT if durable else ASYNC_COMMIT};\n"
@@ -501,7 +501,7 @@ def _run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     conn, offset = session.conn, 0
     segments: list[_Segment] = []
     parts: list[str] = []
-    start_clean(session, step_file(steps[0]))
+    start_clean(session, steps[0].file)
     notices = len(steps) > 1 and session.can_notice()
     for index, step in enumerate(steps):
         last = index == len(steps) - 1
@@ -537,7 +537,7 @@ def _run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     """A big file's migration: its pieces follow BEGIN in their own queries, then its history
     row and COMMIT (see `send`)."""
     conn = session.conn
-    start_clean(session, step_file(step))
+    start_clean(session, step.file)
     segment = _segment(session, step, 0, notice=False, durable=durable)
     started = time.perf_counter()
     session.dirty = True
@@ -572,7 +572,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     """Statement by statement in autocommit mode, as CONCURRENTLY and friends require. The
     history row says `running` meanwhile and `failed` (with where and why) if a statement
     fails, so a half-done migration is never mistaken for applied or pending."""
-    conn, file, history = session.conn, step_file(step), session.history
+    conn, file, history = session.conn, step.file, session.history
     migration = step.migration
     statements = _parse_statements(file)
     if step.direction == "up":
@@ -619,7 +619,7 @@ def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupte
              of: str, line: int) -> MigrationFailed | Interrupted:
     """A no-transaction file stopped at statement `index`: record it failed, and say what the
     database holds now (aftermath.stopped), INVALID indexes included."""
-    recorded, failure = stopped(step, step_file(step), failure, index, of, line)
+    recorded, failure = stopped(step, step.file, failure, index, of, line)
     _mark_failed(session, step.migration, recorded)
     with suppress(psycopg.Error):  # the connection may be gone
         invalid = db.invalid_indexes(session.conn)
@@ -642,7 +642,7 @@ def _run_single_transaction(
     conn.execute("BEGIN")
     for step in steps:
         reporter.started(step)
-        file = step_file(step)
+        file = step.file
         timeouts = _timeouts(file, local=True)
         start_clean(session, file)
         started = time.perf_counter()
@@ -666,7 +666,7 @@ def _run_single_transaction(
     except psycopg.Error as err:  # a deferred constraint: the whole run is rolled back
         rollback_quietly(conn)
         raise MigrationFailed(
-            step_file(steps[-1]).path, f"rolled back at commit: {err.diag.message_primary or err}",
+            steps[-1].file.path, f"rolled back at commit: {err.diag.message_primary or err}",
             detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,
         ) from None
     session.unconfirmed.clear()
@@ -698,11 +698,11 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
     conn.execute("BEGIN")
     try:
         for step in steps:
-            file = step_file(step)
+            file = step.file
             if failed:
                 results.append(DryRun(step, skipped="not tried: an earlier migration failed"))
                 continue
-            if is_no_transaction(step):
+            if not step.transactional:
                 results.append(DryRun(step, skipped="no-transaction: cannot be dry-run"))
                 continue
             timeouts = _timeouts(file, local=True)

@@ -104,3 +104,26 @@ def test_no_module_is_longer_than_a_newcomer_reads_in_one_sitting() -> None:
         f"over {MAX_LINES} lines: {sorted(too_long - TOO_LONG_FOR_NOW)}; "
         f"short enough now, leave the list: {sorted(TOO_LONG_FOR_NOW - too_long)}"
     )
+
+
+def test_every_api_name_is_exported_and_found_where_the_package_says() -> None:
+    from sqlmig import commands
+
+    assert sorted(commands.__all__) == sorted(commands._HOME)
+    for name in commands.__all__:
+        assert callable(getattr(commands, name)), name
+    submodules = {m.rsplit(".", 1)[1] for m in MODULES if m.startswith("sqlmig.commands.")}
+    assert not submodules & set(commands.__all__), "a submodule would shadow a function"
+
+
+def test_the_lint_api_loads_no_database_driver() -> None:
+    """`sqlmig lint` runs as a pre-commit hook on every commit: no psycopg, no engine."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from sqlmig import commands; commands.lint; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg' "
+             "or m in ('sqlmig.engine', 'sqlmig.pg.db')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

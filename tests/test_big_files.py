@@ -19,7 +19,7 @@ UP = "-- sqlmig:lock-timeout 5s\nCREATE TABLE big (id int, note text);\n" + ROWS
 
 @pytest.fixture(autouse=True)
 def small_big_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "BIG_FILE", 1000)
+    monkeypatch.setattr(sqltext, "BIG_FILE", 1000)
 
 
 def test_a_big_file_is_held_as_bytes_with_the_checksum_of_its_text(tmp_path: Path) -> None:

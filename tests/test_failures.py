@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import HISTORY, Project
 
 BAD_FILES = {
     "name not matching the pattern": (
@@ -124,8 +124,21 @@ def test_single_transaction_refuses_a_no_transaction_migration(project: Project)
                  "-- sqlmig:no-transaction\nDROP INDEX CONCURRENTLY i;")
     result = project.run("migrate", "--single-transaction", code=1)
     assert "cannot include no-transaction migrations: 0002_idx" in result.stderr
-    assert project.history() == []
+    assert not project.exists(HISTORY), "refused before anything was written"
     assert not project.exists("a")
+
+
+def test_single_transaction_refuses_a_no_transaction_migration_before_any_snapshot(
+    project: Project,
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_idx", "-- sqlmig:no-transaction\nCREATE INDEX CONCURRENTLY i ON a (id);",
+                 "-- sqlmig:no-transaction\nDROP INDEX CONCURRENTLY i;")
+    result = project.run("migrate", "--single-transaction", "--snapshot", code=1)
+    assert "cannot include no-transaction migrations: 0002_idx" in result.stderr
+    assert "snapshot:" not in result.stderr
+    assert not (project.root / ".sqlmig" / "snapshots").exists()
+    assert not project.exists(HISTORY)
 
 
 def test_no_transaction_migration_runs_statement_by_statement(project: Project) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sqlmig.core import sqltext
 from sqlmig.core.files import (
-    BIG_FILE,
     FILE_NAME,
     checksum,
     discover,
@@ -21,6 +21,7 @@ from sqlmig.core.files import (
     read_sql_file,
     scan,
 )
+from sqlmig.core.plan import Step
 from sqlmig.errors import MigrationFileError
 
 UP = "CREATE TABLE users (id int);\n"
@@ -360,7 +361,7 @@ def test_a_utf16_or_utf32_file_is_named_as_such_with_how_to_convert_it(
 
 @pytest.mark.parametrize("big", [False, True])
 def test_a_nul_byte_is_an_error_naming_the_file_and_line(tmp_path: Path, big: bool) -> None:
-    padding = b"-- padding\n" * (BIG_FILE // 10 if big else 1)
+    padding = b"-- padding\n" * (sqltext.BIG_FILE // 10 if big else 1)
     pair(tmp_path, "0001_nul", up=padding + b"SELECT 1;\nSELECT 'a\x00b';\n")
     problem = only_problem(tmp_path)
     assert problem.line == padding.count(b"\n") + 2
@@ -389,7 +390,7 @@ def test_crlf_files_are_normalised_and_checksum_like_their_lf_version(tmp_path: 
     [with_lf] = discover(tmp_path / "lf")
     [with_crlf] = discover(tmp_path / "crlf")
     assert with_crlf.up.text == lf
-    assert with_crlf.no_transaction
+    assert Step(with_crlf, "up").transactional is False
     assert with_crlf.checksum == with_lf.checksum
 
 

@@ -22,12 +22,14 @@ from sqlmig.core.plan import (
     plan_up,
     refuse_seeding,
     status,
+    verify,
 )
 from sqlmig.errors import PlanError
 
-# The test world. Versions 0003 and 0004 never existed (a gap); 0005 has no down file.
+# The test world. Versions 0003 and 0004 never existed (a gap); 0005 has no down file; 0006's
+# up and down both run outside a transaction.
 #
-#   version  name            up header                  applied in batch
+#   version  name            header                     applied in batch
 #   0001     create_users                               1
 #   0002     create_posts                               1
 #   0005     freeze_prices   -- sqlmig:irreversible     2
@@ -49,7 +51,11 @@ def migration(version: int, name: str, directive: str | None = None) -> Migratio
     header = f"-- sqlmig:{directive}\n" if directive else ""
     directives = {directive: ""} if directive else {}
     up = SqlFile(Path(f"{stem}.up.sql"), f"{header}SELECT {version};\n", directives)
-    down = None if directive == "irreversible" else SqlFile(Path(f"{stem}.down.sql"), "SELECT 0;")
+    down: SqlFile | None = SqlFile(Path(f"{stem}.down.sql"), "SELECT 0;")
+    if directive == "irreversible":
+        down = None
+    elif directive == "no-transaction":
+        down = SqlFile(Path(f"{stem}.down.sql"), f"{header}SELECT 0;", directives)
     return Migration(version, name, up, down)
 
 
@@ -80,8 +86,25 @@ def test_the_world_is_what_the_table_says() -> None:
         "0006_index_posts", "0007_add_settings", "0010_add_tags",
     ]
     assert [m.version for m in FILES if m.irreversible] == [5]
-    assert [m.version for m in FILES if m.no_transaction] == [6]
+    assert [m.version for m in FILES if not Step(m, "up").transactional] == [6]
     assert [(a.version, a.batch) for a in APPLIED] == [(1, 1), (2, 1), (5, 2), (6, 3)]
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+
+def test_a_step_runs_in_a_transaction_unless_its_own_file_says_no_transaction() -> None:
+    index = BY_VERSION[6]
+    assert (Step(index, "up").transactional, Step(index, "down").transactional) == (False, False)
+    concurrent_up_only = Migration(8, "index_tags", index.up, FILES[0].down)
+    assert Step(concurrent_up_only, "up").transactional is False
+    assert Step(concurrent_up_only, "down").transactional is True
+    assert Step(FILES[0], "up").transactional is True
+
+
+def test_a_step_executes_the_file_of_its_direction() -> None:
+    assert Step(FILES[0], "up").file is FILES[0].up
+    assert Step(FILES[0], "down").file is FILES[0].down
 
 
 # --- status --------------------------------------------------------------------------------
@@ -157,6 +180,17 @@ def test_out_of_order_migrations_run_in_version_order_when_allowed() -> None:
     assert [m.version for m in todo] == [3, 7, 10]
 
 
+def test_verify_reports_an_out_of_order_migration_as_migrate_refuses_it() -> None:
+    files = [*FILES, migration(3, "from_a_branch")]
+    with pytest.raises(PlanError) as raised:
+        pending(files, APPLIED)
+    problems = verify(files, APPLIED)
+    assert [(p.kind, p.version, p.message) for p in problems] == [
+        ("out_of_order", 3, str(raised.value)),
+    ]
+    assert verify(files, APPLIED, allow_out_of_order=True) == []
+
+
 # --- seeding -------------------------------------------------------------------------------
 
 
@@ -206,7 +240,7 @@ def test_migrate_on_an_empty_history_applies_all_in_order_as_batch_one() -> None
 
 def test_migrate_keeps_the_no_transaction_flag_on_its_step() -> None:
     step = plan_migrate(FILES, [])[3]
-    assert step.migration.version == 6 and step.migration.no_transaction
+    assert step.migration.version == 6 and not step.transactional
 
 
 def test_migrate_with_nothing_pending_plans_nothing() -> None:
@@ -230,6 +264,20 @@ def test_migrate_refuses_an_out_of_order_migration_unless_allowed() -> None:
         plan_migrate(files, APPLIED)
     steps = plan_migrate(files, APPLIED, allow_out_of_order=True)
     assert versions(steps) == [4, 7, 10]
+
+
+def test_migrate_in_a_single_transaction_refuses_a_no_transaction_migration() -> None:
+    with pytest.raises(PlanError) as raised:
+        plan_migrate(FILES, [], single_transaction=True)
+    assert str(raised.value) == (
+        "--single-transaction cannot include no-transaction migrations: 0006_index_posts; "
+        "run without --single-transaction"
+    )
+
+
+def test_migrate_in_a_single_transaction_minds_only_the_migrations_it_runs() -> None:
+    assert versions(plan_migrate(FILES, [], to=5, single_transaction=True)) == [1, 2, 5]
+    assert versions(plan_migrate(FILES, APPLIED, single_transaction=True)) == [7, 10]
 
 
 # --- up ------------------------------------------------------------------------------------
@@ -260,7 +308,7 @@ def test_up_with_a_count_below_one_is_refused(count: int) -> None:
 def test_rollback_undoes_the_last_batch() -> None:
     steps = plan_rollback(FILES, APPLIED)
     assert [(s.migration.version, s.direction) for s in steps] == [(6, "down")]
-    assert steps[0].migration.no_transaction
+    assert not steps[0].transactional
 
 
 def test_rollback_of_a_batch_undoes_its_migrations_newest_first() -> None:

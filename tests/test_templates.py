@@ -11,6 +11,7 @@ import pytest
 from pglast.parser import parse_sql
 
 from sqlmig.core.files import FILE_NAME, discover, has_sql, migration_file_name, parse_directives
+from sqlmig.core.plan import Step
 from sqlmig.core.templates import (
     TEMPLATES,
     Column,
@@ -241,7 +242,7 @@ def test_a_rendered_pair_is_discovered_as_a_migration(tmp_path: Path) -> None:
             text, encoding="utf-8"
         )
     [migration] = discover(tmp_path)
-    assert (migration.id, migration.no_transaction) == ("0001_create_posts", False)
+    assert (migration.id, Step(migration, "up").transactional) == ("0001_create_posts", True)
 
 
 def test_an_unknown_template_is_refused_naming_the_known_ones() -> None:

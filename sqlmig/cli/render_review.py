@@ -20,14 +20,10 @@ __all__ = ["print_json"]
 
 
 def _mode(step: Step) -> str:
-    from sqlmig.core.checks import is_no_transaction
-
-    return "no-transaction" if is_no_transaction(step) else "transaction"
+    return "transaction" if step.transactional else "no-transaction"
 
 
 def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
-    from sqlmig.core.checks import step_file
-
     return {
         "environment": env,
         "migrations": [
@@ -36,10 +32,10 @@ def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
                 "name": s.migration.name,
                 "file": s.migration.up.path.name,
                 "mode": _mode(s),
-                "directives": dict(step_file(s).directives),
+                "directives": dict(s.file.directives),
                 "checksum": s.migration.checksum,
                 "batch": s.batch,
-                "sql": None if step_file(s).big else step_file(s).text,  # bulk data: not inlined
+                "sql": None if s.file.big else s.file.text,  # bulk data: not inlined
             }
             for s in steps
         ],
@@ -201,7 +197,7 @@ def differences_table(differences: Sequence[Difference], source: str, target: st
 def snapshots_json(found: Sequence[SnapshotFile]) -> dict[str, Any]:
     return {
         "snapshots": [
-            {"file": s.file, "environment": s.environment, "bytes": s.bytes,
+            {"file": s.file, "environment": s.environment, "bytes": s.size,
              "restore": s.restore}
             for s in found
         ],
@@ -214,7 +210,7 @@ def snapshots_listing(found: Sequence[SnapshotFile]) -> None:
     if not found:
         typer.echo("no snapshots yet (migrate --snapshot takes one)")
     for s in found:
-        typer.echo(f"{s.file}  {s.bytes:,} bytes")
+        typer.echo(f"{s.file}  {s.size:,} bytes")
 
 
 def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:

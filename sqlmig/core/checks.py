@@ -8,41 +8,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlmig.core.files import SqlFile
-from sqlmig.core.plan import Step
+from sqlmig.core.plan import Step, check_single_transaction
 from sqlmig.core.sqltext import excerpt, hazards
-from sqlmig.errors import MigrationFailed, MigrationFileError, PlanError
-
-
-def step_file(step: Step) -> SqlFile:
-    """The file a step executes: the up file, or the down file (planning guarantees it exists)."""
-    chosen = step.migration.up if step.direction == "up" else step.migration.down
-    assert chosen is not None, "planner never rolls back an irreversible migration"
-    return chosen
-
-
-def is_no_transaction(step: Step) -> bool:
-    return "no-transaction" in step_file(step).directives
+from sqlmig.errors import MigrationFailed, MigrationFileError
 
 
 def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
               rollback_on_failure: bool = False) -> None:
     """Refuse, before anything runs, SQL that would break the transaction handling: in the
     steps' files, in the downs that --rollback-on-failure may have to run, and a
-    no-transaction step in a --single-transaction run."""
+    no-transaction step in a --single-transaction run (which the planner refuses already)."""
     for step in steps:
-        check_file(step_file(step), transactional=not is_no_transaction(step))
+        check_file(step.file, transactional=step.transactional)
     if rollback_on_failure:
         for step in steps:
-            down = step.migration.down
-            if step.direction == "up" and down is not None:
-                check_file(down, transactional="no-transaction" not in down.directives)
+            if step.direction == "up" and step.migration.down is not None:
+                down = Step(step.migration, "down")
+                check_file(down.file, transactional=down.transactional)
     if single_transaction:
-        blocking = [s.migration.id for s in steps if is_no_transaction(s)]
-        if blocking:
-            raise PlanError(
-                f"--single-transaction cannot include no-transaction migrations: "
-                f"{', '.join(blocking)}; run without --single-transaction"
-            )
+        check_single_transaction(steps)
 
 
 def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlmig.core import sqltext
 from sqlmig.errors import MigrationFileError, display_path
 
 FILE_NAME = re.compile(
@@ -51,9 +52,10 @@ class SqlFile:
 
     Immutable by convention. The path is kept as a string and made a Path on first use: a scan
     of 20,000 files spends more on building Paths than on reading the files. A big file (bulk
-    data, over BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets hashed and
-    sent: its text is decoded again on each use (error messages), never held. A deferred file
-    (a down file, for commands that only go up) is read, and checked, on first use.
+    data, over sqltext.BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets
+    hashed and sent: its text is decoded again on each use (error messages), never held. A
+    deferred file (a down file, for commands that only go up) is read, and checked, on first
+    use.
     """
 
     __slots__ = ("_checksum", "_data", "_directives", "_location", "_path", "_reader", "_text")
@@ -161,10 +163,6 @@ class Migration:
     @property
     def checksum(self) -> str:
         return self.up.checksum
-
-    @property
-    def no_transaction(self) -> bool:
-        return "no-transaction" in self.up.directives
 
     @property
     def irreversible(self) -> bool:
@@ -302,15 +300,10 @@ def has_sql(text: str | SqlFile) -> bool:
 
 def read_sql_file(path: Path | str) -> SqlFile:
     raw = read_bytes(path)
-    if len(raw) > BIG_FILE:
+    if len(raw) > sqltext.BIG_FILE:
         return _read_big(path, raw)
     text = normalise(raw, path)
     return SqlFile(path, text, parse_directives(text, path))
-
-
-# Above this many bytes a file is held as bytes only (see SqlFile): a 200 MB data file then
-# costs its bytes plus libpq's send buffer, not also a str and two re-encoded copies.
-BIG_FILE = 10_000_000
 
 
 def _read_big(path: Path | str, raw: bytes) -> SqlFile:

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlmig.core.files import Migration
+from sqlmig.core.files import Migration, SqlFile
 from sqlmig.errors import PlanError
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
@@ -56,6 +56,21 @@ class Step:
     migration: Migration
     direction: Literal["up", "down"]
     batch: int | None = None  # the batch an up step is recorded in
+
+    @property
+    def file(self) -> SqlFile:
+        """The file the step executes: the up file, or the down file (planning never rolls
+        back a migration without one)."""
+        chosen = self.migration.up if self.direction == "up" else self.migration.down
+        assert chosen is not None, "planner never rolls back an irreversible migration"
+        return chosen
+
+    @property
+    def transactional(self) -> bool:
+        """Whether the step runs inside a transaction, committed with its history row. Not
+        when its file says `-- sqlmig:no-transaction`: CREATE INDEX CONCURRENTLY and friends
+        cannot run in one, so such a file runs statement by statement in autocommit mode."""
+        return "no-transaction" not in self.file.directives
 
 
 class State(StrEnum):
@@ -105,24 +120,35 @@ def next_batch(applied: Sequence[Applied]) -> int:
     return max((a.batch for a in applied), default=0) + 1
 
 
+def out_of_order(
+    todo: Sequence[Migration], newest: int | None, *, allowed: bool = False
+) -> str | None:
+    """Why the pending migrations `todo` may not run: some are older than `newest`, the
+    newest applied version. Refused unless allowed: teams merge branches, and silently
+    applying an old migration after newer ones hides a real ordering question. None when
+    nothing is out of order."""
+    if allowed or newest is None:
+        return None
+    late = [m.id for m in todo if m.version < newest]
+    if not late:
+        return None
+    return (
+        f"{', '.join(late)} is pending but older than the newest applied migration "
+        f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
+        "migrations (--allow-out-of-order)"
+    )
+
+
 def pending(
     files: Sequence[Migration], applied: Sequence[Applied], *, allow_out_of_order: bool = False
 ) -> list[Migration]:
-    """Unapplied migrations in version order. One older than the newest applied would run
-    out of order, which is refused unless allowed: teams merge branches, and silently applying
-    an old migration after newer ones hides a real ordering question."""
+    """Unapplied migrations in version order; a PlanError if some would run out of order
+    (see out_of_order)."""
     done = {a.version for a in applied}
     todo = sorted((m for m in files if m.version not in done), key=lambda m: m.version)
-    newest = max(done, default=None)
-    if not allow_out_of_order and newest is not None:
-        late = [m for m in todo if m.version < newest]
-        if late:
-            names = ", ".join(m.id for m in late)
-            raise PlanError(
-                f"{names} is pending but older than the newest applied migration "
-                f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
-                "migrations (--allow-out-of-order)"
-            )
+    refusal = out_of_order(todo, max(done, default=None), allowed=allow_out_of_order)
+    if refusal:
+        raise PlanError(refusal)
     return todo
 
 
@@ -154,14 +180,18 @@ def plan_migrate(
     *,
     to: int | None = None,
     allow_out_of_order: bool = False,
+    single_transaction: bool = False,
 ) -> list[Step]:
-    """Apply everything pending (up to and including `to`) as one new batch."""
+    """Apply everything pending (up to and including `to`) as one new batch; with
+    `single_transaction`, all in one transaction (see check_single_transaction)."""
     if to is not None:
         _known_version(files, applied, to)
     batch = next_batch(applied)
     todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
     steps = [Step(m, "up", batch) for m in todo if to is None or m.version <= to]
     check_requires_for_up(steps, applied)
+    if single_transaction:
+        check_single_transaction(steps)
     return steps
 
 
@@ -255,6 +285,16 @@ def check_requires_for_up(steps: Sequence[Step], applied: Sequence[Applied]) -> 
         available.add(step.migration.version)
 
 
+def check_single_transaction(steps: Sequence[Step]) -> None:
+    """Refuse to run steps in one transaction when one of them cannot run inside any."""
+    blocking = [s.migration.id for s in steps if not s.transactional]
+    if blocking:
+        raise PlanError(
+            f"--single-transaction cannot include no-transaction migrations: "
+            f"{', '.join(blocking)}; run without --single-transaction"
+        )
+
+
 def check_requires_for_down(
     steps: Sequence[Step], files: Sequence[Migration], applied: Sequence[Applied]
 ) -> None:
@@ -332,15 +372,10 @@ def verify(
                 "`sqlmig repair`",
                 row.version,
             ))
-        elif row.state is State.PENDING and not allow_out_of_order and newest is not None \
-                and row.version < newest:
-            problems.append(Problem(
-                "out_of_order",
-                f"{row.id} is pending but older than the newest applied migration "
-                f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
-                "migrations (--allow-out-of-order)",
-                row.version,
-            ))
+        elif row.state is State.PENDING and row.migration is not None and (
+            refusal := out_of_order([row.migration], newest, allowed=allow_out_of_order)
+        ):
+            problems.append(Problem("out_of_order", refusal, row.version))
     return problems
 
 

@@ -83,16 +83,18 @@ _FORBIDDEN_TRANSACTION_KINDS = {
 }
 
 
-# Files bigger than this are not parsed ahead (they are mostly data, and a full parse tree
-# would cost many times their size in memory); the server still reports their errors.
-PARSE_AHEAD_LIMIT = 10_000_000
+# Above this size a file is bulk data. It is held as bytes only (see files.SqlFile): a 200 MB
+# data file then costs its bytes plus libpq's send buffer, not also a str and two re-encoded
+# copies. And it is neither parsed ahead nor linted: a full parse tree would cost many times
+# its size in memory; the server still reports its errors.
+BIG_FILE = 10_000_000
 
 
 def hazards(sql: str) -> list[Hazard]:
     """Syntax errors, transaction control, statements PostgreSQL refuses inside a transaction
     block, and psql meta-commands, each with its line, found with the real Postgres parser
-    before anything runs."""
-    if len(sql) > PARSE_AHEAD_LIMIT:
+    before anything runs. Text over BIG_FILE is data: not parsed ahead."""
+    if len(sql) > BIG_FILE:
         return []
     from pglast import parser
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sqlmig.core import sqltext
 from sqlmig.core.files import Migration, parse_directives
 from sqlmig.core.pg_ast import (
     among,
@@ -27,7 +28,6 @@ from sqlmig.core.pg_ast import (
     type_name,
 )
 from sqlmig.core.sqltext import (
-    PARSE_AHEAD_LIMIT,
     first_token,
     hazards,
     locate,
@@ -172,8 +172,8 @@ def lint_file(
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
 ) -> list[Finding]:
     """Findings for one file. `lock_timeout` says one is configured for every migration. Files
-    over PARSE_AHEAD_LIMIT (bulk data) are not parsed."""
-    if len(text) > PARSE_AHEAD_LIMIT:
+    over sqltext.BIG_FILE (bulk data) are not parsed."""
+    if len(text) > sqltext.BIG_FILE:
         return []
     from pglast import parser
 

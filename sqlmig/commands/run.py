@@ -27,7 +27,8 @@ def migrate(
     return run_plan(
         settings, reporter,
         lambda files, applied: plan.plan_migrate(
-            files, applied, to=to, allow_out_of_order=settings.allow_out_of_order
+            files, applied, to=to, allow_out_of_order=settings.allow_out_of_order,
+            single_transaction=single_transaction,
         ),
         verb="applied",
         nothing="nothing to migrate: the database is up to date",
