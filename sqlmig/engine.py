@@ -619,7 +619,7 @@ def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupte
              of: str, line: int) -> MigrationFailed | Interrupted:
     """A no-transaction file stopped at statement `index`: record it failed, and say what the
     database holds now (aftermath.stopped), INVALID indexes included."""
-    recorded, failure = stopped(step, step.file, failure, index, of, line)
+    recorded, failure = stopped(step, failure, index, of, line)
     _mark_failed(session, step.migration, recorded)
     with suppress(psycopg.Error):  # the connection may be gone
         invalid = db.invalid_indexes(session.conn)

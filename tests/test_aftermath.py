@@ -8,8 +8,8 @@ from sqlmig.core.files import Migration, SqlFile
 from sqlmig.core.plan import Step
 from sqlmig.errors import Interrupted, MigrationFailed
 
-DOWN = SqlFile("sql/0003_index.down.sql", "SELECT 1;\n")
-INDEX = Migration(3, "index", SqlFile("sql/0003_index.up.sql", "SELECT 1;\n"), DOWN)
+INDEX = Migration(3, "index", SqlFile("sql/0003_index.up.sql", "SELECT 1;\n"),
+                  SqlFile("sql/0003_index.down.sql", "SELECT 1;\n"))
 
 
 def step(version: int, direction: str = "up") -> Step:
@@ -19,7 +19,7 @@ def step(version: int, direction: str = "up") -> Step:
 
 def test_a_failure_at_the_third_statement_says_the_first_two_stay_applied() -> None:
     failure = MigrationFailed("sql/0003_index.up.sql", "boom", line=7)
-    recorded, raised = stopped(Step(INDEX, "up", 1), INDEX.up, failure, 3, " of 4", 7)
+    recorded, raised = stopped(Step(INDEX, "up", 1), failure, 3, " of 4", 7)
     assert recorded == ("migration failed at statement 3 of 4 (line 7): "
                         "sql/0003_index.up.sql:7: boom")
     assert raised is failure
@@ -29,7 +29,7 @@ def test_a_failure_at_the_third_statement_says_the_first_two_stay_applied() -> N
 
 
 def test_a_failure_at_the_first_statement_only_asks_for_repair() -> None:
-    _, raised = stopped(Step(INDEX, "up", 1), INDEX.up, MigrationFailed("x", "boom"), 1, "", 1)
+    _, raised = stopped(Step(INDEX, "up", 1), MigrationFailed("x", "boom"), 1, "", 1)
     assert raised.__notes__ == ["0003_index.up.sql is recorded as failed; fix the cause, then "
                                 "run `sqlmig repair` and migrate again."]
 
@@ -37,7 +37,7 @@ def test_a_failure_at_the_first_statement_only_asks_for_repair() -> None:
 def test_an_interrupted_down_is_not_said_to_be_rolled_back() -> None:
     down = Step(INDEX, "down")
     failure = Interrupted("sql/0003_index.down.sql: interrupted; rolled back")
-    recorded, raised = stopped(down, DOWN, failure, 2, "", 4)
+    recorded, raised = stopped(down, failure, 2, "", 4)
     assert recorded.startswith("rollback failed at statement 2 (line 4): ")
     assert raised is not failure and isinstance(raised, Interrupted)
     assert "interrupted at statement 2 (line 4); it runs outside a transaction, so it was not " \

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlmig.core.files import SqlFile
 from sqlmig.core.plan import ROLLBACK_FAILED, Step
 from sqlmig.errors import Interrupted, MigrationFailed, display_path, invalid_index_advice
 
@@ -17,13 +16,13 @@ def failed_verb(step: Step) -> str:
     return ROLLBACK_FAILED if step.direction == "down" else "migration failed"
 
 
-def stopped(step: Step, file: SqlFile, failure: MigrationFailed | Interrupted, index: int,
-            of: str, line: int) -> tuple[str, MigrationFailed | Interrupted]:
+def stopped(step: Step, failure: MigrationFailed | Interrupted, index: int, of: str,
+            line: int) -> tuple[str, MigrationFailed | Interrupted]:
     """A no-transaction file stopped at statement `index` (`of`: " of N" where N is known),
     which starts at `line`: the error to record in its history row, and the failure to raise,
     saying what the database holds now (the statements before it stay; nothing is rolled
     back) and what to do."""
-    migration = step.migration
+    file, migration = step.file, step.migration
     where = f"statement {index}{of} (line {line})"
     recorded = f"{failed_verb(step)} at {where}: {failure}"
     word = "applied" if step.direction == "up" else "done"
