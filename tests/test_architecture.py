@@ -21,11 +21,27 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
-def imported(path: Path) -> set[str]:
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:` (names for annotations only)."""
+    found: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def imported(path: Path, *, typing: bool = True) -> set[str]:
     """Every module `path` imports, at the top or inside a function (a lazy import is still
-    a dependency): sqlmig modules by their full name, others by their top-level package."""
+    a dependency), and with `typing` those imported for annotations only: sqlmig modules by
+    their full name, others by their top-level package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree) if typing else _runtime_nodes(tree):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"
@@ -84,6 +100,16 @@ def test_the_commands_layer_imports_neither_typer_nor_rich_nor_the_cli() -> None
         if name.startswith("sqlmig.commands"):
             wrong = {m for m in imported(path) if m in {"typer", "rich", "click"}
                      or m.startswith("sqlmig.cli")}
+            assert not wrong, f"{name} imports {sorted(wrong)}"
+
+
+def test_the_cli_reaches_the_database_only_through_the_commands_layer() -> None:
+    """No psycopg, no engine, no pg module at run time (their types in annotations are fine)."""
+    for name, path in MODULES.items():
+        if name.startswith("sqlmig.cli"):
+            wrong = {m for m in imported(path, typing=False) if m == "psycopg"
+                     or m.startswith(("sqlmig.engine", "sqlmig.pg", "sqlmig.review",
+                                      "sqlmig.seeds"))}
             assert not wrong, f"{name} imports {sorted(wrong)}"
 
 
