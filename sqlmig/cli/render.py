@@ -1,6 +1,6 @@
 """Everything the user reads: Rich tables, progress lines, errors, JSON documents.
 
-Takes plain results from plan/engine and prints them; decides nothing. Every byte goes out
+Takes plain results from the commands layer and prints them; decides nothing. Every byte goes out
 through a HiddenFile (secrets.hide: no password is ever printed), and text from users or the
 server is printed literally, never read as Rich markup.
 """
