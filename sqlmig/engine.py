@@ -4,7 +4,9 @@ A transactional step is its file between BEGIN and its history row + COMMIT, all
 simple query, so a migration and its record commit together or not at all; consecutive ones
 share a query (see BATCH_SECONDS). A no-transaction step runs statement by statement in
 autocommit mode and is recorded `running` first, so a crash or failure halfway is never
-silent. Rendering is the CLI's job: the engine only calls a Reporter.
+silent. Rendering is the CLI's job: the engine only calls a Reporter. Sending SQL is
+pg/send.py's, placing an error in a file core/located.py's, and what is refused before
+anything runs core/checks.py's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ import psycopg
 from psycopg import pq, sql
 
 from sqlmig.core import files, plan, protect
+from sqlmig.core.aftermath import (
+    failed_verb,
+    invalid_note,
+    loss_note,
+    stopped,
+    unconfirmed_note,
+)
 from sqlmig.core.checks import check_file, check_run
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration, SqlFile
@@ -38,8 +47,6 @@ from sqlmig.errors import (
     MigrationFailed,
     MigrationFileError,
     VerifyFailed,
-    display_path,
-    invalid_index_advice,
 )
 from sqlmig.pg import db
 from sqlmig.pg.send import execute, rollback_quietly, send
@@ -343,49 +350,21 @@ def account_for_loss(session: Session, outcomes: Sequence[Outcome],
         conn = db.connect(session.url, settings=replace(settings, connect_wait=wait),
                           connect_timeout=5)
     except ConnectionFailed as err:
-        failure.add_note(_unconfirmed_note(session, outcomes, str(err)))
+        failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
+                                          session.unconfirmed, str(err)))
         return
     try:
         with conn:
             recorded = {a.version for a in session.history.read(conn) if a.state == "applied"}
             invalid = db.invalid_indexes(conn) if indexes else []
     except psycopg.Error as err:
-        failure.add_note(_unconfirmed_note(session, outcomes, str(err).strip()))
+        failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
+                                          session.unconfirmed, str(err).strip()))
         return
     if invalid:
-        failure.add_note(_invalid_note(invalid))
-    if not outcomes:
-        return
-    expected = {o.step.migration.version: o for o in outcomes}  # the last step of each wins
-    survived: list[str] = []
-    lost: list[str] = []
-    for version, outcome in expected.items():
-        done = (version in recorded) == (outcome.step.direction == "up")
-        (survived if done else lost).append(outcome.step.migration.id)
-    if not lost:
-        failure.add_note(f"reconnected: the history has every migration reported done "
-                         f"({', '.join(survived)}); nothing reported was lost")
-        return
-    kept = f"has {', '.join(survived)} (survived), but " if survived else ""
-    failure.add_note(
-        f"reconnected: the history {kept}does NOT have {', '.join(lost)}: reported done, but "
-        "lost (their commits had not reached the disk when the server stopped); run the "
-        "command again"
-    )
-
-
-def _unconfirmed_note(session: Session, outcomes: Sequence[Outcome], reason: str) -> str:
-    doubtful = [o.step.migration.id for o in outcomes
-                if o.step.migration.id in session.unconfirmed]
-    sure = [o.step.migration.id for o in outcomes if o.step.migration.id not in doubtful]
-    text = f"could not reconnect to check the history ({reason}). "
-    if doubtful:
-        text += (f"{', '.join(doubtful)} {'was' if len(doubtful) == 1 else 'were'} reported "
-                 "done but committed without waiting for the disk: if the server crashed, "
-                 f"{'it' if len(doubtful) == 1 else 'they'} may not have survived. ")
-    if sure:
-        text += f"{', '.join(sure)} reached the disk. "
-    return text + "Run `sqlmig status` once the server is back."
+        failure.add_note(invalid_note([(i.name, i.table) for i in invalid]))
+    if outcomes:
+        failure.add_note(loss_note([o.step for o in outcomes], recorded))
 
 
 def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list[str]:
@@ -627,8 +606,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     if invalid:
         error = InvalidIndexes(file.path, migration.id, [(i.name, i.table) for i in invalid],
                                step.direction)
-        verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
-        _mark_failed(session, migration, f"{verb}: {error}")
+        _mark_failed(session, migration, f"{failed_verb(step)}: {error}")
         raise error
     if step.direction == "up":
         conn.execute(history.finish, (ms, migration.version))
@@ -639,50 +617,15 @@ def _run_no_transaction(session: Session, step: Step) -> int:
 
 def _stopped(session: Session, step: Step, failure: MigrationFailed | Interrupted, index: int,
              of: str, line: int) -> MigrationFailed | Interrupted:
-    """A no-transaction file stopped at statement `index`: record it failed and say what the
-    database holds now (the statements before it stay; nothing is rolled back)."""
-    file, migration = step.file, step.migration
-    where = f"statement {index}{of} (line {line})"
-    verb = plan.ROLLBACK_FAILED if step.direction == "down" else "migration failed"
-    _mark_failed(session, migration, f"{verb} at {where}: {failure}")
-    word = "applied" if step.direction == "up" else "done"
-    before = ("nothing before it ran" if index == 1 else f"statement 1 stays {word}"
-              if index == 2 else f"statements 1-{index - 1} stay {word}")
-    if isinstance(failure, Interrupted):  # _execute's "rolled back" is not true of this file
-        failure = Interrupted(
-            f"{display_path(file.path)}: interrupted at {where}; it runs outside a "
-            f"transaction, so it was not rolled back: {before}, the interrupted statement's "
-            "own work is undone (but an interrupted CREATE INDEX CONCURRENTLY leaves its index "
-            "INVALID) and the rest did not run"
-        )
-    if step.direction == "down":
-        failure.add_note(
-            f"{file.path.name} runs outside a transaction: {before}, and {migration.id} is "
-            "recorded as failed. Finish the down by hand and run `sqlmig repair`, or run "
-            "`sqlmig repair` (it becomes applied again) and roll it back again."
-        )
-    elif index > 1:
-        failure.add_note(
-            f"{file.path.name} runs outside a transaction: {before}. It is recorded as "
-            "failed; fix the database by hand, then run `sqlmig repair`."
-        )
-    else:
-        failure.add_note(
-            f"{file.path.name} is recorded as failed; fix the cause, then run `sqlmig repair` "
-            "and migrate again."
-        )
+    """A no-transaction file stopped at statement `index`: record it failed, and say what the
+    database holds now (aftermath.stopped), INVALID indexes included."""
+    recorded, failure = stopped(step, failure, index, of, line)
+    _mark_failed(session, step.migration, recorded)
     with suppress(psycopg.Error):  # the connection may be gone
         invalid = db.invalid_indexes(session.conn)
         if invalid:
-            failure.add_note(_invalid_note(invalid))
+            failure.add_note(invalid_note([(i.name, i.table) for i in invalid]))
     return failure
-
-
-def _invalid_note(invalid: Sequence[db.InvalidIndex]) -> str:
-    return "\n".join([
-        "INVALID now: " + ", ".join(f"{i.name} (on {i.table})" for i in invalid),
-        *invalid_index_advice([i.name for i in invalid]),
-    ])
 
 
 def _mark_failed(session: Session, migration: Migration, error: str) -> None:

@@ -21,11 +21,27 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
-def imported(path: Path) -> set[str]:
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:` (names for annotations only)."""
+    found: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def imported(path: Path, *, typing: bool = True) -> set[str]:
     """Every module `path` imports, at the top or inside a function (a lazy import is still
-    a dependency): sqlmig modules by their full name, others by their top-level package."""
+    a dependency), and with `typing` those imported for annotations only: sqlmig modules by
+    their full name, others by their top-level package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree) if typing else _runtime_nodes(tree):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"
@@ -87,6 +103,16 @@ def test_the_commands_layer_imports_neither_typer_nor_rich_nor_the_cli() -> None
             assert not wrong, f"{name} imports {sorted(wrong)}"
 
 
+def test_the_cli_reaches_the_database_only_through_the_commands_layer() -> None:
+    """No psycopg, no engine, no pg module at run time (their types in annotations are fine)."""
+    for name, path in MODULES.items():
+        if name.startswith("sqlmig.cli"):
+            wrong = {m for m in imported(path, typing=False) if m == "psycopg"
+                     or m.startswith(("sqlmig.engine", "sqlmig.pg", "sqlmig.review",
+                                      "sqlmig.seeds"))}
+            assert not wrong, f"{name} imports {sorted(wrong)}"
+
+
 def test_the_pure_core_opens_no_socket_and_prints_nothing() -> None:
     for name, path in MODULES.items():
         if name.startswith("sqlmig.core"):
@@ -104,3 +130,26 @@ def test_no_module_is_longer_than_a_newcomer_reads_in_one_sitting() -> None:
         f"over {MAX_LINES} lines: {sorted(too_long - TOO_LONG_FOR_NOW)}; "
         f"short enough now, leave the list: {sorted(TOO_LONG_FOR_NOW - too_long)}"
     )
+
+
+def test_every_api_name_is_exported_and_found_where_the_package_says() -> None:
+    from sqlmig import commands
+
+    assert sorted(commands.__all__) == sorted(commands._HOME)
+    for name in commands.__all__:
+        assert callable(getattr(commands, name)), name
+    submodules = {m.rsplit(".", 1)[1] for m in MODULES if m.startswith("sqlmig.commands.")}
+    assert not submodules & set(commands.__all__), "a submodule would shadow a function"
+
+
+def test_the_lint_api_loads_no_database_driver() -> None:
+    """`sqlmig lint` runs as a pre-commit hook on every commit: no psycopg, no engine."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from sqlmig import commands; commands.lint; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg' "
+             "or m in ('sqlmig.engine', 'sqlmig.pg.db')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

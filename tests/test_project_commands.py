@@ -131,13 +131,13 @@ def test_destructive_commands_in_protected_environments_need_yes(
         project.run("migrate", "--env", env)
     if command == "repair":  # something to repair: an edited applied migration
         project.write("0001_a.up.sql", "CREATE TABLE a (id bigint);")
-    before = project.history() if command != "baseline" else None
+    def history() -> list[tuple] | None:  # None: no history table (baseline starts there)
+        return project.history() if project.exists(HISTORY) else None
+
+    before = history()
     result = project.run(command, *args, "--env", env, code=1)
     assert f"`{command}` in {env} is destructive: add --yes to confirm" in result.stderr
-    if before is None:  # baseline starts from a database sqlmig never touched
-        assert not project.exists(HISTORY)
-    else:
-        assert project.history() == before
+    assert history() == before
     project.run(command, *args, "--env", env, "--yes")
 
 

@@ -160,21 +160,6 @@ def settings_for(
     )
 
 
-def database_url(settings: "Settings") -> str:
-    """The configured URL, or the embedded server's for development/test (said on stderr)."""
-    if settings.database_url:
-        return settings.database_url
-    from sqlmig.cli import render
-    from sqlmig.pg import embedded
-
-    url = embedded.database_url(settings.root, settings.env)
-    render.notice(
-        f"no database URL for {settings.env}: using the embedded PostgreSQL in "
-        f"{embedded.DATA_DIR}/ (database '{settings.env}')"
-    )
-    return url
-
-
 def terminal_confirm() -> "Callable[[str], bool] | None":
     """Ask at a terminal (on stderr) before a destructive command; None where nobody can
     answer (CI, a pipe), so the command refuses unless --yes."""
@@ -185,28 +170,6 @@ def terminal_confirm() -> "Callable[[str], bool] | None":
         return typer.confirm(question, default=False, err=True)
 
     return confirm
-
-
-def guard_destructive(
-    settings: "Settings", url: str, session: Any, yes: bool, command: str, what: str
-) -> None:
-    """Name the target and what is about to be dropped or undone, then go ahead only if
-    protect.check allows: a database recorded as staging or production needs that very
-    environment, and a protected one --yes (or an answer at a terminal)."""
-    from sqlmig.cli import render
-    from sqlmig.core import protect
-    from sqlmig.pg import db
-
-    destruction = protect.Destruction(
-        command, db.describe_target(url), session.history.recorded_environment(session.conn), what
-    )
-    render.run_line(str(destruction))
-
-    def confirm(question: str) -> bool:
-        return typer.confirm(question, default=False, err=True)
-
-    protect.check(destruction, settings.env, yes=yes,
-                  confirm=confirm if sys.stdin.isatty() else None)
 
 
 def change_settings(

@@ -1,10 +1,11 @@
 """Commands that read or mend the history rather than run migrations: status, verify, repair,
-baseline. Registered on the app from cli.py; Typer + rendering only, as there.
+baseline; and the project's own: init, config. Typer + rendering only: each calls one
+sqlmig.commands function and prints its result.
 """
 
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -17,34 +18,13 @@ from sqlmig.cli.base import (
     WaitOption,
     YesOption,
     app,
-    database_url,
-    guard_destructive,
     reported,
     settings_for,
+    terminal_confirm,
 )
-from sqlmig.errors import EXIT_ERROR, EXIT_PENDING, invalid_index_problem
-
-if TYPE_CHECKING:
-    from sqlmig.core.config import Settings
+from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _read(settings, *, scan: bool = False, scripts: bool = False):
-    """Files, then history and INVALID indexes, without taking the lock or creating anything:
-    read commands must work on a database sqlmig has never touched, and while a migration
-    runs. Returns (found, applied, invalid indexes, url)."""
-    from sqlmig.core import files
-    from sqlmig.pg import db
-
-    # status reads no down file: a broken one is for verify and rollback to report
-    found = (files.scan(settings.migrations_dir) if scan
-             else files.discover(settings.migrations_dir, defer_downs=True))
-    url = database_url(settings)
-    with db.connect(url, settings=settings) as conn:
-        applied = db.History(settings.schema, settings.table).read(conn, scripts=scripts)
-        invalid = db.invalid_indexes(conn)
-    return found, applied, invalid, url
 
 
 @app.command()
@@ -64,37 +44,21 @@ def status(
 
     Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
     """
+    from sqlmig import commands
     from sqlmig.cli import render
-    from sqlmig.core import plan
-    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait)
-        migrations, applied, invalid, url = _read(settings)
-        rows = plan.status(migrations, applied)
+        result = commands.status(settings, render.LineReporter(machine=json_))
         if json_:
-            render.print_json(render.status_json(rows, settings.env, invalid))
+            render.print_json(render.status_json(result))
         else:
-            render.status_table(rows, settings.env, db.describe_target(url))
-            for index in invalid:
-                render.notice(f"warning: {invalid_index_problem(index.name, index.table)}")
-        if settings.dump_schema:
-            warn_if_schema_file_stale(settings, url)
-        if exit_code and (invalid or any(row.state != plan.State.APPLIED for row in rows)):
+            render.status_table(result)
+            render.invalid_warnings(result.invalid)
+        if result.stale_schema_file:
+            render.notice(result.stale_schema_file)
+        if exit_code and not result.clean:
             raise typer.Exit(EXIT_PENDING)
-
-
-def warn_if_schema_file_stale(settings: "Settings", url: str) -> None:
-    from sqlmig.cli import render
-    from sqlmig.commands.common import current_schema_text
-    from sqlmig.pg import db
-
-    path = settings.root / settings.schema_file
-    with db.connect(url, settings=settings) as conn:
-        current = current_schema_text(settings, url, conn)
-    if not path.is_file() or path.read_text(encoding="utf-8") != current:
-        render.notice(f"warning: {settings.schema_file} is stale (it does not match the "
-                      "database); run `sqlmig dump` and commit it")
 
 
 @app.command()
@@ -120,57 +84,20 @@ def verify(
 
     Example: sqlmig verify --diff
     """
+    from sqlmig import commands
     from sqlmig.cli import render
-    from sqlmig.core import files, plan
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait, require_url=not offline,
                                 allow_out_of_order=allow_out_of_order or None)
-        if offline:
-            scan, applied, invalid = files.scan(settings.migrations_dir), [], []
-            scan.problems.extend(files.syntax_problems(scan.migrations))
-        else:
-            scan, applied, invalid, _ = _read(settings, scan=True, scripts=True)
-        problems = plan.verify(
-            scan.migrations, applied, file_problems=scan.problems,
-            allow_out_of_order=settings.allow_out_of_order,
-        ) + [plan.Problem("invalid_index", invalid_index_problem(i.name, i.table))
-             for i in invalid]
-        scripts = {a.version: a.script for a in applied}
-        texts = {m.version: (m.id, m.up.text) for m in scan.migrations}
+        result = commands.verify(settings, render.LineReporter(machine=json_), diff=show_diff,
+                                 offline=offline)
         if json_:
-            render.print_json({
-                "ok": not problems,
-                "problems": [
-                    {
-                        "kind": p.kind, "version": p.version, "message": p.message,
-                        "recorded_checksum": p.recorded, "current_checksum": p.current,
-                        "diff": _diff_text(scripts.get(p.version), texts.get(p.version))
-                        if show_diff and p.kind == "changed" and p.version is not None else None,
-                    }
-                    for p in problems
-                ],
-            })
+            render.print_json(render.verify_json(result))
         else:
-            render.problems_table(problems)
-            for problem in problems:
-                if show_diff and problem.kind == "changed" and problem.version is not None:
-                    old, (name, new) = scripts.get(problem.version), texts[problem.version]
-                    if old is None:
-                        render.notice(f"{name}: the applied text was not kept; no diff")
-                    else:
-                        render.diff(old, new, name)
-        if problems:
+            render.verify_report(result)
+        if not result.ok:
             raise typer.Exit(EXIT_ERROR)
-
-
-def _diff_text(old: str | None, current: tuple[str, str] | None) -> str | None:
-    from sqlmig.cli import render
-
-    if old is None or current is None:
-        return None
-    name, new = current
-    return render.diff_text(old, new, name)
 
 
 @app.command()
@@ -195,28 +122,15 @@ def repair(
 
     Example: sqlmig repair --accept 7
     """
-    from sqlmig import engine
+    from sqlmig import commands
     from sqlmig.cli import render
-    from sqlmig.core import plan
-    from sqlmig.pg import db
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
-        reporter = render.LineReporter()
-        url = database_url(settings)
-        with engine.locked_session(settings, url, reporter) as session:
-            fixes = plan.plan_repair(
-                session.migrations, session.applied, accept=accept or [], all_changed=all_changed
-            )
-            count = len(fixes.remove) + len(fixes.accept) + len(fixes.restore)
-            if count:
-                guard_destructive(settings, url, session, yes, "repair",
-                                  f"rewrites {count} history record{'s' * (count != 1)}")
-            changes = engine.repair(session, fixes)
-            invalid = db.invalid_indexes(session.conn)
-        render.changes(changes, "nothing to repair: no failed records, no checksums to accept")
-        for index in invalid:  # a rerun with IF NOT EXISTS would skip it
-            render.notice(f"warning: {invalid_index_problem(index.name, index.table)}")
+        result = commands.repair(settings, render.LineReporter(), accept=accept or [],
+                                 all_changed=all_changed, yes=yes, confirm=terminal_confirm())
+        render.changes(result.changes, result.nothing)
+        render.invalid_warnings(result.invalid)  # a rerun with IF NOT EXISTS would skip them
 
 
 @app.command()
@@ -235,22 +149,14 @@ def baseline(
 
     Example: sqlmig baseline --version 12 --env production --yes
     """
-    from sqlmig import engine
+    from sqlmig import commands
     from sqlmig.cli import render
-    from sqlmig.core import plan
 
     with reported(debug):
         settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
-        reporter = render.LineReporter()
-        url = database_url(settings)
-        with engine.locked_session(settings, url, reporter) as session:
-            chosen = plan.plan_baseline(session.migrations, session.applied, version)
-            if chosen:
-                guard_destructive(settings, url, session, yes, "baseline",
-                                  f"records {len(chosen)} migration{'s' * (len(chosen) != 1)} "
-                                  "as applied without running them")
-            changes = engine.baseline(session, chosen)
-        render.changes(changes, "nothing to baseline")
+        result = commands.baseline(settings, render.LineReporter(), version, yes=yes,
+                                   confirm=terminal_confirm())
+        render.changes(result.changes, result.nothing)
 
 
 @app.command()
@@ -263,18 +169,10 @@ def init(
 
     Example: sqlmig init my-service
     """
-    from sqlmig.core import scaffold
-    from sqlmig.errors import PlanError
+    from sqlmig import commands
 
     with reported(debug):
-        existing = [name for name in scaffold.FILES if (directory / name).exists()]
-        if existing:
-            raise PlanError(f"{directory / existing[0]} already exists; init never overwrites")
-        for name, text in scaffold.FILES.items():
-            path = directory / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("x", encoding="utf-8") as handle:
-                handle.write(text)
+        for path in commands.init(directory):
             typer.echo(f"created {path}")
         typer.echo("next: sqlmig new create_users -t create_table --table users, then sqlmig "
                    "migrate")
@@ -292,18 +190,13 @@ def show_config(
 
     Example: sqlmig config --env production --json
     """
+    from sqlmig import commands
     from sqlmig.cli import render
-    from sqlmig.core import config
 
     with reported(debug):
         settings = settings_for(env, database_url_, require_url=False)
-        rows = config.explain(settings)
+        values = commands.config(settings)
         if json_:
-            render.print_json({"environment": settings.env,
-                               "settings": {k: {"value": v, "source": s} for k, v, s in rows}})
+            render.print_json(render.config_json(settings.env, values))
         else:
-            escape = render.escape
-            grid = render.table(("setting", "value", "source"), wrap=("value",))
-            for key, value, source in rows:
-                grid.add_row(key, escape("" if value is None else str(value)), escape(source))
-            render.console().print(grid)
+            render.config_table(values)

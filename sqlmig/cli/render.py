@@ -1,6 +1,6 @@
 """Everything the user reads: Rich tables, progress lines, errors, JSON documents.
 
-Takes plain results from plan/engine and prints them; decides nothing. Every byte goes out
+Takes plain results from the commands layer and prints them; decides nothing. Every byte goes out
 through a HiddenFile (secrets.hide: no password is ever printed), and text from users or the
 server is printed literally, never read as Rich markup.
 """
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
     from sqlmig.commands.seeds import SeedRun
-    from sqlmig.core.plan import Problem, StatusRow, Step
+    from sqlmig.core.plan import Problem, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
 
@@ -265,9 +266,10 @@ def _local_second(epoch: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
-def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
+def status_table(status: Status) -> None:
     """The same look as Rich's tables, laid out by hand: a Rich Table of 10,000 rows takes
     tens of seconds to render, and long histories are exactly when status is run in CI."""
+    rows, env, target = status.rows, status.env, status.target
     headers = ("version", "name", "state", "applied at", "duration", "batch")
     cells = [
         (
@@ -293,7 +295,7 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
         rule = "─" * len(line(headers))
         out.file.write("".join([f"{env} · {target}\n", line(headers), "\n", rule, "\n",
                                 *(line(values) + "\n" for values in cells),
-                                status_summary(rows), "\n"]))
+                                status_summary(status.counts), "\n"]))
         return
     from rich.text import Text
 
@@ -308,28 +310,18 @@ def status_table(rows: Sequence[StatusRow], env: str, target: str) -> None:
         text.append(rendered[state_at + len(values[2]):] + "\n")
     out.print(Text.assemble((env, "bold"), f" · {target}"), soft_wrap=True)
     out.print(text, soft_wrap=True, no_wrap=True, overflow="ignore", crop=False)
-    out.print(status_summary(rows))
+    out.print(status_summary(status.counts))
 
 
-def status_counts(rows: Sequence[StatusRow]) -> dict[str, int]:
-    counts = {state: 0 for state in STATE_STYLES}
-    for row in rows:
-        counts[row.state] += 1
-    return counts
-
-
-def status_summary(rows: Sequence[StatusRow]) -> str:
-    counts = status_counts(rows)
+def status_summary(counts: dict[str, int]) -> str:
+    """`3 applied, 1 pending, 1 failed`: applied and pending always, the rest when any."""
     parts = [f"{n} {state}" for state, n in counts.items() if n or state in ("applied", "pending")]
     return ", ".join(parts)
 
 
-def status_json(rows: Sequence[StatusRow], env: str,
-                invalid: Sequence[InvalidIndex] = ()) -> dict[str, Any]:
-    from sqlmig.errors import drop_index
-
+def status_json(status: Status) -> dict[str, Any]:
     return {
-        "environment": env,
+        "environment": status.env,
         "migrations": [
             {
                 "version": row.version,
@@ -345,14 +337,26 @@ def status_json(rows: Sequence[StatusRow], env: str,
                 "baseline": row.applied.baseline if row.applied else False,
                 "error": row.applied.error if row.applied else None,
             }
-            for row in rows
+            for row in status.rows
         ],
-        "summary": status_counts(rows),
-        "invalid_indexes": [
-            {"name": index.name, "table": index.table, "drop": drop_index(index.name)}
-            for index in invalid
-        ],
+        "summary": status.counts,
+        "invalid_indexes": invalid_indexes_json(status.invalid),
     }
+
+
+def invalid_indexes_json(invalid: Sequence[InvalidIndex]) -> list[dict[str, str]]:
+    from sqlmig.errors import drop_index
+
+    return [{"name": index.name, "table": index.table, "drop": drop_index(index.name)}
+            for index in invalid]
+
+
+def invalid_warnings(invalid: Sequence[InvalidIndex]) -> None:
+    """One warning (stderr) per INVALID index."""
+    from sqlmig.errors import invalid_index_problem
+
+    for index in invalid:
+        notice(f"warning: {invalid_index_problem(index.name, index.table)}")
 
 
 def print_json(document: Any) -> None:
@@ -390,12 +394,66 @@ def diff(old: str, new: str, name: str) -> None:
         out.print(line.rstrip("\n"), style=style, markup=False, highlight=False, soft_wrap=True)
 
 
+def verify_json(verification: Verification) -> dict[str, Any]:
+    """`ok`, and each problem with both checksums and (verify --diff) the edit as a diff."""
+    return {
+        "ok": verification.ok,
+        "problems": [
+            {
+                "kind": p.kind, "version": p.version, "message": p.message,
+                "recorded_checksum": p.recorded, "current_checksum": p.current,
+                "diff": _edit_diff(verification, p),
+            }
+            for p in verification.problems
+        ],
+    }
+
+
+def _edit(verification: Verification, problem: Problem) -> Edit | None:
+    """The edit behind a `changed` problem, when verify was asked for them."""
+    if problem.kind != "changed" or problem.version is None:
+        return None
+    return verification.edits.get(problem.version)
+
+
+def _edit_diff(verification: Verification, problem: Problem) -> str | None:
+    edit = _edit(verification, problem)
+    if edit is None or edit.applied is None:
+        return None
+    return diff_text(edit.applied, edit.current, edit.name)
+
+
+def verify_report(verification: Verification) -> None:
+    """The problems as a table, then (verify --diff) each edit of an applied migration."""
+    problems_table(verification.problems)
+    for problem in verification.problems:
+        edit = _edit(verification, problem)
+        if edit is None:
+            continue
+        if edit.applied is None:
+            notice(f"{edit.name}: the applied text was not kept; no diff")
+        else:
+            diff(edit.applied, edit.current, edit.name)
+
+
 def changes(lines: Sequence[str], nothing: str) -> None:
     out = console()
     if not lines:
         out.print(nothing)
     for line in lines:
         out.print(line, markup=False, emoji=False, soft_wrap=True)
+
+
+def config_json(env: str, values: Sequence[ConfigValue]) -> dict[str, Any]:
+    return {"environment": env,
+            "settings": {v.key: {"value": v.value, "source": v.source} for v in values}}
+
+
+def config_table(values: Sequence[ConfigValue]) -> None:
+    grid = table(("setting", "value", "source"), wrap=("value",))
+    for key, value, source in values:
+        grid.add_row(key, escape("" if value is None else str(value)), escape(source))
+    console().print(grid)
 
 
 def seeds_json(run: SeedRun) -> dict[str, Any]:

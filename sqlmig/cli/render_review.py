@@ -197,7 +197,7 @@ def differences_table(differences: Sequence[Difference], source: str, target: st
 def snapshots_json(found: Sequence[SnapshotFile]) -> dict[str, Any]:
     return {
         "snapshots": [
-            {"file": s.file, "environment": s.environment, "bytes": s.bytes,
+            {"file": s.file, "environment": s.environment, "bytes": s.size,
              "restore": s.restore}
             for s in found
         ],
@@ -210,7 +210,7 @@ def snapshots_listing(found: Sequence[SnapshotFile]) -> None:
     if not found:
         typer.echo("no snapshots yet (migrate --snapshot takes one)")
     for s in found:
-        typer.echo(f"{s.file}  {s.bytes:,} bytes")
+        typer.echo(f"{s.file}  {s.size:,} bytes")
 
 
 def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`seed` and `setup` (migrate, then seed): Typer + rendering only, registered from cli.py."""
+"""`seed` and `setup` (migrate, then seed): each parses its options, calls one commands
+function and renders what it returns."""
 
 
 from typing import TYPE_CHECKING, Annotated

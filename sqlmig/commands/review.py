@@ -4,7 +4,7 @@ deserves is the caller's decision. `check` writes only to a scratch database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,13 +13,11 @@ from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
 from sqlmig.engine import Reporter
-from sqlmig.errors import ConfigError, PlanError
+from sqlmig.errors import PlanError
 from sqlmig.pg import db, snapshot
 from sqlmig.pg import dump as dumps
-from sqlmig.review import lint as linter
 from sqlmig.review import roundtrip
 from sqlmig.review.docs import schema_markdown
-from sqlmig.review.lint import Finding
 from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 
 
@@ -114,7 +112,7 @@ class SnapshotFile:
     path: Path
     file: str  # relative to the project root
     environment: str
-    bytes: int
+    size: int  # in bytes
     restore: str  # the command that restores it, URL left for the reader to fill in
 
 
@@ -130,54 +128,3 @@ def snapshots(settings: Settings | None = None) -> list[SnapshotFile]:
                      f"pg_restore --clean --if-exists --no-owner --dbname URL {p}")
         for p in found
     ]
-
-
-def lint(settings: Settings, paths: Sequence[Path] = (), *,
-         disable: Iterable[str] = ()) -> list[Finding]:
-    """Static checks of the named files (default: every migration in the migrations
-    directory), offline; findings in file, line and rule order. `disable` names rules to
-    skip besides the setting lint_disable."""
-    disabled = frozenset(settings.lint_disable) | frozenset(disable)
-    unknown = sorted(disabled - set(linter.RULES))
-    if unknown:
-        raise ConfigError(f"lint_disable/--disable: unknown rule(s) {', '.join(unknown)} "
-                          f"(rules: {', '.join(sorted(linter.RULES))})")
-    lock_timeout = settings.lock_timeout is not None
-    findings = []
-    if not paths:
-        for migration in files.discover(settings.migrations_dir):
-            findings += linter.lint_migration(migration, disabled=disabled,
-                                              lock_timeout=lock_timeout)
-    else:
-        findings = _lint_paths(paths, settings.migrations_dir, disabled, lock_timeout)
-    findings.sort(key=lambda f: (str(f.path), f.line, f.rule))
-    return findings
-
-
-def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset[str],
-                lock_timeout: bool) -> list[Finding]:
-    """Named files (e.g. what pre-commit passes): an up is checked with its down; a file outside
-    the migrations directory on its own."""
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise ConfigError(f"lint: no such file: {', '.join(missing)}")
-    # scan, not discover: a problem elsewhere in sql/ is `verify --offline`'s to report
-    ups = {m.up.path.resolve(): m for m in files.scan(migrations_dir).migrations}
-    wanted = {p.resolve() for p in paths}
-    findings = []
-    for path in dict.fromkeys(p.resolve() for p in paths):
-        if path in ups:
-            findings += linter.lint_migration(ups[path], disabled=disabled,
-                                              lock_timeout=lock_timeout)
-            continue
-        pair = next((m for m in ups.values() if m.down and m.down.path.resolve() == path), None)
-        if pair is not None and pair.up.path.resolve() in wanted:
-            continue  # linted with its up
-        sql_file = files.read_sql_file(path)
-        if sql_file.big:
-            continue  # bulk data: not linted (see lint_migration)
-        direction = "down" if path.name.endswith(".down.sql") else "up"
-        shown = next(p for p in paths if p.resolve() == path)
-        findings += linter.lint_file(shown, sql_file.text, direction=direction,
-                                     disabled=disabled, lock_timeout=lock_timeout)
-    return findings

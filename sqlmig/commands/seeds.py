@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmig import engine
 from sqlmig.commands.common import RunResult, with_url
-from sqlmig.commands.migrate import migrate
+from sqlmig.commands.run import migrate
 from sqlmig.core import config, plan
 from sqlmig.core.config import Settings
 from sqlmig.engine import Reporter

@@ -1,7 +1,7 @@
 """Where a failed query went wrong, in the user's file: the server's position (characters into
 the query sent) or its count of statements that succeeded, in a query made of prefixes, files
 and suffixes or in one piece of a big file, mapped to file:line:column with the line quoted.
-Pure: it never touches a socket (pg/send.py sends, and calls it on failure).
+Pure: it never touches a socket (pg/send.py and the engine call it when a query fails).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Everything that speaks to PostgreSQL except running migrations: connecting (sqlmig's
 session settings, and refusing a pool that gives each transaction another session), the
-advisory lock, and the history table. The only module besides engine.py that imports psycopg.
+advisory lock, and the history table. Sending a migration's SQL is send.py's.
 
 Identifiers from configuration always pass through psycopg.sql.Identifier; values are parameters.
 """

@@ -5,9 +5,10 @@ Pure: formats a snapshot it is given; never connects, never prints.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmig.pg.snapshot import Snapshot
+if TYPE_CHECKING:
+    from sqlmig.pg.snapshot import Snapshot
 
 
 def _cell(value: Any) -> str:
