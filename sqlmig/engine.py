@@ -4,7 +4,8 @@ A transactional step is its file between BEGIN and its history row + COMMIT, all
 simple query, so a migration and its record commit together or not at all; consecutive ones
 share a query (see BATCH_SECONDS). A no-transaction step runs statement by statement in
 autocommit mode and is recorded `running` first, so a crash or failure halfway is never
-silent. Rendering is the CLI's job: the engine only calls a Reporter. Sending SQL is
+silent. Rendering is the CLI's job: the engine only calls a Reporter (reporting.py); the
+locked session it runs in is pg/session.py's. Sending SQL is
 pg/send.py's, placing an error in a file core/located.py's, and what is refused before
 anything runs core/checks.py's.
 """
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from contextlib import suppress
+from dataclasses import dataclass, replace
 
 import psycopg
 from psycopg import pq, sql
 
-from sqlmig.core import files, plan, protect
+from sqlmig.core import plan
 from sqlmig.core.aftermath import (
     failed_verb,
     invalid_note,
@@ -29,10 +29,9 @@ from sqlmig.core.aftermath import (
     unconfirmed_note,
 )
 from sqlmig.core.checks import check_file, check_run
-from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration, SqlFile
 from sqlmig.core.located import Part, failed_part, located, syntax_failure
-from sqlmig.core.plan import Applied, Step
+from sqlmig.core.plan import Step
 from sqlmig.core.sqltext import (
     Statement,
     iter_statements,
@@ -50,6 +49,8 @@ from sqlmig.errors import (
 )
 from sqlmig.pg import db
 from sqlmig.pg.send import execute, rollback_quietly, send
+from sqlmig.pg.session import Session, record_environment
+from sqlmig.reporting import Outcome, Reporter
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
@@ -79,135 +80,6 @@ RECONNECT_SECONDS = 3.0
 # query ends, but a notice goes out at once, taking what is buffered with it: each migration is
 # reported (and the next one shown running) as soon as it commits. Only where plpgsql is usable.
 PROGRESS_NOTICE = "DO $sqlmig$BEGIN RAISE NOTICE 'sqlmig: committed'; END$sqlmig$;\n"
-
-
-class Reporter(Protocol):
-    """What a command says as it runs. `line` and `result` are its own output (a result is
-    kept even when the rest is silenced); `notice` and `detail` are side remarks."""
-
-    def target(self, message: str) -> None: ...  # the first line: which database, as whom
-    def line(self, message: str) -> None: ...
-    def result(self, message: str) -> None: ...
-    def notice(self, message: str) -> None: ...
-    def detail(self, message: str) -> None: ...
-    def planned(self, steps: Sequence[Step]) -> None: ...
-    def done(self) -> None: ...
-    def waiting(self, holder: db.LockHolder | None) -> None: ...
-    def started(self, step: Step) -> None: ...
-    def finished(self, step: Step, ms: int) -> None: ...
-
-
-class SilentReporter:
-    def target(self, message: str) -> None:
-        pass
-
-    def line(self, message: str) -> None:
-        pass
-
-    def result(self, message: str) -> None:
-        pass
-
-    def notice(self, message: str) -> None:
-        pass
-
-    def detail(self, message: str) -> None:
-        pass
-
-    def planned(self, steps: Sequence[Step]) -> None:
-        pass
-
-    def done(self) -> None:
-        pass
-
-    def waiting(self, holder: db.LockHolder | None) -> None:
-        pass
-
-    def started(self, step: Step) -> None:
-        pass
-
-    def finished(self, step: Step, ms: int) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class Outcome:
-    step: Step
-    ms: int
-
-
-@dataclass
-class Session:
-    """A connection holding the migration lock, with the history as it was when the lock was
-    taken."""
-
-    conn: psycopg.Connection
-    history: db.History
-    migrations: list[Migration]
-    applied: list[Applied] = field(default_factory=list)
-    dirty: bool = False  # SQL run on this connection may have changed its session state
-    unflushed: bool = False  # a commit of this run may not be on disk yet
-    notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
-    env: str | None = None  # the environment to record on the database (None: a scratch one)
-    url: str = ""  # where to reconnect to after a lost connection
-    settings: Settings | None = None
-    # migrations reported done whose commit did not wait for the disk (ASYNC_COMMIT), since
-    # the last commit that did: a server crash may still lose them
-    unconfirmed: list[str] = field(default_factory=list)
-
-    def ran(self, file: SqlFile) -> None:
-        self.dirty = file.big or may_leave_session_state(file.text)
-
-    def reload(self) -> None:
-        self.applied = self.history.read(self.conn)
-
-    def can_notice(self) -> bool:
-        if self.notices is None:
-            row = self.conn.execute(
-                "SELECT EXISTS (SELECT FROM pg_language WHERE lanname = 'plpgsql' "
-                "AND has_language_privilege(oid, 'USAGE'))"
-            ).fetchone()
-            self.notices = bool(row and row[0])
-        return self.notices
-
-
-@contextmanager
-def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator[Session]:
-    """Read the files first (a bad file must leave the database untouched), then connect, take
-    the lock and read the history. The history table is created only before the first write,
-    so a refused command leaves no trace."""
-    # downs are read when a step needs one (check_hazards reads them before anything runs)
-    migrations = files.discover(settings.migrations_dir, defer_downs=True)
-    conn = db.connect(url, settings=settings, on_retry=reporter.notice)
-    reporter.target(f"{settings.env} · {db.describe_connection(conn)}")
-    try:
-        db.acquire_lock(
-            conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
-        )
-        history = db.History(settings.schema, settings.table)
-        session = Session(conn, history, migrations, env=settings.env, url=url,
-                          settings=settings)
-        session.reload()
-        reporter.detail(
-            f"connected to {db.describe_target(url)}, holding the migration lock; "
-            f"{len(session.applied)} applied, {len(migrations)} migration files"
-        )
-        yield session
-    finally:
-        conn.close()  # closing the session releases the advisory lock too
-
-
-def record_environment(session: Session, reporter: Reporter) -> None:
-    """Note on the database the environment it is migrated as (only ever upwards, see
-    protect.RANK), so destructive commands can tell a production database later."""
-    if session.env is None:
-        return
-    recorded = session.history.recorded_environment(session.conn)
-    if protect.should_record(recorded, session.env):
-        session.history.record_environment(session.conn, session.env)
-    elif recorded != session.env:
-        reporter.notice(f"note: this database is recorded as {recorded}; running as "
-                        f"{session.env} leaves that record as it is")
-    session.env = None  # once per command
 
 
 def run(
@@ -723,53 +595,3 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
     finally:
         rollback_quietly(conn)
     return results
-
-
-def repair(session: Session, fixes: plan.Repair) -> list[str]:
-    """Apply a repair plan in one transaction; return what changed, one line each."""
-    conn, history = session.conn, session.history
-    changes: list[str] = []
-    if not fixes.remove and not fixes.accept and not fixes.restore:
-        return changes
-    with conn.transaction():
-        for row in fixes.remove:
-            conn.execute(history.delete, (row.version,))
-            changes.append(
-                f"removed the {row.state} record of {row.id} ({row.error or 'no error recorded'});"
-                " it is pending again"
-            )
-        for row in fixes.restore:
-            conn.execute(history.mark, ("applied", None, row.version))
-            changes.append(
-                f"{row.id} is applied again: its rollback stopped halfway ({row.error}), so "
-                "some of its objects are still there; finish its down by hand, or run "
-                "`sqlmig rollback` again to rerun it"
-            )
-        for row, migration in fixes.accept:
-            script = db.kept_script(migration)
-            conn.execute(history.accept, (migration.checksum, script, row.version))
-            changes.append(
-                f"accepted the edited {migration.id}: checksum {row.checksum[:12]} -> "
-                f"{migration.checksum[:12]}"
-            )
-    session.reload()
-    return changes
-
-
-def baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
-    """Record migrations as applied without running them (batch 0, flagged baseline)."""
-    conn, history = session.conn, session.history
-    history.ensure(conn)
-    record_environment(session, SilentReporter())
-    with conn.transaction():
-        for migration in migrations:
-            conn.execute(history.insert, history.insert_params(
-                migration, 0, ms=0, baseline=True
-            ))
-    session.reload()
-    return [f"baselined {m.id} (recorded as applied, not run)" for m in migrations]
-
-
-def drop_schema_objects(session: Session, schema: str) -> None:
-    db.drop_schema_objects(session.conn, schema)
-    session.reload()

@@ -10,8 +10,8 @@ import pytest
 from sqlmig import commands
 from sqlmig.core.config import Settings, resolve
 from sqlmig.core.plan import State
-from sqlmig.engine import SilentReporter
 from sqlmig.errors import MigrationFailed, PlanError
+from sqlmig.reporting import SilentReporter
 from tests.conftest import Project
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from sqlmig import commands
 from sqlmig.core.config import Settings, resolve
-from sqlmig.engine import SilentReporter
 from sqlmig.errors import ConfigError
+from sqlmig.reporting import SilentReporter
 from tests import provision
 from tests.conftest import HISTORY, Project
 

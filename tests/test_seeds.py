@@ -82,7 +82,7 @@ def test_setup_is_a_python_function_returning_the_migration_run_and_the_seeds(
 ) -> None:
     from sqlmig import commands
     from sqlmig.core.config import resolve
-    from sqlmig.engine import SilentReporter
+    from sqlmig.reporting import SilentReporter
 
     project.copy_examples(seeds=True)
     migrated, seeded = commands.setup(resolve(database_url=project.url), SilentReporter())

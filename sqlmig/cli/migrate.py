@@ -25,7 +25,8 @@ from sqlmig.cli.base import (
 from sqlmig.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
-    from sqlmig.engine import DryRun, Reporter
+    from sqlmig.engine import DryRun
+    from sqlmig.reporting import Reporter
 
 
 def run_reporter(*, machine: bool = False) -> "Reporter":

@@ -22,7 +22,7 @@ from sqlmig.cli.base import (
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
 if TYPE_CHECKING:
-    from sqlmig.engine import Reporter
+    from sqlmig.reporting import Reporter
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 

@@ -1,12 +1,12 @@
 """sqlmig's Python API: one plain function per command.
 
 Each takes the resolved Settings and a reporter (what a run says as it goes: see
-engine.Reporter; engine.SilentReporter says nothing), and returns what it did. None of them
+reporting.Reporter; reporting.SilentReporter says nothing), and returns what it did. None of them
 imports Typer or Rich: the CLI, a test suite or a fleet runner call them alike.
 
     from sqlmig import commands
     from sqlmig.core.config import resolve
-    from sqlmig.engine import SilentReporter
+    from sqlmig.reporting import SilentReporter
 
     settings = resolve(env="test", database_url=url)
     commands.migrate(settings, SilentReporter())

@@ -13,9 +13,10 @@ from sqlmig.core import protect
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
-from sqlmig.engine import Outcome, Reporter, Session
 from sqlmig.errors import MigrationFailed, SqlmigError
 from sqlmig.pg import db, dump, embedded, snapshot
+from sqlmig.pg.session import Session, locked_session
+from sqlmig.reporting import Outcome, Reporter
 
 # A question for a person ("... Continue?"), answered yes or no; None where nobody can answer.
 Confirm = Callable[[str], bool] | None
@@ -108,7 +109,7 @@ def run_plan(
     url = settings.database_url
     assert url is not None
     try:
-        with engine.locked_session(settings, url, reporter) as session:
+        with locked_session(settings, url, reporter) as session:
             if check:
                 engine.preflight(session, settings.allow_out_of_order)
             if before is not None:

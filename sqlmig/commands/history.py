@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlmig import engine
 from sqlmig.commands.common import Confirm, connection_url, current_schema_text, guard
 from sqlmig.core import files, plan, scaffold
 from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Problem, State, StatusRow
-from sqlmig.engine import Reporter
 from sqlmig.errors import PlanError, invalid_index_problem
 from sqlmig.pg import db
 from sqlmig.pg.db import InvalidIndex
+from sqlmig.pg.session import locked_session, record_baseline, repair_history
+from sqlmig.reporting import Reporter
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def repair(
     `accept`, or with `all_changed` every one). Rewriting the history is guarded as a
     destructive command (see common.guard)."""
     url = connection_url(settings, reporter)
-    with engine.locked_session(settings, url, reporter) as session:
+    with locked_session(settings, url, reporter) as session:
         fixes = plan.plan_repair(session.migrations, session.applied, accept=accept,
                                  all_changed=all_changed)
         count = len(fixes.remove) + len(fixes.accept) + len(fixes.restore)
@@ -181,7 +181,7 @@ def repair(
             guard(session, reporter, "repair",
                   f"rewrites {count} history record{'s' * (count != 1)}", yes=yes,
                   confirm=confirm)
-        changes = engine.repair(session, fixes)
+        changes = repair_history(session, fixes)
         invalid = db.invalid_indexes(session.conn)
     return RepairResult(changes, "nothing to repair: no failed records, no checksums to accept",
                         invalid)
@@ -193,13 +193,13 @@ def baseline(settings: Settings, reporter: Reporter, version: int, *, yes: bool 
     0, flagged baseline) without running them. Refuses unless the history is empty; guarded
     as a destructive command (see common.guard)."""
     url = connection_url(settings, reporter)
-    with engine.locked_session(settings, url, reporter) as session:
+    with locked_session(settings, url, reporter) as session:
         chosen = plan.plan_baseline(session.migrations, session.applied, version)
         if chosen:
             guard(session, reporter, "baseline",
                   f"records {len(chosen)} migration{'s' * (len(chosen) != 1)} as applied "
                   "without running them", yes=yes, confirm=confirm)
-        changes = engine.baseline(session, chosen)
+        changes = record_baseline(session, chosen)
     return HistoryChanges(changes, "nothing to baseline")
 
 

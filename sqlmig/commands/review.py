@@ -12,10 +12,10 @@ from sqlmig.commands.common import connection_url, current_schema_text
 from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
-from sqlmig.engine import Reporter
 from sqlmig.errors import PlanError
 from sqlmig.pg import db, snapshot
 from sqlmig.pg import dump as dumps
+from sqlmig.reporting import Reporter
 from sqlmig.review import roundtrip
 from sqlmig.review.docs import schema_markdown
 from sqlmig.review.roundtrip import CheckReport, MigrationCheck

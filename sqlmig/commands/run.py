@@ -10,7 +10,9 @@ from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
 from sqlmig.core import plan, protect
 from sqlmig.core.config import Settings
-from sqlmig.engine import DryRun, Reporter, Session
+from sqlmig.engine import DryRun
+from sqlmig.pg.session import Session, drop_schema_objects, locked_session
+from sqlmig.reporting import Reporter
 
 
 def migrate(
@@ -90,7 +92,7 @@ def fresh(settings: Settings, reporter: Reporter, *, yes: bool = False,
         guard(session, reporter, "fresh",
               f"drops every table, view, sequence, routine, type and extension in schema "
               f"{settings.schema}, then applies every migration", yes=yes, confirm=confirm)
-        engine.drop_schema_objects(session, settings.schema)
+        drop_schema_objects(session, settings.schema)
 
     return run_plan(
         settings, reporter, plan.plan_migrate,
@@ -127,7 +129,7 @@ def dry_run(settings: Settings, reporter: Reporter, *, to: int | None = None
     one's result, error and time."""
     settings = with_url(settings, reporter)
     assert settings.database_url is not None
-    with engine.locked_session(settings, settings.database_url, reporter) as session:
+    with locked_session(settings, settings.database_url, reporter) as session:
         engine.preflight(session, settings.allow_out_of_order, "dry-run")
         steps = plan.plan_migrate(session.migrations, session.applied, to=to,
                                   allow_out_of_order=settings.allow_out_of_order)

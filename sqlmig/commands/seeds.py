@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmig import engine
 from sqlmig.commands.common import RunResult, with_url
 from sqlmig.commands.run import migrate
 from sqlmig.core import config, plan
 from sqlmig.core.config import Settings
-from sqlmig.engine import Reporter
 from sqlmig.errors import PlanError
+from sqlmig.pg.session import locked_session
+from sqlmig.reporting import Reporter
 from sqlmig.seeds import files as seed_files
 from sqlmig.seeds import seeding
 from sqlmig.seeds.seeding import SeedResult
@@ -40,7 +40,7 @@ def seed(settings: Settings, reporter: Reporter, *, only: list[str] | None = Non
         chosen = [s for s in chosen if any(s.matches(name) for name in only)]
     settings = with_url(settings, reporter)
     assert settings.database_url is not None
-    with engine.locked_session(settings, settings.database_url, reporter) as session:
+    with locked_session(settings, settings.database_url, reporter) as session:
         plan.refuse_seeding(session.migrations, session.applied)
         results = seeding.run(session, chosen, config.load_environ(settings.root))
     return SeedRun(results, settings.env, settings.seed_set, settings.seeds_dir)

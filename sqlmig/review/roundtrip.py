@@ -23,6 +23,8 @@ from sqlmig.core.files import Migration
 from sqlmig.core.plan import Step
 from sqlmig.errors import ConnectionFailed, Interrupted, MigrationFailed
 from sqlmig.pg import db, snapshot
+from sqlmig.pg.session import Session
+from sqlmig.reporting import Reporter, SilentReporter
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,8 @@ def _run_check(
     exclude = settings.own_tables
     conn = db.connect(url, settings=settings)
     try:
-        session = engine.Session(conn, db.History(settings.schema, settings.table), migrations)
-        quiet = engine.SilentReporter()
+        session = Session(conn, db.History(settings.schema, settings.table), migrations)
+        quiet = SilentReporter()
         start = snapshot.take(conn, exclude=exclude)
         for migration in migrations:
             before = snapshot.take(conn, exclude=exclude)
@@ -174,7 +176,7 @@ def _run_check(
         conn.close()
 
 
-def _step(session: engine.Session, step: Step, reporter: engine.Reporter) -> int:
+def _step(session: Session, step: Step, reporter: Reporter) -> int:
     [outcome] = engine.run(session, [step], reporter)
     return outcome.ms
 

@@ -19,9 +19,9 @@ from psycopg import sql
 
 from sqlmig.core.checks import check_file
 from sqlmig.core.files import SqlFile
-from sqlmig.engine import Session
 from sqlmig.errors import ConfigError, Interrupted, MigrationFailed, display_path
 from sqlmig.pg.send import rollback_quietly, send
+from sqlmig.pg.session import Session
 from sqlmig.seeds import files as seed_files
 from sqlmig.seeds.files import Seed
 

@@ -1,0 +1,144 @@
+"""The locked session: one connection holding the migration lock, with the files and the
+history as they were when it was taken; and the history changes made through it that run no
+migration (repair, baseline, fresh's drop)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg
+
+from sqlmig.core import files, plan, protect
+from sqlmig.core.config import Settings
+from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.plan import Applied
+from sqlmig.core.sqltext import may_leave_session_state
+from sqlmig.pg import db
+from sqlmig.reporting import Reporter, SilentReporter
+
+
+@dataclass
+class Session:
+    """A connection holding the migration lock, with the history as it was when the lock was
+    taken."""
+
+    conn: psycopg.Connection
+    history: db.History
+    migrations: list[Migration]
+    applied: list[Applied] = field(default_factory=list)
+    dirty: bool = False  # SQL run on this connection may have changed its session state
+    unflushed: bool = False  # a commit of this run may not be on disk yet
+    notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
+    env: str | None = None  # the environment to record on the database (None: a scratch one)
+    url: str = ""  # where to reconnect to after a lost connection
+    settings: Settings | None = None
+    # migrations reported done whose commit did not wait for the disk (ASYNC_COMMIT), since
+    # the last commit that did: a server crash may still lose them
+    unconfirmed: list[str] = field(default_factory=list)
+
+    def ran(self, file: SqlFile) -> None:
+        self.dirty = file.big or may_leave_session_state(file.text)
+
+    def reload(self) -> None:
+        self.applied = self.history.read(self.conn)
+
+    def can_notice(self) -> bool:
+        if self.notices is None:
+            row = self.conn.execute(
+                "SELECT EXISTS (SELECT FROM pg_language WHERE lanname = 'plpgsql' "
+                "AND has_language_privilege(oid, 'USAGE'))"
+            ).fetchone()
+            self.notices = bool(row and row[0])
+        return self.notices
+
+
+@contextmanager
+def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator[Session]:
+    """Read the files first (a bad file must leave the database untouched), then connect, take
+    the lock and read the history. The history table is created only before the first write,
+    so a refused command leaves no trace."""
+    # downs are read when a step needs one (check_hazards reads them before anything runs)
+    migrations = files.discover(settings.migrations_dir, defer_downs=True)
+    conn = db.connect(url, settings=settings, on_retry=reporter.notice)
+    reporter.target(f"{settings.env} · {db.describe_connection(conn)}")
+    try:
+        db.acquire_lock(
+            conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
+        )
+        history = db.History(settings.schema, settings.table)
+        session = Session(conn, history, migrations, env=settings.env, url=url,
+                          settings=settings)
+        session.reload()
+        reporter.detail(
+            f"connected to {db.describe_target(url)}, holding the migration lock; "
+            f"{len(session.applied)} applied, {len(migrations)} migration files"
+        )
+        yield session
+    finally:
+        conn.close()  # closing the session releases the advisory lock too
+
+
+def record_environment(session: Session, reporter: Reporter) -> None:
+    """Note on the database the environment it is migrated as (only ever upwards, see
+    protect.RANK), so destructive commands can tell a production database later."""
+    if session.env is None:
+        return
+    recorded = session.history.recorded_environment(session.conn)
+    if protect.should_record(recorded, session.env):
+        session.history.record_environment(session.conn, session.env)
+    elif recorded != session.env:
+        reporter.notice(f"note: this database is recorded as {recorded}; running as "
+                        f"{session.env} leaves that record as it is")
+    session.env = None  # once per command
+
+
+def repair_history(session: Session, fixes: plan.Repair) -> list[str]:
+    """Apply a repair plan in one transaction; return what changed, one line each."""
+    conn, history = session.conn, session.history
+    changes: list[str] = []
+    if not fixes.remove and not fixes.accept and not fixes.restore:
+        return changes
+    with conn.transaction():
+        for row in fixes.remove:
+            conn.execute(history.delete, (row.version,))
+            changes.append(
+                f"removed the {row.state} record of {row.id} ({row.error or 'no error recorded'});"
+                " it is pending again"
+            )
+        for row in fixes.restore:
+            conn.execute(history.mark, ("applied", None, row.version))
+            changes.append(
+                f"{row.id} is applied again: its rollback stopped halfway ({row.error}), so "
+                "some of its objects are still there; finish its down by hand, or run "
+                "`sqlmig rollback` again to rerun it"
+            )
+        for row, migration in fixes.accept:
+            script = db.kept_script(migration)
+            conn.execute(history.accept, (migration.checksum, script, row.version))
+            changes.append(
+                f"accepted the edited {migration.id}: checksum {row.checksum[:12]} -> "
+                f"{migration.checksum[:12]}"
+            )
+    session.reload()
+    return changes
+
+
+def record_baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
+    """Record migrations as applied without running them (batch 0, flagged baseline)."""
+    conn, history = session.conn, session.history
+    history.ensure(conn)
+    record_environment(session, SilentReporter())
+    with conn.transaction():
+        for migration in migrations:
+            conn.execute(history.insert, history.insert_params(
+                migration, 0, ms=0, baseline=True
+            ))
+    session.reload()
+    return [f"baselined {m.id} (recorded as applied, not run)" for m in migrations]
+
+
+def drop_schema_objects(session: Session, schema: str) -> None:
+    db.drop_schema_objects(session.conn, schema)
+    session.reload()
