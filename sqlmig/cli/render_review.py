@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sqlmig.commands.review import SchemaDiff, SnapshotFile
     from sqlmig.core.plan import Step
     from sqlmig.engine import DryRun
-    from sqlmig.pg.snapshot import Difference
+    from sqlmig.pg.catalog import Difference
     from sqlmig.review.lint import Finding
     from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 

@@ -14,7 +14,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
 from sqlmig.errors import MigrationFailed, SqlmigError
-from sqlmig.pg import db, dump, embedded, snapshot
+from sqlmig.pg import catalog, db, dump, embedded
 from sqlmig.pg.session import Session, locked_session
 from sqlmig.reporting import Outcome, Reporter
 
@@ -151,7 +151,7 @@ def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
     """The schema as `dump` writes it, sqlmig's own tables left out."""
     exclude = settings.own_tables
     return dump.schema_text(url, conn.info.server_version // 10000, exclude,
-                            snapshot.take(conn, exclude=exclude))
+                            catalog.take(conn, exclude=exclude))
 
 
 def write_schema_file(settings: Settings, conn: Any) -> None:

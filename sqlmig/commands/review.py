@@ -13,7 +13,7 @@ from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
 from sqlmig.errors import PlanError
-from sqlmig.pg import db, snapshot
+from sqlmig.pg import catalog, db
 from sqlmig.pg import dump as dumps
 from sqlmig.reporting import Reporter
 from sqlmig.review import roundtrip
@@ -44,7 +44,7 @@ def check(
     on_result = on_result or (lambda check: None)
     if scratch_url:
         with db.connect(scratch_url) as conn:
-            if not snapshot.is_empty(snapshot.take(conn)):
+            if not catalog.is_empty(catalog.take(conn)):
                 raise PlanError("--scratch-url: that database is not empty; give an empty one")
         return roundtrip.run_check(settings, migrations, scratch_url, on_result)
     with roundtrip.scratch_database(connection_url(settings, reporter), reporter.notice) as url:
@@ -58,7 +58,7 @@ class SchemaDiff:
 
     source: str
     target: str
-    differences: list[snapshot.Difference]
+    differences: list[catalog.Difference]
 
     @property
     def same(self) -> bool:
@@ -72,8 +72,8 @@ def diff(settings: Settings, reporter: Reporter, source: str, target: str) -> Sc
     taken = []
     for where in (source, target):
         with db.connect(_resolve(settings, reporter, where)) as conn:
-            taken.append(snapshot.take(conn, exclude=settings.own_tables))
-    return SchemaDiff(labels[0], labels[1], snapshot.compare(*taken))
+            taken.append(catalog.take(conn, exclude=settings.own_tables))
+    return SchemaDiff(labels[0], labels[1], catalog.compare(*taken))
 
 
 def _resolve(settings: Settings, reporter: Reporter, where: str) -> str:
@@ -93,7 +93,7 @@ def docs(settings: Settings, reporter: Reporter) -> str:
     """Markdown documentation of the schema: tables, columns, types, defaults, comments,
     foreign keys, indexes, enums."""
     with db.connect(connection_url(settings, reporter), settings=settings) as conn:
-        taken = snapshot.take(conn, exclude=settings.own_tables)
+        taken = catalog.take(conn, exclude=settings.own_tables)
     return schema_markdown(taken, settings.env)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlmig.pg.snapshot import Snapshot
+    from sqlmig.pg.catalog import Snapshot
 
 
 def _cell(value: Any) -> str:

@@ -22,7 +22,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Step
 from sqlmig.errors import ConnectionFailed, Interrupted, MigrationFailed
-from sqlmig.pg import db, snapshot
+from sqlmig.pg import catalog, db
 from sqlmig.pg.session import Session
 from sqlmig.reporting import Reporter, SilentReporter
 
@@ -32,13 +32,13 @@ class MigrationCheck:
     migration: Migration
     up_ms: int
     down_ms: int | None  # None: irreversible, not round-tripped
-    differences: list[snapshot.Difference] = field(default_factory=list)
+    differences: list[catalog.Difference] = field(default_factory=list)
 
 
 @dataclass
 class CheckReport:
     checks: list[MigrationCheck] = field(default_factory=list)
-    leftovers: list[snapshot.Difference] = field(default_factory=list)  # after all the way down
+    leftovers: list[catalog.Difference] = field(default_factory=list)  # after all the way down
     stopped_at: str | None = None  # an irreversible migration the full rollback stopped at
 
     @property
@@ -146,15 +146,15 @@ def _run_check(
     try:
         session = Session(conn, db.History(settings.schema, settings.table), migrations)
         quiet = SilentReporter()
-        start = snapshot.take(conn, exclude=exclude)
+        start = catalog.take(conn, exclude=exclude)
         for migration in migrations:
-            before = snapshot.take(conn, exclude=exclude)
+            before = catalog.take(conn, exclude=exclude)
             up_ms = _step(session, Step(migration, "up", 1), quiet)
             if migration.irreversible:
                 check = MigrationCheck(migration, up_ms, None)
             else:
                 down_ms = _step(session, Step(migration, "down"), quiet)
-                differences = snapshot.compare(before, snapshot.take(conn, exclude=exclude))
+                differences = catalog.compare(before, catalog.take(conn, exclude=exclude))
                 check = MigrationCheck(migration, up_ms, down_ms, differences)
                 if differences:
                     report.checks.append(check)
@@ -170,7 +170,7 @@ def _run_check(
                 report.stopped_at = migration.id
                 return report
             _step(session, Step(migration, "down"), quiet)
-        report.leftovers = snapshot.compare(start, snapshot.take(conn, exclude=exclude))
+        report.leftovers = catalog.compare(start, catalog.take(conn, exclude=exclude))
         return report
     finally:
         conn.close()

@@ -1,4 +1,6 @@
-"""A schema snapshot: what the catalog says about every user object, as plain sorted data.
+"""The catalog read as plain sorted data: every user object and its attributes (what `check`,
+`diff` and `docs` compare and print). Not the pg_dump backups of `migrate --snapshot`: those
+are dump.py's.
 
 `take(conn)` reads it (catalog queries only; nothing is written); `compare(a, b)` says what
 differs, object by object and attribute by attribute. `check`, `diff` and `docs` build on it.
