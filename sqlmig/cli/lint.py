@@ -38,7 +38,7 @@ def lint(
     Example: sqlmig lint --format github sql/0042_add_index.up.sql
     """
     from sqlmig import commands
-    from sqlmig.cli import render_review as render
+    from sqlmig.cli import render_review
     from sqlmig.errors import ConfigError
 
     with reported(debug):
@@ -48,10 +48,10 @@ def lint(
         settings = settings_for(None, None, require_url=False)
         findings = commands.lint(settings, paths or [], disable=disable or [])
         if fmt == "json":
-            render.print_json(render.lint_json(findings))
+            render_review.print_json(render_review.lint_json(findings))
         elif fmt == "github":
-            render.lint_github(findings)
+            render_review.lint_github(findings)
         else:
-            render.lint_table(findings)
+            render_review.lint_table(findings)
         if any(f.severity == "error" for f in findings):
             raise typer.Exit(EXIT_LINT)

@@ -36,12 +36,12 @@ def run_reporter(*, machine: bool = False) -> "Reporter":
 
 
 def show_dry_run(results: list["DryRun"], json_: bool) -> None:
-    from sqlmig.cli import render_review as review
+    from sqlmig.cli import render_review
 
     if json_:
-        review.print_json(review.dry_run_json(results))
+        render_review.print_json(render_review.dry_run_json(results))
     else:
-        review.dry_run_table(results)
+        render_review.dry_run_table(results)
     if any(r.error is not None for r in results):
         raise typer.Exit(EXIT_ERROR)
 

@@ -49,16 +49,16 @@ def plan_command(
     Example: sqlmig plan --to 12
     """
     from sqlmig import commands
-    from sqlmig.cli import render_review as render
+    from sqlmig.cli import render_review
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None)
         steps = commands.plan(settings, _reporter(), to=to)
         if json_:
-            render.print_json(render.plan_json(steps, settings.env))
+            render_review.print_json(render_review.plan_json(steps, settings.env))
         else:
-            render.plan_listing(steps)
+            render_review.plan_listing(steps)
 
 
 @app.command()
@@ -80,16 +80,16 @@ def check(
     Example: sqlmig check
     """
     from sqlmig import commands
-    from sqlmig.cli import render_review as render
+    from sqlmig.cli import render_review
 
     with reported(debug):
         settings = settings_for(env, database_url_)
         report = commands.check(settings, _reporter(), scratch_url=scratch_url,
-                                on_result=None if json_ else render.check_line)
+                                on_result=None if json_ else render_review.check_line)
         if json_:
-            render.print_json(render.check_json(report))
+            render_review.print_json(render_review.check_json(report))
         else:
-            render.check_summary(report)
+            render_review.check_summary(report)
         if not report.ok:
             raise typer.Exit(EXIT_ERROR)
 
@@ -107,14 +107,14 @@ def diff(
     Example: sqlmig diff --from staging --to production
     """
     from sqlmig import commands
-    from sqlmig.cli import render_review as render
+    from sqlmig.cli import render_review
 
     with reported(debug):
         compared = commands.diff(settings_for(None, None), _reporter(), source, target)
         if json_:
-            render.print_json(render.diff_json(compared))
+            render_review.print_json(render_review.diff_json(compared))
         else:
-            render.differences_table(compared.differences, compared.source, compared.target)
+            render_review.differences_table(compared.differences, compared.source, compared.target)
         if not compared.same:
             raise typer.Exit(EXIT_PENDING)
 
@@ -187,12 +187,12 @@ def snapshots(
     Example: sqlmig snapshots --json
     """
     from sqlmig import commands
-    from sqlmig.cli import render_review as render
+    from sqlmig.cli import render_review
 
     with reported(debug):
         # without --env: every environment's backups, and no configuration needed
         found = commands.snapshots(settings_for(env, None) if env else None)
         if json_:
-            render.print_json(render.snapshots_json(found))
+            render_review.print_json(render_review.snapshots_json(found))
         else:
-            render.snapshots_listing(found)
+            render_review.snapshots_listing(found)

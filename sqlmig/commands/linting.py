@@ -9,8 +9,7 @@ from pathlib import Path
 from sqlmig.core import files
 from sqlmig.core.config import Settings
 from sqlmig.errors import ConfigError
-from sqlmig.review import lint as linter
-from sqlmig.review.lint import Finding
+from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *,
@@ -19,15 +18,15 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *,
     directory), offline; findings in file, line and rule order. `disable` names rules to
     skip besides the setting lint_disable."""
     disabled = frozenset(settings.lint_disable) | frozenset(disable)
-    unknown = sorted(disabled - set(linter.RULES))
+    unknown = sorted(disabled - set(RULES))
     if unknown:
         raise ConfigError(f"lint_disable/--disable: unknown rule(s) {', '.join(unknown)} "
-                          f"(rules: {', '.join(sorted(linter.RULES))})")
+                          f"(rules: {', '.join(sorted(RULES))})")
     lock_timeout = settings.lock_timeout is not None
     findings = []
     if not paths:
         for migration in files.discover(settings.migrations_dir):
-            findings += linter.lint_migration(migration, disabled=disabled,
+            findings += lint_migration(migration, disabled=disabled,
                                               lock_timeout=lock_timeout)
     else:
         findings = _lint_paths(paths, settings.migrations_dir, disabled, lock_timeout)
@@ -48,7 +47,7 @@ def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset
     findings = []
     for path in dict.fromkeys(p.resolve() for p in paths):
         if path in ups:
-            findings += linter.lint_migration(ups[path], disabled=disabled,
+            findings += lint_migration(ups[path], disabled=disabled,
                                               lock_timeout=lock_timeout)
             continue
         pair = next((m for m in ups.values() if m.down and m.down.path.resolve() == path), None)
@@ -59,6 +58,6 @@ def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset
             continue  # bulk data: not linted (see lint_migration)
         direction = "down" if path.name.endswith(".down.sql") else "up"
         shown = next(p for p in paths if p.resolve() == path)
-        findings += linter.lint_file(shown, sql_file.text, direction=direction,
+        findings += lint_file(shown, sql_file.text, direction=direction,
                                      disabled=disabled, lock_timeout=lock_timeout)
     return findings

@@ -14,7 +14,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
 from sqlmig.errors import PlanError
 from sqlmig.pg import catalog, db
-from sqlmig.pg import dump as dumps
+from sqlmig.pg.dump import SNAPSHOT_DIR, list_snapshots
 from sqlmig.reporting import Reporter
 from sqlmig.review import roundtrip
 from sqlmig.review.docs import schema_markdown
@@ -120,7 +120,7 @@ def snapshots(settings: Settings | None = None) -> list[SnapshotFile]:
     """The backups `migrate --snapshot` took, newest last: those of `settings`' environment
     in its project, or (None) every environment's under the current directory."""
     root = settings.root if settings else Path.cwd()
-    found = dumps.list_snapshots(root / dumps.SNAPSHOT_DIR)
+    found = list_snapshots(root / SNAPSHOT_DIR)
     if settings:
         found = [p for p in found if p.name.startswith(f"{settings.env}-")]
     return [

@@ -13,9 +13,8 @@ from sqlmig.core.config import Settings
 from sqlmig.errors import PlanError
 from sqlmig.pg.session import locked_session
 from sqlmig.reporting import Reporter
-from sqlmig.seeds import files as seed_files
-from sqlmig.seeds import seeding
-from sqlmig.seeds.seeding import SeedResult
+from sqlmig.seeds import loading, on_disk
+from sqlmig.seeds.loading import SeedResult
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class SeedRun:
 def seed(settings: Settings, reporter: Reporter, *, only: list[str] | None = None) -> SeedRun:
     """Every seed of the environment (or those `only` names: a file name, or its name
     without the NN_ prefix), in one transaction. Refuses while migrations are pending."""
-    chosen = seed_files.discover(settings.seeds_dir)
+    chosen = on_disk.discover(settings.seeds_dir)
     for name in only or []:
         if not any(s.matches(name) for s in chosen):
             raise PlanError(f"--only {name}: no such seed in {settings.seeds_dir}")
@@ -42,7 +41,7 @@ def seed(settings: Settings, reporter: Reporter, *, only: list[str] | None = Non
     assert settings.database_url is not None
     with locked_session(settings, settings.database_url, reporter) as session:
         plan.refuse_seeding(session.migrations, session.applied)
-        results = seeding.run(session, chosen, config.load_environ(settings.root))
+        results = loading.run(session, chosen, config.load_environ(settings.root))
     return SeedRun(results, settings.env, settings.seed_set, settings.seeds_dir)
 
 

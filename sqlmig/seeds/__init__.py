@@ -1,1 +1,1 @@
-"""Seed files and loading them."""
+"""Seeds: the files on disk (on_disk) and loading them in one transaction (loading)."""

@@ -22,8 +22,8 @@ from sqlmig.core.files import SqlFile
 from sqlmig.errors import ConfigError, Interrupted, MigrationFailed, display_path
 from sqlmig.pg.send import rollback_quietly, send
 from sqlmig.pg.session import Session
-from sqlmig.seeds import files as seed_files
-from sqlmig.seeds.files import Seed
+from sqlmig.seeds import on_disk
+from sqlmig.seeds.on_disk import Seed
 
 CHUNK = 1 << 20
 COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")
@@ -58,11 +58,11 @@ def run(session: Session, seeds: Sequence[Seed], environ: Mapping[str, str]) -> 
     texts = {}
     for seed in seeds:
         if seed.kind == "sql":
-            file = SqlFile(seed.path, seed_files.read_sql(seed))
+            file = SqlFile(seed.path, on_disk.read_sql(seed))
             check_file(file, transactional=True, noun="seed")
             texts[seed] = file
         else:
-            seed_files.csv_header(seed)  # a broken header is a file error before anything runs
+            on_disk.csv_header(seed)  # a broken header is a file error before anything runs
     conn = session.conn
     conn.execute("BEGIN")
     results = []
@@ -101,14 +101,14 @@ def _scrubbed(failure: MigrationFailed, secrets: list[str]) -> MigrationFailed:
 
 def _copy(conn: psycopg.Connection, statement: sql.Composed, seed: Seed) -> int:
     with conn.cursor() as cur:
-        with cur.copy(statement) as copy, seed_files.open_csv(seed.path) as handle:
+        with cur.copy(statement) as copy, on_disk.open_csv(seed.path) as handle:
             while chunk := handle.read(CHUNK):
                 copy.write(chunk)
         return max(cur.rowcount, 0)
 
 
 def _load_csv(conn: psycopg.Connection, seed: Seed) -> int:
-    columns = seed_files.csv_header(seed)
+    columns = on_disk.csv_header(seed)
     target = sql.Identifier(*seed.table)
     names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')")
