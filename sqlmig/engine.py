@@ -47,22 +47,22 @@ from sqlmig.errors import (
     MigrationFileError,
     VerifyFailed,
 )
-from sqlmig.pg import db
+from sqlmig.pg import connection, db
 from sqlmig.pg.send import execute, rollback_quietly, send
 from sqlmig.pg.session import Session, record_environment
 from sqlmig.reporting import Outcome, Reporter
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
-# table left by one file must not change what the next one does. db.session_reset() gives the
-# SQL: RESET ALL and DISCARD TEMP (not DISCARD ALL: it would release the advisory lock), then
-# sqlmig's own SETs (configured timeouts among them) again. It goes in a round trip of its
-# own, never in the query of the next file: the server lexes a whole simple query before
-# running any of it, so a reset travelling with the file would come too late for how that
-# file is read (`SET standard_conforming_strings = off` turns the next file's 'C:\new' into a
-# newline). It runs before a file only when the file before it may have left session state
-# behind (sqltext.may_leave_session_state): it is a fifth of the server time of a trivial
-# migration.
+# table left by one file must not change what the next one does. connection.session_reset()
+# gives the SQL: RESET ALL and DISCARD TEMP (not DISCARD ALL: it would release the advisory
+# lock), then sqlmig's own SETs (configured timeouts among them) again. It goes in a round trip
+# of its own, never in the query of the next file: the server lexes a whole simple query
+# before running any of it, so a reset travelling with the file would come too late for how
+# that file is read (`SET standard_conforming_strings = off` turns the next file's 'C:\new'
+# into a newline). It runs before a file only when the file before it may have left session
+# state behind (sqltext.may_leave_session_state): it is a fifth of the server time of a
+# trivial migration.
 # Not seen: a function created earlier that calls set_config(..., false) when a file calls it.
 # Every migration of a run but the last commits without waiting for its WAL flush: the last
 # one's synchronous commit flushes them all (WAL is written in order), and a run that stops
@@ -219,7 +219,7 @@ def account_for_loss(session: Session, outcomes: Sequence[Outcome],
         if settings is None:
             raise ConnectionFailed("no settings to reconnect with")
         wait = max(settings.connect_wait, RECONNECT_SECONDS)
-        conn = db.connect(session.url, settings=replace(settings, connect_wait=wait),
+        conn = connection.connect(session.url, settings=replace(settings, connect_wait=wait),
                           connect_timeout=5)
     except ConnectionFailed as err:
         failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
@@ -354,11 +354,11 @@ def _returned_ms(result: pq.abc.PGresult | None) -> int:
 
 
 def start_clean(session: Session, file: SqlFile) -> None:
-    """Send db.session_reset(), in its own round trip, if the file before `file` may have left
-    session state behind."""
+    """Send connection.session_reset() in its own round trip, if the file before `file` may
+    have left session state behind."""
     if not session.dirty:
         return
-    sent = execute(session.conn, lambda: file, db.session_reset(session.conn))
+    sent = execute(session.conn, lambda: file, connection.session_reset(session.conn))
     if sent.error is not None:
         rollback_quietly(session.conn)
         raise MigrationFailed(file.path, f"could not reset the session before it: "
@@ -458,7 +458,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     started = time.perf_counter()
     session.dirty = True  # statements commit one by one; whatever they SET stays
     try:
-        conn.execute(db.session_reset(conn))
+        conn.execute(connection.session_reset(conn))
         for timeout in timeouts:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
@@ -470,7 +470,7 @@ def _run_no_transaction(session: Session, step: Step) -> int:
     finally:
         if timeouts:  # the file's own timeouts end with it; the configured ones apply again
             with suppress(psycopg.Error):
-                conn.execute(db.session_reset(conn))
+                conn.execute(connection.session_reset(conn))
     ms = round((time.perf_counter() - started) * 1000)
     # Never recorded done while an index is INVALID: a CREATE INDEX CONCURRENTLY ... IF NOT
     # EXISTS rerun after an interrupted one skips the broken index and "succeeds".

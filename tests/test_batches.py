@@ -36,7 +36,8 @@ def queries(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes]:
 
 
 def is_reset(query: str | bytes) -> bool:
-    """The session reset (db.session_reset): RESET ALL, DISCARD TEMP, sqlmig's SETs again."""
+    """The session reset (connection.session_reset): RESET ALL, DISCARD TEMP, sqlmig's SETs
+    again."""
     return isinstance(query, str) and query.startswith("RESET ALL;\nDISCARD TEMP;\n") and (
         'SET "client_min_messages" = \'notice\';\n' in query
     )

@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 
 from sqlmig.core.config import resolve
 from sqlmig.errors import EXIT_ERROR
-from sqlmig.pg import db
+from sqlmig.pg import connection
 from tests import provision
 from tests.conftest import Project
 
@@ -116,7 +116,7 @@ def test_a_pool_of_one_server_is_told_apart_without_waiting_for_it_forever(
     gives up after a while) or takes sqlmig's only one (transaction mode: sqlmig's next
     query must not wait for it)."""
     session = pool_mode == "session"
-    monkeypatch.setattr(db, "POOL_PROBE_SECONDS", 1.0)
+    monkeypatch.setattr(connection, "POOL_PROBE_SECONDS", 1.0)
     project.pair("0001_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
     with provision.pgbouncer(pg_admin_url, pool_mode, ignore_options=not session,
                              pool_size=1) as bouncer:
@@ -126,7 +126,7 @@ def test_a_pool_of_one_server_is_told_apart_without_waiting_for_it_forever(
         elapsed = time.monotonic() - started
     if session:
         assert versions(project) == [1]
-        assert elapsed < db.POOL_PROBE_SECONDS + 5
+        assert elapsed < connection.POOL_PROBE_SECONDS + 5
     else:
         assert "is pooled per transaction" in result.stderr
         assert not project.exists("public.schema_migrations")
@@ -184,19 +184,20 @@ def test_session_sets_skip_what_the_url_sets_and_watch_the_client_from_postgresq
         "SQLMIG_LOCK_TIMEOUT": "1 s", "SQLMIG_STATEMENT_TIMEOUT": "1min",
         "DATABASE_URL": "postgresql://db/app",
     })
-    assert db.session_sets("postgresql://db/app", settings, 140000) == (
+    assert connection.session_sets("postgresql://db/app", settings, 140000) == (
         'SET "client_min_messages" = \'notice\'',
         'SET "client_connection_check_interval" = \'2s\'',
         'SET "lock_timeout" = \'1 s\'',
         'SET "statement_timeout" = \'1min\'',
     )
-    assert db.session_sets("postgresql://db/app", None, 130000) == (
+    assert connection.session_sets("postgresql://db/app", None, 130000) == (
         'SET "client_min_messages" = \'notice\'',
     )
     url = "postgresql://db/app?options=-c%20lock_timeout%3D5s%20--statement-timeout%3D0"
-    assert db.session_sets(url, settings, 130000) == ('SET "client_min_messages" = \'notice\'',)
+    sets = connection.session_sets(url, settings, 130000)
+    assert sets == ('SET "client_min_messages" = \'notice\'',)
     monkeypatch.setenv("PGOPTIONS", "-c client_min_messages=warning")
-    assert db.session_sets("postgresql://db/app", None, 130000) == ()
+    assert connection.session_sets("postgresql://db/app", None, 130000) == ()
 
 
 def test_connections_prepare_nothing_and_their_reset_sets_sqlmigs_settings_again(
@@ -204,9 +205,9 @@ def test_connections_prepare_nothing_and_their_reset_sets_sqlmigs_settings_again
 ) -> None:
     """A pooler may not keep a prepared statement; RESET ALL undoes the SETs, so the reset
     sends them again."""
-    with db.connect(project.url) as conn:
+    with connection.connect(project.url) as conn:
         assert conn.prepare_threshold is None
-        reset = db.session_reset(conn)
+        reset = connection.session_reset(conn)
         assert reset.startswith("RESET ALL;\nDISCARD TEMP;\n")
         assert all(f"{statement};\n" in reset for statement in conn.sets)
         conn.execute("SET client_min_messages = warning")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from sqlmig.pg import db
+from sqlmig.pg import connection
 from sqlmig.review import roundtrip
 from tests import provision
 from tests.conftest import Project
@@ -239,7 +239,7 @@ def test_an_interrupted_check_says_the_target_was_not_touched(
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 130
-    target = db.describe_target(make_conninfo(project.url, dbname=scratch))
+    target = connection.describe_target(make_conninfo(project.url, dbname=scratch))
     assert stderr == (
         f"error: check interrupted; it ran only on the scratch database {target}, "
         "the target database was not touched\n"

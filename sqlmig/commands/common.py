@@ -14,7 +14,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
 from sqlmig.errors import MigrationFailed, SqlmigError
-from sqlmig.pg import catalog, db, dump, embedded
+from sqlmig.pg import catalog, connection, dump, embedded
 from sqlmig.pg.session import Session, locked_session
 from sqlmig.reporting import Outcome, Reporter
 
@@ -68,7 +68,7 @@ def guard(session: Session, reporter: Reporter, command: str, what: str, *, yes:
     settings = session.settings
     assert settings is not None
     destruction = protect.Destruction(
-        command, db.describe_target(session.url),
+        command, connection.describe_target(session.url),
         session.history.recorded_environment(session.conn), what,
     )
     reporter.line(str(destruction))

@@ -15,7 +15,7 @@ from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Problem, State, StatusRow
 from sqlmig.errors import PlanError, invalid_index_problem
-from sqlmig.pg import db
+from sqlmig.pg import connection, db
 from sqlmig.pg.db import InvalidIndex
 from sqlmig.pg.session import locked_session, record_baseline, repair_history
 from sqlmig.reporting import Reporter
@@ -27,7 +27,7 @@ class Status:
     indexes; and, with dump_schema on, the warning that schema_file no longer matches."""
 
     env: str
-    target: str  # the database, as db.describe_target says it (no password)
+    target: str  # the database, as connection.describe_target says it (no password)
     rows: list[StatusRow]
     invalid: list[InvalidIndex]
     history_table: bool  # False: sqlmig has never written to this database
@@ -115,12 +115,12 @@ def status(settings: Settings, reporter: Reporter) -> Status:
     history = db.History(settings.schema, settings.table)
     # no lock, nothing created: status must work on a database sqlmig has never touched,
     # and while a migration runs
-    with db.connect(url, settings=settings) as conn:
+    with connection.connect(url, settings=settings) as conn:
         applied = history.read(conn)
         invalid = db.invalid_indexes(conn)
         exists = bool(applied) or history.exists(conn)
         stale = _stale_schema_file(settings, url, conn) if settings.dump_schema else None
-    return Status(settings.env, db.describe_target(url), plan.status(migrations, applied),
+    return Status(settings.env, connection.describe_target(url), plan.status(migrations, applied),
                   invalid, exists, stale)
 
 
@@ -137,7 +137,7 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
         scan.problems.extend(files.syntax_problems(scan.migrations))
     else:
         url = connection_url(settings, reporter)
-        with db.connect(url, settings=settings) as conn:  # no lock: as status
+        with connection.connect(url, settings=settings) as conn:  # no lock: as status
             applied = db.History(settings.schema, settings.table).read(conn, scripts=True)
             invalid = db.invalid_indexes(conn)
     problems = plan.verify(

@@ -13,7 +13,7 @@ from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
 from sqlmig.errors import PlanError
-from sqlmig.pg import catalog, db
+from sqlmig.pg import catalog, connection, db
 from sqlmig.pg.dump import SNAPSHOT_DIR, list_snapshots
 from sqlmig.reporting import Reporter
 from sqlmig.review import roundtrip
@@ -24,7 +24,7 @@ from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 def plan(settings: Settings, reporter: Reporter, *, to: int | None = None) -> list[Step]:
     """What `migrate` would run, up to `to`: the pending steps, as one batch. Runs nothing."""
     migrations = files.discover(settings.migrations_dir, defer_downs=True)
-    with db.connect(connection_url(settings, reporter), settings=settings) as conn:
+    with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
         applied = db.History(settings.schema, settings.table).read(conn)
     return plan_migrate(migrations, applied, to=to,
                         allow_out_of_order=settings.allow_out_of_order)
@@ -43,7 +43,7 @@ def check(
     migrations = files.discover(settings.migrations_dir)
     on_result = on_result or (lambda check: None)
     if scratch_url:
-        with db.connect(scratch_url) as conn:
+        with connection.connect(scratch_url) as conn:
             if not catalog.is_empty(catalog.take(conn)):
                 raise PlanError("--scratch-url: that database is not empty; give an empty one")
         return roundtrip.run_check(settings, migrations, scratch_url, on_result)
@@ -71,7 +71,7 @@ def diff(settings: Settings, reporter: Reporter, source: str, target: str) -> Sc
     labels = [_label(where) for where in (source, target)]
     taken = []
     for where in (source, target):
-        with db.connect(_resolve(settings, reporter, where)) as conn:
+        with connection.connect(_resolve(settings, reporter, where)) as conn:
             taken.append(catalog.take(conn, exclude=settings.own_tables))
     return SchemaDiff(labels[0], labels[1], catalog.compare(*taken))
 
@@ -86,13 +86,13 @@ def _resolve(settings: Settings, reporter: Reporter, where: str) -> str:
 
 
 def _label(where: str) -> str:
-    return where if where in config.ENVIRONMENTS else db.describe_target(where)
+    return where if where in config.ENVIRONMENTS else connection.describe_target(where)
 
 
 def docs(settings: Settings, reporter: Reporter) -> str:
     """Markdown documentation of the schema: tables, columns, types, defaults, comments,
     foreign keys, indexes, enums."""
-    with db.connect(connection_url(settings, reporter), settings=settings) as conn:
+    with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
         taken = catalog.take(conn, exclude=settings.own_tables)
     return schema_markdown(taken, settings.env)
 
@@ -101,7 +101,7 @@ def dump(settings: Settings, reporter: Reporter) -> str:
     """The schema as deterministic SQL (pg_dump --schema-only, or the catalog snapshot when
     no suitable pg_dump exists), sqlmig's own tables left out."""
     url = connection_url(settings, reporter)
-    with db.connect(url, settings=settings) as conn:
+    with connection.connect(url, settings=settings) as conn:
         return current_schema_text(settings, url, conn)
 
 

@@ -15,7 +15,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration, SqlFile
 from sqlmig.core.plan import Applied
 from sqlmig.core.sqltext import may_leave_session_state
-from sqlmig.pg import db
+from sqlmig.pg import connection, db
 from sqlmig.reporting import Reporter, SilentReporter
 
 
@@ -61,8 +61,8 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
     so a refused command leaves no trace."""
     # downs are read when a step needs one (check_hazards reads them before anything runs)
     migrations = files.discover(settings.migrations_dir, defer_downs=True)
-    conn = db.connect(url, settings=settings, on_retry=reporter.notice)
-    reporter.target(f"{settings.env} · {db.describe_connection(conn)}")
+    conn = connection.connect(url, settings=settings, on_retry=reporter.notice)
+    reporter.target(f"{settings.env} · {connection.describe_connection(conn)}")
     try:
         db.acquire_lock(
             conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
@@ -72,7 +72,7 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
                           settings=settings)
         session.reload()
         reporter.detail(
-            f"connected to {db.describe_target(url)}, holding the migration lock; "
+            f"connected to {connection.describe_target(url)}, holding the migration lock; "
             f"{len(session.applied)} applied, {len(migrations)} migration files"
         )
         yield session

@@ -22,7 +22,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Step
 from sqlmig.errors import ConnectionFailed, Interrupted, MigrationFailed
-from sqlmig.pg import catalog, db
+from sqlmig.pg import catalog, connection, db
 from sqlmig.pg.session import Session
 from sqlmig.reporting import Reporter, SilentReporter
 
@@ -67,7 +67,8 @@ def scratch_database(
     try:
         admin = psycopg.connect(url, autocommit=True, application_name="sqlmig")
     except psycopg.Error as err:
-        raise ConnectionFailed(f"cannot connect to {db.describe_target(url)}: {err}") from None
+        target = connection.describe_target(url)
+        raise ConnectionFailed(f"cannot connect to {target}: {err}") from None
     with admin:
         now = drop_stale_scratch_databases(admin, on_notice)
         name = f"{SCRATCH_PREFIX}{now}_{uuid.uuid4().hex[:8]}"
@@ -75,7 +76,7 @@ def scratch_database(
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as err:
             raise ConnectionFailed(
-                f"cannot create the scratch database {name} on {db.describe_target(url)}: "
+                f"cannot create the scratch database {name} on {connection.describe_target(url)}: "
                 f"{(err.diag.message_primary or str(err)).strip()}; pass --scratch-url"
             ) from None
     try:
@@ -122,7 +123,7 @@ def run_check(
 ) -> CheckReport:
     """Round-trip every migration on the (empty) database at `url`; stop at the first down
     that does not reverse its up."""
-    scratch = f"the scratch database {db.describe_target(url)}"
+    scratch = f"the scratch database {connection.describe_target(url)}"
     try:
         return _run_check(settings, migrations, url, on_result)
     except (KeyboardInterrupt, Interrupted):
@@ -142,7 +143,7 @@ def _run_check(
 ) -> CheckReport:
     report = CheckReport()
     exclude = settings.own_tables
-    conn = db.connect(url, settings=settings)
+    conn = connection.connect(url, settings=settings)
     try:
         session = Session(conn, db.History(settings.schema, settings.table), migrations)
         quiet = SilentReporter()
