@@ -32,19 +32,20 @@ def describe_target(url: str) -> str:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "<invalid database URL>"
-    host = params.get("host") or "localhost"
-    if str(host).startswith("/"):
-        host = f"socket {host}"
-    port = params.get("port") or "5432"
-    return hide(f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}".lstrip("@"))
+    return _named(str(params.get("user", "")), str(params.get("host") or "localhost"),
+                  str(params.get("port") or "5432"), str(params.get("dbname", "")))
 
 
 def describe_connection(conn: psycopg.Connection) -> str:
     """`user@host:port/dbname` as libpq really connected: a URL without a database name
     still lands in one (the user's), and the first line of a changing command names it."""
     info = conn.info
-    host = f"socket {info.host}" if info.host.startswith("/") else info.host
-    return f"{info.user}@{host}:{info.port}/{info.dbname}"
+    return _named(info.user, info.host, str(info.port), info.dbname)
+
+
+def _named(user: str, host: str, port: str, dbname: str) -> str:
+    host = f"socket {host}" if host.startswith("/") else host
+    return hide(f"{user}@{host}:{port}/{dbname}".lstrip("@"))
 
 
 def _reason(err: Exception) -> str:
