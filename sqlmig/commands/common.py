@@ -68,7 +68,7 @@ def guard(session: Session, reporter: Reporter, command: str, what: str, *, yes:
     settings = session.settings
     assert settings is not None
     destruction = protect.Destruction(
-        command, connection.describe_target(session.url),
+        command, connection.describe_connection(session.conn),
         session.history.recorded_environment(session.conn), what,
     )
     reporter.line(str(destruction))
