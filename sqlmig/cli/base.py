@@ -22,6 +22,7 @@ from sqlmig.errors import (
 
 if TYPE_CHECKING:
     from sqlmig.core.config import Settings
+    from sqlmig.reporting import Reporter
 
 app = typer.Typer(
     help="Plain-SQL migrations for PostgreSQL.\n\nExample: sqlmig migrate --env development",
@@ -158,6 +159,13 @@ def settings_for(
     return config.resolve(
         env=env, database_url=url, overrides=overrides, require_url=require_url
     )
+
+
+def line_reporter(*, machine: bool = False) -> "Reporter":
+    """The reporter of a command run from the terminal (`machine`: stdout carries --json)."""
+    from sqlmig.cli import render
+
+    return render.LineReporter(machine=machine)
 
 
 def terminal_confirm() -> "Callable[[str], bool] | None":

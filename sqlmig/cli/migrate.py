@@ -18,6 +18,7 @@ from sqlmig.cli.base import (
     YesOption,
     app,
     change_settings,
+    line_reporter,
     reported,
     settings_for,
     terminal_confirm,
@@ -26,13 +27,6 @@ from sqlmig.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
     from sqlmig.engine import DryRun
-    from sqlmig.reporting import Reporter
-
-
-def run_reporter(*, machine: bool = False) -> "Reporter":
-    from sqlmig.cli import render
-
-    return render.LineReporter(machine=machine)
 
 
 def show_dry_run(results: list["DryRun"], json_: bool) -> None:
@@ -82,7 +76,7 @@ def migrate(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order)
-        reporter = run_reporter(machine=dry_run and json_)
+        reporter = line_reporter(machine=dry_run and json_)
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return
@@ -111,7 +105,7 @@ def up(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order)
-        commands.up(settings, run_reporter(), count, rollback_on_failure=rollback_on_failure)
+        commands.up(settings, line_reporter(), count, rollback_on_failure=rollback_on_failure)
 
 @app.command()
 def rollback(
@@ -138,7 +132,7 @@ def rollback(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout)
-        commands.rollback(settings, run_reporter(), steps=steps, to=to, everything=everything,
+        commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
                           yes=yes, confirm=terminal_confirm())
 
 @app.command()
@@ -158,7 +152,7 @@ def redo(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        commands.redo(settings, run_reporter(), yes=yes, confirm=terminal_confirm())
+        commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
 def new(
@@ -215,7 +209,7 @@ def fresh(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        commands.fresh(settings, run_reporter(), yes=yes, confirm=terminal_confirm())
+        commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
 def reset(
@@ -234,4 +228,4 @@ def reset(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait)
-        commands.reset(settings, run_reporter(), yes=yes, confirm=terminal_confirm())
+        commands.reset(settings, line_reporter(), yes=yes, confirm=terminal_confirm())

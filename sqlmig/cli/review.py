@@ -5,7 +5,7 @@ what it returns.
 
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -16,21 +16,13 @@ from sqlmig.cli.base import (
     UrlOption,
     WaitOption,
     app,
+    line_reporter,
     reported,
     settings_for,
 )
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
-if TYPE_CHECKING:
-    from sqlmig.reporting import Reporter
-
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _reporter() -> "Reporter":
-    from sqlmig.cli import render
-
-    return render.LineReporter()
 
 
 @app.command("plan")
@@ -54,7 +46,7 @@ def plan_command(
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None)
-        steps = commands.plan(settings, _reporter(), to=to)
+        steps = commands.plan(settings, line_reporter(), to=to)
         if json_:
             render_review.print_json(render_review.plan_json(steps, settings.env))
         else:
@@ -84,7 +76,7 @@ def check(
 
     with reported(debug):
         settings = settings_for(env, database_url_)
-        report = commands.check(settings, _reporter(), scratch_url=scratch_url,
+        report = commands.check(settings, line_reporter(), scratch_url=scratch_url,
                                 on_result=None if json_ else render_review.check_line)
         if json_:
             render_review.print_json(render_review.check_json(report))
@@ -110,7 +102,7 @@ def diff(
     from sqlmig.cli import render_review
 
     with reported(debug):
-        compared = commands.diff(settings_for(None, None), _reporter(), source, target)
+        compared = commands.diff(settings_for(None, None), line_reporter(), source, target)
         if json_:
             render_review.print_json(render_review.diff_json(compared))
         else:
@@ -136,7 +128,7 @@ def docs(
     from sqlmig import commands
 
     with reported(debug):
-        text = commands.docs(settings_for(env, database_url_), _reporter())
+        text = commands.docs(settings_for(env, database_url_), line_reporter())
         if output is None:
             typer.echo(text, nl=False)
         else:
@@ -166,7 +158,7 @@ def dump(
 
     with reported(debug):
         settings = settings_for(env, database_url_)
-        text = commands.dump(settings, _reporter())
+        text = commands.dump(settings, line_reporter())
         if output == "-":
             typer.echo(text, nl=False)
             return
