@@ -90,14 +90,20 @@ class Target:
         return self.url(name)
 
 
-def sqlmig(root: Path, url: str | None, *args: str, timeout: float = 120,
-           env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
-           ) -> subprocess.CompletedProcess[str]:
+def environment(url: str | None) -> dict[str, str]:
+    """This process's environment without any database setting of its own, plain output, and
+    `url` as DATABASE_URL (None: none)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "PG"))}
     environ |= {"NO_COLOR": "1", "COLUMNS": "200"}
     if url is not None:
         environ["DATABASE_URL"] = url
-    environ |= env or {}
+    return environ
+
+
+def sqlmig(root: Path, url: str | None, *args: str, timeout: float = 120,
+           env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+           ) -> subprocess.CompletedProcess[str]:
+    environ = environment(url) | (env or {})
     try:
         return subprocess.run([*prefix, *SQLMIG, *args], cwd=root, env=environ, text=True,
                               capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
@@ -164,9 +170,7 @@ def attack_kills(target: Target, work: Path) -> dict:
     rng = random.Random(13)
     for attempt in range(KILLS):
         command = ["migrate"] if attempt % 2 == 0 else ["rollback", "--all"]
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        environ |= {"DATABASE_URL": url, "NO_COLOR": "1"}
-        process = subprocess.Popen([*SQLMIG, *command], cwd=root, env=environ,
+        process = subprocess.Popen([*SQLMIG, *command], cwd=root, env=environment(url),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.4, 1.6))
         process.send_signal(signal.SIGKILL)
@@ -209,8 +213,7 @@ def attack_concurrency(target: Target, work: Path) -> dict:
     figures: dict[str, Any] = {
         "rounds": 0, "runners": RUNNERS, "clean_rounds": 0, "runner_failures": 0,
         "problems": []}
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    environ |= {"DATABASE_URL": url, "NO_COLOR": "1"}
+    environ = environment(url)
     for round_ in range(ROUNDS):
         sqlmig(root, url, "rollback", "--all")
         processes = [subprocess.Popen([*SQLMIG, "migrate", "--lock-wait", "300"], cwd=root,
