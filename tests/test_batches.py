@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sqlmig import engine
+from sqlmig.engine import batch
 from sqlmig.pg import simple_query
 from tests.conftest import Project
 from tests.test_resilience import lock_is_free
@@ -46,7 +47,7 @@ def is_reset(query: str | bytes) -> bool:
 @pytest.fixture
 def one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every batchable run of migrations goes in a single query."""
-    monkeypatch.setattr(engine, "_Pace", lambda: SimpleNamespace(size=1000,
+    monkeypatch.setattr(engine, "Pace", lambda: SimpleNamespace(size=1000,
                                                                after=lambda *args: None))
 
 
@@ -323,11 +324,11 @@ def run_terminated_while_sleeping(project: Project, *args: str) -> Any:
     [(1, 0.004, 2),  # fast: grows by doubling
      (16, 0.128, 25),  # 8 ms each: as many as fit in BATCH_SECONDS
      (1, 5.0, 1),  # slow: one at a time
-     (64, 0.01, engine.BATCH_MAX),  # never beyond the cap
+     (64, 0.01, batch.BATCH_MAX),  # never beyond the cap
      (3, 0.0, 6)],
 )
 def test_batches_grow_while_migrations_are_fast(count: int, seconds: float, size: int) -> None:
-    pace = engine._Pace()
+    pace = batch.Pace()
     pace.after(count, seconds)
     assert pace.size == size
 

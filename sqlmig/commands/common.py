@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmig import engine
 from sqlmig.core import protect
+from sqlmig.core.checks import check_history
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
@@ -111,7 +112,8 @@ def run_plan(
     try:
         with locked_session(settings, url, reporter) as session:
             if check:
-                engine.preflight(session, settings.allow_out_of_order)
+                check_history(session.migrations, session.applied,
+                              allow_out_of_order=settings.allow_out_of_order)
             if before is not None:
                 before(session)
             steps = make_plan(session.migrations, session.applied)

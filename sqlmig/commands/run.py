@@ -9,6 +9,7 @@ import time
 from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
 from sqlmig.core import plan, protect
+from sqlmig.core.checks import check_history
 from sqlmig.core.config import Settings
 from sqlmig.engine import DryRun
 from sqlmig.pg.session import Session, drop_schema_objects, locked_session
@@ -130,7 +131,8 @@ def dry_run(settings: Settings, reporter: Reporter, *, to: int | None = None
     settings = with_url(settings, reporter)
     assert settings.database_url is not None
     with locked_session(settings, settings.database_url, reporter) as session:
-        engine.preflight(session, settings.allow_out_of_order, "dry-run")
+        check_history(session.migrations, session.applied,
+                      allow_out_of_order=settings.allow_out_of_order, verb="dry-run")
         steps = plan.plan_migrate(session.migrations, session.applied, to=to,
                                   allow_out_of_order=settings.allow_out_of_order)
         return engine.dry_run(session, steps)

@@ -1,16 +1,25 @@
-"""What a run refuses before it sends anything: syntax errors, psql meta-commands and, in a
-file run inside a transaction, statements that would break it; found in the files alone, so
-a refused run leaves the database untouched. Pure: no socket.
+"""What a run refuses before it sends anything: files and history that disagree, syntax
+errors, psql meta-commands and, in a file run inside a transaction, statements that would
+break it; found before the first statement is sent, so a refused run leaves the database
+untouched. Pure: no socket.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmig.core.files import SqlFile
-from sqlmig.core.plan import Step, check_single_transaction
+from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.plan import Applied, Step, check_single_transaction, verify
 from sqlmig.core.sqltext import excerpt, hazards
-from sqlmig.errors import MigrationFailed, MigrationFileError
+from sqlmig.errors import MigrationFailed, MigrationFileError, VerifyFailed
+
+
+def check_history(migrations: Sequence[Migration], applied: Sequence[Applied], *,
+                  allow_out_of_order: bool, verb: str = "run") -> None:
+    """Validate-on-migrate: refuse when `sqlmig verify` would report anything."""
+    problems = verify(migrations, applied, allow_out_of_order=allow_out_of_order)
+    if problems:
+        raise VerifyFailed(verb, [p.message for p in problems])
 
 
 def check_run(steps: Sequence[Step], *, single_transaction: bool = False,

@@ -1,0 +1,157 @@
+"""Executing plans: run each step with its history row, and report as it goes.
+
+How a step runs depends on it: transactional ones in batches of one query each (batch.py),
+no-transaction ones statement by statement (no_transaction.py), a --single-transaction run or
+a dry run in one transaction (one_transaction.py). Deciding what to run is core/plan.py's,
+what is refused before anything runs core/checks.py's; the locked session is
+pg/session.py's, sending SQL pg/send.py's and rendering the CLI's: the engine only calls a
+Reporter (reporting.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+import psycopg
+
+from sqlmig.core.aftermath import invalid_note, loss_note, unconfirmed_note
+from sqlmig.core.checks import check_run
+from sqlmig.core.plan import Step
+from sqlmig.engine.batch import Pace, next_batch, run_batch, run_big
+from sqlmig.engine.common import flush
+from sqlmig.engine.no_transaction import run_no_transaction
+from sqlmig.engine.one_transaction import DryRun, dry_run, run_single_transaction
+from sqlmig.errors import ConnectionFailed, ConnectionLost, MigrationFailed
+from sqlmig.pg import connection, db
+from sqlmig.pg.session import Session, record_environment
+from sqlmig.reporting import Outcome, Reporter
+
+__all__ = ["DryRun", "dry_run", "run"]
+
+# If the connection breaks, what was reported done is checked against the history over a
+# new connection, waiting for a restarting server at least this long (or --wait).
+RECONNECT_SECONDS = 3.0
+
+
+def run(
+    session: Session,
+    steps: Sequence[Step],
+    reporter: Reporter,
+    *,
+    single_transaction: bool = False,
+    rollback_on_failure: bool = False,
+) -> list[Outcome]:
+    """Execute steps in order. On failure the failing step is rolled back and unrecorded, later
+    steps don't run and earlier ones stay: unless single_transaction (the whole run is one
+    transaction, for steps planned so: see plan.check_single_transaction) or
+    rollback_on_failure (their downs run, newest first)."""
+    check_run(steps, single_transaction=single_transaction,
+              rollback_on_failure=rollback_on_failure)
+    if steps:
+        session.history.ensure(session.conn)
+        record_environment(session, reporter)
+    reporter.planned(steps)
+    try:
+        outcomes: list[Outcome] = []
+        try:
+            if single_transaction:
+                run_single_transaction(session, steps, reporter, outcomes)
+            else:
+                _run_steps(session, steps, reporter, outcomes)
+        except ConnectionLost as failure:
+            halfway = any(not s.transactional and s.file.path == failure.path for s in steps)
+            _account_for_loss(session, outcomes, failure, indexes=halfway)
+            raise
+        except MigrationFailed as failure:
+            if rollback_on_failure and outcomes and not single_transaction:
+                failure.undone = _undo(session, outcomes, reporter)
+            raise
+        return outcomes
+    finally:
+        if session.unflushed:
+            flush(session)
+        reporter.done()
+
+
+def _run_steps(
+    session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome]
+) -> None:
+    """Run steps in order, appending each one's outcome as it commits: consecutive
+    transactional steps in batches, the others one at a time."""
+    pace, index = Pace(), 0
+    while index < len(steps):
+        batch = next_batch(steps, index, pace.size)
+        durable = index + max(len(batch), 1) == len(steps)
+        if not batch:
+            outcomes.append(_run_step(session, steps[index], reporter, durable=durable))
+            index += 1
+            continue
+        started = time.perf_counter()
+        run_batch(session, batch, reporter, outcomes, durable=durable)
+        pace.after(len(batch), time.perf_counter() - started)
+        index += len(batch)
+
+
+def _run_step(
+    session: Session, step: Step, reporter: Reporter, *, durable: bool = True
+) -> Outcome:
+    """One step on its own: a no-transaction step, a big file, or any step via a batch of one."""
+    if step.transactional and not step.file.big:
+        outcomes: list[Outcome] = []
+        run_batch(session, [step], reporter, outcomes, durable=durable)
+        return outcomes[0]
+    reporter.started(step)
+    if not step.transactional:
+        ms = run_no_transaction(session, step)
+        flush(session)  # its autocommitted history writes may not have waited for the disk
+    else:
+        ms = run_big(session, step, durable=durable)
+    reporter.finished(step, ms)
+    return Outcome(step, ms)
+
+
+def _undo(session: Session, outcomes: list[Outcome], reporter: Reporter) -> list[str]:
+    """Run the downs of this run's successful ups, newest first; stop at one that can't."""
+    undone = []
+    for outcome in reversed(outcomes):
+        migration = outcome.step.migration
+        if outcome.step.direction != "up" or migration.down is None:
+            break
+        _run_step(session, Step(migration, "down"), reporter)
+        undone.append(migration.id)
+    return undone
+
+
+def _account_for_loss(session: Session, outcomes: Sequence[Outcome],
+                     failure: MigrationFailed, *, indexes: bool = False) -> None:
+    """The connection broke after `outcomes` were reported done: reconnect once and say, from
+    the history, which of them survived (an asynchronous commit lost in a server crash does
+    not); if that fails, say which of them may not have. `indexes`: a no-transaction file
+    was cut off, so also name the INVALID indexes it may have left."""
+    if not outcomes and not indexes:
+        return
+    settings = session.settings
+    try:
+        if settings is None:
+            raise ConnectionFailed("no settings to reconnect with")
+        wait = max(settings.connect_wait, RECONNECT_SECONDS)
+        conn = connection.connect(session.url, settings=replace(settings, connect_wait=wait),
+                                  connect_timeout=5)
+    except ConnectionFailed as err:
+        failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
+                                          session.unconfirmed, str(err)))
+        return
+    try:
+        with conn:
+            recorded = {a.version for a in session.history.read(conn) if a.state == "applied"}
+            invalid = db.invalid_indexes(conn) if indexes else []
+    except psycopg.Error as err:
+        failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
+                                          session.unconfirmed, str(err).strip()))
+        return
+    if invalid:
+        failure.add_note(invalid_note([(i.name, i.table) for i in invalid]))
+    if outcomes:
+        failure.add_note(loss_note([o.step for o in outcomes], recorded))
