@@ -4,8 +4,9 @@ cut off halfway, INVALID indexes, and commits a server crash may have lost."""
 from __future__ import annotations
 
 from sqlmig.core.aftermath import invalid_note, loss_note, stopped, unconfirmed_note
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import Interrupted, MigrationFailed
 
 INDEX = Migration(3, "index", SqlFile("sql/0003_index.up.sql", "SELECT 1;\n"),

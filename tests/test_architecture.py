@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sqlmig"
 MAX_LINES = 500
 # Still over MAX_LINES, to be split; each entry must stay true (the test fails once a module
 # is short enough, so the list only shrinks).
-TOO_LONG_FOR_NOW = {"sqlmig.core.files", "sqlmig.review.lint"}
+TOO_LONG_FOR_NOW = {"sqlmig.review.lint"}
 
 
 def module_name(path: Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig.core import files, sqltext
+from sqlmig.core import files, sqlfile, sqltext
 from sqlmig.errors import MigrationFileError
 from tests.conftest import Project
 
@@ -25,9 +25,9 @@ def small_big_file(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_big_file_is_held_as_bytes_with_the_checksum_of_its_text(tmp_path: Path) -> None:
     path = tmp_path / "0001_big.up.sql"
     path.write_text(UP, encoding="utf-8")
-    big = files.read_sql_file(path)
+    big = sqlfile.read_sql_file(path)
     assert big.big and big.sql() == UP.encode()
-    assert big.checksum == files.checksum(UP) == hashlib.sha256(UP.encode()).hexdigest()
+    assert big.checksum == sqlfile.checksum(UP) == hashlib.sha256(UP.encode()).hexdigest()
     assert big.directives == {"lock-timeout": "5s"}
     assert big.text == UP
 
@@ -35,15 +35,15 @@ def test_a_big_file_is_held_as_bytes_with_the_checksum_of_its_text(tmp_path: Pat
 def test_a_big_file_with_crlf_and_a_bom_hashes_like_its_lf_twin(tmp_path: Path) -> None:
     path = tmp_path / "0001_big.up.sql"
     path.write_bytes(b"\xef\xbb\xbf" + UP.replace("\n", "\r\n").encode())
-    big = files.read_sql_file(path)
-    assert big.sql() == UP.encode() and big.checksum == files.checksum(UP)
+    big = sqlfile.read_sql_file(path)
+    assert big.sql() == UP.encode() and big.checksum == sqlfile.checksum(UP)
 
 
 def test_invalid_utf8_in_a_big_file_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "0001_big.up.sql"
     path.write_bytes(UP.encode() + b"INSERT INTO big VALUES (1, 'caf\xe9');\n")
     with pytest.raises(MigrationFileError) as raised:
-        files.read_sql_file(path)
+        sqlfile.read_sql_file(path)
     assert raised.value.line == UP.count("\n") + 1
     assert "not valid UTF-8 (byte 0xe9)" in str(raised.value)
 
@@ -69,9 +69,9 @@ def test_a_big_up_file_of_comments_only_is_empty(tmp_path: Path, comments: str) 
 def test_a_big_file_with_a_statement_after_its_comments_has_sql(tmp_path: Path, text: str) -> None:
     path = tmp_path / "0001_big.up.sql"
     path.write_text(text, encoding="utf-8")
-    big = files.read_sql_file(path)
+    big = sqlfile.read_sql_file(path)
     data = big.sql()
-    assert big.big and isinstance(data, bytes) and files.has_sql(big)
+    assert big.big and isinstance(data, bytes) and sqlfile.has_sql(big)
     assert sqltext.first_token(data) == sqltext.first_token(text)  # bytes and text agree
 
 
@@ -82,7 +82,7 @@ def test_a_big_file_applies_and_is_recorded_with_its_time_and_checksum(project: 
     assert project.query("SELECT count(*) FROM big") == [(200,)]
     [(checksum, script, ms)] = project.query(
         "SELECT checksum, script, execution_ms FROM schema_migrations WHERE version = 1")
-    assert checksum == files.checksum(UP) and script is None and ms is not None and ms >= 0
+    assert checksum == sqlfile.checksum(UP) and script is None and ms is not None and ms >= 0
     project.run("verify")
     project.run("rollback")
     project.run("rollback")
@@ -194,8 +194,8 @@ def test_lint_skips_a_big_file_without_decoding_it(
     project: Project, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     project.pair("0001_big", UP + "DROP TABLE users;\n", "DROP TABLE big;")
-    text = files.SqlFile.text.fget
+    text = sqlfile.SqlFile.text.fget
     assert text is not None
-    monkeypatch.setattr(files.SqlFile, "text", property(
+    monkeypatch.setattr(sqlfile.SqlFile, "text", property(
         lambda self: pytest.fail("a big file was decoded") if self.big else text(self)))
     assert project.run("lint", "--json").stdout.count('"rule"') == 0

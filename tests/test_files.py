@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 
 from sqlmig.core import sqltext
-from sqlmig.core.files import (
-    FILE_NAME,
-    checksum,
-    discover,
-    has_sql,
-    migration_file_name,
-    normalise,
-    parse_directives,
-    read_sql_file,
-    scan,
-)
+from sqlmig.core.directives import parse_directives
+from sqlmig.core.files import FILE_NAME, discover, migration_file_name, scan
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import checksum, has_sql, normalise, read_sql_file
 from sqlmig.errors import MigrationFileError
 
 UP = "CREATE TABLE users (id int);\n"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import SqlFile
 from tests.conftest import README, Project
 
 ESCAPE = "\x1b["

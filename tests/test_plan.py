@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
 from sqlmig.core.plan import (
     Applied,
     State,
@@ -24,6 +24,7 @@ from sqlmig.core.plan import (
     status,
     verify,
 )
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import PlanError
 
 # The test world. Versions 0003 and 0004 never existed (a gap); 0005 has no down file; 0006's

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from sqlmig.core import plan
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import PlanError
 
 

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqlmig.core import plan
-from sqlmig.core.files import FILE_NAME, Migration, SqlFile, migration_file_name
+from sqlmig.core.files import FILE_NAME, Migration, migration_file_name
+from sqlmig.core.sqlfile import SqlFile
 
 names = st.from_regex(r"[a-z0-9_]{1,20}", fullmatch=True)
 widths = st.integers(min_value=4, max_value=8)

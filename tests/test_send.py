@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sqlmig.core.checks import check_file, check_run
-from sqlmig.core.files import Migration, SqlFile, read_sql_file
+from sqlmig.core.files import Migration
 from sqlmig.core.located import (
     Part,
     ServerError,
@@ -20,6 +20,7 @@ from sqlmig.core.located import (
     syntax_failure,
 )
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import SqlFile, read_sql_file
 from sqlmig.core.sqltext import split_statements, statement_runs
 from sqlmig.errors import MigrationFailed, MigrationFileError, PlanError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pglast.parser import ParseError
 
-from sqlmig.core.files import normalise
+from sqlmig.core.sqlfile import normalise
 from sqlmig.core.sqltext import Hazard, Statement, excerpt, hazards, locate, split_statements
 
 

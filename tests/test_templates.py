@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from pglast.parser import parse_sql
 
-from sqlmig.core.files import FILE_NAME, discover, has_sql, migration_file_name, parse_directives
+from sqlmig.core.directives import parse_directives
+from sqlmig.core.files import FILE_NAME, discover, migration_file_name
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import has_sql
 from sqlmig.core.templates import (
     TEMPLATES,
     Column,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlmig.core import files
+from sqlmig.core import files, sqlfile
 from sqlmig.core.config import Settings
 from sqlmig.errors import ConfigError
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
@@ -53,7 +53,7 @@ def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset
         pair = next((m for m in ups.values() if m.down and m.down.path.resolve() == path), None)
         if pair is not None and pair.up.path.resolve() in wanted:
             continue  # linted with its up
-        sql_file = files.read_sql_file(path)
+        sql_file = sqlfile.read_sql_file(path)
         if sql_file.big:
             continue  # bulk data: not linted (see lint_migration)
         direction = "down" if path.name.endswith(".down.sql") else "up"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from sqlmig.core.files import SqlFile
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.sqltext import (
     Statement,
     excerpt,

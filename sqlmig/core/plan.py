@@ -12,7 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import PlanError
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its

@@ -83,7 +83,7 @@ _FORBIDDEN_TRANSACTION_KINDS = {
 }
 
 
-# Above this size a file is bulk data. It is held as bytes only (see files.SqlFile): a 200 MB
+# Above this size a file is bulk data. It is held as bytes only (see sqlfile.SqlFile): a 200 MB
 # data file then costs its bytes plus libpq's send buffer, not also a str and two re-encoded
 # copies. And it is neither parsed ahead nor linted: a full parse tree would cost many times
 # its size in memory; the server still reports its errors.

@@ -8,8 +8,8 @@ from contextlib import suppress
 import psycopg
 from psycopg import sql
 
-from sqlmig.core.files import SqlFile
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import MigrationFailed
 from sqlmig.pg import connection
 from sqlmig.pg.send import execute, rollback_quietly

@@ -12,9 +12,10 @@ import psycopg
 
 from sqlmig.core import plan
 from sqlmig.core.aftermath import failed_verb, invalid_note, stopped
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
 from sqlmig.core.located import syntax_failure
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.sqltext import Statement, iter_statements, split_statements
 from sqlmig.engine.common import timeouts
 from sqlmig.errors import Interrupted, InvalidIndexes, MigrationFailed

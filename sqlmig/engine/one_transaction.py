@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import psycopg
 
 from sqlmig.core.checks import check_file
-from sqlmig.core.files import SqlFile
 from sqlmig.core.plan import Step
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.engine.common import SYNC_COMMIT, as_text, record, start_clean, timeouts
 from sqlmig.errors import MigrationFailed, MigrationFileError
 from sqlmig.pg.send import rollback_quietly, send

@@ -12,8 +12,8 @@ from contextlib import suppress
 import psycopg
 from psycopg import pq
 
-from sqlmig.core.files import SqlFile
 from sqlmig.core.located import Part, located, located_in_piece
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.sqltext import Statement, statement_runs
 from sqlmig.errors import ConnectionLost, Interrupted, display_path
 from sqlmig.pg import simple_query

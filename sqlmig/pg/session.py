@@ -12,8 +12,9 @@ import psycopg
 
 from sqlmig.core import files, plan, protect
 from sqlmig.core.config import Settings
-from sqlmig.core.files import Migration, SqlFile
+from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.sqltext import may_leave_session_state
 from sqlmig.pg import connection, db
 from sqlmig.reporting import Reporter, SilentReporter

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlmig.core import sqltext
-from sqlmig.core.files import Migration, parse_directives
+from sqlmig.core.directives import parse_directives
+from sqlmig.core.files import Migration
 from sqlmig.core.pg_ast import (
     among,
     constant,

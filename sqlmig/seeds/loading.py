@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from sqlmig.core.checks import check_file
-from sqlmig.core.files import SqlFile
+from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import ConfigError, Interrupted, MigrationFailed, display_path
 from sqlmig.pg.send import rollback_quietly, send
 from sqlmig.pg.session import Session

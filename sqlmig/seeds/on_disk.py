@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmig.core.files import normalise, parse_directives
+from sqlmig.core.directives import parse_directives
+from sqlmig.core.sqlfile import normalise
 from sqlmig.errors import MigrationFileError
 
 SEED_NAME = re.compile(r"^(?P<order>\d+)_(?P<name>[A-Za-z0-9_$.]+)\.(?P<kind>sql|csv)$")

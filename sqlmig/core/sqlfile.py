@@ -1,0 +1,247 @@
+"""One migration file as sqlmig reads it: strict UTF-8, BOM stripped, CRLF turned into LF,
+its header directives and its SHA-256 checksum; a big file kept as bytes. Every problem is a
+MigrationFileError naming the file (and line). Pure: no database access.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from sqlmig.core import sqltext
+from sqlmig.core.directives import parse_directives
+from sqlmig.errors import MigrationFileError, display_path
+
+BOM = "\ufeff"
+
+
+# Byte order marks of encodings people save SQL in by accident (Windows editors, PowerShell's
+# `>`), longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+class SqlFile:
+    """One file's text, normalised (BOM stripped, CRLF -> LF) exactly as it will be executed.
+
+    Immutable by convention. The path is kept as a string and made a Path on first use: a scan
+    of 20,000 files spends more on building Paths than on reading the files. A big file (bulk
+    data, over sqltext.BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets
+    hashed and sent: its text is decoded again on each use (error messages), never held. A
+    deferred file (a down file, for commands that only go up) is read, and checked, on first
+    use.
+    """
+
+    __slots__ = ("_checksum", "_data", "_directives", "_location", "_path", "_reader", "_text")
+
+    def __init__(self, path: Path | str, text: str | None,
+                 directives: Mapping[str, str] | None = None, *, data: bytes | None = None):
+        if (text is None) == (data is None):
+            raise ValueError("SqlFile needs its text or (for a big file) its bytes")
+        self._location = os.fspath(path)
+        self._path = path if isinstance(path, Path) else None
+        self._checksum: str | None = None
+        self._text = text
+        self._data = data
+        # name -> arguments ("" for flags)
+        self._directives: Mapping[str, str] | None = {} if directives is None else directives
+        self._reader: Callable[[Path | str], SqlFile] = read_sql_file
+
+    @classmethod
+    def deferred(
+        cls, path: Path | str, reader: Callable[[Path | str], SqlFile] | None = None
+    ) -> SqlFile:
+        """A file read (by `reader`) on first use; problems with it (MigrationFileError)
+        surface then."""
+        self = cls.__new__(cls)
+        self._location = os.fspath(path)
+        self._path = path if isinstance(path, Path) else None
+        self._checksum = self._text = self._data = self._directives = None
+        self._reader = reader or read_sql_file
+        return self
+
+    def _load(self) -> None:
+        if self._directives is None:
+            loaded = self._reader(self._location)
+            self._text, self._data, self._directives = loaded._text, loaded._data, loaded.directives
+
+    @property
+    def directives(self) -> Mapping[str, str]:
+        self._load()
+        assert self._directives is not None
+        return self._directives
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = Path(self._location)
+        return self._path
+
+    @property
+    def text(self) -> str:
+        if self._text is not None:
+            return self._text
+        self._load()
+        if self._text is not None:
+            return self._text
+        assert self._data is not None
+        return self._data.decode("utf-8")
+
+    @property
+    def big(self) -> bool:
+        """Held as bytes: too big to parse ahead, lint, keep in history or copy around."""
+        self._load()
+        return self._data is not None
+
+    def sql(self) -> str | bytes:
+        """What to send to the server: the text, or a big file's bytes (no copy)."""
+        self._load()
+        return self._text if self._text is not None else self._data  # type: ignore[return-value]
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            self._load()
+            if self._data is not None:
+                self._checksum = hashlib.sha256(self._data).hexdigest()
+            else:
+                self._checksum = checksum(self.text)
+        return self._checksum
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SqlFile):
+            return NotImplemented
+        return (self._location, self.checksum, dict(self.directives)) == (
+            other._location, other.checksum, dict(other.directives))
+
+    def __hash__(self) -> int:
+        return hash((self._location, self.checksum))
+
+    def __repr__(self) -> str:
+        size = f"{len(self._data)} bytes" if self._data is not None else f"{len(self.text)} chars"
+        return f"SqlFile({self._location!r}, {size}, {dict(self.directives)!r})"
+
+
+def checksum(text: str) -> str:
+    """SHA-256 of the normalised text, so CRLF checkouts and editors adding a BOM don't count
+    as drift."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def normalise(raw: bytes, path: Path | str) -> str:
+    """Decode strictly as UTF-8, strip a BOM, turn CRLF into LF."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        foreign(raw, path)
+        line = raw[: err.start].count(b"\n") + 1
+        raise MigrationFileError(
+            path, f"is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save it as UTF-8", line
+        ) from None
+    if "\x00" in text:
+        foreign(raw, path)
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise MigrationFileError(path, NUL_BYTE, line)
+    if text.startswith(BOM):
+        text = text[1:]
+    return text.replace("\r\n", "\n") if "\r" in text else text
+
+
+NUL_BYTE = ("contains a NUL byte (0x00), which PostgreSQL cannot take in SQL text; "
+            "is it a binary file, or saved as UTF-16? Save it as UTF-8")
+
+
+def foreign(raw: bytes, path: Path | str) -> None:
+    """Raise if `raw` starts with the byte order mark of UTF-16 or UTF-32: said as such, with
+    the command that converts it, rather than as a stray byte."""
+    for mark, encoding in FOREIGN_BOMS:
+        if raw.startswith(mark):
+            shown = display_path(path)
+            raise MigrationFileError(
+                path,
+                f"is {encoding} (it starts with a {encoding} byte order mark), not UTF-8; "
+                f"convert it: iconv -f {encoding} -t UTF-8 {shown} > {shown}.utf8 && "
+                f"mv {shown}.utf8 {shown}",
+            )
+
+
+def has_sql(text: str | SqlFile) -> bool:
+    """True when anything but whitespace and comments (`--` and `/* */`, nested) is left."""
+    if isinstance(text, SqlFile):
+        sql = text.sql()
+        if isinstance(sql, bytes):  # a big file: scanned as bytes, never decoded
+            return sqltext.first_token(sql) < len(sql)
+        text = sql
+    stripped = text.lstrip()
+    if not stripped.startswith(("--", "/*")):
+        return bool(stripped)
+    return sqltext.first_token(text) < len(text)
+
+
+def read_sql_file(path: Path | str) -> SqlFile:
+    raw = read_bytes(path)
+    if len(raw) > sqltext.BIG_FILE:
+        return _read_big(path, raw)
+    text = normalise(raw, path)
+    return SqlFile(path, text, parse_directives(text, path))
+
+
+def _read_big(path: Path | str, raw: bytes) -> SqlFile:
+    """The same checks and normalisation as for any file, done on the bytes in slices."""
+    if raw.startswith(BOM.encode("utf-8")):
+        raw = raw[3:]
+    if b"\r\n" in raw:
+        raw = raw.replace(b"\r\n", b"\n")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
+    try:
+        for start in range(0, len(raw), 1 << 20):
+            decoder.decode(view[start:start + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        normalise(raw, path)  # the error again, with its line, from the one-piece decoder
+        raise
+    nul = raw.find(b"\x00")
+    if nul != -1:
+        raise MigrationFileError(path, NUL_BYTE, raw.count(b"\n", 0, nul) + 1)
+    header = raw[:SMALL_FILE].decode("utf-8", "ignore")
+    directives = parse_directives(header.rsplit("\n", 1)[0], path)
+    return SqlFile(path, None, directives, data=raw)
+
+
+SMALL_FILE = 65536
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """A file's bytes. Most migrations are small: one os.read is a third of the cost of a
+    buffered open(), which adds up over 20,000 files; big files take the one-allocation path."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, SMALL_FILE)
+        finally:
+            os.close(fd)
+        if len(data) < SMALL_FILE:
+            return data
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as err:
+        raise MigrationFileError(path, f"cannot be read: {err.strerror or err}") from None
+
+
+def read_down_file(path: Path | str) -> SqlFile:
+    """A down file, which may hold only comments but not nothing: an empty file is more
+    likely a forgotten one than a migration with nothing to undo."""
+    down = read_sql_file(path)
+    if not down.big and not down.text.strip():
+        raise MigrationFileError(
+            path,
+            "down file is empty; write the SQL that undoes the up file, or, if there is "
+            "nothing to undo, a comment saying so (e.g. `-- nothing to undo`)",
+        )
+    return down
