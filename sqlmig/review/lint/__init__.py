@@ -1,0 +1,132 @@
+"""Static checks of migration files with the real Postgres parser (pglast): operations that lock or
+rewrite busy tables, lose data, or cannot be rolled back, each with the safer alternative.
+
+Pure and offline: reads text, returns findings; never connects, never prints. "Existing table"
+means a table not created earlier in the same file. The rules and their advice are in
+rules.py, the check of each kind of statement in statements.py, the down file's check in
+reversal.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlmig.core import sqltext
+from sqlmig.core.directives import parse_directives
+from sqlmig.core.files import Migration
+from sqlmig.core.pg_ast import dotted
+from sqlmig.core.sqltext import first_token, hazards, non_transactional, transaction_control
+from sqlmig.errors import MigrationFileError
+from sqlmig.review.lint.reversal import uncovered
+from sqlmig.review.lint.rules import RULES, Finding, finding
+from sqlmig.review.lint.state import FileState
+from sqlmig.review.lint.statements import CHECKS
+
+__all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
+
+# A comment line of its own: a trailing `-- sqlmig:lint-ignore` after a statement does not count
+IGNORE = re.compile(r"^[ \t]*--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)", re.MULTILINE)
+
+
+def lint_migration(
+    migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
+) -> list[Finding]:
+    """Both files of a migration; the up is also checked against what its down drops. Big
+    files (bulk data, held as bytes) are not linted, so not decoded either."""
+    up, down = migration.up, migration.down
+    findings = []
+    if not up.big:
+        down_text = down.text if down is not None and not down.big else None
+        findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
+                              disabled=disabled, lock_timeout=lock_timeout)
+    if down is not None and not down.big:
+        findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
+                              lock_timeout=lock_timeout)
+    return findings
+
+
+def lint_file(
+    path: Path, text: str, *, direction: str = "up", down_text: str | None = None,
+    disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
+) -> list[Finding]:
+    """Findings for one file. `lock_timeout` says one is configured for every migration. Files
+    over sqltext.BIG_FILE (bulk data) are not parsed."""
+    if len(text) > sqltext.BIG_FILE:
+        return []
+    from pglast import parser
+
+    directives = parse_directives(text, path)
+    try:
+        statements = parser.parse_sql(text)
+    except parser.ParseError:
+        return [
+            finding("syntax-error", path, hazard.line, hazard.column,
+                     hazard.what if hazard.kind == "syntax" else
+                     f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql scripts")
+            for hazard in hazards(text)
+            if "syntax-error" not in disabled
+        ]
+    state = FileState(path, text, direction, disabled,
+                       transactional="no-transaction" not in directives,
+                       lock_timeout=lock_timeout or "lock-timeout" in directives)
+    previous_end = 0
+    for raw in statements:
+        start = first_token(text, raw.stmt_location or 0)
+        state.begin_statement(start, _ignored(path, text, previous_end, start))
+        _check_statement(state, raw.stmt)
+        previous_end = start + (raw.stmt_len or len(text) - start)
+    if direction == "up" and down_text is not None:
+        _check_down_drops(state, down_text)
+    return state.findings
+
+
+def _ignored(path: Path, text: str, start: int, end: int) -> frozenset[str]:
+    """Rules named by `-- sqlmig:lint-ignore RULE[, RULE]` comments just above a statement."""
+    rules: set[str] = set()
+    for match in IGNORE.finditer(text, start, end):
+        names = [n for n in re.split(r"[\s,]+", match["rules"].strip()) if n]
+        line = text.count("\n", 0, match.start()) + 1
+        if not names:
+            raise MigrationFileError(path, "sqlmig:lint-ignore needs the rule(s) to ignore, "
+                                     "e.g. -- sqlmig:lint-ignore drop-column", line)
+        unknown = [n for n in names if n not in RULES]
+        if unknown:
+            raise MigrationFileError(
+                path, f"sqlmig:lint-ignore: unknown rule {', '.join(unknown)} "
+                f"(rules: {', '.join(sorted(RULES))})", line)
+        rules.update(names)
+    return frozenset(rules)
+
+
+def _check_statement(state: FileState, node: Any) -> None:
+    kind = type(node).__name__
+    if state.transactional:
+        what = transaction_control(node)
+        if what is not None:
+            state.report("transaction-control",
+                         f"{what} inside a transactional migration breaks its all-or-nothing run")
+        what = non_transactional(node)
+        if what is not None:
+            rule = "concurrently-in-transaction" if "CONCURRENTLY" in what else (
+                "needs-no-transaction")
+            state.report(rule, f"{what} cannot run inside a transaction block, and this file "
+                               "runs in one")
+    check = CHECKS.get(kind)
+    if check is not None:
+        check(state, node)
+
+
+def _check_down_drops(state: FileState, down_text: str) -> None:
+    if "down-does-not-drop" in state.disabled or not state.created:
+        return
+    for created in uncovered(state.created, down_text):
+        if "down-does-not-drop" in created.ignored:
+            continue
+        what = f"{created.kind} {dotted((created.schema, created.name))}"
+        if created.table is not None:
+            what += f" on {dotted(created.table)}"
+        state.findings.append(finding(
+            "down-does-not-drop", state.path, created.line, created.column,
+            f"the up creates {what}, and the down file never drops it"))

@@ -1,0 +1,113 @@
+"""The lint rules: each one's name, severity and the safer alternative users are shown with
+every finding. The advice lives here, reviewed together; statements.py words the findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: str  # "error" fails `sqlmig lint`; "warning" is reported only
+    fix: str  # the safer alternative, shown next to every finding
+
+
+RULES: dict[str, Rule] = {
+    "syntax-error": Rule("error", "fix the SQL; PostgreSQL would refuse the file"),
+    "index-not-concurrent": Rule(
+        "error",
+        "CREATE INDEX CONCURRENTLY in a file with `-- sqlmig:no-transaction` (it does not block "
+        "writes)",
+    ),
+    "add-column-not-null": Rule(
+        "error",
+        "add the column nullable or with a constant DEFAULT, backfill it, then add NOT NULL",
+    ),
+    "add-column-volatile-default": Rule(
+        "error",
+        "add the column without a default, set the default for new rows, backfill in batches",
+    ),
+    "constraint-not-valid": Rule(
+        "error",
+        "add it with NOT VALID (no scan, brief lock), then VALIDATE CONSTRAINT in a later "
+        "statement or migration (does not block writes)",
+    ),
+    "add-unique-constraint": Rule(
+        "error",
+        "CREATE UNIQUE INDEX CONCURRENTLY first (no-transaction file), then ADD CONSTRAINT ... "
+        "UNIQUE / PRIMARY KEY USING INDEX (instant)",
+    ),
+    "alter-column-type": Rule(
+        "error",
+        "add a new column of the new type, backfill it, switch reads, drop the old one later "
+        "(varchar(n) -> text or a larger n is safe: suppress with sqlmig:lint-ignore)",
+    ),
+    "set-not-null": Rule(
+        "error",
+        "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT "
+        "NULL (PostgreSQL 12+ skips the scan) and drop the check",
+    ),
+    "rename-column": Rule(
+        "warning",
+        "add the new column, write both, move readers, drop the old one later (expand/contract)",
+    ),
+    "rename-table": Rule(
+        "warning",
+        "create a view under the old name for running code, or rename in a release where no "
+        "code uses the old name",
+    ),
+    "drop-table": Rule(
+        "error",
+        "stop using the table in a release first; if the data may go, say so with "
+        "`-- sqlmig:lint-ignore drop-table`",
+    ),
+    "drop-column": Rule(
+        "error",
+        "stop reading the column in a release first; if the data may go, say so with "
+        "`-- sqlmig:lint-ignore drop-column`",
+    ),
+    "truncate": Rule(
+        "error",
+        "delete in batches with a WHERE clause, or say so with `-- sqlmig:lint-ignore truncate`",
+    ),
+    "concurrently-in-transaction": Rule(
+        "error",
+        "add `-- sqlmig:no-transaction` as the file's first line and keep the statement "
+        "idempotent (IF NOT EXISTS / IF EXISTS)",
+    ),
+    "needs-no-transaction": Rule(
+        "error", "add `-- sqlmig:no-transaction` as the file's first line",
+    ),
+    "transaction-control": Rule(
+        "error",
+        "remove it (sqlmig wraps the file in one transaction), or add `-- sqlmig:no-transaction` "
+        "to manage transactions yourself",
+    ),
+    "down-does-not-drop": Rule(
+        "error",
+        "drop it in the down file so rollback returns the schema to where it was "
+        "(`sqlmig check` proves it)",
+    ),
+    "lock-timeout-missing": Rule(
+        "warning",
+        "SET lock_timeout = '5s' first (or `-- sqlmig:lock-timeout 5s`), so a blocked ALTER fails "
+        "fast instead of queueing every query behind it; retry later",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    path: Path
+    line: int
+    column: int | None
+    message: str
+    fix: str
+
+
+def finding(rule: str, path: Path, line: int, column: int | None, message: str) -> Finding:
+    spec = RULES[rule]
+    return Finding(rule, spec.severity, path, line, column, message, spec.fix)

@@ -1,0 +1,61 @@
+"""What lint knows while it reads one file: the statement it is at, the rules suppressed for
+it, what the file has created so far and whether a lock_timeout is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlmig.core.pg_ast import among, relation_key
+from sqlmig.core.sqltext import locate
+from sqlmig.review.lint.reversal import Created
+from sqlmig.review.lint.rules import Finding, finding
+
+
+@dataclass
+class FileState:
+    path: Path
+    text: str
+    direction: str
+    disabled: frozenset[str]
+    transactional: bool
+    lock_timeout: bool
+    findings: list[Finding] = field(default_factory=list)
+    created_tables: set[tuple[str | None, str]] = field(default_factory=set)
+    created: list[Created] = field(default_factory=list)
+    lock_timeout_reported: bool = False
+    start: int = 0
+    ignored: frozenset[str] = frozenset()
+
+    def begin_statement(self, start: int, ignored: frozenset[str]) -> None:
+        self.start, self.ignored = start, ignored
+
+    def report(self, rule: str, message: str, location: int | None = None) -> None:
+        if rule in self.disabled or rule in self.ignored:
+            return
+        offset = location if location is not None and location >= 0 else self.start
+        line, column = locate(self.text, offset + 1)
+        self.findings.append(finding(rule, self.path, line, column, message))
+
+    def existing(self, relation: Any) -> bool:
+        return not among(relation_key(relation), self.created_tables)
+
+    def renamed_table(self, old: tuple[str | None, str], new_name: str) -> None:
+        """A table created in this file got a new name: the down must drop that one."""
+        new = (old[0], new_name)
+        self.created_tables.add(new)
+        self.created = [
+            replace(c, name=new_name) if c.kind == "table" and among((c.schema, c.name), {old})
+            else replace(c, table=new) if c.table is not None and among(c.table, {old})
+            else c
+            for c in self.created
+        ]
+
+    def remember(self, kind: str, schema: str | None, name: str, *,
+                 table: tuple[str | None, str] | None = None, location: int | None = None,
+                 replace: bool = False) -> None:
+        offset = location if location is not None and location >= 0 else self.start
+        line, column = locate(self.text, offset + 1)
+        self.created.append(Created(kind, schema, name, table, line, column, replace,
+                                    self.ignored))
