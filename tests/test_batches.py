@@ -14,7 +14,7 @@ import pytest
 
 from sqlmig import engine
 from sqlmig.engine import batch
-from sqlmig.pg import simple_query
+from sqlmig.pg import send
 from tests.conftest import Project
 from tests.test_resilience import lock_is_free
 
@@ -24,15 +24,15 @@ LOG = ("INSERT INTO log SELECT {v}, txid_current(), clock_timestamp(), "
 
 @pytest.fixture
 def queries(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes]:
-    """Every query engine sends through simple_query, in order."""
+    """Every query engine sends through pg.send, in order."""
     sent: list[str | bytes] = []
-    execute = simple_query.execute
+    execute = send._query
 
     def recording(conn, query, *rest):  # type: ignore[no-untyped-def]
         sent.append(query)
         return execute(conn, query, *rest)
 
-    monkeypatch.setattr(simple_query, "execute", recording)
+    monkeypatch.setattr(send, "_query", recording)
     return sent
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig.core import files, sqlfile, sqltext
+from sqlmig.core import files, sqlfile, statements
 from sqlmig.errors import MigrationFileError
 from tests.conftest import Project
 
@@ -19,7 +19,7 @@ UP = "-- sqlmig:lock-timeout 5s\nCREATE TABLE big (id int, note text);\n" + ROWS
 
 @pytest.fixture(autouse=True)
 def small_big_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqltext, "BIG_FILE", 1000)
+    monkeypatch.setattr(sqlfile, "BIG_FILE", 1000)
 
 
 def test_a_big_file_is_held_as_bytes_with_the_checksum_of_its_text(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_a_big_file_with_a_statement_after_its_comments_has_sql(tmp_path: Path, 
     big = sqlfile.read_sql_file(path)
     data = big.sql()
     assert big.big and isinstance(data, bytes) and sqlfile.has_sql(big)
-    assert sqltext.first_token(data) == sqltext.first_token(text)  # bytes and text agree
+    assert statements.first_token(data) == statements.first_token(text)  # bytes and text agree
 
 
 def test_a_big_file_applies_and_is_recorded_with_its_time_and_checksum(project: Project) -> None:
@@ -121,8 +121,8 @@ def test_a_big_file_goes_in_statement_aligned_pieces_and_applies_whole(
 
     monkeypatch.setattr(send, "BIG_FILE_PIECE", 300)
     sent: list[bytes] = []
-    execute = send.simple_query.execute
-    monkeypatch.setattr(send.simple_query, "execute", lambda conn, query, *rest: (
+    execute = send._query
+    monkeypatch.setattr(send, "_query", lambda conn, query, *rest: (
         sent.append(query) or execute(conn, query, *rest)))
     project.pair("0001_big", FUNCTION + UP + "INSERT INTO big VALUES (-1, big_note(-1));\n",
                  "DROP TABLE big;\nDROP FUNCTION big_note(int);")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlmig.core import sqltext
+from sqlmig.core import sqlfile
 from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import FILE_NAME, discover, migration_file_name, scan
 from sqlmig.core.plan import Step
@@ -353,7 +353,7 @@ def test_a_utf16_or_utf32_file_is_named_as_such_with_how_to_convert_it(
 
 @pytest.mark.parametrize("big", [False, True])
 def test_a_nul_byte_is_an_error_naming_the_file_and_line(tmp_path: Path, big: bool) -> None:
-    padding = b"-- padding\n" * (sqltext.BIG_FILE // 10 if big else 1)
+    padding = b"-- padding\n" * (sqlfile.BIG_FILE // 10 if big else 1)
     pair(tmp_path, "0001_nul", up=padding + b"SELECT 1;\nSELECT 'a\x00b';\n")
     problem = only_problem(tmp_path)
     assert problem.line == padding.count(b"\n") + 2

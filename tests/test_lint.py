@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sqlmig.core import sqltext
+from sqlmig.core import sqlfile
 from sqlmig.core.files import discover
 from sqlmig.errors import MigrationFileError
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
@@ -984,7 +984,7 @@ def test_non_ascii_text_in_a_function_body_keeps_later_lines_right() -> None:
 def test_files_over_the_parse_limit_are_not_linted(monkeypatch: pytest.MonkeyPatch) -> None:
     sql = "DROP TABLE users;\n"
     assert lint(sql) == [("drop-table", 1)]
-    monkeypatch.setattr(sqltext, "BIG_FILE", len(sql) - 1)
+    monkeypatch.setattr(sqlfile, "BIG_FILE", len(sql) - 1)
     assert lint(sql) == []
 
 

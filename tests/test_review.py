@@ -11,7 +11,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from sqlmig.pg import connection
-from sqlmig.review import roundtrip
+from sqlmig.review import check
 from tests import provision
 from tests.conftest import Project
 
@@ -265,7 +265,7 @@ def test_a_check_killed_with_9_leaves_a_scratch_database_the_next_check_drops(
     assert scratch in scratch_databases(project)
 
     project.write("0002_slow.up.sql", "SELECT 1;")
-    monkeypatch.setattr(roundtrip, "STALE_AFTER", 0)  # it died a moment ago
+    monkeypatch.setattr(check, "STALE_AFTER", 0)  # it died a moment ago
     result = project.run("check")
     assert f"dropped {scratch}, a scratch database left behind by an interrupted check" in (
         result.stderr)

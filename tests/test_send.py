@@ -21,7 +21,7 @@ from sqlmig.core.located import (
 )
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile, read_sql_file
-from sqlmig.core.sqltext import split_statements, statement_runs
+from sqlmig.core.statements import split_statements, statement_runs
 from sqlmig.errors import MigrationFailed, MigrationFileError, PlanError
 
 # What the engine puts around a file in a batch: BEGIN, the began mark, a SET LOCAL; then the

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pglast import parser
 
-from sqlmig.core.sqltext import (
+from sqlmig.core.statements import (
     first_token,
     iter_statements,
     may_leave_session_state,

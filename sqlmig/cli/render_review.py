@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from sqlmig.core.plan import Step
     from sqlmig.engine import DryRun
     from sqlmig.pg.catalog import Difference
+    from sqlmig.review.check import CheckReport, MigrationCheck
     from sqlmig.review.lint import Finding
-    from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 
 __all__ = ["print_json"]
 

@@ -1,5 +1,5 @@
-"""The commands that look without changing anything: plan, check, diff, docs, dump,
-snapshots and lint. Each returns what it found; what to print and which exit code a finding
+"""The commands that look without changing anything: plan, check, diff, docs, dump and
+snapshots (lint, which needs no database, is linting.py's). Each returns what it found; what to print and which exit code a finding
 deserves is the caller's decision. `check` writes only to a scratch database."""
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from sqlmig.errors import PlanError
 from sqlmig.pg import catalog, connection, db
 from sqlmig.pg.dump import SNAPSHOT_DIR, list_snapshots
 from sqlmig.reporting import Reporter
-from sqlmig.review import roundtrip
+from sqlmig.review.check import CheckReport, MigrationCheck, run_check, scratch_database
 from sqlmig.review.docs import schema_markdown
-from sqlmig.review.roundtrip import CheckReport, MigrationCheck
 
 
 def plan(settings: Settings, reporter: Reporter, *, to: int | None = None) -> list[Step]:
@@ -46,9 +45,9 @@ def check(
         with connection.connect(scratch_url) as conn:
             if not catalog.is_empty(catalog.take(conn)):
                 raise PlanError("--scratch-url: that database is not empty; give an empty one")
-        return roundtrip.run_check(settings, migrations, scratch_url, on_result)
-    with roundtrip.scratch_database(connection_url(settings, reporter), reporter.notice) as url:
-        return roundtrip.run_check(settings, migrations, url, on_result)
+        return run_check(settings, migrations, scratch_url, on_result)
+    with scratch_database(connection_url(settings, reporter), reporter.notice) as url:
+        return run_check(settings, migrations, url, on_result)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlmig.core.files import Migration
+from sqlmig.core.hazards import hazards
+from sqlmig.core.located import excerpt
 from sqlmig.core.plan import Applied, Step, check_single_transaction, verify
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.core.sqltext import excerpt, hazards
 from sqlmig.errors import MigrationFailed, MigrationFileError, VerifyFailed
 
 

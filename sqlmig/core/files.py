@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlmig.core.hazards import hazards
 from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_sql_file
 from sqlmig.errors import MigrationFileError
 
@@ -230,8 +231,6 @@ def migration_file_name(version: int, name: str, direction: str, width: int = 4)
 
 def syntax_problems(migrations: list[Migration]) -> list[MigrationFileError]:
     """Syntax errors in every up and down file, found by the Postgres parser, offline."""
-    from sqlmig.core.sqltext import hazards
-
     problems = []
     for migration in migrations:
         for sql_file in (migration.up, migration.down):

@@ -12,15 +12,29 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.core.sqltext import (
-    Statement,
-    excerpt,
-    first_token,
-    locate,
-    split_statements,
-    statement_offsets,
-)
+from sqlmig.core.statements import Statement, first_token, split_statements, statement_offsets
 from sqlmig.errors import MigrationFailed
+
+
+def locate(text: str, position: int) -> tuple[int, int]:
+    """1-based (line, column) of a 1-based character position, as Postgres reports it."""
+    index = max(0, min(position - 1, len(text)))
+    line = text.count("\n", 0, index) + 1
+    line_start = text.rfind("\n", 0, index) + 1
+    return line, index - line_start + 1
+
+
+def excerpt(text: str, line: int, column: int | None = None) -> str:
+    """The offending line with its number, and a caret under the column."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    source = lines[line - 1].replace("\t", " ")
+    gutter = f"{line:>5} | "
+    out = gutter + source
+    if column is not None:
+        out += "\n" + " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^"
+    return out
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,17 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sqlmig.core import sqltext
 from sqlmig.core.directives import parse_directives
+from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError, display_path
 
 BOM = "\ufeff"
+
+# Above this size a file is bulk data. It is held as bytes only (see SqlFile): a 200 MB
+# data file then costs its bytes plus libpq's send buffer, not also a str and two re-encoded
+# copies. And it is neither parsed ahead nor linted: a full parse tree would cost many times
+# its size in memory; the server still reports its errors.
+BIG_FILE = 10_000_000
 
 
 # Byte order marks of encodings people save SQL in by accident (Windows editors, PowerShell's
@@ -31,7 +37,7 @@ class SqlFile:
 
     Immutable by convention. The path is kept as a string and made a Path on first use: a scan
     of 20,000 files spends more on building Paths than on reading the files. A big file (bulk
-    data, over sqltext.BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets
+    data, over BIG_FILE bytes) is kept as its UTF-8 bytes only, which is what gets
     hashed and sent: its text is decoded again on each use (error messages), never held. A
     deferred file (a down file, for commands that only go up) is read, and checked, on first
     use.
@@ -175,17 +181,17 @@ def has_sql(text: str | SqlFile) -> bool:
     if isinstance(text, SqlFile):
         sql = text.sql()
         if isinstance(sql, bytes):  # a big file: scanned as bytes, never decoded
-            return sqltext.first_token(sql) < len(sql)
+            return first_token(sql) < len(sql)
         text = sql
     stripped = text.lstrip()
     if not stripped.startswith(("--", "/*")):
         return bool(stripped)
-    return sqltext.first_token(text) < len(text)
+    return first_token(text) < len(text)
 
 
 def read_sql_file(path: Path | str) -> SqlFile:
     raw = read_bytes(path)
-    if len(raw) > sqltext.BIG_FILE:
+    if len(raw) > BIG_FILE:
         return _read_big(path, raw)
     text = normalise(raw, path)
     return SqlFile(path, text, parse_directives(text, path))

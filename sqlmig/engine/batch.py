@@ -22,7 +22,7 @@ from psycopg import pq
 from sqlmig.core.located import Part, failed_part, located
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.core.sqltext import may_leave_session_state
+from sqlmig.core.statements import may_leave_session_state
 from sqlmig.engine.common import (
     ASYNC_COMMIT,
     SYNC_COMMIT,

@@ -69,7 +69,7 @@ def record_inline(session: Session, step: Step) -> str:
 # before running any of it, so a reset travelling with the file would come too late for how
 # that file is read (`SET standard_conforming_strings = off` turns the next file's 'C:\new'
 # into a newline). It runs before a file only when the file before it may have left session
-# state behind (sqltext.may_leave_session_state): it is a fifth of the server time of a
+# state behind (statements.may_leave_session_state): it is a fifth of the server time of a
 # trivial migration.
 # Not seen: a function created earlier that calls set_config(..., false) when a file calls it.
 def start_clean(session: Session, file: SqlFile) -> None:

@@ -16,7 +16,7 @@ from sqlmig.core.files import Migration
 from sqlmig.core.located import syntax_failure
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.core.sqltext import Statement, iter_statements, split_statements
+from sqlmig.core.statements import Statement, iter_statements, split_statements
 from sqlmig.engine.common import timeouts
 from sqlmig.errors import Interrupted, InvalidIndexes, MigrationFailed
 from sqlmig.pg import connection, db

@@ -15,7 +15,7 @@ from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.core.sqltext import may_leave_session_state
+from sqlmig.core.statements import may_leave_session_state
 from sqlmig.pg import connection, db
 from sqlmig.reporting import Reporter, SilentReporter
 

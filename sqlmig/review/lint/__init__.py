@@ -13,11 +13,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlmig.core import sqltext
+from sqlmig.core import sqlfile
 from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import Migration
+from sqlmig.core.hazards import hazards, non_transactional, transaction_control
 from sqlmig.core.pg_ast import dotted
-from sqlmig.core.sqltext import first_token, hazards, non_transactional, transaction_control
+from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError
 from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import RULES, Finding, finding
@@ -52,8 +53,8 @@ def lint_file(
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
 ) -> list[Finding]:
     """Findings for one file. `lock_timeout` says one is configured for every migration. Files
-    over sqltext.BIG_FILE (bulk data) are not parsed."""
-    if len(text) > sqltext.BIG_FILE:
+    over sqlfile.BIG_FILE (bulk data) are not parsed."""
+    if len(text) > sqlfile.BIG_FILE:
         return []
     from pglast import parser
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sqlmig.core.located import locate
 from sqlmig.core.pg_ast import among, relation_key
-from sqlmig.core.sqltext import locate
 from sqlmig.review.lint.reversal import Created
 from sqlmig.review.lint.rules import Finding, finding
 

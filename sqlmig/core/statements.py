@@ -1,7 +1,6 @@
-"""Understanding SQL text without a database: statement boundaries (via pglast, the real Postgres
-parser) and mapping a server error position back to line:column with a caret excerpt.
-
-Pure: never connects, never prints.
+"""Statement boundaries in SQL text without a database: parsed with pglast (the real Postgres
+parser) for files it reads ahead, lexed as bytes for big ones; and whether a file may leave
+session state behind. Pure: never connects, never prints.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, AnyStr
+from typing import AnyStr
 
 
 @dataclass(frozen=True)
@@ -34,171 +33,15 @@ def split_statements(sql: str) -> list[Statement]:
     return statements
 
 
-def locate(text: str, position: int) -> tuple[int, int]:
-    """1-based (line, column) of a 1-based character position, as Postgres reports it."""
-    index = max(0, min(position - 1, len(text)))
-    line = text.count("\n", 0, index) + 1
-    line_start = text.rfind("\n", 0, index) + 1
-    return line, index - line_start + 1
-
-
-def excerpt(text: str, line: int, column: int | None = None) -> str:
-    """The offending line with its number, and a caret under the column."""
-    lines = text.split("\n")
-    if not 1 <= line <= len(lines):
-        return ""
-    source = lines[line - 1].replace("\t", " ")
-    gutter = f"{line:>5} | "
-    out = gutter + source
-    if column is not None:
-        out += "\n" + " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^"
-    return out
-
-
-@dataclass(frozen=True)
-class Hazard:
-    """A statement that breaks sqlmig's transaction handling, found before anything runs."""
-
-    kind: str  # "transaction-control" | "non-transactional" | "meta-command" | "syntax"
-    what: str  # e.g. "COMMIT", "CREATE INDEX CONCURRENTLY", "\connect", the parser's message
-    line: int
-    column: int | None = None
-
-
-# Cheap pre-filter: only files mentioning one of these words are parsed in full.
-# (The lookahead on first letters lets the regex skip most positions quickly.)
-_SUSPECT = re.compile(
-    r"\b(?=[abcdeprstv])(begin|start|commit|end|rollback|abort|prepare|concurrently|vacuum|"
-    r"database|system|tablespace|subscription|cluster)\b|^\s*\\",
-    re.IGNORECASE | re.MULTILINE,
-)
-_FORBIDDEN_TRANSACTION_KINDS = {
-    "TRANS_STMT_BEGIN": "BEGIN",
-    "TRANS_STMT_START": "START TRANSACTION",
-    "TRANS_STMT_COMMIT": "COMMIT",
-    "TRANS_STMT_ROLLBACK": "ROLLBACK",
-    "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
-    "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED",
-    "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED",
-}
-
-
-# Above this size a file is bulk data. It is held as bytes only (see sqlfile.SqlFile): a 200 MB
-# data file then costs its bytes plus libpq's send buffer, not also a str and two re-encoded
-# copies. And it is neither parsed ahead nor linted: a full parse tree would cost many times
-# its size in memory; the server still reports its errors.
-BIG_FILE = 10_000_000
-
-
-def hazards(sql: str) -> list[Hazard]:
-    """Syntax errors, transaction control, statements PostgreSQL refuses inside a transaction
-    block, and psql meta-commands, each with its line, found with the real Postgres parser
-    before anything runs. Text over BIG_FILE is data: not parsed ahead."""
-    if len(sql) > BIG_FILE:
-        return []
-    from pglast import parser
-
-    suspect = _SUSPECT.search(sql)
-    try:
-        if not suspect:
-            parser.split(sql, with_parser=True, only_slices=True)  # syntax check only
-            return []
-        statements = parser.parse_sql(sql)
-    except parser.ParseError as err:
-        return _meta_commands(sql) or [syntax_error(sql, err)]
-    found = []
-    for raw in statements:
-        what = transaction_control(raw.stmt)
-        kind = "transaction-control"
-        if what is None:
-            what, kind = non_transactional(raw.stmt), "non-transactional"
-        if what is not None:
-            start = raw.stmt_location or 0
-            word = re.match(r"(end|abort)\b", sql[start:start + 6], re.IGNORECASE)
-            if kind == "transaction-control" and word:
-                what = word[1].upper()  # synonyms of COMMIT/ROLLBACK: name what the user wrote
-            found.append(Hazard(kind, what, sql.count("\n", 0, start) + 1))
-    return found
-
-
-def syntax_error(sql: str, err: Exception) -> Hazard:
-    message = str(err.args[0]) if err.args else str(err)
-    index = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], int) else None
-    if index is None:
-        return Hazard("syntax", message, 1)
-    line, column = locate(sql, index + 1)
-    return Hazard("syntax", message, line, column)
-
-
-def transaction_control(node: object) -> str | None:
-    if type(node).__name__ != "TransactionStmt":
-        return None
-    kind = getattr(node, "kind", None)
-    return _FORBIDDEN_TRANSACTION_KINDS.get(getattr(kind, "name", ""))
-
-
-def _has_concurrently(options: Any) -> bool:
-    return any(getattr(o, "defname", None) == "concurrently" for o in options or ())
-
-
-def non_transactional(node: object) -> str | None:
-    """The statement as users write it, if PostgreSQL refuses it in a transaction block."""
-    name = type(node).__name__
-    if name == "IndexStmt" and getattr(node, "concurrent", False):
-        return "CREATE INDEX CONCURRENTLY"
-    if name == "DropStmt" and getattr(node, "concurrent", False):
-        return "DROP INDEX CONCURRENTLY"
-    if name == "ReindexStmt":
-        kind = getattr(getattr(node, "kind", None), "name", "")
-        if _has_concurrently(getattr(node, "params", None)):
-            return "REINDEX CONCURRENTLY"
-        if kind in ("REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_DATABASE"):
-            return "REINDEX " + kind.rsplit("_", 1)[-1]
-    if name == "VacuumStmt" and getattr(node, "is_vacuumcmd", False):
-        return "VACUUM"
-    if name == "ClusterStmt" and getattr(node, "relation", None) is None:
-        return "CLUSTER (every table)"
-    if name == "AlterTableStmt":
-        for command in getattr(node, "cmds", None) or ():
-            definition = getattr(command, "def_", None)
-            if getattr(definition, "concurrent", False):
-                return "DETACH PARTITION CONCURRENTLY"
-    simple = {
-        "CreatedbStmt": "CREATE DATABASE",
-        "DropdbStmt": "DROP DATABASE",
-        "AlterSystemStmt": "ALTER SYSTEM",
-        "CreateTableSpaceStmt": "CREATE TABLESPACE",
-        "DropTableSpaceStmt": "DROP TABLESPACE",
-        "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
-        "DropSubscriptionStmt": "DROP SUBSCRIPTION",
-    }
-    return simple.get(name)
-
-
-def _meta_commands(sql: str) -> list[Hazard]:
-    """Backslash commands at the start of a line, outside strings and comments."""
-    from pglast import parser
-
-    try:
-        tokens = parser.scan(sql)
-    except parser.ParseError:
-        return []
-    found = []
-    for token in tokens:
-        if token.name != "ASCII_92":
-            continue
-        line_start = sql.rfind("\n", 0, token.start) + 1
-        if sql[line_start:token.start].strip():
-            continue
-        word = re.match(r"\\[A-Za-z!?]*", sql[token.start:])
-        found.append(Hazard("meta-command", word.group(0) if word else "\\",
-                            sql.count("\n", 0, token.start) + 1))
-    return found
-
-
 _BLANKS = re.compile(r"(?:\s+|--[^\n]*)*")
+
+
 _COMMENT_MARKS = re.compile(r"/\*|\*/")
+
+
 _BYTE_BLANKS = re.compile(rb"(?:\s+|--[^\n]*)*")
+
+
 _BYTE_COMMENT_MARKS = re.compile(rb"/\*|\*/")
 
 
@@ -243,8 +86,14 @@ _TOKEN = (
     rb"|(?<![\w\x80-\xff$])\$(?P<tag>(?:[A-Za-z_\x80-\xff][\w\x80-\xff]*+)?)\$.*?\$(?P=tag)\$"
     rb"|\$"
 )
+
+
 _STATEMENT_RUN = re.compile(rb"(?:(?:" + _TOKEN + rb")*+;){1,64}+", re.DOTALL)
+
+
 _STATEMENT = re.compile(rb"(?:" + _TOKEN + rb")*+;", re.DOTALL)
+
+
 _NESTED_COMMENT = re.compile(rb"/\*(?:[^*]|\*(?!/))*?/\*", re.DOTALL)
 
 
@@ -320,9 +169,17 @@ def _statement_scan(data: bytes) -> tuple[list[int], bool]:
 # (Matched against the lower-cased text, with a first-letter lookahead: many files, each
 # checked once per run.)
 _SESSION_FIRST_WORDS = ("set", "reset", "prepare", "declare", "listen", "load", "do", "call")
+
+
 _SESSION_INITIALS = "".join(sorted({word[0] for word in _SESSION_FIRST_WORDS}))
+
+
 _SESSION_WORDS = re.compile(rf"\b(?=[{_SESSION_INITIALS}])({'|'.join(_SESSION_FIRST_WORDS)})\b")
+
+
 _SESSION_ANYWHERE = re.compile(r"\b(?=[pst])(temp|temporary|pg_temp|set_config)\b")
+
+
 _FIRST_WORD = re.compile(rb"(?:\s++|--[^\n]*+)*+([A-Za-z]+)")
 
 

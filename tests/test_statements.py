@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from pglast.parser import ParseError
 
+from sqlmig.core.hazards import Hazard, hazards
+from sqlmig.core.located import excerpt, locate
 from sqlmig.core.sqlfile import normalise
-from sqlmig.core.sqltext import Hazard, Statement, excerpt, hazards, locate, split_statements
+from sqlmig.core.statements import Statement, split_statements
 
 
 def texts(sql: str) -> list[str]:
