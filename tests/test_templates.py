@@ -17,12 +17,12 @@ from sqlmig.core.sqlfile import has_sql
 from sqlmig.core.templates import (
     TEMPLATES,
     Column,
-    TemplateError,
     next_version,
     parse_column,
     render,
     slug,
 )
+from sqlmig.errors import ConfigError
 
 COLUMNS = [
     parse_column("email:text:notnull:unique"),
@@ -59,7 +59,7 @@ def test_a_slug_always_makes_a_valid_migration_file_name(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["", "   ", "!!!", "-_-"])
 def test_a_name_without_letters_or_digits_is_refused(name: str) -> None:
-    with pytest.raises(TemplateError, match=r"NAME: .* has no letters or digits"):
+    with pytest.raises(ConfigError, match=r"NAME: .* has no letters or digits"):
         slug(name)
 
 
@@ -136,7 +136,7 @@ def test_an_index_column_may_be_a_bare_name() -> None:
     ],
 )
 def test_a_bad_column_spec_is_refused_naming_the_spec(spec: str, message: str) -> None:
-    with pytest.raises(TemplateError) as raised:
+    with pytest.raises(ConfigError) as raised:
         parse_column(spec)
     assert str(raised.value).startswith(f"--column {spec!r}: ")
     assert message in str(raised.value)
@@ -248,25 +248,25 @@ def test_a_rendered_pair_is_discovered_as_a_migration(tmp_path: Path) -> None:
 
 
 def test_an_unknown_template_is_refused_naming_the_known_ones() -> None:
-    with pytest.raises(TemplateError, match="--template: 'drop_table' is not one of create_table"):
+    with pytest.raises(ConfigError, match="--template: 'drop_table' is not one of create_table"):
         render("drop_table", "x", "users", [])
 
 
 @pytest.mark.parametrize("template", ["create_table", "alter_table", "create_index"])
 def test_a_table_template_without_a_table_is_refused(template: str) -> None:
-    with pytest.raises(TemplateError, match=f"--table is required for the {template} template"):
+    with pytest.raises(ConfigError, match=f"--table is required for the {template} template"):
         render(template, "x", None, COLUMNS)
 
 
 @pytest.mark.parametrize("table", ["Users", "users; DROP TABLE x", "a.b.c", "1users", "a" * 64])
 def test_a_table_that_is_not_a_plain_lower_case_name_is_refused(table: str) -> None:
-    with pytest.raises(TemplateError, match=r"--table: .* is not a lower-case"):
+    with pytest.raises(ConfigError, match=r"--table: .* is not a lower-case"):
         render("create_table", "x", table, [])
 
 
 @pytest.mark.parametrize("template", ["alter_table", "create_index"])
 def test_templates_that_act_on_columns_need_at_least_one(template: str) -> None:
-    with pytest.raises(TemplateError, match=f"--column is required for the {template} template"):
+    with pytest.raises(ConfigError, match=f"--column is required for the {template} template"):
         render(template, "x", "users", [])
 
 

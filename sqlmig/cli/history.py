@@ -1,5 +1,5 @@
 """Commands that read or mend the history rather than run migrations: status, verify, repair,
-baseline; and the project's own: init, config. Typer + rendering only: each calls one
+baseline; and the project's own: init, config. Each parses its options, calls one
 sqlmig.commands function and prints its result.
 """
 

@@ -6,20 +6,17 @@ from pathlib import Path
 
 from sqlmig.core import files, templates
 from sqlmig.core.config import Settings
-from sqlmig.errors import ConfigError, PlanError
+from sqlmig.errors import PlanError
 
 
 def new(settings: Settings, name: str, template: str = "raw", table: str | None = None,
         columns: list[str] | None = None) -> list[Path]:
     """Write NNNN_name.up.sql and .down.sql (never overwriting); returns their paths.
     `columns` are specs like `body:text:notnull`."""
-    try:
-        slug = templates.slug(name)
-        typed = template != "create_index"
-        parsed = [templates.parse_column(spec, typed=typed) for spec in columns or []]
-        up_sql, down_sql = templates.render(template, slug, table, parsed)
-    except templates.TemplateError as err:
-        raise ConfigError(str(err)) from None
+    slug = templates.slug(name)
+    typed = template != "create_index"
+    parsed = [templates.parse_column(spec, typed=typed) for spec in columns or []]
+    up_sql, down_sql = templates.render(template, slug, table, parsed)
     directory = settings.migrations_dir
     directory.mkdir(parents=True, exist_ok=True)
     matches = [m for m in (files.FILE_NAME.match(p.name) for p in directory.glob("*.sql")) if m]

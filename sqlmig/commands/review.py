@@ -1,6 +1,7 @@
 """The commands that look without changing anything: plan, check, diff, docs, dump and
-snapshots (lint, which needs no database, is linting.py's). Each returns what it found; what to print and which exit code a finding
-deserves is the caller's decision. `check` writes only to a scratch database."""
+snapshots (lint, which needs no database, is linting.py's). Each returns what it found; what
+to print and which exit code a finding deserves is the caller's decision. `check` writes
+only to a scratch database."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Which database a destructive command may touch: the environment the database itself records
 (the way Rails keeps it in `ar_internal_metadata`) weighs as much as the one the command runs in.
 
-Pure: decides from names and flags; the engine reads the record, the CLI asks at a terminal.
+Pure: decides from names and flags; pg/session.py reads and writes the record,
+commands/common.py guards each destructive command, the CLI asks at a terminal.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`sqlmig init`: the files a new project starts from. Pure text; the CLI writes them."""
+"""`sqlmig init`: the files a new project starts from. Pure text; commands.init writes them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`sqlmig new`: the next file pair's name and its SQL for each template.
 
-Pure: returns text; the CLI writes the files. Column specs are
-`name:type[:notnull][:unique][:default=EXPR][:references=table.col]`.
+Pure: returns text; commands.new writes the files. A bad argument is a ConfigError naming
+it. Column specs are `name:type[:notnull][:unique][:default=EXPR][:references=table.col]`.
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlmig.errors import ConfigError
+
 TEMPLATES = ("create_table", "alter_table", "create_index", "raw", "empty")
 IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 QUALIFIED = re.compile(r"^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")
-
-
-class TemplateError(ValueError):
-    """Bad arguments to `sqlmig new`; the message names the argument."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ def slug(name: str) -> str:
     """`Add user settings` -> `add_user_settings`: the file-name part of a migration."""
     cleaned = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
     if not cleaned:
-        raise TemplateError(f"NAME: {name!r} has no letters or digits to name a migration")
+        raise ConfigError(f"NAME: {name!r} has no letters or digits to name a migration")
     return cleaned
 
 
@@ -55,12 +53,12 @@ def parse_column(spec: str, *, typed: bool = True) -> Column:
     if not typed and len(parts) == 1:
         parts.append("")
     elif len(parts) < 2 or not parts[1].strip():
-        raise TemplateError(f"--column {spec!r}: expected name:type[:notnull][:unique]...")
+        raise ConfigError(f"--column {spec!r}: expected name:type[:notnull][:unique]...")
     name, type_ = parts[0].strip(), parts[1].strip()
     if not IDENT.match(name):
-        raise TemplateError(f"--column {spec!r}: {name!r} is not a lower-case SQL identifier")
+        raise ConfigError(f"--column {spec!r}: {name!r} is not a lower-case SQL identifier")
     if ";" in type_:
-        raise TemplateError(f"--column {spec!r}: a type cannot contain ';'")
+        raise ConfigError(f"--column {spec!r}: a type cannot contain ';'")
     options: dict[str, object] = {}
     rest = parts[2:]
     while rest:
@@ -84,10 +82,10 @@ def parse_column(spec: str, *, typed: bool = True) -> Column:
                 parts[0], parts[1] if len(parts) == 2 else ""
             )
             if not QUALIFIED.match(table) or (column and not IDENT.match(column)):
-                raise TemplateError(f"--column {spec!r}: references={value} is not table[.column]")
+                raise ConfigError(f"--column {spec!r}: references={value} is not table[.column]")
             options["references"] = f"{table} ({column or 'id'})"
         else:
-            raise TemplateError(
+            raise ConfigError(
                 f"--column {spec!r}: unknown option {part!r} "
                 "(notnull, unique, default=EXPR, references=table.col)"
             )
@@ -115,12 +113,12 @@ def render(
 ) -> tuple[str, str]:
     """(up SQL, down SQL) for a template."""
     if template not in TEMPLATES:
-        raise TemplateError(f"--template: {template!r} is not one of {', '.join(TEMPLATES)}")
+        raise ConfigError(f"--template: {template!r} is not one of {', '.join(TEMPLATES)}")
     if template in ("create_table", "alter_table", "create_index"):
         if not table:
-            raise TemplateError(f"--table is required for the {template} template")
+            raise ConfigError(f"--table is required for the {template} template")
         if not QUALIFIED.match(table):
-            raise TemplateError(f"--table: {table!r} is not a lower-case [schema.]table name")
+            raise ConfigError(f"--table: {table!r} is not a lower-case [schema.]table name")
     header = f"-- Migration: {name}\n"
     if template == "create_table":
         assert table
@@ -137,7 +135,7 @@ def render(
     if template == "alter_table":
         assert table
         if not columns:
-            raise TemplateError("--column is required for the alter_table template (one or more)")
+            raise ConfigError("--column is required for the alter_table template (one or more)")
         adds = ",\n".join(f"    ADD COLUMN {c.definition()}" for c in columns)
         drops = ",\n".join(f"    DROP COLUMN {c.name}" for c in reversed(columns))
         # a blocked ALTER fails after 5 s instead of queueing every query on the table
@@ -148,7 +146,7 @@ def render(
     if template == "create_index":
         assert table
         if not columns:
-            raise TemplateError("--column is required for the create_index template (one or more)")
+            raise ConfigError("--column is required for the create_index template (one or more)")
         names = [c.name for c in columns]
         index = f"{table.split('.')[-1]}_{'_'.join(names)}_idx"
         schema = f"{table.split('.')[0]}." if "." in table else ""

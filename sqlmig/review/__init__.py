@@ -1,1 +1,1 @@
-"""Reviewing migrations: lint rules, the reversal check, the round-trip check."""
+"""Reviewing migrations: lint (its rules and the reversal check), the round-trip check, docs."""
