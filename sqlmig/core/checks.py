@@ -15,6 +15,15 @@ from sqlmig.core.plan import Applied, Step, check_single_transaction, verify
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import MigrationFailed, MigrationFileError, VerifyFailed
 
+# Advice shared with lint's rules, so a run and a review word the same fix the same way.
+ADD_NO_TRANSACTION = "add `-- sqlmig:no-transaction` as the file's first line"
+REMOVE_TRANSACTION_CONTROL = "remove it (sqlmig wraps the file in one transaction)"
+OR_MANAGE_THEM = "or add `-- sqlmig:no-transaction` to manage transactions yourself"
+
+
+def meta_command(what: str) -> str:
+    return f"psql meta-command {what}: sqlmig runs plain SQL, not psql scripts"
+
 
 def check_history(migrations: Sequence[Migration], applied: Sequence[Applied], *,
                   allow_out_of_order: bool, verb: str = "run") -> None:
@@ -53,22 +62,15 @@ def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -
                 excerpt=excerpt(file.text, hazard.line, hazard.column),
             )
         if hazard.kind == "meta-command":
-            message = (
-                f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql "
-                "scripts; remove it"
-            )
+            message = f"{meta_command(hazard.what)}; remove it"
         elif not transactional:
             continue
         elif hazard.kind == "transaction-control":
             message = (
                 f"{hazard.what} inside a transactional {noun} would break its "
-                "all-or-nothing run; remove it (sqlmig wraps the file in a transaction)"
-                + ("" if noun != "migration" else ", or add `-- sqlmig:no-transaction` to "
-                   "the header to manage transactions yourself")
+                f"all-or-nothing run; {REMOVE_TRANSACTION_CONTROL}"
+                + ("" if noun != "migration" else f", {OR_MANAGE_THEM}")
             )
         else:
-            message = (
-                f"{hazard.what} cannot run inside a transaction block; add "
-                "`-- sqlmig:no-transaction` as the file's first line"
-            )
+            message = f"{hazard.what} cannot run inside a transaction block; {ADD_NO_TRANSACTION}"
         raise MigrationFileError(file.path, message, hazard.line)

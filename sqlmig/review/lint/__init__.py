@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmig.core import sqlfile
+from sqlmig.core.checks import meta_command
 from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import Migration
 from sqlmig.core.hazards import hazards, non_transactional, transaction_control
@@ -65,7 +66,7 @@ def lint_file(
         return [
             finding("syntax-error", path, hazard.line, hazard.column,
                      hazard.what if hazard.kind == "syntax" else
-                     f"psql meta-command {hazard.what}: sqlmig runs plain SQL, not psql scripts")
+                     meta_command(hazard.what))
             for hazard in hazards(text)
             if "syntax-error" not in disabled
         ]

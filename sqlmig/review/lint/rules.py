@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlmig.core.checks import ADD_NO_TRANSACTION, OR_MANAGE_THEM, REMOVE_TRANSACTION_CONTROL
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -73,16 +75,14 @@ RULES: dict[str, Rule] = {
     ),
     "concurrently-in-transaction": Rule(
         "error",
-        "add `-- sqlmig:no-transaction` as the file's first line and keep the statement "
-        "idempotent (IF NOT EXISTS / IF EXISTS)",
+        f"{ADD_NO_TRANSACTION} and keep the statement idempotent (IF NOT EXISTS / IF EXISTS)",
     ),
     "needs-no-transaction": Rule(
-        "error", "add `-- sqlmig:no-transaction` as the file's first line",
+        "error", ADD_NO_TRANSACTION,
     ),
     "transaction-control": Rule(
         "error",
-        "remove it (sqlmig wraps the file in one transaction), or add `-- sqlmig:no-transaction` "
-        "to manage transactions yourself",
+        f"{REMOVE_TRANSACTION_CONTROL}, {OR_MANAGE_THEM}",
     ),
     "down-does-not-drop": Rule(
         "error",
