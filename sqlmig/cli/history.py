@@ -165,15 +165,16 @@ def init(
     debug: DebugOption = False,
 ) -> None:
     """Scaffold a project: sql/, seeds/development/, seeds/production/, sqlmig.toml with every
-    key commented, .env.example. Refuses to overwrite anything.
+    key commented, .env.example, and .sqlmig/ and .env in .gitignore (added to an existing
+    one). Never overwrites: files already there are kept.
 
     Example: sqlmig init my-service
     """
     from sqlmig import commands
 
     with reported(debug):
-        for path in commands.init(directory):
-            typer.echo(f"created {path}")
+        for path, action in commands.init(directory):
+            typer.echo(f"{action} {path}")
         typer.echo("next: sqlmig new create_users -t create_table --table users, then sqlmig "
                    "migrate")
 

@@ -1,0 +1,43 @@
+"""The project on disk rather than a database: `init` (the scaffold, the .gitignore lines,
+optionally CI workflows and a compose service). Never connects to a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlmig.core import scaffold
+from sqlmig.errors import PlanError
+
+
+class Written(NamedTuple):
+    """A file `init` wrote: `created`, or `updated` (lines added to an existing .gitignore)."""
+
+    path: Path
+    action: str
+
+
+def init(root: Path) -> list[Written]:
+    """Scaffold a project in `root`: sql/, seeds/development/, seeds/production/, sqlmig.toml
+    with every key commented, .env.example, and the .gitignore lines sqlmig needs (added to
+    an existing .gitignore). Never overwrites: files already there are kept, and a project
+    with every file already there is refused. Returns what was written."""
+    written = []
+    for name, text in scaffold.FILES.items():
+        path = root / name
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+            handle.write(text)
+        written.append(Written(path, "created"))
+    ignore = root / ".gitignore"
+    existing = ignore.read_text(encoding="utf-8") if ignore.is_file() else None
+    merged = scaffold.gitignore(existing)
+    if merged is not None:
+        root.mkdir(parents=True, exist_ok=True)
+        ignore.write_text(merged, encoding="utf-8")
+        written.append(Written(ignore, "created" if existing is None else "updated"))
+    if not written:
+        raise PlanError(f"{root / 'sqlmig.toml'} already exists; init never overwrites")
+    return written
