@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmig import engine
-from sqlmig.core import protect
+from sqlmig.core import files, protect
 from sqlmig.core.checks import check_history
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
@@ -44,8 +44,13 @@ def unforeseen_database_error(err: Exception) -> SqlmigError | None:
     return None
 
 
-def connection_url(settings: Settings, reporter: Reporter) -> str:
-    """The configured URL, or the embedded server's for development/test (said as a notice)."""
+def connection_url(settings: Settings, reporter: Reporter, *,
+                   needs_migrations: bool = True) -> str:
+    """The configured URL, or the embedded server's for development/test (said as a notice).
+    First refuses a folder with no migrations directory, before anything starts; commands
+    that read only the database (`needs_migrations` False) skip that when given a URL."""
+    if needs_migrations or not settings.database_url:
+        files.require_migrations_directory(settings.migrations_dir)
     if settings.database_url:
         return settings.database_url
     url = embedded.database_url(settings.root, settings.env)

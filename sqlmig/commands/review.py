@@ -80,7 +80,8 @@ def _resolve(settings: Settings, reporter: Reporter, where: str) -> str:
     """An environment's URL, or `where` itself: a URL (remembered so it is never printed
     with its password)."""
     if where in config.ENVIRONMENTS:
-        return connection_url(config.resolve(root=settings.root, env=where), reporter)
+        return connection_url(config.resolve(root=settings.root, env=where), reporter,
+                              needs_migrations=False)
     secrets.remember(where)
     return where
 
@@ -92,7 +93,8 @@ def _label(where: str) -> str:
 def docs(settings: Settings, reporter: Reporter) -> str:
     """Markdown documentation of the schema: tables, columns, types, defaults, comments,
     foreign keys, indexes, enums."""
-    with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
+    url = connection_url(settings, reporter, needs_migrations=False)
+    with connection.connect(url, settings=settings) as conn:
         taken = catalog.take(conn, exclude=settings.own_tables)
     return schema_markdown(taken, settings.env)
 
@@ -100,7 +102,7 @@ def docs(settings: Settings, reporter: Reporter) -> str:
 def dump(settings: Settings, reporter: Reporter) -> str:
     """The schema as deterministic SQL (pg_dump --schema-only, or the catalog snapshot when
     no suitable pg_dump exists), sqlmig's own tables left out."""
-    url = connection_url(settings, reporter)
+    url = connection_url(settings, reporter, needs_migrations=False)
     with connection.connect(url, settings=settings) as conn:
         return current_schema_text(settings, url, conn)
 
