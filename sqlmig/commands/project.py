@@ -1,5 +1,6 @@
-"""The project on disk rather than a database: `init` (the scaffold, the .gitignore lines,
-optionally CI workflows and a compose service). Never connects to a database."""
+"""The project on disk rather than a database: `init` (the scaffold and the .gitignore
+lines) and the project's embedded development server (`server status`, `server stop`).
+Never connects to a database."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sqlmig.core import scaffold
+from sqlmig.core.config import Settings
 from sqlmig.errors import PlanError
+from sqlmig.pg import embedded
+from sqlmig.pg.embedded import ServerState
 
 
 class Written(NamedTuple):
@@ -41,3 +45,16 @@ def init(root: Path) -> list[Written]:
     if not written:
         raise PlanError(f"{root / 'sqlmig.toml'} already exists; init never overwrites")
     return written
+
+
+def server_status(settings: Settings) -> ServerState:
+    """The project's embedded server: whether its data folder holds a cluster, and whether
+    (with which pid, since when, where) it runs. Starts nothing."""
+    return embedded.server_state(settings.root / embedded.DATA_DIR)
+
+
+def server_stop(settings: Settings) -> ServerState:
+    """Stop the project's embedded server, keeping its data (the next command that needs it
+    starts it again); returns the state it had: `running` False when there was nothing to
+    stop."""
+    return embedded.stop_server(settings.root / embedded.DATA_DIR)
