@@ -13,9 +13,9 @@ from sqlmig.commands.common import connection_url, current_schema_text
 from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
-from sqlmig.errors import PlanError
+from sqlmig.errors import PlanError, display_path
 from sqlmig.pg import catalog, connection, db
-from sqlmig.pg.dump import SNAPSHOT_DIR, list_snapshots
+from sqlmig.pg.dump import list_snapshots
 from sqlmig.reporting import Reporter
 from sqlmig.review.check import CheckReport, MigrationCheck, run_check, scratch_database
 from sqlmig.review.docs import schema_markdown
@@ -121,12 +121,12 @@ class SnapshotFile:
 def snapshots(settings: Settings | None = None) -> list[SnapshotFile]:
     """The backups `migrate --snapshot` took, newest last: those of `settings`' environment
     in its project, or (None) every environment's under the current directory."""
-    root = settings.root if settings else Path.cwd()
-    found = list_snapshots(root / SNAPSHOT_DIR)
+    where = settings or config.resolve(require_url=False)
+    found = list_snapshots(where.snapshot_dir)
     if settings:
         found = [p for p in found if p.name.startswith(f"{settings.env}-")]
     return [
-        SnapshotFile(p, str(p.relative_to(root)), p.name.split("-", 1)[0], p.stat().st_size,
+        SnapshotFile(p, display_path(p), p.name.split("-", 1)[0], p.stat().st_size,
                      f"pg_restore --clean --if-exists --no-owner --dbname URL {p}")
         for p in found
     ]

@@ -21,6 +21,7 @@ CONFIG = """\
 # dump_schema = false               # rewrite schema_file after migrate/rollback
 # schema_file = "schema.sql"
 # snapshot_before_migrate = false   # pg_dump before migrating (default true in production)
+# snapshot_dir = ".sqlmig/snapshots" # where those backups go (env SQLMIG_SNAPSHOT_DIR)
 # lint_disable = []                 # lint rule ids to skip everywhere
 # database_url = ""                 # prefer DATABASE_URL* in the environment
 
