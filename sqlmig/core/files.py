@@ -14,16 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmig.core.hazards import hazards
-from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_sql_file
+from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
 from sqlmig.errors import MigrationFileError
 
-FILE_NAME = re.compile(
-    r"^(?P<version>[0-9]{4,})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$"
-)
+# What golang-migrate accepts: a version of any width (compared as an integer), `_`, then any
+# name (upper case, `-` and `.` included), then the direction.
+FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|down)\.sql\Z")
 
 
 # Versions are stored as bigint; a bigger one would only fail once earlier ones had run.
 MAX_VERSION = 2**63 - 1
+
+
+def version_text(version: int, digits: str = "") -> str:
+    """A version as users see it: as its file writes it (`001`, `20240101120000`), or padded
+    to four digits when there is no file to say."""
+    return digits or f"{version:04d}"
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,22 @@ class Migration:
     name: str
     up: SqlFile
     down: SqlFile | None
+    digits: str = ""  # the version as the file names write it, leading zeros kept
 
     @property
     def id(self) -> str:
-        """How users see it: `0003_add_user_settings` (version padded to at least 4 digits)."""
-        return f"{self.version:04d}_{self.name}"
+        """How users see it: `0003_add_user_settings`, the version as its files write it."""
+        return f"{version_text(self.version, self.digits)}_{self.name}"
 
     @property
     def checksum(self) -> str:
         return self.up.checksum
+
+    @property
+    def no_op(self) -> bool:
+        """Its up file holds only comments: kept so the numbering stays whole, applied and
+        recorded like any other."""
+        return not has_sql(self.up)
 
     @property
     def irreversible(self) -> bool:
@@ -80,7 +93,7 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
         result.problems.append(MigrationFileError(directory, "migrations directory does not exist"))
         return result
 
-    ups: dict[int, list[tuple[str, str]]] = {}
+    ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
     # os.scandir and plain strings: with 20,000 files, Path sorting and stat calls dominate
@@ -111,8 +124,8 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             result.problems.append(
                 MigrationFileError(
                     path,
-                    "name does not match NNNN_name.up.sql / NNNN_name.down.sql "
-                    "(version: 4+ digits; name: lower-case letters, digits, _)",
+                    "name does not match VERSION_name.up.sql / VERSION_name.down.sql "
+                    "(VERSION: digits, then `_` and the name)",
                 )
             )
             continue
@@ -124,24 +137,24 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             ))
             continue
         if match["direction"] == "up":
-            ups.setdefault(version, []).append((name, path))
+            ups.setdefault(version, []).append((name, path, match["version"]))
         else:
             downs[(version, name)] = path
 
     for version in sorted(ups):
         if len(ups[version]) > 1:
-            paths = [p for _, p in ups[version]]
+            paths = [p for _, p, _ in ups[version]]
             others = ", ".join(os.path.basename(p) for p in paths[1:])
             result.problems.append(
                 MigrationFileError(paths[0], f"duplicate version {version}: also used by {others}")
             )
             continue
-        name, up_path = ups[version][0]
+        name, up_path, digits = ups[version][0]
         down_path = downs.pop((version, name), None)
         if down_path is None and f"{up_path[:-len('.up.sql')]}.down.sql".lower() in refused:
             continue  # its down is there but refused, and reported as such
         try:
-            migration = _read_pair(version, name, up_path, down_path, defer_downs)
+            migration = _read_pair(version, name, up_path, down_path, defer_downs, digits)
         except MigrationFileError as err:
             result.problems.append(err)
             continue
@@ -194,11 +207,10 @@ def _check_requires(result: Scan) -> None:
 
 
 def _read_pair(
-    version: int, name: str, up_path: str, down_path: str | None, defer_down: bool = False
+    version: int, name: str, up_path: str, down_path: str | None, defer_down: bool = False,
+    digits: str = "",
 ) -> Migration:
-    up = read_sql_file(up_path)
-    if not has_sql(up):
-        raise MigrationFileError(up_path, "up file is empty (no SQL besides comments)")
+    up = read_migration_file(up_path)
     if down_path is None:
         if "irreversible" not in up.directives:
             expected = os.path.basename(up_path)[: -len(".up.sql")] + ".down.sql"
@@ -207,14 +219,14 @@ def _read_pair(
                 f"has no down file: create {expected}, "
                 "or mark the up as '-- sqlmig:irreversible' in its header",
             )
-        return Migration(version, name, up, None)
+        return Migration(version, name, up, None, digits)
     if "irreversible" in up.directives:
         raise MigrationFileError(
             up_path,
             f"is marked sqlmig:irreversible but {os.path.basename(down_path)} exists: remove one",
         )
     down = SqlFile.deferred(down_path, read_down_file) if defer_down else read_down_file(down_path)
-    return Migration(version, name, up, down)
+    return Migration(version, name, up, down, digits)
 
 
 def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
@@ -223,10 +235,6 @@ def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
     if result.problems:
         raise result.problems[0]
     return result.migrations
-
-
-def migration_file_name(version: int, name: str, direction: str, width: int = 4) -> str:
-    return f"{version:0{width}d}_{name}.{direction}.sql"
 
 
 def syntax_problems(migrations: list[Migration]) -> list[MigrationFileError]:

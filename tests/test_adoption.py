@@ -1,0 +1,44 @@
+"""Projects as people bring them from other tools: comment-only migrations kept so the
+numbering stays whole, names and version widths golang-migrate accepts."""
+
+from __future__ import annotations
+
+import hashlib
+
+from tests.conftest import Project
+
+NO_OP = "-- The backfill moved into application code; kept so numbering stays whole.\n"
+
+
+def test_a_comment_only_migration_is_applied_recorded_and_rolled_back(project: Project) -> None:
+    project.pair("001_create_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
+    project.pair("002_Backfill-Users", NO_OP, "-- nothing to undo\n")
+    project.pair("003_no_tx_no_op", "-- sqlmig:no-transaction\n" + NO_OP, "-- nothing to undo\n")
+    project.pair("20240101120000_add.email", "ALTER TABLE users ADD COLUMN email text;",
+                 "ALTER TABLE users DROP COLUMN email;")
+    result = project.run("migrate")
+    assert "applied 4 migrations" in result.stdout
+    history = project.history()
+    assert [(v, n) for v, n, _, _ in history] == [
+        (1, "create_users"), (2, "Backfill-Users"), (3, "no_tx_no_op"),
+        (20240101120000, "add.email")]
+    assert history[1][3] == hashlib.sha256(NO_OP.encode()).hexdigest()
+    status = project.run("status").stdout
+    assert "002" in status and "Backfill-Users" in status and "20240101120000" in status
+    project.run("rollback", "--all")
+    assert project.history() == []
+    assert project.tables() == {"schema_migrations"}
+
+
+def test_new_keeps_the_numbering_the_folder_uses(project: Project) -> None:
+    project.pair("001_first", "SELECT 1;")
+    project.run("new", "second")
+    assert sorted(p.name for p in project.sql_dir.glob("002_*")) == [
+        "002_second.down.sql", "002_second.up.sql"]
+    for path in project.sql_dir.iterdir():
+        path.unlink()
+    project.pair("20240101120000_first", "SELECT 1;")
+    project.run("new", "second")
+    [up] = project.sql_dir.glob("*_second.up.sql")
+    stamp = up.name.split("_")[0]
+    assert len(stamp) == 14 and stamp > "20240101120000"
