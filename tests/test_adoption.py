@@ -4,6 +4,7 @@ numbering stays whole, names and version widths golang-migrate accepts."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 from tests.conftest import Project
 
@@ -42,3 +43,21 @@ def test_new_keeps_the_numbering_the_folder_uses(project: Project) -> None:
     [up] = project.sql_dir.glob("*_second.up.sql")
     stamp = up.name.split("_")[0]
     assert len(stamp) == 14 and stamp > "20240101120000"
+
+
+def test_verify_offline_reports_everything_migrate_would_refuse_at_once(project: Project) -> None:
+    """The pre-commit hook passes only files migrate then runs: every refusal, every file."""
+    project.pair("0001_index", "CREATE INDEX CONCURRENTLY users_idx ON users (id);",
+                 "DROP INDEX users_idx;")
+    project.pair("0002_wrapped", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n", "DROP TABLE t;")
+    project.pair("0003_down_vacuums", "SELECT 1;", "SELECT 1;\nVACUUM;")
+    project.pair("0004_fine", "SELECT 1;", "SELECT 1;")
+    result = project.run("verify", "--offline", "--json", code=1)
+    problems = json.loads(result.stdout)["problems"]
+    messages = " | ".join(p["message"] for p in problems)
+    assert "0001_index.up.sql:1" in messages and "CREATE INDEX CONCURRENTLY" in messages
+    assert "0002_wrapped.up.sql:1" in messages and "0002_wrapped.up.sql:3" in messages
+    assert "0003_down_vacuums.down.sql:2" in messages and "VACUUM" in messages
+    assert "0004" not in messages
+    migrate = project.run("migrate", code=None)
+    assert migrate.exit_code != 0 and not project.exists("public.schema_migrations")

@@ -6,10 +6,10 @@ untouched. Pure: no socket.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlmig.core.files import Migration
-from sqlmig.core.hazards import hazards
+from sqlmig.core.hazards import Hazard, hazards
 from sqlmig.core.located import excerpt
 from sqlmig.core.plan import Applied, Step, check_single_transaction, verify
 from sqlmig.core.sqlfile import SqlFile
@@ -51,16 +51,40 @@ def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
 
 def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
     """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
-    would break the transaction, each raised with its line. Big files are data: the server
-    reports their errors."""
+    would break the transaction: the first one raised with its line. Big files are data: the
+    server reports their errors."""
+    for hazard, message in _refused(file, transactional=transactional, noun=noun):
+        if hazard.kind == "syntax":
+            raise MigrationFailed(
+                file.path, message, line=hazard.line, column=hazard.column,
+                excerpt=excerpt(file.text, hazard.line, hazard.column),
+            )
+        raise MigrationFileError(file.path, message, hazard.line)
+
+
+def offline_problems(migrations: Sequence[Migration]) -> list[MigrationFileError]:
+    """Everything a run would refuse in any up or down file, every one of them, found
+    without a database (`verify --offline`, the pre-commit hook)."""
+    found = []
+    for migration in migrations:
+        for direction in ("up", "down"):
+            if direction == "down" and migration.down is None:
+                continue
+            step = Step(migration, direction)
+            found += [MigrationFileError(step.file.path, message, hazard.line)
+                      for hazard, message in _refused(step.file,
+                                                      transactional=step.transactional)]
+    return found
+
+
+def _refused(file: SqlFile, *, transactional: bool, noun: str = "migration"
+             ) -> Iterator[tuple[Hazard, str]]:
     if file.big:
         return
     for hazard in hazards(file.text):
         if hazard.kind == "syntax":
-            raise MigrationFailed(
-                file.path, hazard.what, line=hazard.line, column=hazard.column,
-                excerpt=excerpt(file.text, hazard.line, hazard.column),
-            )
+            yield hazard, hazard.what
+            continue
         if hazard.kind == "meta-command":
             message = f"{meta_command(hazard.what)}; remove it"
         elif not transactional:
@@ -73,4 +97,4 @@ def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -
             )
         else:
             message = f"{hazard.what} cannot run inside a transaction block; {ADD_NO_TRANSACTION}"
-        raise MigrationFileError(file.path, message, hazard.line)
+        yield hazard, message

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmig.core.hazards import hazards
 from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
 from sqlmig.errors import MigrationFileError
 
@@ -235,16 +234,3 @@ def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
     if result.problems:
         raise result.problems[0]
     return result.migrations
-
-
-def syntax_problems(migrations: list[Migration]) -> list[MigrationFileError]:
-    """Syntax errors in every up and down file, found by the Postgres parser, offline."""
-    problems = []
-    for migration in migrations:
-        for sql_file in (migration.up, migration.down):
-            if sql_file is None:
-                continue
-            for hazard in hazards(sql_file.text):
-                if hazard.kind == "syntax":
-                    problems.append(MigrationFileError(sql_file.path, hazard.what, hazard.line))
-    return problems
