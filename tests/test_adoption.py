@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from tests.conftest import Project
 
 NO_OP = "-- The backfill moved into application code; kept so numbering stays whole.\n"
@@ -61,3 +63,32 @@ def test_verify_offline_reports_everything_migrate_would_refuse_at_once(project:
     assert "0004" not in messages
     migrate = project.run("migrate", code=None)
     assert migrate.exit_code != 0 and not project.exists("public.schema_migrations")
+
+
+@pytest.mark.parametrize("statement", [
+    "DROP TABLE IF EXISTS schema_migrations;",
+    "DROP TABLE public.schema_migrations, other;",
+    "ALTER TABLE schema_migrations RENAME TO old_migrations;",
+])
+def test_a_migration_dropping_a_table_named_like_the_history_table_is_refused_with_why(
+    project: Project, statement: str,
+) -> None:
+    """golang-migrate's and dbmate's history tables are also called schema_migrations; a
+    migration that cleans one up must not meet `relation ... does not exist`."""
+    project.pair("0001_first", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    project.pair("0002_drop_old_tool", f"-- the old tool's table goes\n{statement}\n")
+    result = project.run("migrate", code=1)
+    assert "0002_drop_old_tool.up.sql:2:" in result.stderr
+    assert "sqlmig's history table (public.schema_migrations)" in result.stderr
+    assert 'table = "sqlmig_migrations"' in result.stderr
+    assert not project.exists("public.schema_migrations") and project.tables() == set()
+
+
+def test_a_table_merely_sharing_the_name_in_another_schema_is_not_refused(
+    project: Project,
+) -> None:
+    project.pair("0001_other", "CREATE SCHEMA legacy;\n"
+                 "CREATE TABLE legacy.schema_migrations (v int);\n"
+                 "DROP TABLE legacy.schema_migrations;", "DROP SCHEMA legacy;")
+    project.run("migrate")
+    assert [row[0] for row in project.history()] == [1]
