@@ -92,3 +92,14 @@ def test_a_table_merely_sharing_the_name_in_another_schema_is_not_refused(
                  "DROP TABLE legacy.schema_migrations;", "DROP SCHEMA legacy;")
     project.run("migrate")
     assert [row[0] for row in project.history()] == [1]
+
+
+def test_migrate_refuses_a_folder_in_diesels_layout_instead_of_finding_nothing(
+    project: Project,
+) -> None:
+    project.write("2019-01-01-000000_create_users/up.sql", "CREATE TABLE users (id int);")
+    project.write("2019-01-01-000000_create_users/down.sql", "DROP TABLE users;")
+    result = project.run("migrate", code=1)
+    assert "2019-01-01-000000_create_users: is a migration in a folder of its own" in result.stderr
+    assert "up to date" not in result.stdout
+    assert not project.exists("public.schema_migrations")

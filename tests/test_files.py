@@ -22,6 +22,7 @@ DOWN = "DROP TABLE users;\n"
 
 def write(directory: Path, name: str, text: str | bytes) -> Path:
     path = directory / name
+    directory.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
         path.write_bytes(text)
     else:
@@ -567,3 +568,32 @@ def test_has_sql_ignores_blank_lines_and_line_comments() -> None:
 def test_versions_must_be_ascii_digits() -> None:
     assert FILE_NAME.match("\u0660\u0660\u0660\u0661_x.up.sql") is None
     assert FILE_NAME.match("0001_x.up.sql") is not None
+
+
+def test_a_migration_folder_in_diesels_layout_is_named_with_the_pair_it_should_become(
+    tmp_path: Path,
+) -> None:
+    for folder in ("2019-01-01-000000_create_users", "00000000000000_diesel_initial_setup"):
+        write(tmp_path / folder, "up.sql", "CREATE TABLE users (id int);")
+        write(tmp_path / folder, "down.sql", "DROP TABLE users;")
+    write(tmp_path / "notes", "README.md", "not a migration")
+    result = scan(tmp_path)
+    assert [p.path.name for p in result.problems] == [
+        "00000000000000_diesel_initial_setup", "2019-01-01-000000_create_users"]
+    assert "make it 20190101000000_create_users.up.sql and " \
+           "20190101000000_create_users.down.sql" in str(result.problems[1])
+    assert result.migrations == []
+
+
+def test_sql_only_in_subfolders_is_a_problem_not_an_empty_history(tmp_path: Path) -> None:
+    write(tmp_path / "migrations" / "postgres", "0001_init.up.sql", "SELECT 1;")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path
+    assert "holds no migration, but there is SQL in its subfolders" in str(problem)
+    assert "migrations/postgres/0001_init.up.sql" in str(problem)
+
+
+def test_subfolders_beside_migrations_are_left_alone(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_init")
+    write(tmp_path / "archive", "old.sql", "SELECT 1;")
+    assert [m.id for m in discover(tmp_path)] == ["0001_init"]

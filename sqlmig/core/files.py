@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,12 +97,14 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
     # os.scandir and plain strings: with 20,000 files, Path sorting and stat calls dominate
+    folders: list[str] = []
     try:
         with os.scandir(directory) as entries:
             names = sorted(
                 entry.name for entry in entries
-                if entry.name[-4:].lower() == ".sql" and not entry.name.startswith(".")
-                and _is_migration_file(entry, result)
+                if not entry.name.startswith(".") and (
+                    _is_migration_file(entry, result) if entry.name[-4:].lower() == ".sql"
+                    else _note_folder(entry, folders))
             )
     except OSError as err:
         result.problems.append(MigrationFileError(
@@ -168,8 +171,47 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             message += f" (version {version} is {os.path.basename(owners[0][1])})"
         result.problems.append(MigrationFileError(down_path, message))
     _check_requires(result)
+    _check_folders(directory, sorted(folders), result)
     result.problems.sort(key=lambda e: str(e.path))
     return result
+
+
+# A folder per migration holding up.sql and down.sql: Diesel's layout, and Sourcegraph's.
+FOLDER_VERSION = re.compile(r"^(?P<version>[0-9][0-9-]*)_(?P<name>.+)$")
+
+
+def _note_folder(entry: os.DirEntry[str], folders: list[str]) -> bool:
+    """Keep the folders of the migrations directory aside; they are never migrations."""
+    with suppress(OSError):
+        if entry.is_dir():
+            folders.append(entry.path)
+    return False
+
+
+def _check_folders(directory: Path, folders: list[str], result: Scan) -> None:
+    """SQL in subfolders is never skipped in silence: a folder in Diesel's layout is named
+    with the pair it should become, and finding no migration while `.sql` files sit in
+    subfolders is a problem, not an empty history."""
+    for folder in folders:
+        if not any(os.path.exists(os.path.join(folder, f)) for f in ("up.sql", "down.sql")):
+            continue
+        match = FOLDER_VERSION.match(os.path.basename(folder))
+        stem = (f"{match['version'].replace('-', '')}_{match['name']}" if match
+                else "VERSION_name")
+        result.problems.append(MigrationFileError(
+            folder, "is a migration in a folder of its own (up.sql and down.sql, Diesel's "
+            "layout); sqlmig reads pairs of files in the migrations directory: make it "
+            f"{stem}.up.sql and {stem}.down.sql"))
+    if result.migrations or result.problems or not folders:
+        return
+    nested = next((os.path.join(root, name) for folder in folders
+                   for root, _, names in os.walk(folder) for name in sorted(names)
+                   if name.lower().endswith(".sql")), None)
+    if nested is not None:
+        result.problems.append(MigrationFileError(
+            directory, f"holds no migration, but there is SQL in its subfolders (e.g. "
+            f"{os.path.relpath(nested, directory)}); sqlmig reads VERSION_name.up.sql and "
+            ".down.sql files in the migrations directory itself"))
 
 
 def _is_migration_file(entry: os.DirEntry[str], result: Scan) -> bool:
