@@ -152,3 +152,18 @@ def test_migrate_names_every_file_it_refuses_at_once(project: Project) -> None:
     assert not project.exists("public.schema_migrations")
     verify = project.run("verify", code=1)
     assert "0002_index.up.sql:1" in verify.stdout
+
+
+def test_lint_reports_a_layout_problem_as_a_finding_and_still_lints_every_other_file(
+    project: Project,
+) -> None:
+    project.pair("0001_fine", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    project.pair("0002_index", "CREATE INDEX t_idx ON t (id);", "DROP INDEX t_idx;")
+    project.write("0003-no-separator.up.sql", "SELECT 1;")
+    project.pair("0004_empty", "\n", "SELECT 1;")
+    result = project.run("lint", "--json", code=5)
+    findings = json.loads(result.stdout)["findings"]
+    found = {(f["rule"], f["file"].rsplit("/", 1)[-1]) for f in findings}
+    assert found == {("file-problem", "0003-no-separator.up.sql"),
+                     ("file-problem", "0004_empty.up.sql"),
+                     ("index-not-concurrent", "0002_index.up.sql")}
