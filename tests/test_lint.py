@@ -519,8 +519,12 @@ def test_analyze_runs_in_a_transaction() -> None:
     assert lint("ANALYZE users;\n") == []
 
 
+def test_a_file_wrapped_in_begin_commit_is_run_as_one_transaction_not_an_error() -> None:
+    assert findings("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n") == []
+
+
 def test_begin_and_commit_in_a_transactional_file_are_errors() -> None:
-    sql = "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n"
+    sql = "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\nCREATE TABLE u (id int);\n"
     result = findings(sql)
     assert [(f.rule, f.line) for f in result] == [
         ("transaction-control", 1), ("transaction-control", 3),

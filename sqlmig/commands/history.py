@@ -128,14 +128,13 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
            offline: bool = False) -> Verification:
     """Files against history: edited applied migrations (checksum drift), missing files,
     duplicates, out-of-order pending migrations, missing down files, failed migrations; and
-    the database's INVALID indexes. `offline`: the files alone (names, pairs, duplicate
-    versions, directives and syntax), no database. `diff`: keep each edit's two texts."""
+    the database's INVALID indexes; and everything a run would refuse in the files.
+    `offline`: the files alone, no database. `diff`: keep each edit's two texts."""
     scan = files.scan(settings.migrations_dir)
     applied: list[Applied] = []
     invalid: list[InvalidIndex] = []
-    if offline:
-        scan.problems.extend(offline_problems(scan.migrations))
-    else:
+    scan.problems.extend(offline_problems(scan.migrations))
+    if not offline:
         url = connection_url(settings, reporter)
         with connection.connect(url, settings=settings) as conn:  # no lock: as status
             applied = db.History(settings.schema, settings.table).read(conn, scripts=True)

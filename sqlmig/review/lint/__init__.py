@@ -17,7 +17,7 @@ from sqlmig.core import sqlfile
 from sqlmig.core.checks import meta_command
 from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import Migration
-from sqlmig.core.hazards import hazards, non_transactional, transaction_control
+from sqlmig.core.hazards import hazards, non_transactional, transaction_control, unwrapped
 from sqlmig.core.pg_ast import dotted
 from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError
@@ -73,6 +73,8 @@ def lint_file(
     state = FileState(path, text, direction, disabled,
                        transactional="no-transaction" not in directives,
                        lock_timeout=lock_timeout or "lock-timeout" in directives)
+    if state.transactional and unwrapped(text) is not None:
+        statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
     previous_end = 0
     for raw in statements:
         start = first_token(text, raw.stmt_location or 0)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmig.core.checks import ADD_NO_TRANSACTION, OR_MANAGE_THEM, REMOVE_TRANSACTION_CONTROL
+from sqlmig.errors import MigrationFileError
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,9 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "syntax-error": Rule("error", "fix the SQL; PostgreSQL would refuse the file"),
+    "file-problem": Rule(
+        "error", "fix the file or its name: sqlmig cannot run it as it is (every such problem: "
+        "`sqlmig verify --offline`)"),
     "index-not-concurrent": Rule(
         "error",
         "CREATE INDEX CONCURRENTLY in a file with `-- sqlmig:no-transaction` (it does not block "
@@ -106,6 +110,11 @@ class Finding:
     column: int | None
     message: str
     fix: str
+
+
+def file_problem(problem: MigrationFileError) -> Finding:
+    """A problem that keeps a file from being a migration at all, as a finding."""
+    return finding("file-problem", problem.path, problem.line or 1, None, problem.message)
 
 
 def finding(rule: str, path: Path, line: int, column: int | None, message: str) -> Finding:
