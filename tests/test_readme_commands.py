@@ -88,8 +88,9 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig dump -o schema.sql": Scenario(
         MIGRATED, check=lambda p: ("CREATE TABLE" in (p.root / "schema.sql").read_text())),
     "sqlmig snapshots": Scenario(),
-    "sqlmig init my-service": Scenario(
-        check=lambda p: ((p.root / "my-service" / "sqlmig.toml").is_file())),
+    "sqlmig init my-service --ci github --compose": Scenario(
+        check=lambda p: all((p.root / "my-service" / name).is_file() for name in (
+            "sqlmig.toml", ".github/workflows/sqlmig-review.yml", "compose.sqlmig.yaml"))),
     "sqlmig config --env production": Scenario(),
     "sqlmig init": Scenario(check=lambda p: (p.root / ".gitignore").is_file()),
     "sqlmig init .": Scenario(check=lambda p: ".sqlmig/" in (p.root / ".gitignore").read_text()),
