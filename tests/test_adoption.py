@@ -167,3 +167,10 @@ def test_lint_reports_a_layout_problem_as_a_finding_and_still_lints_every_other_
     assert found == {("file-problem", "0003-no-separator.up.sql"),
                      ("file-problem", "0004_empty.up.sql"),
                      ("index-not-concurrent", "0002_index.up.sql")}
+
+
+def test_lint_notes_a_no_op_migration_at_info_level_and_passes(project: Project) -> None:
+    project.pair("0001_kept", NO_OP, "-- nothing to undo\n")
+    result = project.run("lint", "--json")
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["rule"], finding["severity"]) == ("no-op-migration", "info")

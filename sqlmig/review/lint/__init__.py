@@ -39,6 +39,10 @@ def lint_migration(
     files (bulk data, held as bytes) are not linted, so not decoded either."""
     up, down = migration.up, migration.down
     findings = []
+    if migration.no_op and "no-op-migration" not in disabled:
+        findings.append(finding("no-op-migration", up.path, 1, None,
+                                "the up file holds only comments: it is applied and recorded, "
+                                "and changes nothing"))
     if not up.big:
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,

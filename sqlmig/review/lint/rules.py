@@ -12,12 +12,15 @@ from sqlmig.errors import MigrationFileError
 
 @dataclass(frozen=True)
 class Rule:
-    severity: str  # "error" fails `sqlmig lint`; "warning" is reported only
+    severity: str  # "error" fails `sqlmig lint`; "warning" and "info" are reported only
     fix: str  # the safer alternative, shown next to every finding
 
 
 RULES: dict[str, Rule] = {
     "syntax-error": Rule("error", "fix the SQL; PostgreSQL would refuse the file"),
+    "no-op-migration": Rule(
+        "info", "nothing to do if the change moved elsewhere (the file keeps the numbering "
+        "whole); otherwise write its SQL"),
     "file-problem": Rule(
         "error", "fix the file or its name: sqlmig cannot run it as it is (every such problem: "
         "`sqlmig verify --offline`)"),
