@@ -22,6 +22,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlmig.commands.adoption import adopt
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
     from sqlmig.commands.history import baseline, config, repair, status, verify
@@ -40,12 +41,14 @@ HOMES = {
     "linting": ["lint"],
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
     "seeds": ["SeedRun", "seed", "setup"],
+    "adoption": ["adopt"],
 }
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
-    "RunResult", "SeedRun", "baseline", "check", "config", "diff", "docs", "dry_run", "dump",
-    "fresh", "init", "lint", "migrate", "new", "plan", "redo", "repair", "reset", "rollback",
-    "seed", "server_status", "server_stop", "setup", "snapshots", "status", "up", "verify",
+    "RunResult", "SeedRun", "adopt", "baseline", "check", "config", "diff", "docs", "dry_run",
+    "dump", "fresh", "init", "lint", "migrate", "new", "plan", "redo", "repair", "reset",
+    "rollback", "seed", "server_status", "server_stop", "setup", "snapshots", "status", "up",
+    "verify",
 ]
 
 

@@ -39,6 +39,7 @@ class Applied:
     baseline: bool = False
     error: str | None = None
     script: str | None = None  # the up file's text when it was applied, if kept
+    adopted: str | None = None  # the tool that applied it, when `sqlmig adopt` recorded it
 
     @property
     def id(self) -> str:

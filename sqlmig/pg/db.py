@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS {table} (
     sqlmig_version text        NOT NULL,
     baseline       boolean     NOT NULL DEFAULT false,
     error          text,
-    script         text
+    script         text,
+    adopted        text
 )
 """
 # Beside the history table: what sqlmig knows about the database itself. `environment` is the
@@ -65,11 +66,13 @@ ADDED_COLUMNS = {
     "baseline": "boolean NOT NULL DEFAULT false",
     "error": "text",
     "script": "text",
+    "adopted": "text",
 }
-ADDED_DEFAULTS = {"state": "'applied'", "baseline": "false", "error": "NULL", "script": "NULL"}
+ADDED_DEFAULTS = {"state": "'applied'", "baseline": "false", "error": "NULL", "script": "NULL",
+                  "adopted": "NULL"}
 APPLIED_FIELDS = (
     "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
-    "state", "baseline", "error", "script",
+    "state", "baseline", "error", "script", "adopted",
 )
 # When a migration's transaction began, as the server saw it: noted by MARK_BEGAN right after
 # its BEGIN (transaction_timestamp() is when the whole query began, shared by every migration
@@ -239,6 +242,13 @@ class History:
         ).format(self.ident)
         self.accept = sql.SQL(
             "UPDATE {} SET checksum = %s, script = %s WHERE version = %s"
+        ).format(self.ident)
+        # a migration another tool applied (`sqlmig adopt`): its time and batch kept, the tool
+        # named in `adopted`
+        self.adopt = sql.SQL(
+            "INSERT INTO {} (version, name, checksum, state, applied_at, execution_ms, batch, "
+            "applied_by, sqlmig_version, baseline, script, adopted) VALUES (%s, %s, %s, "
+            "'applied', coalesce(%s, now()), %s, %s, current_user || '@' || %s, %s, false, %s, %s)"
         ).format(self.ident)
         self.host = socket.gethostname()
         self._inline_insert: tuple[str, str] | None = None

@@ -1,0 +1,141 @@
+"""`adopt`: switch a project from another migrator in one command. The other tool's folder is
+converted into sql/ pairs, its history table is read (never changed) and sqlmig history rows
+are written for what it applied, under sqlmig's lock and in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlmig.commands.common import Confirm, guard
+from sqlmig.core import adoption
+from sqlmig.core.adoption import ADOPTED_TABLE, Adopted, AdoptionError, Conversion
+from sqlmig.core.config import Settings
+from sqlmig.errors import display_path
+from sqlmig.pg import adoption as tool_history
+from sqlmig.pg import connection, db
+from sqlmig.pg.session import Session, record_environment
+from sqlmig.reporting import Reporter, SilentReporter
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What adopt wrote (or, with dry_run, would write): files, sqlmig's history rows, the
+    config change; and how to drop the other tool's table once the team is happy."""
+
+    tool: str
+    dry_run: bool
+    files: list[str]  # paths as the user names them
+    rows: list[str]  # one line per history row
+    table: str  # sqlmig's history table
+    config: str | None  # the config file given a `table` setting, if any
+    notes: list[str]
+    cleanup: str | None  # the SQL that drops the other tool's table (adopt never runs it)
+
+
+def adopt(settings: Settings, reporter: Reporter, tool: str, *, directory: Path | None = None,
+          dry_run: bool = False, yes: bool = False, confirm: Confirm = None) -> Adoption:
+    """Convert `tool`'s migrations in `directory` (default: where the tool keeps them) into
+    sql/ pairs and, when a database URL is configured, record every migration the tool
+    applied as applied in sqlmig's history (flagged adopted, with the tool's time and batch
+    where it kept them). Refuses, changing nothing, on anything unsafe."""
+    folder = settings.root / (directory or Path(adoption.TOOLS.get(tool, ("", "."))[1]))
+    conversion = adoption.convert(tool, folder)
+    config_path, config_text = _config_change(settings, tool)
+    if config_text is not None:
+        settings = replace(settings, table=ADOPTED_TABLE)
+    files = _planned_files(settings, conversion)
+    rows: list[Adopted] = []
+    written: list[Path] = []
+    try:
+        if settings.database_url:
+            rows = _adopt_history(settings, reporter, conversion, files, dry_run=dry_run,
+                                  yes=yes, confirm=confirm, written=written)
+        elif not dry_run:
+            written += _write(files)
+        if config_text is not None and not dry_run:
+            config_path.write_text(config_text, encoding="utf-8")
+    except BaseException:
+        for path in written:  # the history was not recorded: leave no half-adopted project
+            path.unlink(missing_ok=True)
+        raise
+    return Adoption(
+        tool, dry_run, [display_path(p) for p in files],
+        [f"{r.migration.stem}: applied"
+         f"{f' at {r.applied_at:%Y-%m-%d %H:%M:%S}' if r.applied_at else ''}, batch {r.batch}"
+         for r in rows],
+        settings.table, display_path(config_path) if config_text is not None else None,
+        conversion.notes,
+        tool_history.DROP[tool].format(schema=settings.schema) if rows else None,
+    )
+
+
+def _config_change(settings: Settings, tool: str) -> tuple[Path, str | None]:
+    """The config file and its new text when sqlmig's history table would share the other
+    tool's name (golang-migrate's and dbmate's schema_migrations); else None for the text."""
+    path = settings.config_file or settings.root / "sqlmig.toml"
+    if settings.table != tool_history.TABLES[tool]:
+        return path, None
+    section = "[tool.sqlmig]" if path.name == "pyproject.toml" else None
+    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    return path, adoption.with_table(current, ADOPTED_TABLE, section)
+
+
+def _planned_files(settings: Settings, conversion: Conversion) -> dict[Path, str]:
+    """Every file to write into sql/; refuses one that exists with other content (an
+    identical one, from an earlier run, is left as it is)."""
+    planned: dict[Path, str] = {}
+    for migration in conversion.migrations:
+        for name, text in migration.files.items():
+            path = settings.migrations_dir / name
+            if path.exists() and adoption.read_text(path) != text:
+                raise AdoptionError(f"{display_path(path)} already exists (with other "
+                                    f"content); adopt never overwrites: move it away first")
+            planned[path] = text
+    return planned
+
+
+def _write(files: dict[Path, str]) -> list[Path]:
+    """Write the files not there yet; return them."""
+    written = []
+    for path, text in files.items():
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversion,
+                   files: dict[Path, str], *, dry_run: bool, yes: bool, confirm: Confirm,
+                   written: list[Path]) -> list[Adopted]:
+    url = settings.database_url
+    assert url is not None
+    history = db.History(settings.schema, settings.table)
+    with connection.connect(url, settings=settings, on_retry=reporter.notice) as conn:
+        reporter.target(f"{settings.env} · {connection.describe_connection(conn)}")
+        db.acquire_lock(conn, db.lock_key(settings.schema, settings.table), settings.lock_wait,
+                        reporter.waiting)
+        records = tool_history.read_records(conn, conversion.tool, settings.schema, conversion)
+        rows = adoption.adopted_rows(conversion, records,
+                                     f"{settings.schema}.{tool_history.TABLES[conversion.tool]}")
+        recorded = tool_history.already_recorded(conn, history,
+                                                 [r.migration.version for r in rows])
+        if recorded:
+            raise AdoptionError(
+                f"{settings.schema}.{settings.table} already records version(s) "
+                f"{', '.join(map(str, recorded))}: this database was adopted already")
+        if dry_run:
+            return rows
+        session = Session(conn, history, [], env=settings.env, url=url, settings=settings)
+        if rows:
+            guard(session, reporter, "adopt", f"records {len(rows)} migration"
+                  f"{'s' * (len(rows) != 1)} {conversion.tool} applied as applied",
+                  yes=yes, confirm=confirm)
+        written += _write(files)
+        with conn.transaction():
+            history.ensure(conn)
+            record_environment(session, SilentReporter())
+            tool_history.record_adopted(conn, history, conversion.tool, rows)
+    return rows

@@ -1,0 +1,116 @@
+"""Reading another migrator's history table (never changing it) for `sqlmig adopt`, and
+writing the sqlmig rows that take its place. Each reader returns what the tool applied, or
+refuses (AdoptionError) when its state is unsafe to adopt: a dirty or failed migration, a lock
+held. Identifiers pass through psycopg.sql.Identifier; values are parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import psycopg
+from psycopg import sql
+
+from sqlmig import __version__
+from sqlmig.core.adoption import Adopted, AdoptionError, Conversion, ToolRecord
+from sqlmig.pg.db import SCRIPT_KEEP_LIMIT, History
+
+# each tool's history table, as its source creates it
+TABLES = {
+    "golang-migrate": "schema_migrations",
+    "dbmate": "schema_migrations",
+    "diesel": "__diesel_schema_migrations",
+    "knex": "knex_migrations",
+    "flyway": "flyway_schema_history",
+}
+# how to remove each tool's own tables, printed once the team is happy (adopt never does)
+DROP = {
+    "golang-migrate": "DROP TABLE {schema}.schema_migrations;",
+    "dbmate": "DROP TABLE {schema}.schema_migrations;",
+    "diesel": "DROP TABLE {schema}.__diesel_schema_migrations;",
+    "knex": "DROP TABLE {schema}.knex_migrations, {schema}.knex_migrations_lock;",
+    "flyway": "DROP TABLE {schema}.flyway_schema_history;",
+}
+
+
+def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                       (sql.Identifier(schema, table).as_string(conn),)).fetchone()
+    return bool(row and row[0])
+
+
+def read_records(conn: psycopg.Connection, tool: str, schema: str, conversion: Conversion
+                 ) -> list[ToolRecord]:
+    """What `tool` applied to this database, as its history table says."""
+    table = TABLES[tool]
+    if not table_exists(conn, schema, table):
+        raise AdoptionError(
+            f"{schema}.{table} does not exist: this database was not migrated by {tool} (or "
+            "in another schema: set 'schema'); leave out the database URL to convert the "
+            "files only"
+        )
+    reader: Callable[[psycopg.Connection, sql.Identifier, Conversion], list[ToolRecord]] = (
+        READERS[tool])
+    return reader(conn, sql.Identifier(schema, table), conversion)
+
+
+def _golang_migrate(conn: psycopg.Connection, table: sql.Identifier, conversion: Conversion
+                    ) -> list[ToolRecord]:
+    """One row: the current version; every file up to it is applied (database/postgres in
+    golang-migrate: `version bigint PRIMARY KEY, dirty boolean NOT NULL`)."""
+    rows = conn.execute(sql.SQL("SELECT version, dirty FROM {}").format(table)).fetchall()
+    if not rows:
+        return []
+    if len(rows) > 1:
+        raise AdoptionError(f"{table.as_string(conn)} holds {len(rows)} rows; golang-migrate "
+                            "keeps one (the current version): fix it by hand first")
+    version, dirty = rows[0]
+    if dirty:
+        raise AdoptionError(
+            f"golang-migrate's {table.as_string(conn)} says version {version} is dirty (it "
+            "failed halfway): fix the database by hand, then `migrate force "
+            f"{version}` (or the version before it, if its changes are not there) and run "
+            "adopt again"
+        )
+    if version < 0:  # golang-migrate's "nil version" after migrating all the way down
+        return []
+    if str(version) not in {m.key for m in conversion.migrations}:
+        return [ToolRecord(str(version))]  # refused by adopted_rows: no file for it
+    return [ToolRecord(m.key) for m in conversion.migrations if m.version <= version]
+
+
+def _dbmate(conn: psycopg.Connection, table: sql.Identifier, conversion: Conversion
+            ) -> list[ToolRecord]:
+    """One row per applied version (dbmate's pkg/driver/postgres: `version varchar(128)
+    PRIMARY KEY`); dbmate records no time."""
+    rows = conn.execute(sql.SQL("SELECT version FROM {} ORDER BY version").format(table))
+    return [ToolRecord(row[0]) for row in rows.fetchall()]
+
+
+READERS: dict[str, Callable[[psycopg.Connection, sql.Identifier, Conversion],
+                            list[ToolRecord]]] = {
+    "golang-migrate": _golang_migrate,
+    "dbmate": _dbmate,
+}
+
+
+def already_recorded(conn: psycopg.Connection, history: History, versions: Sequence[int]
+                     ) -> list[int]:
+    """The versions sqlmig's history already holds (adopting them again would duplicate)."""
+    if history.columns(conn) is None:
+        return []
+    rows = conn.execute(sql.SQL("SELECT version FROM {} WHERE version = ANY(%s) ORDER BY 1")
+                        .format(history.ident), (list(versions),)).fetchall()
+    return [row[0] for row in rows]
+
+
+def record_adopted(conn: psycopg.Connection, history: History, tool: str,
+                   rows: Sequence[Adopted]) -> None:
+    """The history rows, in the caller's transaction."""
+    for row in rows:
+        migration = row.migration
+        script = migration.up if len(migration.up) <= SCRIPT_KEEP_LIMIT else None
+        conn.execute(history.adopt, (
+            migration.version, migration.name, migration.checksum, row.applied_at,
+            row.execution_ms, row.batch, history.host, __version__, script, tool,
+        ))
