@@ -65,6 +65,16 @@ class PlannedMigration:
         return checksum(self.up)
 
 
+def planned(digits: str, name: str, up: str, down: str | None, source: str,
+            key: str | None = None) -> PlannedMigration:
+    """A converted migration; with no down, its up says it is irreversible. `key` defaults to
+    the version as written."""
+    if down is None:
+        up = with_directive(up, IRREVERSIBLE)
+    return PlannedMigration(int(digits), digits, name, up, down, source,
+                            digits if key is None else key)
+
+
 @dataclass(frozen=True)
 class Conversion:
     tool: str

@@ -9,13 +9,11 @@ import re
 from pathlib import Path
 
 from sqlmig.core.adoption import (
-    IRREVERSIBLE,
     AdoptionError,
     Conversion,
-    PlannedMigration,
+    planned,
     read_text,
     sql_file,
-    with_directive,
 )
 
 # golang-migrate's own pattern (source/parse.go): version, `_`, name, direction, extension
@@ -41,9 +39,6 @@ def convert(directory: Path) -> Conversion:
         up = sql_file(read_text(up_path))
         down_path = downs.get(digits)
         down = sql_file(read_text(down_path)) if down_path else None
-        if down is None:
-            up = with_directive(up, IRREVERSIBLE)
-        migrations.append(PlannedMigration(int(digits), digits, name, up, down,
-                                           str(up_path), str(int(digits))))
+        migrations.append(planned(digits, name, up, down, str(up_path), str(int(digits))))
     migrations.sort(key=lambda m: m.version)
     return Conversion("golang-migrate", migrations)
