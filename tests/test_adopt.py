@@ -44,8 +44,8 @@ def golang_migrate_project(project: Project, applied: int, *, dirty: bool = Fals
         conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (applied, dirty))
 
 
-def adopted_rows(project: Project) -> list[tuple]:
-    return project.query(f"SELECT version, name, batch, checksum, adopted FROM {ADOPTED} "
+def adopted_rows(project: Project, table: str = ADOPTED) -> list[tuple]:
+    return project.query(f"SELECT version, name, batch, checksum, adopted FROM {table} "
                          "ORDER BY version")
 
 
@@ -53,22 +53,22 @@ def sql_files(project: Project) -> set[str]:
     return {p.name for p in project.sql_dir.iterdir()}
 
 
-def round_trip(project: Project, versions: list[int]) -> None:
+def round_trip(project: Project, versions: list[int], table: str = ADOPTED) -> None:
     """After adopt: everything applied, migrate a no-op, a new migration applies, and
     rollback runs the converted downs until only the tools' tables are left."""
     summary = json.loads(project.run("status", "--json").stdout)["summary"]
     assert summary["applied"] == len(versions)
     assert summary["pending"] == summary["changed"] == summary["missing"] == 0
-    before = adopted_rows(project)
+    before = adopted_rows(project, table)
     assert "nothing to migrate" in project.run("migrate").stdout
-    assert adopted_rows(project) == before
+    assert adopted_rows(project, table) == before
     project.run("new", "add_note")
     project.run("migrate")
-    assert len(adopted_rows(project)) == len(versions) + 1
+    assert len(adopted_rows(project, table)) == len(versions) + 1
     project.run("rollback")  # the new one
-    assert adopted_rows(project) == before
+    assert adopted_rows(project, table) == before
     project.run("rollback", "--all")  # the adopted ones, through the converted downs
-    assert adopted_rows(project) == []
+    assert adopted_rows(project, table) == []
 
 
 def test_golang_migrate_is_adopted_and_round_trips(project: Project) -> None:

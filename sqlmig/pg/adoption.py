@@ -87,10 +87,21 @@ def _dbmate(conn: psycopg.Connection, table: sql.Identifier, conversion: Convers
     return [ToolRecord(row[0]) for row in rows.fetchall()]
 
 
+def _diesel(conn: psycopg.Connection, table: sql.Identifier, conversion: Conversion
+            ) -> list[ToolRecord]:
+    """One row per applied version with when it ran (diesel_migrations'
+    setup_migration_table.sql: `version VARCHAR(50) PRIMARY KEY, run_on TIMESTAMP`); run_on
+    is the server's local time, read in this session's zone as Diesel's default wrote it."""
+    rows = conn.execute(
+        sql.SQL("SELECT version, run_on::timestamptz FROM {} ORDER BY version").format(table))
+    return [ToolRecord(version, applied_at) for version, applied_at in rows.fetchall()]
+
+
 READERS: dict[str, Callable[[psycopg.Connection, sql.Identifier, Conversion],
                             list[ToolRecord]]] = {
     "golang-migrate": _golang_migrate,
     "dbmate": _dbmate,
+    "diesel": _diesel,
 }
 
 
