@@ -86,3 +86,82 @@ def test_a_diesel_version_applied_with_no_folder_is_refused(project: Project) ->
         result.stderr)
     assert sql_files(project) == set()
     assert not project.exists("public.schema_migrations")
+
+
+# knex's lib/migrations/migrate/table-creator.js (_createMigrationTable and
+# _createMigrationLockTable), as its PostgreSQL dialect renders them
+KNEX_TABLES = (
+    'create table "knex_migrations" ("id" serial primary key, "name" varchar(255), '
+    '"batch" integer, "migration_time" timestamptz)',
+    'create table "knex_migrations_lock" ("index" serial primary key, "is_locked" integer)',
+    'insert into "knex_migrations_lock" ("is_locked") values (0)',
+)
+KNEX = {  # stem -> (JS migration, the SQL pair the team wrote, knex batch)
+    "20200101120000_create_users": (
+        "exports.up = (knex) => knex.schema.createTable('users', (t) => t.increments());\n",
+        "CREATE TABLE users (id serial PRIMARY KEY);\n", "DROP TABLE users;\n", 1),
+    "20200201120000_create_posts": (
+        "exports.up = (knex) => knex.schema.createTable('posts', (t) => t.increments());\n",
+        "CREATE TABLE posts (id serial PRIMARY KEY);\n", "DROP TABLE posts;\n", 2),
+    "20200301120000_add_posts_title": (
+        "exports.up = (knex) => knex.schema.table('posts', (t) => t.text('title'));\n",
+        "ALTER TABLE posts ADD COLUMN title text;\n", "ALTER TABLE posts DROP COLUMN title;\n",
+        2),
+}
+MIGRATION_TIME = datetime(2020, 3, 1, 12, 0, 5, tzinfo=UTC)
+
+
+def knex_project(project: Project, *, locked: bool = False) -> None:
+    """knex's JS files in migrations/, the SQL pairs in sql/, and the database as
+    `knex migrate:latest` run twice leaves it (two batches)."""
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        for statement in KNEX_TABLES:
+            conn.execute(statement)
+        for stem, (script, up, down, batch) in KNEX.items():
+            project.write(f"{stem}.js", script, "migrations")
+            project.pair(stem, up, down)
+            conn.execute(up)
+            conn.execute("INSERT INTO knex_migrations (name, batch, migration_time) "
+                         "VALUES (%s, %s, %s)", (f"{stem}.js", batch, MIGRATION_TIME))
+        if locked:
+            conn.execute("UPDATE knex_migrations_lock SET is_locked = 1")
+
+
+def test_knex_is_adopted_keeping_its_batches_and_times_and_round_trips(
+    project: Project,
+) -> None:
+    knex_project(project)
+    written = {p.name: p.read_text() for p in project.sql_dir.iterdir()}
+    result = project.run("adopt", "--from", "knex")
+    assert "DROP TABLE public.knex_migrations, public.knex_migrations_lock;" in result.stdout
+    assert {p.name: p.read_text() for p in project.sql_dir.iterdir()} == written
+    rows = project.query("SELECT version, batch, applied_at, adopted FROM schema_migrations "
+                         "ORDER BY version")
+    assert rows == [(20200101120000, 1, MIGRATION_TIME, "knex"),
+                    (20200201120000, 2, MIGRATION_TIME, "knex"),
+                    (20200301120000, 2, MIGRATION_TIME, "knex")]
+    project.run("rollback")  # knex's last batch, as `knex migrate:rollback` would
+    assert project.query("SELECT version FROM schema_migrations") == [(20200101120000,)]
+    project.run("migrate")
+    round_trip(project, [20200101120000, 20200201120000, 20200301120000],
+               "public.schema_migrations")
+    assert project.tables() == {"knex_migrations", "knex_migrations_lock", "schema_migrations"}
+
+
+def test_adopt_refuses_while_the_knex_lock_is_held(project: Project) -> None:
+    knex_project(project, locked=True)
+    result = project.run("adopt", "--from", "knex", code=1)
+    assert "public.knex_migrations_lock is held (is_locked = 1)" in result.stderr
+    assert "knex migrate:unlock" in result.stderr
+    assert not project.exists("public.schema_migrations")
+
+
+def test_a_knex_migration_without_its_sql_pair_is_refused_naming_it(project: Project) -> None:
+    knex_project(project)
+    for path in project.sql_dir.glob("20200301120000_*"):
+        path.unlink()
+    result = project.run("adopt", "--from", "knex", code=1)
+    assert "20200301120000_add_posts_title.js: knex migrations cannot be converted" in (
+        result.stderr)
+    assert "sql/20200301120000_add_posts_title.up.sql" in result.stderr
+    assert not project.exists("public.schema_migrations")

@@ -40,7 +40,7 @@ def adopt(settings: Settings, reporter: Reporter, tool: str, *, directory: Path 
     applied as applied in sqlmig's history (flagged adopted, with the tool's time and batch
     where it kept them). Refuses, changing nothing, on anything unsafe."""
     folder = settings.root / (directory or Path(adoption.TOOLS.get(tool, ("", "."))[1]))
-    conversion = adoption.convert(tool, folder)
+    conversion = adoption.convert(tool, folder, settings.migrations_dir)
     config_path, config_text = _config_change(settings, tool)
     if config_text is not None:
         settings = replace(settings, table=ADOPTED_TABLE)

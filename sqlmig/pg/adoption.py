@@ -13,6 +13,7 @@ from psycopg import sql
 
 from sqlmig import __version__
 from sqlmig.core.adoption import Adopted, AdoptionError, Conversion, ToolRecord
+from sqlmig.core.adoption.knex import stem as knex_stem
 from sqlmig.pg.db import SCRIPT_KEEP_LIMIT, History
 
 # each tool's history table, as its source creates it
@@ -49,13 +50,11 @@ def read_records(conn: psycopg.Connection, tool: str, schema: str, conversion: C
             "in another schema: set 'schema'); leave out the database URL to convert the "
             "files only"
         )
-    reader: Callable[[psycopg.Connection, sql.Identifier, Conversion], list[ToolRecord]] = (
-        READERS[tool])
-    return reader(conn, sql.Identifier(schema, table), conversion)
+    return READERS[tool](conn, schema, sql.Identifier(schema, table), conversion)
 
 
-def _golang_migrate(conn: psycopg.Connection, table: sql.Identifier, conversion: Conversion
-                    ) -> list[ToolRecord]:
+def _golang_migrate(conn: psycopg.Connection, schema: str, table: sql.Identifier,
+                    conversion: Conversion) -> list[ToolRecord]:
     """One row: the current version; every file up to it is applied (database/postgres in
     golang-migrate: `version bigint PRIMARY KEY, dirty boolean NOT NULL`)."""
     rows = conn.execute(sql.SQL("SELECT version, dirty FROM {}").format(table)).fetchall()
@@ -79,16 +78,16 @@ def _golang_migrate(conn: psycopg.Connection, table: sql.Identifier, conversion:
     return [ToolRecord(m.key) for m in conversion.migrations if m.version <= version]
 
 
-def _dbmate(conn: psycopg.Connection, table: sql.Identifier, conversion: Conversion
-            ) -> list[ToolRecord]:
+def _dbmate(conn: psycopg.Connection, schema: str, table: sql.Identifier,
+            conversion: Conversion) -> list[ToolRecord]:
     """One row per applied version (dbmate's pkg/driver/postgres: `version varchar(128)
     PRIMARY KEY`); dbmate records no time."""
     rows = conn.execute(sql.SQL("SELECT version FROM {} ORDER BY version").format(table))
     return [ToolRecord(row[0]) for row in rows.fetchall()]
 
 
-def _diesel(conn: psycopg.Connection, table: sql.Identifier, conversion: Conversion
-            ) -> list[ToolRecord]:
+def _diesel(conn: psycopg.Connection, schema: str, table: sql.Identifier,
+            conversion: Conversion) -> list[ToolRecord]:
     """One row per applied version with when it ran (diesel_migrations'
     setup_migration_table.sql: `version VARCHAR(50) PRIMARY KEY, run_on TIMESTAMP`); run_on
     is the server's local time, read in this session's zone as Diesel's default wrote it."""
@@ -97,11 +96,29 @@ def _diesel(conn: psycopg.Connection, table: sql.Identifier, conversion: Convers
     return [ToolRecord(version, applied_at) for version, applied_at in rows.fetchall()]
 
 
-READERS: dict[str, Callable[[psycopg.Connection, sql.Identifier, Conversion],
-                            list[ToolRecord]]] = {
+def _knex(conn: psycopg.Connection, schema: str, table: sql.Identifier,
+          conversion: Conversion) -> list[ToolRecord]:
+    """One row per applied migration with its batch and time (knex's
+    lib/migrations/migrate/table-creator.js); refused while knex_migrations_lock is held."""
+    lock = sql.Identifier(schema, "knex_migrations_lock")
+    if table_exists(conn, schema, "knex_migrations_lock") and conn.execute(
+            sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE is_locked = 1)").format(lock)
+    ).fetchone() == (True,):
+        raise AdoptionError(
+            f"{schema}.knex_migrations_lock is held (is_locked = 1): a knex migration is "
+            "running, or one died holding it; wait for it, or once sure nothing runs, "
+            "`npx knex migrate:unlock`, then adopt again")
+    rows = conn.execute(sql.SQL(
+        "SELECT name, migration_time, batch FROM {} ORDER BY id").format(table)).fetchall()
+    return [ToolRecord(knex_stem(name), at, batch) for name, at, batch in rows]
+
+
+Reader = Callable[[psycopg.Connection, str, sql.Identifier, Conversion], list[ToolRecord]]
+READERS: dict[str, Reader] = {
     "golang-migrate": _golang_migrate,
     "dbmate": _dbmate,
     "diesel": _diesel,
+    "knex": _knex,
 }
 
 

@@ -102,15 +102,17 @@ class Adopted:
     execution_ms: int | None
 
 
-def convert(tool: str, directory: Path) -> Conversion:
-    """`directory` (the other tool's migrations) as sqlmig pairs, in version order."""
+def convert(tool: str, directory: Path, migrations_dir: Path) -> Conversion:
+    """`directory` (the other tool's migrations) as sqlmig pairs, in version order; knex's
+    are the pairs the team wrote in `migrations_dir`."""
     if tool not in TOOLS:
         raise AdoptionError(f"--from: unknown tool '{tool}' (one of {', '.join(TOOLS)})")
     if not directory.is_dir():
         raise AdoptionError(f"{directory}: no such folder; point --dir at the {tool} "
                             "migrations folder")
     module = importlib.import_module(f"sqlmig.core.adoption.{TOOLS[tool][0]}")
-    conversion: Conversion = module.convert(directory)
+    conversion: Conversion = (module.convert(directory, migrations_dir) if tool == "knex"
+                              else module.convert(directory))
     check_versions(conversion.migrations)
     return conversion
 
