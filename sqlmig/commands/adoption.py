@@ -40,6 +40,9 @@ def adopt(settings: Settings, reporter: Reporter, tool: str, *, directory: Path 
     applied as applied in sqlmig's history (flagged adopted, with the tool's time and batch
     where it kept them). Refuses, changing nothing, on anything unsafe."""
     folder = settings.root / (directory or Path(adoption.TOOLS.get(tool, ("", "."))[1]))
+    if tool != "knex" and folder.resolve() == settings.migrations_dir.resolve():
+        raise AdoptionError(f"--dir {display_path(folder)} is sqlmig's own migrations folder; "
+                            f"move the {tool} migrations elsewhere first (e.g. `git mv`)")
     conversion = adoption.convert(tool, folder, settings.migrations_dir)
     config_path, config_text = _config_change(settings, tool)
     if config_text is not None:

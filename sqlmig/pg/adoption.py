@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from sqlmig import __version__
-from sqlmig.core.adoption import Adopted, AdoptionError, Conversion, ToolRecord
+from sqlmig.core.adoption import Adopted, AdoptionError, Conversion, ToolRecord, flyway
 from sqlmig.core.adoption.knex import stem as knex_stem
 from sqlmig.pg.db import SCRIPT_KEEP_LIMIT, History
 
@@ -114,11 +114,22 @@ def _knex(conn: psycopg.Connection, schema: str, table: sql.Identifier,
 
 
 Reader = Callable[[psycopg.Connection, str, sql.Identifier, Conversion], list[ToolRecord]]
+def _flyway(conn: psycopg.Connection, schema: str, table: sql.Identifier,
+            conversion: Conversion) -> list[ToolRecord]:
+    """Every row (flyway-core's PostgreSQL createMetaDataTable.sql), read as Flyway reads them
+    (flyway.applied); installed_on is the server's local time, like run_on in Diesel's."""
+    rows = conn.execute(sql.SQL(
+        "SELECT installed_rank, version, type, script, checksum, installed_on::timestamptz, "
+        "execution_time, success FROM {} ORDER BY installed_rank").format(table)).fetchall()
+    return flyway.applied([flyway.HistoryRow(*row) for row in rows], conversion)
+
+
 READERS: dict[str, Reader] = {
     "golang-migrate": _golang_migrate,
     "dbmate": _dbmate,
     "diesel": _diesel,
     "knex": _knex,
+    "flyway": _flyway,
 }
 
 
