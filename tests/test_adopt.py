@@ -176,3 +176,33 @@ def test_without_a_database_url_only_the_files_are_converted(
     assert "record" not in result.stdout
     assert sql_files(project) == set(GOLANG_MIGRATE_FILES)
     assert not project.exists(ADOPTED)
+
+
+def test_a_version_already_taken_in_sql_by_another_migration_is_refused(
+    project: Project,
+) -> None:
+    golang_migrate_project(project, applied=1)
+    project.pair("0002_ours", "SELECT 1;")
+    result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", code=1)
+    assert "sql/0002_ours.up.sql already has version 2" in result.stderr
+    assert "000002_index_users_email.up.sql would take" in result.stderr
+    assert sql_files(project) == {"0002_ours.up.sql", "0002_ours.down.sql"}
+
+
+def test_the_migrations_folder_itself_cannot_be_adopted_from(project: Project) -> None:
+    project.write("20200101120000_x.sql", "-- migrate:up\nSELECT 1;\n", "sql")
+    result = project.run("adopt", "--from", "dbmate", "--dir", "sql", code=1)
+    assert "--dir sql is sqlmig's own migrations folder" in result.stderr
+
+
+def test_adopt_sets_the_table_under_tool_sqlmig_in_pyproject(project: Project) -> None:
+    golang_migrate_project(project, applied=1)
+    project.write("pyproject.toml", '[project]\nname = "app"\n\n[tool.sqlmig]\n'
+                  'lock_wait = 5\n', ".")
+    project.run("adopt", "--from", "golang-migrate", "--dir", "migrations")
+    text = (project.root / "pyproject.toml").read_text()
+    assert text == ('[project]\nname = "app"\n\n[tool.sqlmig]\n'
+                    'table = "sqlmig_migrations"  # schema_migrations is golang-migrate\'s '
+                    "history table\nlock_wait = 5\n")
+    assert not (project.root / "sqlmig.toml").exists()
+    assert [r[0] for r in adopted_rows(project)] == [1]

@@ -4,6 +4,7 @@ the README describes for it. A command added to the README without a scenario he
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Callable, Iterator
@@ -12,6 +13,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests import provision
+from tests import test_adopt as adopt_tests
+from tests import test_adopt_dbmate as adopt_dbmate
+from tests import test_adopt_flyway as adopt_flyway
+from tests import test_adopt_folders as adopt_folders
 from tests.conftest import README, Project
 
 INLINE = re.compile(r"`(sqlmig [^`]*)`")
@@ -61,6 +66,36 @@ def _edit_0003(project: Project) -> None:
 
 
 MIGRATED: list[str | Callable[[Project], None]] = ["sqlmig migrate"]
+
+
+def _coming_from(build: Callable[[Project], None]) -> Callable[[Project], None]:
+    """A project another tool migrated: its files and history, and no sqlmig migrations yet."""
+    def before(project: Project) -> None:
+        for path in project.sql_dir.iterdir():
+            path.unlink()
+        build(project)
+    return before
+
+
+def _adopted(table: str, count: int, tool: str) -> Callable[[Project], bool]:
+    def check(project: Project) -> bool:
+        rows = project.query(f"SELECT adopted FROM {table}")
+        summary = json.loads(_run(project, "sqlmig status --json"))["summary"]
+        return rows == [(tool,)] * count and summary["applied"] == count == sum(
+            summary.values())
+    return check
+
+
+def _golang_migrate(project: Project) -> None:
+    adopt_tests.golang_migrate_project(project, applied=3)
+
+
+def _knex(project: Project) -> None:
+    adopt_folders.knex_project(project)
+
+
+def _diesel(project: Project) -> None:
+    adopt_folders.diesel_project(project, list(adopt_folders.DIESEL))
 SCENARIOS: dict[str, Scenario] = {
     "sqlmig migrate": Scenario(check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig migrate --to 3": Scenario(check=lambda p: (_versions(p) == [1, 2, 3])),
@@ -108,6 +143,22 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig fresh": Scenario(MIGRATED, check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig reset --env test": Scenario(["sqlmig migrate --env test"], staging=True),
     "sqlmig --show-completion": Scenario(shell=True),
+    "sqlmig adopt --from golang-migrate --dir migrations --dry-run": Scenario(
+        [_coming_from(_golang_migrate)],
+        check=lambda p: not any(p.sql_dir.iterdir()) and not p.exists("sqlmig_migrations")),
+    "sqlmig adopt --from golang-migrate --dir migrations": Scenario(
+        [_coming_from(_golang_migrate)],
+        check=_adopted("sqlmig_migrations", 3, "golang-migrate")),
+    "sqlmig adopt --from dbmate": Scenario(
+        [_coming_from(adopt_dbmate.dbmate_project)],
+        check=_adopted("sqlmig_migrations", 3, "dbmate")),
+    "sqlmig adopt --from diesel": Scenario(
+        [_coming_from(_diesel)], check=_adopted("schema_migrations", 3, "diesel")),
+    "sqlmig adopt --from knex": Scenario(
+        [_coming_from(_knex)], check=_adopted("schema_migrations", 3, "knex")),
+    "sqlmig adopt --from flyway": Scenario(
+        [_coming_from(adopt_flyway.flyway_project)],
+        check=_adopted("schema_migrations", 4, "flyway")),
     "sqlmig --install-completion": Scenario(
         shell=True, check=lambda p: (p.root / ".bash_completions" / "sqlmig.sh").is_file()),
 }

@@ -11,6 +11,7 @@ from sqlmig.commands.common import Confirm, guard
 from sqlmig.core import adoption
 from sqlmig.core.adoption import ADOPTED_TABLE, Adopted, AdoptionError, Conversion
 from sqlmig.core.config import Settings
+from sqlmig.core.files import FILE_NAME
 from sqlmig.errors import display_path
 from sqlmig.pg import adoption as tool_history
 from sqlmig.pg import connection, db
@@ -81,14 +82,22 @@ def _config_change(settings: Settings, tool: str) -> tuple[Path, str | None]:
         return path, None
     section = "[tool.sqlmig]" if path.name == "pyproject.toml" else None
     current = path.read_text(encoding="utf-8") if path.is_file() else None
-    return path, adoption.with_table(current, ADOPTED_TABLE, section)
+    why = f"{settings.table} is {tool}'s history table"
+    return path, adoption.with_table(current, ADOPTED_TABLE, section, why)
 
 
 def _planned_files(settings: Settings, conversion: Conversion) -> dict[Path, str]:
     """Every file to write into sql/; refuses one that exists with other content (an
     identical one, from an earlier run, is left as it is)."""
     planned: dict[Path, str] = {}
+    taken = _versions_in(settings.migrations_dir)
     for migration in conversion.migrations:
+        other = taken.get(migration.version)
+        if other is not None and other != migration.stem:
+            raise AdoptionError(
+                f"{display_path(settings.migrations_dir / other)}.up.sql already has version "
+                f"{migration.version}, which {migration.source} would take; sqlmig needs one "
+                "migration per version: move the existing one away first")
         for name, text in migration.files.items():
             path = settings.migrations_dir / name
             if path.exists() and adoption.read_text(path) != text:
@@ -96,6 +105,14 @@ def _planned_files(settings: Settings, conversion: Conversion) -> dict[Path, str
                                     f"content); adopt never overwrites: move it away first")
             planned[path] = text
     return planned
+
+
+def _versions_in(directory: Path) -> dict[int, str]:
+    """The migrations already in sql/: version -> file stem."""
+    if not directory.is_dir():
+        return {}
+    found = (FILE_NAME.match(path.name) for path in directory.iterdir())
+    return {int(m["version"]): f"{m['version']}_{m['name']}" for m in found if m}
 
 
 def _write(files: dict[Path, str]) -> list[Path]:

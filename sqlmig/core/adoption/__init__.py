@@ -179,11 +179,13 @@ TOP_LEVEL_TABLE = re.compile(r'^\s*table\s*=.*$')
 HEADER = re.compile(r"^\s*\[")
 
 
-def with_table(text: str | None, table: str, section: str | None = None) -> str:
+def with_table(text: str | None, table: str, section: str | None = None,
+               why: str = "") -> str:
     """The config file's text with `table = "..."` set (replaced where it is, else added),
     everything else kept. `section`: the table header holding sqlmig's keys
-    (`[tool.sqlmig]` in pyproject.toml), None for sqlmig.toml's top level."""
-    setting = f'table = "{table}"  # sqlmig\'s history ({ADOPTED_TABLE} beside another tool\'s)'
+    (`[tool.sqlmig]` in pyproject.toml), None for sqlmig.toml's top level; `why`, a comment
+    on the line."""
+    setting = f'table = "{table}"' + (f"  # {why}" if why else "")
     lines = (text or "").splitlines()
     inside = section is None
     start = None
