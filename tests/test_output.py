@@ -47,7 +47,7 @@ def test_quiet_keeps_only_the_summary(project: Project) -> None:
 def test_verbose_says_where_it_connected(project: Project) -> None:
     many(project, 1)
     result = project.run("--verbose", "migrate")
-    assert "holding the migration lock; 0 applied, 1 migration files" in result.stderr
+    assert "holding the migration lock; 0 applied, 1 migration file" in result.stderr
 
 
 def steps(count: int) -> list[Step]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from sqlmig.errors import counted
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -373,8 +375,7 @@ def problems_table(problems: Sequence[Problem]) -> None:
         version = f"{problem.version:04d}" if problem.version is not None else ""
         grid.add_row(f"[red]{problem.kind}[/]", version, escape(problem.message))
     out.print(grid)
-    noun = "problem" if len(problems) == 1 else "problems"
-    out.print(f"[red]{len(problems)} {noun}[/]")
+    out.print(f"[red]{counted(len(problems), 'problem')}[/]")
 
 
 def diff_text(old: str, new: str, name: str) -> str:
@@ -488,6 +489,7 @@ def seeds_table(run: SeedRun) -> None:
     out.print(grid)
     total = sum(r.rows for r in results)
     out.print(
-        f"seeded {run.env} from seeds/{run.seed_set}: {len(results)} files, "
-        f"{total:,} rows in {sum(r.ms for r in results)} ms", markup=False
+        f"seeded {run.env} from seeds/{run.seed_set}: {counted(len(results), 'file')}, "
+        f"{total:,} {'row' if total == 1 else 'rows'} in {sum(r.ms for r in results)} ms",
+        markup=False,
     )

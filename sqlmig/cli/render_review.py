@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.cli.render import console, escape, print_json, table
+from sqlmig.errors import counted
 
 if TYPE_CHECKING:
     from sqlmig.commands.review import SchemaDiff, SnapshotFile
@@ -63,8 +64,7 @@ def plan_listing(steps: Sequence[Step]) -> None:
             continue
         out.print(Syntax(m.up.text.rstrip("\n"), "sql", line_numbers=True, word_wrap=True,
                          theme="ansi_dark"))
-    noun = "migration" if len(steps) == 1 else "migrations"
-    out.print(f"{len(steps)} {noun} would be applied as batch {steps[0].batch}")
+    out.print(f"{counted(len(steps), 'migration')} would be applied as batch {steps[0].batch}")
 
 
 def dry_run_table(results: Sequence[DryRun]) -> None:
@@ -135,7 +135,9 @@ def check_summary(report: CheckReport) -> None:
         for difference in report.leftovers:
             out.print(f"  - {difference}", markup=False)
         return
-    out.print(f"[green]ok[/]: {len(report.checks)} migrations round-trip, and the whole chain "
+    checked = len(report.checks)
+    verb = "round-trips" if checked == 1 else "round-trip"
+    out.print(f"[green]ok[/]: {counted(checked, 'migration')} {verb}, and the whole chain "
               "goes all the way down to an empty schema")
 
 
@@ -188,10 +190,10 @@ def differences_table(differences: Sequence[Difference], source: str, target: st
     grid = table(("change", "kind", "object", "detail"), wrap=("detail",))
     styles = {"added": "green", "removed": "red", "changed": "yellow"}
     for d in differences:
-        detail = f"{d.attribute}: {d.before!r} → {d.after!r}" if d.change == "changed" else ""
+        detail = d.detail() if d.change == "changed" else ""
         grid.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, escape(d.name), escape(detail))
     out.print(grid)
-    out.print(f"{len(differences)} differences from {source} to {target}", markup=False)
+    out.print(f"{counted(len(differences), 'difference')} from {source} to {target}", markup=False)
 
 
 def snapshots_json(found: Sequence[SnapshotFile]) -> dict[str, Any]:
@@ -264,4 +266,4 @@ def lint_table(findings: Sequence[Finding]) -> None:
                          f"{escape(f.message)}\n[dim]safer: {escape(f.fix)}[/]")
         out.print(grid)
     errors = sum(f.severity == "error" for f in findings)
-    out.print(f"{errors} error(s), {len(findings) - errors} warning(s)")
+    out.print(f"{counted(errors, 'error')}, {counted(len(findings) - errors, 'warning')}")

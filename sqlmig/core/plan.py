@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlmig.core.files import Migration
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.errors import PlanError
+from sqlmig.errors import PlanError, counted
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
 # error: `rolling back` while the down runs (left behind if its process died), `rollback
@@ -160,7 +160,7 @@ def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> No
                if row.state in (State.PENDING, State.FAILED)]
     if waiting:
         raise PlanError(
-            f"{len(waiting)} migration(s) not applied ({', '.join(waiting[:5])}"
+            f"{counted(len(waiting), 'migration')} not applied ({', '.join(waiting[:5])}"
             f"{', …' if len(waiting) > 5 else ''}): seeds expect the latest schema; run "
             "`sqlmig migrate` first (or `sqlmig setup`)"
         )
@@ -386,7 +386,8 @@ def plan_baseline(
     """The migrations to record as applied, without running them, when adopting a database."""
     if applied:
         raise PlanError(
-            f"baseline needs an empty history, but {len(applied)} migration(s) are recorded; "
+            f"baseline needs an empty history, but {counted(len(applied), 'migration')} "
+            f"{'is' if len(applied) == 1 else 'are'} recorded; "
             "baseline is only for adopting an existing database"
         )
     _known_version(files, applied, version)
