@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 OnlyOption = Annotated[
     list[str] | None,
-    typer.Option("--only", help="Run only this seed (file name, or its name without the NN_ "
+    typer.Option("--only", metavar="SEED",
+                 help="Run only this seed (file name, or its name without the NN_ "
                  "prefix); repeatable."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -37,7 +38,7 @@ def show_seeds(run: "SeedRun", json_: bool) -> None:
         render.seeds_table(run)
 
 
-@app.command()
+@app.command(short_help="Load the environment's seeds in one transaction.")
 def seed(
     only: OnlyOption = None,
     json_: JsonOption = False,
@@ -61,7 +62,7 @@ def seed(
         show_seeds(run, json_)
 
 
-@app.command()
+@app.command(short_help="Migrate, then seed.")
 def setup(
     env: EnvOption = None,
     database_url_: UrlOption = None,
