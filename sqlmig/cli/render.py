@@ -365,10 +365,19 @@ def print_json(document: Any) -> None:
     HiddenFile().write(json.dumps(document, indent=2, default=str) + "\n")
 
 
-def problems_table(problems: Sequence[Problem]) -> None:
+def verified(verification: Verification) -> str:
+    """What an ok verify checked: the files alone (--offline) or the files and the history."""
+    found = counted(verification.files, "migration")
+    if verification.offline:
+        return (f"{found} in files: names, pairs, duplicate versions, directives and syntax "
+                "check out (--offline: the history was not read)")
+    return f"files and history agree ({found} in files, {verification.applied} applied)"
+
+
+def problems_table(problems: Sequence[Problem], ok: str) -> None:
     out = console()
     if not problems:
-        out.print("[green]ok[/]: files and history agree")
+        out.print(f"[green]ok[/]: {escape(ok)}")
         return
     grid = table(("kind", "version", "problem"), wrap=("problem",))
     for problem in problems:
@@ -426,7 +435,7 @@ def _edit_diff(verification: Verification, problem: Problem) -> str | None:
 
 def verify_report(verification: Verification) -> None:
     """The problems as a table, then (verify --diff) each edit of an applied migration."""
-    problems_table(verification.problems)
+    problems_table(verification.problems, verified(verification))
     for problem in verification.problems:
         edit = _edit(verification, problem)
         if edit is None:
