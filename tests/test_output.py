@@ -91,13 +91,13 @@ def test_progress_bar_only_for_long_runs_on_a_terminal_without_quiet(
 JSON_COMMANDS = {
     ("status", "--json"): {"environment", "migrations", "summary", "invalid_indexes"},
     ("verify", "--json"): {"ok", "problems"},
-    ("plan", "--json"): {"environment", "migrations"},
+    ("plan", "--json"): {"environment", "migrations", "pending_after_target"},
     ("config", "--json"): {"environment", "settings"},
     ("snapshots", "--json"): {"snapshots"},
     ("lint", "--json"): {"ok", "findings"},
     ("check", "--json"): {"ok", "migrations", "stopped_at", "leftovers"},
     ("seed", "--json"): {"environment", "seed_set", "seeds", "rows", "ms"},
-    ("migrate", "--dry-run", "--json"): {"ok", "migrations"},
+    ("migrate", "--dry-run", "--json"): {"ok", "migrations", "pending_after_target"},
 }
 
 

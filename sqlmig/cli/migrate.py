@@ -27,17 +27,17 @@ from sqlmig.cli.base import (
 from sqlmig.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
-    from sqlmig.engine import DryRun
+    from sqlmig.commands.run import DryRunReport
 
 
-def show_dry_run(results: list["DryRun"], json_: bool) -> None:
+def show_dry_run(report: "DryRunReport", json_: bool) -> None:
     from sqlmig.cli import render_review
 
     if json_:
-        render_review.print_json(render_review.dry_run_json(results))
+        render_review.print_json(render_review.dry_run_json(report))
     else:
-        render_review.dry_run_table(results)
-    if any(r.error is not None for r in results):
+        render_review.dry_run_table(report)
+    if any(r.error is not None for r in report.results):
         raise typer.Exit(EXIT_ERROR)
 
 

@@ -10,9 +10,10 @@ from sqlmig.cli.render import console, escape, print_json, table
 from sqlmig.errors import counted
 
 if TYPE_CHECKING:
-    from sqlmig.commands.review import SchemaDiff, SnapshotFile
+    from sqlmig.commands.review import Planned, SchemaDiff, SnapshotFile
+    from sqlmig.commands.run import DryRunReport
+    from sqlmig.core.files import Migration
     from sqlmig.core.plan import Step
-    from sqlmig.engine import DryRun
     from sqlmig.pg.catalog import Difference
     from sqlmig.review.check import CheckReport, MigrationCheck
     from sqlmig.review.lint import Finding
@@ -24,9 +25,16 @@ def _mode(step: Step) -> str:
     return "transaction" if step.transactional else "no-transaction"
 
 
-def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
+def later_json(later: Sequence[Migration]) -> list[dict[str, Any]]:
+    """The pending migrations `--to` leaves for later."""
+    return [{"version": m.version, "name": m.name} for m in later]
+
+
+def plan_json(planned: Planned, env: str) -> dict[str, Any]:
+    steps = planned.steps
     return {
         "environment": env,
+        "pending_after_target": later_json(planned.later),
         "migrations": [
             {
                 "version": s.migration.version,
@@ -43,13 +51,14 @@ def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
     }
 
 
-def plan_listing(steps: Sequence[Step]) -> None:
+def plan_listing(planned: Planned) -> None:
     from rich.rule import Rule
     from rich.syntax import Syntax
 
     out = console()
+    steps = planned.steps
     if not steps:
-        out.print("nothing to migrate: the database is up to date")
+        out.print(planned.nothing, markup=False)
         return
     for step in steps:
         m = step.migration
@@ -64,13 +73,19 @@ def plan_listing(steps: Sequence[Step]) -> None:
             continue
         out.print(Syntax(m.up.text.rstrip("\n"), "sql", line_numbers=True, word_wrap=True,
                          theme="ansi_dark"))
-    out.print(f"{counted(len(steps), 'migration')} would be applied as batch {steps[0].batch}")
+    out.print(f"{counted(len(steps), 'migration')} would be applied as batch {steps[0].batch}"
+              f"{_later(planned.later)}", markup=False)
 
 
-def dry_run_table(results: Sequence[DryRun]) -> None:
+def _later(later: Sequence[Migration]) -> str:
+    return f"; {counted(len(later), 'more pending migration')} after --to" if later else ""
+
+
+def dry_run_table(report: DryRunReport) -> None:
     out = console()
+    results = report.results
     if not results:
-        out.print("nothing to migrate: the database is up to date")
+        out.print(report.nothing, markup=False)
         return
     grid = table(("migration", "result", "time"), right=("time",), wrap=("result",))
     for r in results:
@@ -90,9 +105,11 @@ def dry_run_table(results: Sequence[DryRun]) -> None:
     out.print("dry run: everything was rolled back; history unchanged")
 
 
-def dry_run_json(results: Sequence[DryRun]) -> dict[str, Any]:
+def dry_run_json(report: DryRunReport) -> dict[str, Any]:
+    results = report.results
     return {
         "ok": all(r.error is None for r in results),
+        "pending_after_target": later_json(report.later),
         "migrations": [
             {
                 "version": r.step.migration.version,

@@ -51,11 +51,11 @@ def plan_command(
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None)
-        steps = commands.plan(settings, line_reporter(), to=to)
+        planned = commands.plan(settings, line_reporter(), to=to)
         if json_:
-            render_review.print_json(render_review.plan_json(steps, settings.env))
+            render_review.print_json(render_review.plan_json(planned, settings.env))
         else:
-            render_review.plan_listing(steps)
+            render_review.plan_listing(planned)
 
 
 @app.command(short_help="Prove every down reverses its up, on a scratch database.")

@@ -22,6 +22,8 @@ from sqlmig.reporting import Outcome, Reporter
 # A question for a person ("... Continue?"), answered yes or no; None where nobody can answer.
 Confirm = Callable[[str], bool] | None
 Planner = Callable[[list[Migration], list[Applied]], list[Step]]
+# What a run with nothing to do says; a function when it depends on the files and history.
+Nothing = str | Callable[[list[Migration], list[Applied]], str]
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def run_plan(
     make_plan: Planner,
     *,
     verb: str,
-    nothing: str,
+    nothing: Nothing,
     single_transaction: bool = False,
     rollback_on_failure: bool = False,
     check: bool = True,
@@ -117,6 +119,8 @@ def run_plan(
             if before is not None:
                 before(session)
             steps = make_plan(session.migrations, session.applied)
+            if not isinstance(nothing, str):
+                nothing = nothing(session.migrations, session.applied)
             if destructive is not None and any(s.direction == "down" for s in steps):
                 command, yes, confirm = destructive
                 guard(session, reporter, command, protect.undoes(steps), yes=yes,

@@ -153,6 +153,26 @@ def pending(
     return todo
 
 
+def after_target(
+    files: Sequence[Migration], applied: Sequence[Applied], to: int | None, *,
+    allow_out_of_order: bool = False,
+) -> list[Migration]:
+    """The pending migrations `--to` leaves for later (none without a target)."""
+    if to is None:
+        return []
+    todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
+    return [m for m in todo if m.version > to]
+
+
+def nothing_to_migrate(to: int | None, later: Sequence[Migration]) -> str:
+    """What migrate and plan say when there is nothing to apply: up to date, or only
+    migrations after the target are pending."""
+    if not later or to is None:
+        return "nothing to migrate: the database is up to date"
+    return (f"nothing to apply up to {to:04d}; {counted(len(later), 'pending migration')} "
+            "after it")
+
+
 def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> None:
     """Seeds expect the latest schema: refuse while a migration is pending or stopped
     halfway."""
