@@ -108,6 +108,8 @@ class MigrationFailed(SqlmigError):
         self.context = context
         self.sqlstate = sqlstate
         self.undone: list[str] = []  # migrations rolled back by --rollback-on-failure
+        # migrations that ran before the failure in its --single-transaction, rolled back with it
+        self.rolled_back: list[str] = []
 
     def details(self) -> list[str]:
         """Lines printed under the one-line message: the source excerpt, DETAIL, HINT."""

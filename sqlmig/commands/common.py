@@ -138,6 +138,9 @@ def run_plan(
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
+        if failure.rolled_back:
+            failure.add_note(f"--single-transaction rolled back: {', '.join(failure.rolled_back)} "
+                             "(nothing this run applied is kept)")
         raise
     result = RunResult(outcomes, ms, summary(outcomes, verb, nothing, ms))
     reporter.result(result.summary)
