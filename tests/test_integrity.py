@@ -120,6 +120,21 @@ def test_baseline_records_without_running_then_migrate_applies_the_rest(
     assert [(v, b) for v, _, b, _ in project.history()] == [(1, 0), (2, 0), (3, 1)]
 
 
+def test_status_marks_baselined_rows_apart_from_applied_ones(project: Project) -> None:
+    project.query("CREATE TABLE a (id int)")
+    two(project)
+    project.run("baseline", "--version", "1")
+    project.run("migrate")
+    lines = project.run("status").stdout.splitlines()
+    assert "applied (baseline)" in next(line for line in lines if line.startswith("0001"))
+    row_b = next(line for line in lines if line.startswith("0002"))
+    assert "applied" in row_b and "baseline" not in row_b
+    rows = json.loads(project.run("status", "--json").stdout)["migrations"]
+    assert [(r["version"], r["state"], r["baseline"]) for r in rows] == [
+        (1, "applied", True), (2, "applied", False)
+    ]
+
+
 def test_baseline_refuses_a_non_empty_history(project: Project) -> None:
     two(project)
     project.run("up")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
     from sqlmig.commands.seeds import SeedRun
-    from sqlmig.core.plan import Problem, Step
+    from sqlmig.core.plan import Problem, StatusRow, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
 
@@ -268,6 +268,12 @@ def _local_second(epoch: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
+def _state(row: StatusRow) -> str:
+    """`applied (baseline)` for a row `baseline` recorded without running it."""
+    baselined = row.applied is not None and row.applied.baseline
+    return f"{row.state} (baseline)" if baselined else str(row.state)
+
+
 def status_table(status: Status) -> None:
     """The same look as Rich's tables, laid out by hand: a Rich Table of 10,000 rows takes
     tens of seconds to render, and long histories are exactly when status is run in CI."""
@@ -277,7 +283,7 @@ def status_table(status: Status) -> None:
         (
             f"{row.version:04d}",
             row.name,
-            str(row.state),
+            _state(row),
             _when(row.applied.applied_at) if row.applied else "",
             f"{row.applied.execution_ms} ms"
             if row.applied and row.applied.execution_ms is not None else "",
