@@ -21,6 +21,7 @@ from sqlmig.errors import counted
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
     from sqlmig.commands.seeds import SeedRun
@@ -75,7 +76,9 @@ def console(*, stderr: bool = False) -> Console:
     # NO_COLOR: Rich alone would keep bold and friends; color_system=None drops every escape
     no_color = OUTPUT.no_color or bool(os.environ.get("NO_COLOR"))
     stream = cast("IO[str]", HiddenFile("stderr" if stderr else "stdout"))
-    return Console(file=stream, color_system=None if no_color else "auto", highlight=False)
+    # A pipe or a log: whole lines, never wrapped at Rich's default 80 columns
+    return Console(file=stream, color_system=None if no_color else "auto", highlight=False,
+                   soft_wrap=not stream.isatty())
 
 
 def plain() -> bool:
@@ -119,13 +122,55 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+class PlainTable:
+    """A table for a pipe or a log: the columns aligned, each row on one line, nothing
+    drawn, padded or cut (a cell of several lines continues under its column)."""
+
+    def __init__(self, columns: Sequence[str], right: Sequence[str]) -> None:
+        self.columns, self.right = list(columns), set(right)
+        self.rows: list[list[list[str]]] = []
+        self.title: str | None = None
+        self.title_justify, self.title_style = "left", ""
+
+    def add_row(self, *cells: str) -> None:
+        from rich.text import Text
+
+        self.rows.append([Text.from_markup(cell).plain.splitlines() or [""] for cell in cells])
+
+    def lines(self) -> list[str]:
+        from rich.text import Text
+
+        rows = [[[c] for c in self.columns], *self.rows]
+        widths = [max(len(line) for row in rows for line in row[i][:1])
+                  for i in range(len(self.columns))]
+        out = [Text.from_markup(self.title).plain] if self.title else []
+        for row in rows:
+            first = [
+                row[i][0].rjust(w) if self.columns[i] in self.right else row[i][0].ljust(w)
+                for i, w in enumerate(widths)
+            ]
+            out.append("  ".join(first).rstrip())
+            for i, cell in enumerate(row):
+                indent = " " * (sum(widths[:i]) + 2 * i)
+                out.extend(f"{indent}{line}".rstrip() for line in cell[1:])
+        return out
+
+    def __rich__(self) -> Text:
+        from rich.text import Text
+
+        return Text("\n".join(self.lines()))
+
+
 def table(
     columns: Sequence[str], *, right: Sequence[str] = (), wrap: Sequence[str] = ()
 ) -> Table:
-    """The one table style sqlmig prints: bold header, a rule under it, no side borders."""
+    """The one table style sqlmig prints: bold header, a rule under it, no side borders; in a
+    pipe or a log, a PlainTable."""
     from rich import box
     from rich.table import Table
 
+    if plain():
+        return cast("Table", PlainTable(columns, right))
     result = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
         result.add_column(column, justify="right" if column in right else "left",
@@ -300,8 +345,7 @@ def status_table(status: Status) -> None:
 
     out: Any = run_output()
     if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
-        rule = "─" * len(line(headers))
-        out.file.write("".join([f"{env} · {target}\n", line(headers), "\n", rule, "\n",
+        out.file.write("".join([f"{env} · {target}\n", line(headers), "\n",
                                 *(line(values) + "\n" for values in cells),
                                 status_summary(status.counts), "\n"]))
         return

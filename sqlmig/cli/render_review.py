@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlmig.cli.render import console, escape, print_json, table
+from sqlmig.cli.render import console, escape, plain, print_json, table
 from sqlmig.errors import counted
 
 if TYPE_CHECKING:
@@ -65,14 +65,23 @@ def plan_listing(planned: Planned) -> None:
         directives = " ".join(
             f"{k}{' ' + v if v else ''}" for k, v in sorted(m.up.directives.items())
         ) or "none"
-        out.print(Rule(f"{m.id} · {_mode(step)}", align="left"))
+        heading = f"{m.id} · {_mode(step)}"
+        if plain():
+            out.print(heading, markup=False)
+        else:
+            out.print(Rule(heading, align="left"))
         out.print(f"checksum {m.checksum[:16]}  directives: {directives}  batch {step.batch}",
                   markup=False)
         if m.up.big:  # bulk data: highlighting it would take minutes and scroll for hours
             out.print(f"({len(m.up.sql()) / 1e6:.1f} MB of SQL, not shown)")
             continue
-        out.print(Syntax(m.up.text.rstrip("\n"), "sql", line_numbers=True, word_wrap=True,
-                         theme="ansi_dark"))
+        sql_text = m.up.text.rstrip("\n")
+        if plain():  # a log: the lines as written, numbered, never wrapped or padded
+            width = len(str(sql_text.count("\n") + 1))
+            for number, line in enumerate(sql_text.split("\n"), 1):
+                out.print(f"{number:>{width}}  {line}".rstrip(), markup=False, emoji=False)
+            continue
+        out.print(Syntax(sql_text, "sql", line_numbers=True, word_wrap=True, theme="ansi_dark"))
     out.print(f"{counted(len(steps), 'migration')} would be applied as batch {steps[0].batch}"
               f"{_later(planned.later)}", markup=False)
 
