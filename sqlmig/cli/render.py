@@ -21,10 +21,8 @@ from sqlmig.errors import counted
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
-    from sqlmig.commands.seeds import SeedRun
     from sqlmig.core.plan import Problem, StatusRow, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
@@ -122,45 +120,6 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-class PlainTable:
-    """A table for a pipe or a log: the columns aligned, each row on one line, nothing
-    drawn, padded or cut (a cell of several lines continues under its column)."""
-
-    def __init__(self, columns: Sequence[str], right: Sequence[str]) -> None:
-        self.columns, self.right = list(columns), set(right)
-        self.rows: list[list[list[str]]] = []
-        self.title: str | None = None
-        self.title_justify, self.title_style = "left", ""
-
-    def add_row(self, *cells: str) -> None:
-        from rich.text import Text
-
-        self.rows.append([Text.from_markup(cell).plain.splitlines() or [""] for cell in cells])
-
-    def lines(self) -> list[str]:
-        from rich.text import Text
-
-        rows = [[[c] for c in self.columns], *self.rows]
-        widths = [max(len(line) for row in rows for line in row[i][:1])
-                  for i in range(len(self.columns))]
-        out = [Text.from_markup(self.title).plain] if self.title else []
-        for row in rows:
-            first = [
-                row[i][0].rjust(w) if self.columns[i] in self.right else row[i][0].ljust(w)
-                for i, w in enumerate(widths)
-            ]
-            out.append("  ".join(first).rstrip())
-            for i, cell in enumerate(row):
-                indent = " " * (sum(widths[:i]) + 2 * i)
-                out.extend(f"{indent}{line}".rstrip() for line in cell[1:])
-        return out
-
-    def __rich__(self) -> Text:
-        from rich.text import Text
-
-        return Text("\n".join(self.lines()))
-
-
 def table(
     columns: Sequence[str], *, right: Sequence[str] = (), wrap: Sequence[str] = ()
 ) -> Table:
@@ -170,6 +129,8 @@ def table(
     from rich.table import Table
 
     if plain():
+        from sqlmig.cli.plain import PlainTable
+
         return cast("Table", PlainTable(columns, right))
     result = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
@@ -514,41 +475,3 @@ def config_table(values: Sequence[ConfigValue]) -> None:
     for key, value, source in values:
         grid.add_row(key, escape("" if value is None else str(value)), escape(source))
     console().print(grid)
-
-
-def seeds_json(run: SeedRun) -> dict[str, Any]:
-    results = run.results
-    return {
-        "environment": run.env,
-        "seed_set": run.seed_set,
-        "seeds": [
-            {
-                "file": r.seed.path.name,
-                "kind": r.seed.kind,
-                "table": r.seed.name if r.seed.kind == "csv" else None,
-                "rows": r.rows,
-                "ms": r.ms,
-            }
-            for r in results
-        ],
-        "rows": sum(r.rows for r in results),
-        "ms": sum(r.ms for r in results),
-    }
-
-
-def seeds_table(run: SeedRun) -> None:
-    out = console()
-    results = run.results
-    if not results:
-        out.print(f"no seeds in {run.seeds_dir}", markup=False)
-        return
-    grid = table(("seed", "kind", "rows", "time"), right=("rows", "time"))
-    for r in results:
-        grid.add_row(escape(r.seed.path.name), r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
-    out.print(grid)
-    total = sum(r.rows for r in results)
-    out.print(
-        f"seeded {run.env} from seeds/{run.seed_set}: {counted(len(results), 'file')}, "
-        f"{total:,} {'row' if total == 1 else 'rows'} in {sum(r.ms for r in results)} ms",
-        markup=False,
-    )

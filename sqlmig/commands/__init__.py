@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
-    from sqlmig.commands.history import baseline, config, init, repair, status, verify
+    from sqlmig.commands.history import baseline, config, repair, status, verify
     from sqlmig.commands.linting import lint
+    from sqlmig.commands.project import init, server_status, server_stop
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
     from sqlmig.commands.run import dry_run, fresh, migrate, redo, reset, rollback, up
     from sqlmig.commands.seeds import SeedRun, seed, setup
@@ -34,7 +35,8 @@ HOMES = {
     "common": ["RunResult"],
     "run": ["dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
     "authoring": ["new"],
-    "history": ["baseline", "config", "init", "repair", "status", "verify"],
+    "history": ["baseline", "config", "repair", "status", "verify"],
+    "project": ["init", "server_status", "server_stop"],
     "linting": ["lint"],
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
     "seeds": ["SeedRun", "seed", "setup"],
@@ -43,7 +45,7 @@ _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
     "RunResult", "SeedRun", "baseline", "check", "config", "diff", "docs", "dry_run", "dump",
     "fresh", "init", "lint", "migrate", "new", "plan", "redo", "repair", "reset", "rollback",
-    "seed", "setup", "snapshots", "status", "up", "verify",
+    "seed", "server_status", "server_stop", "setup", "snapshots", "status", "up", "verify",
 ]
 
 

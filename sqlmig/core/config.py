@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "dump_schema": False,
     "schema_file": "schema.sql",
     "snapshot_before_migrate": None,  # default: on for production only
+    "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
@@ -77,6 +78,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "dump_schema": (bool,),
     "schema_file": (str,),
     "snapshot_before_migrate": (bool,),
+    "snapshot_dir": (str,),
     "lint_disable": (list,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
@@ -90,6 +92,7 @@ ENV_OVERRIDES = {
     "SQLMIG_SCHEMA": "schema",
     "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
     "SQLMIG_STATEMENT_TIMEOUT": "statement_timeout",
+    "SQLMIG_SNAPSHOT_DIR": "snapshot_dir",
 }
 
 
@@ -112,6 +115,7 @@ class Settings:
     dump_schema: bool = False
     schema_file: str = "schema.sql"
     snapshot_before_migrate: bool = False
+    snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
@@ -302,6 +306,7 @@ def resolve(
         dump_schema=values["dump_schema"],
         schema_file=values["schema_file"],
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
+        snapshot_dir=root / values["snapshot_dir"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
@@ -331,6 +336,7 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "dump_schema": settings.dump_schema,
         "schema_file": settings.schema_file,
         "snapshot_before_migrate": settings.snapshot_before_migrate,
+        "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
