@@ -84,7 +84,7 @@ def test_no_command_summary_in_the_listing_is_cut_short() -> None:
     listing = CliRunner().invoke(app, ["--help"], terminal_width=80).stdout
     commands = listing.split("Commands:", 1)[1]
     summaries = [line for line in commands.splitlines() if line.strip()]
-    assert len(summaries) == len(COMMANDS)
+    assert len(summaries) >= len(COMMANDS)  # and command groups (server)
     assert not [s for s in summaries if s.rstrip().endswith("...")]
 
 
