@@ -264,7 +264,7 @@ def lint_github(findings: Sequence[Finding]) -> None:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
     for f in findings:
-        level = "error" if f.severity == "error" else "warning"
+        level = {"error": "error", "info": "notice"}.get(f.severity, "warning")
         col = f",col={f.column}" if f.column else ""
         sys.stdout.write(
             f"::{level} file={display_path(f.path)},line={f.line}{col},title=sqlmig {f.rule}::"
@@ -287,9 +287,11 @@ def lint_table(findings: Sequence[Finding]) -> None:
         grid = table(("line", "rule", "finding"), right=("line",), wrap=("finding",))
         grid.title, grid.title_justify, grid.title_style = escape(path), "left", "bold"
         for f in found:
-            style = "red" if f.severity == "error" else "yellow"
+            style = {"error": "red", "info": "blue"}.get(f.severity, "yellow")
             grid.add_row(str(f.line), f"[{style}]{f.rule}[/]",
                          f"{escape(f.message)}\n[dim]safer: {escape(f.fix)}[/]")
         out.print(grid)
     errors = sum(f.severity == "error" for f in findings)
-    out.print(f"{counted(errors, 'error')}, {counted(len(findings) - errors, 'warning')}")
+    notes = sum(f.severity == "info" for f in findings)
+    summary = f"{counted(errors, 'error')}, {counted(len(findings) - errors - notes, 'warning')}"
+    out.print(summary + (f", {counted(notes, 'note')}" if notes else ""))
