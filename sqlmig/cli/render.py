@@ -248,6 +248,15 @@ class LineReporter:
         if self.progress is not None:
             self.progress.update(self.task, description=step.migration.id)
 
+    def server_message(self, severity: str, message: str, step: Step | None) -> None:
+        """Warnings (and worse) always, on stderr; notices and the like with --verbose."""
+        where = f" from {step.file.path.name}" if step is not None else ""
+        line = f"{severity.lower()}{where}: {message}"
+        if severity in ("WARNING", "ERROR", "FATAL", "PANIC"):
+            notice(line)
+        else:
+            detail(line)
+
     def finished(self, step: Step, ms: int) -> None:
         self.completed += 1
         if self.progress is not None:
