@@ -36,19 +36,21 @@ app = typer.Typer(
 EnvOption = Annotated[
     str | None,
     typer.Option(
-        "--env", "-e", help="development, test, staging or production [default: $SQLMIG_ENV or "
-        "development]", show_default=False,
+        "--env", "-e", metavar="ENV", help="development, test, staging or production "
+        "[default: $SQLMIG_ENV or development]", show_default=False,
     ),
 ]
 UrlOption = Annotated[
     str | None,
     typer.Option(
-        "--database-url", help="Overrides DATABASE_URL* and the config file.", show_default=False
+        "--database-url", metavar="URL", help="Overrides DATABASE_URL* and the config file.",
+        show_default=False,
     ),
 ]
 LockWaitOption = Annotated[
     float | None,
-    typer.Option("--lock-wait", help="Seconds to wait for the migration lock [default: 60].",
+    typer.Option("--lock-wait", metavar="SECONDS",
+                 help="Seconds to wait for the migration lock [default: 60].",
                  show_default=False, min=0),
 ]
 OutOfOrderOption = Annotated[
@@ -64,17 +66,20 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 WaitOption = Annotated[
     float | None,
-    typer.Option("--wait", help="Retry connecting for up to this many seconds (containers "
+    typer.Option("--wait", metavar="SECONDS",
+                 help="Retry connecting for up to this many seconds (containers "
                  "starting up).", show_default=False, min=0),
 ]
 LockTimeoutOption = Annotated[
     str | None,
-    typer.Option("--lock-timeout", help="SET lock_timeout for migration statements, e.g. 5s.",
+    typer.Option("--lock-timeout", metavar="DURATION",
+                 help="SET lock_timeout for migration statements, e.g. 5s.",
                  show_default=False),
 ]
 StatementTimeoutOption = Annotated[
     str | None,
-    typer.Option("--statement-timeout", help="SET statement_timeout, e.g. 10min.",
+    typer.Option("--statement-timeout", metavar="DURATION",
+                 help="SET statement_timeout, e.g. 10min.",
                  show_default=False),
 ]
 RollbackOnFailureOption = Annotated[

@@ -12,9 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlmig.core.files import Migration
+from sqlmig.core.files import FILE_NAME, Migration, version_text
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.errors import PlanError
+from sqlmig.errors import MigrationFileError, PlanError, counted
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
 # error: `rolling back` while the down runs (left behind if its process died), `rollback
@@ -81,6 +81,7 @@ class State(StrEnum):
     CHANGED = "changed"  # applied, but the up file's checksum differs from the recorded one
     MISSING = "missing"  # applied, but its files are gone
     FAILED = "failed"  # a no-transaction migration stopped halfway (or its process died)
+    PROBLEM = "problem"  # its files are not a migration as they are (no down file, empty...)
 
 
 @dataclass(frozen=True)
@@ -90,20 +91,37 @@ class StatusRow:
     state: State
     applied: Applied | None = None
     migration: Migration | None = None
+    problem: str | None = None  # State.PROBLEM: what is wrong with its files
 
     @property
     def id(self) -> str:
         return f"{self.version:04d}_{self.name}"
 
+    @property
+    def shown_version(self) -> str:
+        """The version as its files write it (padded to four digits without files)."""
+        return version_text(self.version, self.migration.digits if self.migration else "")
 
-def status(files: Sequence[Migration], applied: Sequence[Applied]) -> list[StatusRow]:
-    """Every version known to files or history, in version order, with its state."""
+
+def status(files: Sequence[Migration], applied: Sequence[Applied],
+           problems: Sequence[MigrationFileError] = ()) -> list[StatusRow]:
+    """Every version known to files or history, in version order, with its state. A file
+    that is no migration as it is (`problems` from files.scan) is still a row, marked with
+    what is wrong, when its name gives its version."""
     by_version = {m.version: m for m in files}
     history = {a.version: a for a in applied}
+    broken: dict[int, tuple[str, str]] = {}
+    for problem in problems:
+        named = FILE_NAME.match(problem.path.name)
+        if named is not None and int(named["version"]) not in by_version:
+            broken.setdefault(int(named["version"]), (named["name"], problem.message))
     rows = []
-    for version in sorted(by_version.keys() | history.keys()):
+    for version in sorted(by_version.keys() | history.keys() | broken.keys()):
         migration, row = by_version.get(version), history.get(version)
-        if row is None:
+        if version in broken:
+            name, message = broken[version]
+            rows.append(StatusRow(version, name, State.PROBLEM, row, None, message))
+        elif row is None:
             assert migration is not None
             rows.append(StatusRow(version, migration.name, State.PENDING, None, migration))
         elif row.state != "applied":
@@ -154,6 +172,26 @@ def pending(
     return todo
 
 
+def after_target(
+    files: Sequence[Migration], applied: Sequence[Applied], to: int | None, *,
+    allow_out_of_order: bool = False,
+) -> list[Migration]:
+    """The pending migrations `--to` leaves for later (none without a target)."""
+    if to is None:
+        return []
+    todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
+    return [m for m in todo if m.version > to]
+
+
+def nothing_to_migrate(to: int | None, later: Sequence[Migration]) -> str:
+    """What migrate and plan say when there is nothing to apply: up to date, or only
+    migrations after the target are pending."""
+    if not later or to is None:
+        return "nothing to migrate: the database is up to date"
+    return (f"nothing to apply up to {to:04d}; {counted(len(later), 'pending migration')} "
+            "after it")
+
+
 def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> None:
     """Seeds expect the latest schema: refuse while a migration is pending or stopped
     halfway."""
@@ -161,7 +199,7 @@ def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> No
                if row.state in (State.PENDING, State.FAILED)]
     if waiting:
         raise PlanError(
-            f"{len(waiting)} migration(s) not applied ({', '.join(waiting[:5])}"
+            f"{counted(len(waiting), 'migration')} not applied ({', '.join(waiting[:5])}"
             f"{', …' if len(waiting) > 5 else ''}): seeds expect the latest schema; run "
             "`sqlmig migrate` first (or `sqlmig setup`)"
         )
@@ -387,7 +425,8 @@ def plan_baseline(
     """The migrations to record as applied, without running them, when adopting a database."""
     if applied:
         raise PlanError(
-            f"baseline needs an empty history, but {len(applied)} migration(s) are recorded; "
+            f"baseline needs an empty history, but {counted(len(applied), 'migration')} "
+            f"{'is' if len(applied) == 1 else 'are'} recorded; "
             "baseline is only for adopting an existing database"
         )
     _known_version(files, applied, version)
