@@ -29,7 +29,7 @@ def adopt(
         help="The migrator the project used: golang-migrate, dbmate, diesel, knex or flyway.",
     )],
     directory: Annotated[Path | None, typer.Option(
-        "--dir", help="Its migrations folder (default: where the tool keeps them).",
+        "--dir", metavar="DIR", help="Its migrations folder (default: where the tool keeps them).",
     )] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="List every file and history row it would write; change nothing.",
@@ -41,10 +41,12 @@ def adopt(
     wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Switch from another migrator in one command: convert its migrations into sql/ pairs
-    and, with a database URL, record every migration it applied as applied (its table is
-    read, never changed). Refuses a dirty or failed history, a held lock, an applied
-    migration with no file, or a file in sql/ it would overwrite.
+    """Switch from another migrator: its files and its history.
+
+    Converts its migrations into sql/ pairs and, with a database URL, records every migration
+    it applied as applied (its table is read, never changed). Refuses a dirty or failed
+    history, a held lock, an applied migration with no file, or a file in sql/ it would
+    overwrite.
 
     Example: sqlmig adopt --from golang-migrate --dir migrations --dry-run
     """
