@@ -3,6 +3,7 @@ its real files, its real schema_migrations, then the whole round trip and the re
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,6 +65,11 @@ def test_dbmate_is_adopted_and_round_trips(project: Project) -> None:
     assert [(r[0], r[2], r[4]) for r in adopted_rows(project)] == [
         (20200101120000, 0, "dbmate"), (20200102120000, 0, "dbmate"),
         (20200103120000, 0, "dbmate")]
+    status = project.run("status").stdout
+    assert status.count("applied (adopted from dbmate") == 3, status
+    assert "applied (adopted from dbmate, no-op)" in status
+    assert [m["adopted"] for m in json.loads(project.run("status", "--json").stdout)[
+        "migrations"]] == ["dbmate"] * 3
     dbmate_rows = project.query("SELECT version FROM schema_migrations ORDER BY 1")
     round_trip(project, [20200101120000, 20200102120000, 20200103120000])
     assert project.tables() == {"schema_migrations", "sqlmig_migrations"}

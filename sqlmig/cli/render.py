@@ -285,12 +285,13 @@ def _local_second(epoch: int) -> str:
 
 
 def _state(row: StatusRow) -> str:
-    """`applied (baseline)` for a row `baseline` recorded without running it, `(no-op)` for a
-    comment-only migration, and a problem's reason."""
+    """The state and its marks (`baseline`, `adopted from TOOL`, `no-op`), or its problem."""
     if row.problem is not None:
         return f"{row.state}: {row.problem}"
+    tool = row.applied.adopted if row.applied else None
     marks = [mark for mark, on in (
         ("baseline", row.applied is not None and row.applied.baseline),
+        (f"adopted from {tool}", tool is not None),
         ("no-op", row.migration is not None and row.migration.no_op)) if on]
     return f"{row.state} ({', '.join(marks)})" if marks else str(row.state)
 
@@ -366,6 +367,7 @@ def status_json(status: Status) -> dict[str, Any]:
                 "execution_ms": row.applied.execution_ms if row.applied else None,
                 "batch": row.applied.batch if row.applied else None,
                 "baseline": row.applied.baseline if row.applied else False,
+                "adopted": row.applied.adopted if row.applied else None,
                 "error": row.applied.error if row.applied else None,
                 "no_op": bool(row.migration and row.migration.no_op),
                 "problem": row.problem,
