@@ -206,3 +206,19 @@ def test_adopt_sets_the_table_under_tool_sqlmig_in_pyproject(project: Project) -
                     "history table\nlock_wait = 5\n")
     assert not (project.root / "sqlmig.toml").exists()
     assert [r[0] for r in adopted_rows(project)] == [1]
+
+
+def test_adopting_into_production_needs_yes_and_names_what_it_records(
+    project: Project,
+) -> None:
+    golang_migrate_project(project, applied=2)
+    before = project.tables()
+    result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", "--env",
+                         "production", code=1)
+    assert "records 2 migrations golang-migrate applied as applied" in result.stdout
+    assert "--yes" in result.stderr
+    unchanged(project, before)
+    project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", "--env",
+                "production", "--yes")
+    assert [r[0] for r in adopted_rows(project)] == [1, 2]
+    assert project.recorded_environment() == "production"
