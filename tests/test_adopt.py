@@ -222,3 +222,28 @@ def test_adopting_into_production_needs_yes_and_names_what_it_records(
                 "production", "--yes")
     assert [r[0] for r in adopted_rows(project)] == [1, 2]
     assert project.recorded_environment() == "production"
+
+
+def test_a_history_that_cannot_be_written_leaves_no_file_behind(project: Project) -> None:
+    golang_migrate_project(project, applied=2)
+    project.write("sqlmig.toml", 'table = "sqlmig_migrations"\n', ".")
+    project.run("status")
+    project.pair("000009_ours", "SELECT 1;")
+    project.run("migrate")  # sqlmig's own table exists, with one row
+    for path in project.sql_dir.iterdir():
+        path.unlink()
+    project.query(f"ALTER TABLE {ADOPTED} ADD CHECK (adopted IS NULL)")
+    result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", code=1)
+    assert "violates check constraint" in result.stderr
+    assert sql_files(project) == set()
+    assert [r[0] for r in adopted_rows(project)] == [9]
+
+
+def test_a_table_of_sqlmigs_name_that_is_not_sqlmigs_is_refused_before_any_write(
+    project: Project,
+) -> None:
+    golang_migrate_project(project, applied=1)
+    project.query("CREATE TABLE sqlmig_migrations (id int)")
+    result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", code=2)
+    assert "public.sqlmig_migrations exists but is not sqlmig's history table" in result.stderr
+    assert sql_files(project) == set()

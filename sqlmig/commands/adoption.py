@@ -56,7 +56,7 @@ def adopt(settings: Settings, reporter: Reporter, tool: str, *, directory: Path 
             rows = _adopt_history(settings, reporter, conversion, files, dry_run=dry_run,
                                   yes=yes, confirm=confirm, written=written)
         elif not dry_run:
-            written += _write(files)
+            _write(files, written)
         if config_text is not None and not dry_run:
             config_path.write_text(config_text, encoding="utf-8")
     except BaseException:
@@ -88,7 +88,7 @@ def _config_change(settings: Settings, tool: str) -> tuple[Path, str | None]:
 
 def _planned_files(settings: Settings, conversion: Conversion) -> dict[Path, str]:
     """Every file to write into sql/; refuses one that exists with other content (an
-    identical one, from an earlier run, is left as it is)."""
+    identical one, from an earlier run or written by the team, is left out)."""
     planned: dict[Path, str] = {}
     taken = _versions_in(settings.migrations_dir)
     for migration in conversion.migrations:
@@ -100,10 +100,11 @@ def _planned_files(settings: Settings, conversion: Conversion) -> dict[Path, str
                 "migration per version: move the existing one away first")
         for name, text in migration.files.items():
             path = settings.migrations_dir / name
-            if path.exists() and adoption.read_text(path) != text:
+            if not path.exists():
+                planned[path] = text
+            elif adoption.read_text(path) != text:
                 raise AdoptionError(f"{display_path(path)} already exists (with other "
                                     f"content); adopt never overwrites: move it away first")
-            planned[path] = text
     return planned
 
 
@@ -115,16 +116,12 @@ def _versions_in(directory: Path) -> dict[int, str]:
     return {int(m["version"]): f"{m['version']}_{m['name']}" for m in found if m}
 
 
-def _write(files: dict[Path, str]) -> list[Path]:
-    """Write the files not there yet; return them."""
-    written = []
+def _write(files: dict[Path, str], written: list[Path]) -> None:
+    """Write the files, noting each in `written` (to be removed if the history fails)."""
     for path, text in files.items():
-        if path.exists():
-            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
         written.append(path)
-    return written
+        path.write_text(text, encoding="utf-8")
 
 
 def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversion,
@@ -140,8 +137,8 @@ def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversio
         records = tool_history.read_records(conn, conversion.tool, settings.schema, conversion)
         rows = adoption.adopted_rows(conversion, records,
                                      f"{settings.schema}.{tool_history.TABLES[conversion.tool]}")
-        recorded = tool_history.already_recorded(conn, history,
-                                                 [r.migration.version for r in rows])
+        versions = {r.migration.version for r in rows}
+        recorded = [a.version for a in history.read(conn) if a.version in versions]
         if recorded:
             raise AdoptionError(
                 f"{settings.schema}.{settings.table} already records version(s) "
@@ -153,7 +150,7 @@ def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversio
             guard(session, reporter, "adopt", f"records {len(rows)} migration"
                   f"{'s' * (len(rows) != 1)} {conversion.tool} applied as applied",
                   yes=yes, confirm=confirm)
-        written += _write(files)
+        _write(files, written)
         with conn.transaction():
             history.ensure(conn)
             record_environment(session, SilentReporter())

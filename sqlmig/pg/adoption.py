@@ -133,16 +133,6 @@ READERS: dict[str, Reader] = {
 }
 
 
-def already_recorded(conn: psycopg.Connection, history: History, versions: Sequence[int]
-                     ) -> list[int]:
-    """The versions sqlmig's history already holds (adopting them again would duplicate)."""
-    if history.columns(conn) is None:
-        return []
-    rows = conn.execute(sql.SQL("SELECT version FROM {} WHERE version = ANY(%s) ORDER BY 1")
-                        .format(history.ident), (list(versions),)).fetchall()
-    return [row[0] for row in rows]
-
-
 def record_adopted(conn: psycopg.Connection, history: History, tool: str,
                    rows: Sequence[Adopted]) -> None:
     """The history rows, in the caller's transaction."""
