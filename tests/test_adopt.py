@@ -123,7 +123,7 @@ def test_an_applied_version_with_no_file_is_refused(project: Project) -> None:
         path.unlink()
     before = project.tables()
     result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", code=1)
-    assert "public.schema_migrations records 1 applied migration(s) with no file" in result.stderr
+    assert "public.schema_migrations records 1 applied migration with no file" in result.stderr
     assert ": 3;" in result.stderr
     unchanged(project, before)
 

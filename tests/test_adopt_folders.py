@@ -82,7 +82,7 @@ def test_a_diesel_version_applied_with_no_folder_is_refused(project: Project) ->
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20200101000000')")
     result = project.run("adopt", "--from", "diesel", code=1)
-    assert "__diesel_schema_migrations records 1 applied migration(s) with no file" in (
+    assert "__diesel_schema_migrations records 1 applied migration with no file" in (
         result.stderr)
     assert sql_files(project) == set()
     assert not project.exists("public.schema_migrations")

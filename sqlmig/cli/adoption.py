@@ -17,6 +17,7 @@ from sqlmig.cli.base import (
     settings_for,
     terminal_confirm,
 )
+from sqlmig.errors import counted
 
 if TYPE_CHECKING:
     from sqlmig.commands.adoption import Adoption
@@ -73,6 +74,7 @@ def report(result: "Adoption") -> list[str]:
     if result.dry_run:
         lines.append("dry run: nothing was changed")
     elif result.cleanup:
-        lines.append(f"adopted {len(result.rows)} applied migration(s) from {result.tool}; its "
-                     f"table is left as it was: once the team is happy, drop it: {result.cleanup}")
+        lines.append(f"adopted {counted(len(result.rows), 'applied migration')} from "
+                     f"{result.tool}; its table is left as it was: once the team is happy, "
+                     f"drop it: {result.cleanup}")
     return lines

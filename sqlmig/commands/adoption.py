@@ -12,7 +12,7 @@ from sqlmig.core import adoption
 from sqlmig.core.adoption import ADOPTED_TABLE, Adopted, AdoptionError, Conversion
 from sqlmig.core.config import Settings
 from sqlmig.core.files import FILE_NAME
-from sqlmig.errors import display_path
+from sqlmig.errors import counted, display_path
 from sqlmig.pg import adoption as tool_history
 from sqlmig.pg import connection, db
 from sqlmig.pg.session import Session, record_environment
@@ -141,15 +141,16 @@ def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversio
         recorded = [a.version for a in history.read(conn) if a.version in versions]
         if recorded:
             raise AdoptionError(
-                f"{settings.schema}.{settings.table} already records version(s) "
-                f"{', '.join(map(str, recorded))}: this database was adopted already")
+                f"{settings.schema}.{settings.table} already records "
+                f"{counted(len(recorded), 'version')} of them "
+                f"({', '.join(map(str, recorded))}): this database was adopted already")
         if dry_run:
             return rows
         session = Session(conn, history, [], env=settings.env, url=url, settings=settings)
         if rows:
-            guard(session, reporter, "adopt", f"records {len(rows)} migration"
-                  f"{'s' * (len(rows) != 1)} {conversion.tool} applied as applied",
-                  yes=yes, confirm=confirm)
+            guard(session, reporter, "adopt",
+                  f"records {counted(len(rows), 'migration')} {conversion.tool} applied as "
+                  "applied", yes=yes, confirm=confirm)
         _write(files, written)
         with conn.transaction():
             history.ensure(conn)

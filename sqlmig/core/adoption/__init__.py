@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlmig.core.hazards import hazards, unwrapped
 from sqlmig.core.sqlfile import checksum, normalise, read_bytes
-from sqlmig.errors import PlanError
+from sqlmig.errors import PlanError, counted
 
 # module per tool, and the folder its users keep migrations in when --dir is not given
 TOOLS = {
@@ -167,9 +167,9 @@ def adopted_rows(conversion: Conversion, records: Sequence[ToolRecord], tool_tab
     missing = [r.key for r in records if r.key not in by_key]
     if missing:
         raise AdoptionError(
-            f"{tool_table} records {len(missing)} applied migration(s) with no file in the "
-            f"folder: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; restore "
-            "their files (git history) before adopting"
+            f"{tool_table} records {counted(len(missing), 'applied migration')} with no "
+            f"file in the folder: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+            "; restore their files (git history) before adopting"
         )
     return [Adopted(by_key[r.key], r.applied_at, r.batch or 0, r.execution_ms)
             for r in records]
