@@ -224,7 +224,9 @@ def test_adopting_into_production_needs_yes_and_names_what_it_records(
     assert project.recorded_environment() == "production"
 
 
-def test_a_history_that_cannot_be_written_leaves_no_file_behind(project: Project) -> None:
+def test_a_history_that_cannot_be_written_leaves_no_file_or_config_change_behind(
+    project: Project,
+) -> None:
     golang_migrate_project(project, applied=2)
     project.write("sqlmig.toml", 'table = "sqlmig_migrations"\n', ".")
     project.run("status")
@@ -233,9 +235,11 @@ def test_a_history_that_cannot_be_written_leaves_no_file_behind(project: Project
     for path in project.sql_dir.iterdir():
         path.unlink()
     project.query(f"ALTER TABLE {ADOPTED} ADD CHECK (adopted IS NULL)")
+    project.write("sqlmig.toml", "lock_wait = 5\n", ".")  # adopt would set the table again
     result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", code=1)
     assert "violates check constraint" in result.stderr
     assert sql_files(project) == set()
+    assert (project.root / "sqlmig.toml").read_text() == "lock_wait = 5\n"
     assert [r[0] for r in adopted_rows(project)] == [9]
 
 

@@ -49,20 +49,25 @@ def adopt(settings: Settings, reporter: Reporter, tool: str, *, directory: Path 
     if config_text is not None:
         settings = replace(settings, table=ADOPTED_TABLE)
     files = _planned_files(settings, conversion)
+    if config_text is not None:
+        files[config_path] = config_text
     rows: list[Adopted] = []
-    written: list[Path] = []
+    written: dict[Path, str | None] = {}
     try:
         if settings.database_url:
             rows = _adopt_history(settings, reporter, conversion, files, dry_run=dry_run,
                                   yes=yes, confirm=confirm, written=written)
         elif not dry_run:
             _write(files, written)
-        if config_text is not None and not dry_run:
-            config_path.write_text(config_text, encoding="utf-8")
     except BaseException:
-        for path in written:  # the history was not recorded: leave no half-adopted project
-            path.unlink(missing_ok=True)
+        # the history was not recorded: leave no half-adopted project
+        for path, previous in written.items():
+            if previous is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(previous, encoding="utf-8")
         raise
+    files.pop(config_path, None)
     return Adoption(
         tool, dry_run, [display_path(p) for p in files],
         [f"{r.migration.stem}: applied"
@@ -116,17 +121,18 @@ def _versions_in(directory: Path) -> dict[int, str]:
     return {int(m["version"]): f"{m['version']}_{m['name']}" for m in found if m}
 
 
-def _write(files: dict[Path, str], written: list[Path]) -> None:
-    """Write the files, noting each in `written` (to be removed if the history fails)."""
+def _write(files: dict[Path, str], written: dict[Path, str | None]) -> None:
+    """Write the files, noting in `written` what each held before (None: it is new), to put
+    back if the history cannot be recorded."""
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        written.append(path)
+        written[path] = path.read_text(encoding="utf-8") if path.exists() else None
         path.write_text(text, encoding="utf-8")
 
 
 def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversion,
                    files: dict[Path, str], *, dry_run: bool, yes: bool, confirm: Confirm,
-                   written: list[Path]) -> list[Adopted]:
+                   written: dict[Path, str | None]) -> list[Adopted]:
     url = settings.database_url
     assert url is not None
     history = db.History(settings.schema, settings.table)
