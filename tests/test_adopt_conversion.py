@@ -87,6 +87,10 @@ def test_golang_migrate_files_keep_their_versions_and_get_directives_where_neede
     ("golang-migrate", {"1_x.up.sql": "SELECT 1;\n", "01_y.up.sql": "SELECT 1;\n"},
      "version 1 is also"),
     ("flyway", {"README.md": "notes\n"}, "found no migration to adopt"),
+    ("flyway", {"V1__x.sql": "\\set ON_ERROR_STOP 1\nSELECT 1;\n"},
+     "V1__x.sql: sqlmig could not run it as 1_x.up.sql: 1_x.up.sql:2: psql meta-command"),
+    ("golang-migrate", {"1_x.up.sql": "SELECT 1;\n", "1_x.down.sql": "DROP TABLE;\n"},
+     "1_x.up.sql: sqlmig could not run it as 1_x.down.sql: 1_x.down.sql:1:11: syntax error"),
     ("liquibase", {}, "--from: unknown tool 'liquibase'"),
 ])
 def test_a_folder_that_cannot_be_converted_is_refused_naming_the_file(

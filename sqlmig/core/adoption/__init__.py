@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlmig.core.directives import parse_directives
 from sqlmig.core.hazards import hazards, unwrapped
-from sqlmig.core.sqlfile import checksum, normalise, read_bytes
-from sqlmig.errors import PlanError, counted
+from sqlmig.core.sqlfile import SqlFile, checksum, normalise, read_bytes
+from sqlmig.errors import PlanError, SqlmigError, counted
 
 # module per tool, and the folder its users keep migrations in when --dir is not given
 TOOLS = {
@@ -114,7 +115,24 @@ def convert(tool: str, directory: Path, migrations_dir: Path) -> Conversion:
     conversion: Conversion = (module.convert(directory, migrations_dir) if tool == "knex"
                               else module.convert(directory))
     check_versions(conversion.migrations)
+    for migration in conversion.migrations:
+        check_runnable(migration)
     return conversion
+
+
+def check_runnable(migration: PlannedMigration) -> None:
+    """Refuse, naming the other tool's file, SQL sqlmig would refuse to run (a syntax error
+    PostgreSQL's parser finds, a psql meta-command): written as it is, it would block every
+    later `migrate`."""
+    from sqlmig.core.checks import check_file
+
+    for name, text in migration.files.items():
+        try:
+            file = SqlFile(name, text, parse_directives(text, name))
+            check_file(file, transactional="no-transaction" not in file.directives)
+        except SqlmigError as err:
+            raise AdoptionError(f"{migration.source}: sqlmig could not run it as {name}: "
+                                f"{str(err).splitlines()[0]}") from None
 
 
 def check_versions(migrations: Sequence[PlannedMigration]) -> None:
