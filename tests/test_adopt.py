@@ -251,3 +251,10 @@ def test_a_table_of_sqlmigs_name_that_is_not_sqlmigs_is_refused_before_any_write
     result = project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", code=2)
     assert "public.sqlmig_migrations exists but is not sqlmig's history table" in result.stderr
     assert sql_files(project) == set()
+
+
+def test_golang_migrate_is_adopted_on_postgresql_15_too(pg15_project: Project) -> None:
+    golang_migrate_project(pg15_project, applied=3)
+    pg15_project.run("adopt", "--from", "golang-migrate", "--dir", "migrations")
+    round_trip(pg15_project, [1, 2, 3])
+    assert pg15_project.tables() == {"schema_migrations", "sqlmig_migrations"}
