@@ -1,4 +1,4 @@
-"""The commands that run migrations: migrate, up, rollback, redo, new, fresh, reset."""
+"""The commands that run migrations: migrate, up, rollback, down, redo, new, fresh, reset."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -136,8 +136,33 @@ def rollback(
                           yes=yes, confirm=terminal_confirm())
 
 @app.command()
+def down(
+    yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Undo exactly one migration, the newest (dbmate's `down`); `rollback` undoes the whole
+    last batch.
+
+    Example: sqlmig down
+    """
+    from sqlmig import commands
+
+    with reported(debug):
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout)
+        commands.down(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
+
+@app.command()
 def redo(
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
@@ -151,7 +176,8 @@ def redo(
     from sqlmig import commands
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout)
         commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
@@ -195,6 +221,8 @@ def _relative(path: Path, root: Path) -> str:
 @app.command()
 def fresh(
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
@@ -208,12 +236,15 @@ def fresh(
     from sqlmig import commands
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout)
         commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
 def reset(
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
@@ -227,5 +258,6 @@ def reset(
     from sqlmig import commands
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout)
         commands.reset(settings, line_reporter(), yes=yes, confirm=terminal_confirm())

@@ -27,12 +27,12 @@ if TYPE_CHECKING:
     from sqlmig.commands.history import baseline, config, init, repair, status, verify
     from sqlmig.commands.linting import lint
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
-    from sqlmig.commands.run import dry_run, fresh, migrate, redo, reset, rollback, up
+    from sqlmig.commands.run import down, dry_run, fresh, migrate, redo, reset, rollback, up
     from sqlmig.commands.seeds import SeedRun, seed, setup
 
 HOMES = {
     "common": ["RunResult"],
-    "run": ["dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
+    "run": ["down", "dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
     "authoring": ["new"],
     "history": ["baseline", "config", "init", "repair", "status", "verify"],
     "linting": ["lint"],
@@ -41,7 +41,8 @@ HOMES = {
 }
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
-    "RunResult", "SeedRun", "baseline", "check", "config", "diff", "docs", "dry_run", "dump",
+    "RunResult", "SeedRun", "baseline", "check", "config", "diff", "docs", "down", "dry_run",
+    "dump",
     "fresh", "init", "lint", "migrate", "new", "plan", "redo", "repair", "reset", "rollback",
     "seed", "setup", "snapshots", "status", "up", "verify",
 ]

@@ -1,4 +1,4 @@
-"""The commands that run migrations: migrate, up, rollback, redo, fresh, reset, and
+"""The commands that run migrations: migrate, up, rollback, down, redo, fresh, reset, and
 migrate's dry run. Each reads as settings -> lock -> history -> plan -> run, through
 common.run_plan, and returns what it did."""
 
@@ -74,6 +74,19 @@ def rollback(
         verb="rolled back",
         nothing="nothing to roll back",
         destructive=("rollback", yes, confirm),
+    )
+
+
+def down(settings: Settings, reporter: Reporter, *, yes: bool = False,
+         confirm: Confirm = None) -> RunResult:
+    """Undo exactly one migration, the newest (dbmate's `down`), whatever batch it came in;
+    `rollback` undoes the whole last batch."""
+    return run_plan(
+        settings, reporter,
+        lambda files, applied: plan.plan_rollback(files, applied, steps=1),
+        verb="rolled back",
+        nothing="nothing to roll back",
+        destructive=("down", yes, confirm),
     )
 
 
