@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sqlmig import __version__
+from sqlmig.cli.group import SqlmigGroup
 from sqlmig.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from sqlmig.reporting import Reporter
 
 app = typer.Typer(
+    cls=SqlmigGroup,
     help="Plain-SQL migrations for PostgreSQL.\n\nExample: sqlmig migrate --env development",
     no_args_is_help=True,
     add_completion=True,

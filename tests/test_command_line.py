@@ -1,0 +1,62 @@
+"""How the command line is read: output flags and --json wherever a user types them, and the
+names other migrators give a command pointing at sqlmig's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from sqlmig.cli import app
+from sqlmig.cli.group import arrange
+from sqlmig.errors import EXIT_USAGE
+from tests.conftest import Project
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        (["migrate", "--verbose"], ["--verbose", "migrate"]),
+        (["-q", "status", "--no-color", "--json"], ["-q", "--no-color", "status", "--json"]),
+        (["--json", "status", "--env", "test"], ["status", "--json", "--env", "test"]),
+        (["new", "x", "--", "-v"], ["new", "x", "--", "-v"]),
+        (["--version"], ["--version"]),
+        ([], []),
+    ],
+)
+def test_output_flags_go_before_the_command_and_json_after_it(
+    typed: list[str], read: list[str]
+) -> None:
+    assert arrange(typed) == read
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [("info", "status"), ("validate", "verify"), ("clean", "fresh"), ("undo", "down")],
+)
+def test_another_tools_command_name_points_at_sqlmigs(theirs: str, ours: str) -> None:
+    result = CliRunner().invoke(app, [theirs, "--env", "test"])
+    assert result.exit_code == EXIT_USAGE
+    assert f"error: sqlmig has no `{theirs}`: use `sqlmig {ours}`" in result.stderr.lower()
+
+
+def test_output_flags_after_the_command_name_work(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    verbose = project.run("migrate", "--to", "1", "--verbose")
+    assert "holding the migration lock; 0 applied, 2 migration files" in verbose.stderr
+    quiet = project.run("migrate", "-q")
+    assert quiet.stdout.startswith("applied 1 migration as batch 2 in ")
+    assert "0002_b" not in quiet.stdout
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in project.run("status").stdout
+    assert "\x1b[" not in project.run("status", "--no-color").stdout
+
+
+def test_json_before_the_command_name_works(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    result = project.run("--json", "status")
+    assert json.loads(result.stdout)["summary"]["pending"] == 1
