@@ -60,3 +60,44 @@ def test_json_before_the_command_name_works(project: Project) -> None:
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
     result = project.run("--json", "status")
     assert json.loads(result.stdout)["summary"]["pending"] == 1
+
+
+def test_url_and_migrations_dir_flags_stand_in_for_the_config_keys(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("0001_a.up.sql", "CREATE TABLE a (id int);", directory="db/migrations")
+    project.write("0001_a.down.sql", "DROP TABLE a;", directory="db/migrations")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere")
+    project.run("migrate", "-u", project.url, "-d", "db/migrations")
+    assert [(v, n) for v, n, _, _ in project.history()] == [(1, "a")]
+    status = json.loads(project.run("status", "--url", project.url, "--migrations-dir",
+                                    str(project.root / "db/migrations"), "--json").stdout)
+    assert (status["summary"]["applied"], status["summary"]["missing"]) == (1, 0)
+    missing = json.loads(project.run("status", "-u", project.url, "--json").stdout)
+    assert missing["summary"]["missing"] == 1  # sql/ has no files: the flag was what counted
+
+
+def test_config_names_a_migrations_dir_outside_the_project_as_given(project: Project) -> None:
+    result = json.loads(project.run("config", "-d", "/srv/migrations", "--json").stdout)
+    assert result["settings"]["migrations_dir"] == {
+        "value": "/srv/migrations", "source": "--migrations-dir"}
+
+
+READS_MIGRATIONS = ["migrate", "up", "rollback", "down", "redo", "new", "fresh", "reset",
+                    "status", "verify", "repair", "baseline", "config", "plan", "check", "lint",
+                    "seed", "setup"]
+
+
+@pytest.mark.parametrize("command", READS_MIGRATIONS)
+def test_commands_that_read_migrations_take_migrations_dir(command: str) -> None:
+    help_text = CliRunner().invoke(app, [command, "--help"]).stdout
+    assert "-d, --migrations-dir <str>" in help_text
+
+
+@pytest.mark.parametrize(
+    "command", [c.name or (c.callback.__name__ if c.callback else "")
+                for c in app.registered_commands])
+def test_commands_with_database_url_also_take_url_and_u(command: str) -> None:
+    help_text = CliRunner().invoke(app, [command, "--help"]).stdout
+    if "--database-url" in help_text:
+        assert "-u, --database-url, --url <str>" in help_text

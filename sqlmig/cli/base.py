@@ -45,7 +45,15 @@ EnvOption = Annotated[
 UrlOption = Annotated[
     str | None,
     typer.Option(
-        "--database-url", help="Overrides DATABASE_URL* and the config file.", show_default=False
+        "--database-url", "--url", "-u", help="Overrides DATABASE_URL* and the config file.",
+        show_default=False,
+    ),
+]
+MigrationsDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--migrations-dir", "-d", help="Folder of the migration files [default: "
+        "migrations_dir, sql].", show_default=False,
     ),
 ]
 LockWaitOption = Annotated[
@@ -185,9 +193,10 @@ def terminal_confirm() -> "Callable[[str], bool] | None":
 def change_settings(
     env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
     lock_timeout: str | None = None, statement_timeout: str | None = None,
-    allow_out_of_order: bool = False,
+    allow_out_of_order: bool = False, migrations_dir: str | None = None,
 ) -> "Settings":
     return settings_for(
         env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
         statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
+        migrations_dir=migrations_dir,
     )

@@ -13,6 +13,7 @@ from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     LockWaitOption,
+    MigrationsDirOption,
     OutOfOrderOption,
     UrlOption,
     WaitOption,
@@ -35,6 +36,7 @@ def status(
                            "changed, missing or failed, or an index is INVALID (for CI).")
     ] = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
@@ -48,7 +50,8 @@ def status(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, connect_wait=wait)
+        settings = settings_for(env, database_url_, connect_wait=wait,
+                                migrations_dir=migrations_dir)
         result = commands.status(settings, render.LineReporter(machine=json_))
         if json_:
             render.print_json(render.status_json(result))
@@ -73,6 +76,7 @@ def verify(
                            "duplicate versions, directives and syntax (for pre-commit).")
     ] = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
@@ -89,7 +93,8 @@ def verify(
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait, require_url=not offline,
-                                allow_out_of_order=allow_out_of_order or None)
+                                allow_out_of_order=allow_out_of_order or None,
+                                migrations_dir=migrations_dir)
         result = commands.verify(settings, render.LineReporter(machine=json_), diff=show_diff,
                                  offline=offline)
         if json_:
@@ -112,6 +117,7 @@ def repair(
     ] = False,
     yes: YesOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -126,7 +132,8 @@ def repair(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
+        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait,
+                                migrations_dir=migrations_dir)
         result = commands.repair(settings, render.LineReporter(), accept=accept or [],
                                  all_changed=all_changed, yes=yes, confirm=terminal_confirm())
         render.changes(result.changes, result.nothing)
@@ -139,6 +146,7 @@ def baseline(
                                          "including this one as applied.")],
     yes: YesOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -153,7 +161,8 @@ def baseline(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
+        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait,
+                                migrations_dir=migrations_dir)
         result = commands.baseline(settings, render.LineReporter(), version, yes=yes,
                                    confirm=terminal_confirm())
         render.changes(result.changes, result.nothing)
@@ -182,6 +191,7 @@ def init(
 def show_config(
     json_: JsonOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -194,7 +204,8 @@ def show_config(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, require_url=False)
+        settings = settings_for(env, database_url_, require_url=False,
+                                migrations_dir=migrations_dir)
         values = commands.config(settings)
         if json_:
             render.print_json(render.config_json(settings.env, values))

@@ -10,6 +10,7 @@ from sqlmig.cli.base import (
     EnvOption,
     LockTimeoutOption,
     LockWaitOption,
+    MigrationsDirOption,
     OutOfOrderOption,
     RollbackOnFailureOption,
     StatementTimeoutOption,
@@ -62,6 +63,7 @@ def migrate(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -75,7 +77,8 @@ def migrate(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, allow_out_of_order)
+                                   statement_timeout, allow_out_of_order,
+                                   migrations_dir=migrations_dir)
         reporter = line_reporter(machine=dry_run and json_)
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
@@ -91,6 +94,7 @@ def up(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -104,7 +108,8 @@ def up(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, allow_out_of_order)
+                                   statement_timeout, allow_out_of_order,
+                                   migrations_dir=migrations_dir)
         commands.up(settings, line_reporter(), count, rollback_on_failure=rollback_on_failure)
 
 @app.command()
@@ -118,6 +123,7 @@ def rollback(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -131,7 +137,7 @@ def rollback(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout)
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
                           yes=yes, confirm=terminal_confirm())
 
@@ -141,6 +147,7 @@ def down(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -155,7 +162,7 @@ def down(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout)
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.down(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
@@ -164,6 +171,7 @@ def redo(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -177,7 +185,7 @@ def redo(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout)
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
@@ -196,6 +204,7 @@ def new(
                      "[:references=table.col]; repeatable."),
     ] = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Write the next-numbered NNNN_name.up.sql / .down.sql pair from a template.
@@ -206,7 +215,7 @@ def new(
     from sqlmig import commands
 
     with reported(debug):
-        settings = settings_for(env, None)
+        settings = settings_for(env, None, migrations_dir=migrations_dir)
         for path in commands.new(settings, name, template, table, column or []):
             typer.echo(f"created {_relative(path, settings.root)}")
 
@@ -224,6 +233,7 @@ def fresh(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -237,7 +247,7 @@ def fresh(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout)
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command()
@@ -246,6 +256,7 @@ def reset(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -259,5 +270,5 @@ def reset(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout)
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.reset(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
