@@ -142,8 +142,8 @@ def repair(
 
 @app.command()
 def baseline(
-    version: Annotated[int, typer.Option("--version", help="Record every migration up to and "
-                                         "including this one as applied.")],
+    version: Annotated[int, typer.Option("--version", help="Record every migration numbered this "
+                                         "or lower as applied (need not be a file's number).")],
     yes: YesOption = False,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
