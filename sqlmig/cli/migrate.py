@@ -84,7 +84,8 @@ def migrate(
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return
         commands.migrate(settings, reporter, to=to, single_transaction=single_transaction,
-                         rollback_on_failure=rollback_on_failure, snapshot=snapshot)
+                         rollback_on_failure=rollback_on_failure, snapshot=snapshot,
+                         create_missing=terminal_confirm())
 
 @app.command()
 def up(

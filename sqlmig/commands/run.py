@@ -8,10 +8,13 @@ import time
 
 from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
+from sqlmig.commands.database import create
 from sqlmig.core import plan, protect
 from sqlmig.core.checks import check_history
-from sqlmig.core.config import Settings
+from sqlmig.core.config import EMBEDDED_ALLOWED, Settings
 from sqlmig.engine import DryRun
+from sqlmig.errors import DatabaseMissing
+from sqlmig.pg.connection import describe_target
 from sqlmig.pg.session import Session, drop_schema_objects, locked_session
 from sqlmig.reporting import Reporter
 
@@ -24,21 +27,37 @@ def migrate(
     single_transaction: bool = False,
     rollback_on_failure: bool = False,
     snapshot: bool | None = None,
+    create_missing: Confirm = None,
 ) -> RunResult:
     """Every pending migration up to `to`, as one new batch. `snapshot` (None: the setting
-    snapshot_before_migrate) takes a pg_dump first."""
-    return run_plan(
-        settings, reporter,
-        lambda files, applied: plan.plan_migrate(
-            files, applied, to=to, allow_out_of_order=settings.allow_out_of_order,
+    snapshot_before_migrate) takes a pg_dump first. A development or test database that does
+    not exist is created first if `create_missing` says yes; otherwise DatabaseMissing."""
+    settings = with_url(settings, reporter)
+
+    def run() -> RunResult:
+        return run_plan(
+            settings, reporter,
+            lambda files, applied: plan.plan_migrate(
+                files, applied, to=to, allow_out_of_order=settings.allow_out_of_order,
+                single_transaction=single_transaction,
+            ),
+            verb="applied",
+            nothing="nothing to migrate: the database is up to date",
             single_transaction=single_transaction,
-        ),
-        verb="applied",
-        nothing="nothing to migrate: the database is up to date",
-        single_transaction=single_transaction,
-        rollback_on_failure=rollback_on_failure,
-        snapshot_first=settings.snapshot_before_migrate if snapshot is None else snapshot,
-    )
+            rollback_on_failure=rollback_on_failure,
+            snapshot_first=settings.snapshot_before_migrate if snapshot is None else snapshot,
+        )
+
+    try:
+        return run()
+    except DatabaseMissing:
+        assert settings.database_url is not None
+        question = f"{describe_target(settings.database_url)} does not exist. Create it?"
+        if settings.env not in EMBEDDED_ALLOWED or create_missing is None \
+                or not create_missing(question):
+            raise
+    reporter.line(create(settings, reporter))
+    return run()
 
 
 def up(settings: Settings, reporter: Reporter, count: int = 1, *,

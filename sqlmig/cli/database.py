@@ -1,0 +1,78 @@
+"""The database itself: create, drop, wait (dbmate's names). Each parses its options, calls
+one commands function and prints the line it returns."""
+
+from typing import Annotated
+
+import typer
+
+from sqlmig.cli.base import (
+    DebugOption,
+    EnvOption,
+    UrlOption,
+    YesOption,
+    app,
+    line_reporter,
+    reported,
+    settings_for,
+    terminal_confirm,
+)
+
+
+@app.command()
+def create(
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Create the database the URL names (connecting to `postgres`, else `template1`, on the
+    same server); an existing one is left as it is.
+
+    Example: sqlmig create --env test
+    """
+    from sqlmig import commands
+
+    with reported(debug):
+        reporter = line_reporter()
+        reporter.result(commands.create(settings_for(env, database_url_), reporter))
+
+
+@app.command()
+def drop(
+    yes: YesOption = False,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Drop the database the URL names, and everything in it (from a connection to
+    `postgres`, else `template1`). Guarded like fresh: a database recorded as staging or
+    production needs that --env and --yes.
+
+    Example: sqlmig drop --env test
+    """
+    from sqlmig import commands
+
+    with reported(debug):
+        reporter = line_reporter()
+        reporter.result(commands.drop(settings_for(env, database_url_), reporter, yes=yes,
+                                      confirm=terminal_confirm()))
+
+
+@app.command()
+def wait(
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait before giving up.", min=0)
+    ] = 60,
+    env: EnvOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Wait until the database server accepts connections, then exit 0; exit 1 with the last
+    reason after --timeout seconds. For a docker-compose step before migrate.
+
+    Example: sqlmig wait --timeout 30 && sqlmig migrate
+    """
+    from sqlmig import commands
+
+    with reported(debug):
+        reporter = line_reporter()
+        reporter.result(commands.wait(settings_for(env, database_url_), reporter, timeout))
