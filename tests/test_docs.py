@@ -23,7 +23,7 @@ def test_every_command_is_registered() -> None:
     assert sorted(
         ["migrate", "up", "rollback", "down", "redo", "status", "new", "fresh", "reset", "verify",
          "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs", "dump",
-         "snapshots", "init", "config", "lint", "create", "drop", "wait"]
+         "snapshots", "init", "config", "lint", "create", "drop", "load", "wait"]
     ) == COMMANDS
 
 

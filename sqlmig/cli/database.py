@@ -1,6 +1,7 @@
-"""The database itself: create, drop, wait (dbmate's names). Each parses its options, calls
+"""The database itself: create, drop, load, wait (dbmate's names). Each parses its options, calls
 one commands function and prints the line it returns."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -8,6 +9,7 @@ import typer
 from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
+    MigrationsDirOption,
     UrlOption,
     YesOption,
     app,
@@ -76,3 +78,28 @@ def wait(
     with reported(debug):
         reporter = line_reporter()
         reporter.result(commands.wait(settings_for(env, database_url_), reporter, timeout))
+
+
+@app.command()
+def load(
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="The schema file [default: schema_file, "
+                                  "schema.sql].", show_default=False)
+    ] = None,
+    env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
+    database_url_: UrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Apply the schema file `sqlmig dump` wrote to an EMPTY database and record the
+    migrations it holds as applied, in one transaction: a test database of a long history
+    in one step (dbmate's load, Rails' db:schema:load). Then `migrate` applies the newer ones.
+
+    Example: sqlmig load --env test && sqlmig migrate --env test
+    """
+    from sqlmig import commands
+
+    with reported(debug):
+        settings = settings_for(env, database_url_, migrations_dir=migrations_dir)
+        reporter = line_reporter()
+        reporter.result(commands.load(settings, reporter, file))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
-    from sqlmig.commands.database import create, drop, wait
+    from sqlmig.commands.database import create, drop, load, wait
     from sqlmig.commands.history import baseline, config, init, repair, status, verify
     from sqlmig.commands.linting import lint
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
@@ -35,7 +35,7 @@ HOMES = {
     "common": ["RunResult"],
     "run": ["down", "dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
     "authoring": ["new"],
-    "database": ["create", "drop", "wait"],
+    "database": ["create", "drop", "load", "wait"],
     "history": ["baseline", "config", "init", "repair", "status", "verify"],
     "linting": ["lint"],
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
@@ -44,7 +44,7 @@ HOMES = {
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
     "RunResult", "SeedRun", "baseline", "check", "config", "create", "diff", "docs", "down",
-    "drop", "dry_run", "dump", "fresh", "init", "lint", "migrate", "new", "plan", "redo",
+    "drop", "dry_run", "dump", "fresh", "init", "lint", "load", "migrate", "new", "plan", "redo",
     "repair", "reset", "rollback", "seed", "setup", "snapshots", "status", "up", "verify",
     "wait",
 ]
