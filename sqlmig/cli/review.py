@@ -125,7 +125,7 @@ def docs(
     debug: DebugOption = False,
 ) -> None:
     """Markdown documentation of the current schema: tables, columns, types, defaults,
-    comments, foreign keys, indexes, enums.
+    comments, foreign keys, indexes; views with their definition; functions; enums.
 
     Example: sqlmig docs --output docs/schema.md
     """

@@ -91,7 +91,7 @@ def _label(where: str) -> str:
 
 def docs(settings: Settings, reporter: Reporter) -> str:
     """Markdown documentation of the schema: tables, columns, types, defaults, comments,
-    foreign keys, indexes, enums."""
+    foreign keys, indexes; views, functions; enums."""
     with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
         taken = catalog.take(conn, exclude=settings.own_tables)
     return schema_markdown(taken, settings.env)
