@@ -4,6 +4,10 @@ names other migrators give a command pointing at sqlmig's."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -101,3 +105,21 @@ def test_commands_with_database_url_also_take_url_and_u(command: str) -> None:
     help_text = CliRunner().invoke(app, [command, "--help"]).stdout
     if "--database-url" in help_text:
         assert "-u, --database-url, --url <str>" in help_text
+
+
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [("sqlmig migrate --env ", ["development", "test", "staging", "production"]),
+     ("sqlmig down -e st", ["staging"]),
+     ("sqlmig new add_x --template cr", ["create_table", "create_index"])],
+)
+def test_shell_completion_offers_environments_and_templates(
+    words: str, offered: list[str], tmp_path: Path
+) -> None:
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "sqlmig")], capture_output=True, text=True,
+        cwd=tmp_path, timeout=60,
+        env={**os.environ, "_SQLMIG_COMPLETE": "complete_bash", "COMP_WORDS": words,
+             "COMP_CWORD": str(len(words.split(" ")) - 1)},
+    )
+    assert completed.stdout.split() == offered, completed.stderr

@@ -35,11 +35,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def complete_env(incomplete: str) -> list[str]:
+    """Shell completion of --env: the environments sqlmig knows."""
+    from sqlmig.core.config import ENVIRONMENTS
+
+    return [name for name in ENVIRONMENTS if name.startswith(incomplete)]
+
+
 EnvOption = Annotated[
     str | None,
     typer.Option(
         "--env", "-e", help="development, test, staging or production [default: $SQLMIG_ENV or "
-        "development]", show_default=False,
+        "development]", show_default=False, autocompletion=complete_env,
     ),
 ]
 UrlOption = Annotated[

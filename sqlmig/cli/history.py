@@ -152,8 +152,9 @@ def baseline(
     wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Adopt an existing database: record migrations up to VERSION as applied (batch 0,
-    flagged baseline) without running them. Refuses unless the history is empty.
+    """Adopt an existing database: record every migration numbered VERSION or lower as
+    applied (batch 0, flagged baseline) without running them, naming the files that covers
+    (VERSION need not be a file's). Refuses unless the history is empty.
 
     Example: sqlmig baseline --version 12 --env production --yes
     """

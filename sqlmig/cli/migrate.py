@@ -189,12 +189,19 @@ def redo(
                                    statement_timeout, migrations_dir=migrations_dir)
         commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
+def complete_template(incomplete: str) -> list[str]:
+    """Shell completion of --template: the template names."""
+    from sqlmig.core.templates import TEMPLATES
+
+    return [name for name in TEMPLATES if name.startswith(incomplete)]
+
+
 @app.command()
 def new(
     name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_user_settings.")],
     template: Annotated[
         str, typer.Option("--template", "-t", help="create_table, alter_table, create_index, "
-                          "raw or empty.")
+                          "raw or empty.", autocompletion=complete_template)
     ] = "raw",
     table: Annotated[
         str | None, typer.Option("--table", help="Table the template acts on.")
