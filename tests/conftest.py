@@ -84,7 +84,7 @@ class Project:
 
     def run(self, *args: str, code: int | None = 0) -> Any:
         """Run the CLI in-process; assert the exit code unless `code` is None."""
-        result = self.runner.invoke(app, list(args))
+        result = self.runner.invoke(app, list(args), prog_name="sqlmig")
         if code is not None and result.exit_code != code:
             raise AssertionError(
                 f"sqlmig {' '.join(args)} exited {result.exit_code}, expected {code}\n"

@@ -11,7 +11,7 @@ import pytest
 
 from sqlmig.core import sqlfile
 from sqlmig.core.directives import parse_directives
-from sqlmig.core.files import FILE_NAME, discover, migration_file_name, scan
+from sqlmig.core.files import FILE_NAME, discover, scan
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import checksum, has_sql, normalise, read_sql_file
 from sqlmig.errors import MigrationFileError
@@ -22,6 +22,7 @@ DOWN = "DROP TABLE users;\n"
 
 def write(directory: Path, name: str, text: str | bytes) -> Path:
     path = directory / name
+    directory.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
         path.write_bytes(text)
     else:
@@ -63,10 +64,25 @@ def test_versions_of_any_width_are_sorted_as_integers(tmp_path: Path) -> None:
     assert [m.version for m in discover(tmp_path)] == [2, 9, 10, 100000]
 
 
-def test_migration_id_pads_to_four_digits_but_keeps_wider_versions(tmp_path: Path) -> None:
-    pair(tmp_path, "00007_seven")
-    pair(tmp_path, "12345_wide")
-    assert [m.id for m in discover(tmp_path)] == ["0007_seven", "12345_wide"]
+def test_versions_of_any_width_sort_as_integers_and_show_as_their_files_write_them(
+    tmp_path: Path,
+) -> None:
+    for stem in ("00007_seven", "12345_wide", "3_three", "010_ten", "20240101120000_stamp",
+                 "0000000000000042_diesel"):
+        pair(tmp_path, stem)
+    found = discover(tmp_path)
+    assert [m.version for m in found] == [3, 7, 10, 42, 12345, 20240101120000]
+    assert [m.id for m in found] == ["3_three", "00007_seven", "010_ten",
+                                     "0000000000000042_diesel", "12345_wide",
+                                     "20240101120000_stamp"]
+
+
+def test_one_version_written_at_two_widths_is_a_duplicate_naming_both(tmp_path: Path) -> None:
+    pair(tmp_path, "001_a")
+    pair(tmp_path, "0001_b")
+    problem = only_problem(tmp_path)
+    assert "duplicate version 1" in str(problem)
+    assert problem.path.name == "0001_b.up.sql" and "also used by 001_a.up.sql" in str(problem)
 
 
 def test_non_sql_files_dot_files_and_directories_are_ignored(tmp_path: Path) -> None:
@@ -173,14 +189,12 @@ def test_a_missing_directory_is_an_error_naming_it(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "001_three_digits.up.sql",
-        "0001_CamelCase.up.sql",
         "0001-dash.up.sql",
-        "0001_name-with-dash.up.sql",
+        "0001.up.sql",
         "0001_no_direction.sql",
         "0001_sideways.left.sql",
         "v0001_prefix.up.sql",
-        "0001_.up.sql",
+        "_0001_prefix.up.sql",
     ],
 )
 def test_a_name_not_matching_the_pattern_is_an_error_naming_the_file(
@@ -190,7 +204,27 @@ def test_a_name_not_matching_the_pattern_is_an_error_naming_the_file(
     problem = only_problem(tmp_path)
     assert problem.path == tmp_path / name
     assert name in str(problem)
-    assert "does not match NNNN_name.up.sql" in str(problem)
+    assert "does not match VERSION_name.up.sql" in str(problem)
+
+
+@pytest.mark.parametrize(
+    "stem", ["001_three_digits", "0001_CamelCase", "0001_name-with-dash", "0001_v1.2.3_dots",
+             "1_AddUsers", "20240101120000_Create-Orders.Table"],
+)
+def test_names_golang_migrate_accepts_are_accepted(tmp_path: Path, stem: str) -> None:
+    pair(tmp_path, stem)
+    [migration] = discover(tmp_path)
+    assert migration.id == stem
+
+
+def test_every_misnamed_file_is_named_at_once(tmp_path: Path) -> None:
+    for name in ("0001-a.up.sql", "0002.up.sql", "v3_c.up.sql"):
+        write(tmp_path, name, "SELECT 1;")
+    pair(tmp_path, "0004_fine")
+    result = scan(tmp_path)
+    assert sorted(p.path.name for p in result.problems) == ["0001-a.up.sql", "0002.up.sql",
+                                                           "v3_c.up.sql"]
+    assert [m.id for m in result.migrations] == ["0004_fine"]
 
 
 def test_two_ups_with_the_same_version_are_a_duplicate_naming_both_files(tmp_path: Path) -> None:
@@ -250,17 +284,29 @@ def test_a_down_whose_name_differs_from_its_up_names_the_up_of_that_version(
     assert "(version 4 is 0004_add_index.up.sql)" in str(problem)
 
 
+@pytest.mark.parametrize("text", ["", "\n\n   \n"], ids=["empty", "whitespace"])
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_an_empty_file_is_an_error_naming_it_in_either_direction(
+    tmp_path: Path, text: str, direction: str
+) -> None:
+    pair(tmp_path, "0001_nothing", **{direction: text})
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path / f"0001_nothing.{direction}.sql"
+    assert f"{direction} file is empty" in str(problem)
+
+
 @pytest.mark.parametrize(
     "text",
-    ["", "\n\n   \n", "-- TODO: write this\n\n-- later\n", "-- sqlmig:no-transaction\n",
-     "/* TODO\n   later; maybe /* nested */ */\n-- and a line\n"],
-    ids=["empty", "whitespace", "comments", "directive-only", "block-comments"],
+    ["-- TODO: write this\n\n-- later\n", "-- sqlmig:no-transaction\n-- moved to the app\n",
+     "/* moved to the app\n   long ago; /* nested */ */\n-- and a line\n"],
+    ids=["comments", "directive", "block-comments"],
 )
-def test_an_up_file_without_sql_is_an_error_naming_the_file(tmp_path: Path, text: str) -> None:
+def test_an_up_file_of_comments_only_is_a_deliberate_no_op(tmp_path: Path, text: str) -> None:
     pair(tmp_path, "0001_nothing", up=text)
-    problem = only_problem(tmp_path)
-    assert problem.path == tmp_path / "0001_nothing.up.sql"
-    assert "up file is empty" in str(problem)
+    pair(tmp_path, "0002_something")
+    first, second = discover(tmp_path)
+    assert first.no_op and first.up.text == text
+    assert not second.no_op
 
 
 def test_sql_after_block_comments_is_sql(tmp_path: Path) -> None:
@@ -519,14 +565,35 @@ def test_has_sql_ignores_blank_lines_and_line_comments() -> None:
     assert has_sql("-- a\n  select 1\n")
 
 
-@pytest.mark.parametrize(
-    ("version", "width", "expected"),
-    [(1, 4, "0001_x.up.sql"), (12345, 4, "12345_x.up.sql"), (7, 6, "000007_x.up.sql")],
-)
-def test_migration_file_name_pads_the_version(version: int, width: int, expected: str) -> None:
-    assert migration_file_name(version, "x", "up", width) == expected
-
-
 def test_versions_must_be_ascii_digits() -> None:
     assert FILE_NAME.match("\u0660\u0660\u0660\u0661_x.up.sql") is None
     assert FILE_NAME.match("0001_x.up.sql") is not None
+
+
+def test_a_migration_folder_in_diesels_layout_is_named_with_the_pair_it_should_become(
+    tmp_path: Path,
+) -> None:
+    for folder in ("2019-01-01-000000_create_users", "00000000000000_diesel_initial_setup"):
+        write(tmp_path / folder, "up.sql", "CREATE TABLE users (id int);")
+        write(tmp_path / folder, "down.sql", "DROP TABLE users;")
+    write(tmp_path / "notes", "README.md", "not a migration")
+    result = scan(tmp_path)
+    assert [p.path.name for p in result.problems] == [
+        "00000000000000_diesel_initial_setup", "2019-01-01-000000_create_users"]
+    assert "make it 20190101000000_create_users.up.sql and " \
+           "20190101000000_create_users.down.sql" in str(result.problems[1])
+    assert result.migrations == []
+
+
+def test_sql_only_in_subfolders_is_a_problem_not_an_empty_history(tmp_path: Path) -> None:
+    write(tmp_path / "migrations" / "postgres", "0001_init.up.sql", "SELECT 1;")
+    problem = only_problem(tmp_path)
+    assert problem.path == tmp_path
+    assert "holds no migration, but there is SQL in its subfolders" in str(problem)
+    assert "migrations/postgres/0001_init.up.sql" in str(problem)
+
+
+def test_subfolders_beside_migrations_are_left_alone(tmp_path: Path) -> None:
+    pair(tmp_path, "0001_init")
+    write(tmp_path / "archive", "old.sql", "SELECT 1;")
+    assert [m.id for m in discover(tmp_path)] == ["0001_init"]

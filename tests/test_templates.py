@@ -4,6 +4,7 @@ writes, checked with pglast (the real Postgres parser) so a template can never e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from pglast.parser import parse_sql
 
 from sqlmig.core.directives import parse_directives
-from sqlmig.core.files import FILE_NAME, discover, migration_file_name
+from sqlmig.core.files import FILE_NAME, discover
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import has_sql
 from sqlmig.core.templates import (
@@ -54,7 +55,7 @@ def test_slug_turns_a_name_into_a_file_name_part(name: str, expected: str) -> No
 
 @pytest.mark.parametrize("name", ["Add user settings", "ça marche", "x--y", "2024 Q1 cleanup"])
 def test_a_slug_always_makes_a_valid_migration_file_name(name: str) -> None:
-    assert FILE_NAME.match(migration_file_name(1, slug(name), "up")) is not None
+    assert FILE_NAME.match(f"0001_{slug(name)}.up.sql") is not None
 
 
 @pytest.mark.parametrize("name", ["", "   ", "!!!", "-_-"])
@@ -240,7 +241,7 @@ def test_raw_and_empty_templates_hold_no_sql_and_no_directive(template: str) -> 
 def test_a_rendered_pair_is_discovered_as_a_migration(tmp_path: Path) -> None:
     up, down = render("create_table", "create_posts", "posts", COLUMNS)
     for direction, text in (("up", up), ("down", down)):
-        (tmp_path / migration_file_name(next_version([]), "create_posts", direction)).write_text(
+        (tmp_path / f"{next_version([])}_create_posts.{direction}.sql").write_text(
             text, encoding="utf-8"
         )
     [migration] = discover(tmp_path)
@@ -274,10 +275,23 @@ def test_templates_that_act_on_columns_need_at_least_one(template: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("existing", "expected"), [([], 1), ([1, 2, 3], 4), ([10, 3], 11), ([1, 5], 6)]
+    ("existing", "expected"),
+    [([], "0001"), (["0001", "0002", "0003"], "0004"), (["0010", "0003"], "0011"),
+     (["001", "005"], "006"), (["1", "2"], "3"), (["0001", "000009"], "000010"),
+     (["0000000000000041"], "0000000000000042"), (["9999"], "10000")],
 )
-def test_next_version_follows_the_highest_existing_one(existing: list[int], expected: int) -> None:
+def test_next_version_follows_the_newest_at_the_width_in_use(
+    existing: list[str], expected: str
+) -> None:
     assert next_version(existing) == expected
+
+
+def test_a_folder_numbered_by_timestamps_gets_the_current_time() -> None:
+    now = datetime(2026, 12, 2, 16, 45, 0, tzinfo=UTC)
+    assert next_version(["20240101120000", "20250301093000"], now) == "20261202164500"
+    # never at or below the newest, even when a clock is behind the files
+    assert next_version(["20261202164500"], now) == "20261202164501"
+    assert next_version(["20241399000000"], now) == "20241399000001"  # not a real time
 
 
 def test_references_may_name_a_table_in_another_schema() -> None:

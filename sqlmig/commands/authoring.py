@@ -22,11 +22,10 @@ def new(settings: Settings, name: str, template: str = "raw", table: str | None 
     matches = [m for m in (files.FILE_NAME.match(p.name) for p in directory.glob("*.sql")) if m]
     if any(m["name"] == slug for m in matches):
         raise PlanError(f"a migration named '{slug}' already exists in {directory}")
-    version = templates.next_version([int(m["version"]) for m in matches])
-    width = max([len(m["version"]) for m in matches], default=4)
+    digits = templates.next_version([m["version"] for m in matches])
     written = []
     for direction, text in (("up", up_sql), ("down", down_sql)):
-        path = directory / files.migration_file_name(version, slug, direction, width)
+        path = directory / f"{digits}_{slug}.{direction}.sql"
         with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
             handle.write(text)
         written.append(path)

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlmig.commands.common import Confirm, connection_url, current_schema_text, guard
 from sqlmig.core import files, plan, scaffold
+from sqlmig.core.checks import offline_problems
 from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Problem, State, StatusRow
@@ -134,7 +135,7 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
     applied: list[Applied] = []
     invalid: list[InvalidIndex] = []
     if offline:
-        scan.problems.extend(files.syntax_problems(scan.migrations))
+        scan.problems.extend(offline_problems(scan.migrations))
     else:
         url = connection_url(settings, reporter)
         with connection.connect(url, settings=settings) as conn:  # no lock: as status

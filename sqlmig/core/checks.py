@@ -6,13 +6,16 @@ untouched. Pure: no socket.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlmig.core.files import Migration
-from sqlmig.core.hazards import hazards
+from sqlmig.core.hazards import Hazard, hazards
 from sqlmig.core.located import excerpt
+from sqlmig.core.pg_ast import among, enum_name, qualified, relation_key
 from sqlmig.core.plan import Applied, Step, check_single_transaction, verify
 from sqlmig.core.sqlfile import SqlFile
+from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFailed, MigrationFileError, VerifyFailed
 
 # Advice shared with lint's rules, so a run and a review word the same fix the same way.
@@ -34,12 +37,16 @@ def check_history(migrations: Sequence[Migration], applied: Sequence[Applied], *
 
 
 def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
-              rollback_on_failure: bool = False) -> None:
+              rollback_on_failure: bool = False,
+              history: tuple[str, str] | None = None) -> None:
     """Refuse, before anything runs, SQL that would break the transaction handling: in the
     steps' files, in the downs that --rollback-on-failure may have to run, and a
-    no-transaction step in a --single-transaction run (which the planner refuses already)."""
+    no-transaction step in a --single-transaction run (which the planner refuses already);
+    and a file that drops or renames the history table (schema, table)."""
     for step in steps:
         check_file(step.file, transactional=step.transactional)
+        if history is not None:
+            check_history_table(step.file, *history)
     if rollback_on_failure:
         for step in steps:
             if step.direction == "up" and step.migration.down is not None:
@@ -51,16 +58,74 @@ def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
 
 def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -> None:
     """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
-    would break the transaction, each raised with its line. Big files are data: the server
-    reports their errors."""
+    would break the transaction: the first one raised with its line. Big files are data: the
+    server reports their errors."""
+    for hazard, message in _refused(file, transactional=transactional, noun=noun):
+        if hazard.kind == "syntax":
+            raise MigrationFailed(
+                file.path, message, line=hazard.line, column=hazard.column,
+                excerpt=excerpt(file.text, hazard.line, hazard.column),
+            )
+        raise MigrationFileError(file.path, message, hazard.line)
+
+
+def check_history_table(file: SqlFile, schema: str, table: str) -> None:
+    """A migration written for another tool may drop or rename that tool's history table,
+    which golang-migrate and dbmate also call schema_migrations: say so, not `relation ...
+    does not exist` when sqlmig then records the migration."""
+    if file.big or table.lower() not in file.text.lower():
+        return
+    from pglast import parser  # only files naming the table are parsed again
+
+    try:
+        statements = parser.parse_sql(file.text)
+    except parser.ParseError:
+        return  # check_file reports it
+    for raw in statements:
+        node: Any = raw.stmt
+        what = None
+        kind = type(node).__name__
+        if kind == "DropStmt" and enum_name(node.removeType) == "OBJECT_TABLE":
+            if any(among((schema, table), {qualified(parts)}) for parts in node.objects or ()):
+                what = "drops"
+        elif (kind == "RenameStmt" and enum_name(node.renameType) == "OBJECT_TABLE"
+              and among((schema, table), {relation_key(node.relation)})):
+            what = "renames"
+        if what is not None:
+            line = file.text.count("\n", 0, first_token(file.text, raw.stmt_location or 0)) + 1
+            raise MigrationFileError(
+                file.path,
+                f"{what} {table}, which is sqlmig's history table ({schema}.{table}); if it "
+                "is another tool's table of the same name (golang-migrate and dbmate call "
+                'theirs schema_migrations too), give sqlmig\'s its own: table = '
+                '"sqlmig_migrations" in sqlmig.toml',
+                line,
+            )
+
+
+def offline_problems(migrations: Sequence[Migration]) -> list[MigrationFileError]:
+    """Everything a run would refuse in any up or down file, every one of them, found
+    without a database (`verify --offline`, the pre-commit hook)."""
+    found = []
+    for migration in migrations:
+        for direction in ("up", "down"):
+            if direction == "down" and migration.down is None:
+                continue
+            step = Step(migration, direction)
+            found += [MigrationFileError(step.file.path, message, hazard.line)
+                      for hazard, message in _refused(step.file,
+                                                      transactional=step.transactional)]
+    return found
+
+
+def _refused(file: SqlFile, *, transactional: bool, noun: str = "migration"
+             ) -> Iterator[tuple[Hazard, str]]:
     if file.big:
         return
     for hazard in hazards(file.text):
         if hazard.kind == "syntax":
-            raise MigrationFailed(
-                file.path, hazard.what, line=hazard.line, column=hazard.column,
-                excerpt=excerpt(file.text, hazard.line, hazard.column),
-            )
+            yield hazard, hazard.what
+            continue
         if hazard.kind == "meta-command":
             message = f"{meta_command(hazard.what)}; remove it"
         elif not transactional:
@@ -73,4 +138,4 @@ def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -
             )
         else:
             message = f"{hazard.what} cannot run inside a transaction block; {ADD_NO_TRANSACTION}"
-        raise MigrationFileError(file.path, message, hazard.line)
+        yield hazard, message

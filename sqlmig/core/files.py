@@ -10,20 +10,26 @@ from __future__ import annotations
 import gc
 import os
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmig.core.hazards import hazards
-from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_sql_file
+from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
 from sqlmig.errors import MigrationFileError
 
-FILE_NAME = re.compile(
-    r"^(?P<version>[0-9]{4,})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$"
-)
+# What golang-migrate accepts: a version of any width (compared as an integer), `_`, then any
+# name (upper case, `-` and `.` included), then the direction.
+FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|down)\.sql\Z")
 
 
 # Versions are stored as bigint; a bigger one would only fail once earlier ones had run.
 MAX_VERSION = 2**63 - 1
+
+
+def version_text(version: int, digits: str = "") -> str:
+    """A version as users see it: as its file writes it (`001`, `20240101120000`), or padded
+    to four digits when there is no file to say."""
+    return digits or f"{version:04d}"
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,22 @@ class Migration:
     name: str
     up: SqlFile
     down: SqlFile | None
+    digits: str = ""  # the version as the file names write it, leading zeros kept
 
     @property
     def id(self) -> str:
-        """How users see it: `0003_add_user_settings` (version padded to at least 4 digits)."""
-        return f"{self.version:04d}_{self.name}"
+        """How users see it: `0003_add_user_settings`, the version as its files write it."""
+        return f"{version_text(self.version, self.digits)}_{self.name}"
 
     @property
     def checksum(self) -> str:
         return self.up.checksum
+
+    @property
+    def no_op(self) -> bool:
+        """Its up file holds only comments: kept so the numbering stays whole, applied and
+        recorded like any other."""
+        return not has_sql(self.up)
 
     @property
     def irreversible(self) -> bool:
@@ -80,16 +93,18 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
         result.problems.append(MigrationFileError(directory, "migrations directory does not exist"))
         return result
 
-    ups: dict[int, list[tuple[str, str]]] = {}
+    ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
     # os.scandir and plain strings: with 20,000 files, Path sorting and stat calls dominate
+    folders: list[str] = []
     try:
         with os.scandir(directory) as entries:
             names = sorted(
                 entry.name for entry in entries
-                if entry.name[-4:].lower() == ".sql" and not entry.name.startswith(".")
-                and _is_migration_file(entry, result)
+                if not entry.name.startswith(".") and (
+                    _is_migration_file(entry, result) if entry.name[-4:].lower() == ".sql"
+                    else _note_folder(entry, folders))
             )
     except OSError as err:
         result.problems.append(MigrationFileError(
@@ -111,8 +126,8 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             result.problems.append(
                 MigrationFileError(
                     path,
-                    "name does not match NNNN_name.up.sql / NNNN_name.down.sql "
-                    "(version: 4+ digits; name: lower-case letters, digits, _)",
+                    "name does not match VERSION_name.up.sql / VERSION_name.down.sql "
+                    "(VERSION: digits, then `_` and the name)",
                 )
             )
             continue
@@ -124,24 +139,24 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             ))
             continue
         if match["direction"] == "up":
-            ups.setdefault(version, []).append((name, path))
+            ups.setdefault(version, []).append((name, path, match["version"]))
         else:
             downs[(version, name)] = path
 
     for version in sorted(ups):
         if len(ups[version]) > 1:
-            paths = [p for _, p in ups[version]]
+            paths = [p for _, p, _ in ups[version]]
             others = ", ".join(os.path.basename(p) for p in paths[1:])
             result.problems.append(
                 MigrationFileError(paths[0], f"duplicate version {version}: also used by {others}")
             )
             continue
-        name, up_path = ups[version][0]
+        name, up_path, digits = ups[version][0]
         down_path = downs.pop((version, name), None)
         if down_path is None and f"{up_path[:-len('.up.sql')]}.down.sql".lower() in refused:
             continue  # its down is there but refused, and reported as such
         try:
-            migration = _read_pair(version, name, up_path, down_path, defer_downs)
+            migration = _read_pair(version, name, up_path, down_path, defer_downs, digits)
         except MigrationFileError as err:
             result.problems.append(err)
             continue
@@ -156,8 +171,47 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
             message += f" (version {version} is {os.path.basename(owners[0][1])})"
         result.problems.append(MigrationFileError(down_path, message))
     _check_requires(result)
+    _check_folders(directory, sorted(folders), result)
     result.problems.sort(key=lambda e: str(e.path))
     return result
+
+
+# A folder per migration holding up.sql and down.sql: Diesel's layout, and Sourcegraph's.
+FOLDER_VERSION = re.compile(r"^(?P<version>[0-9][0-9-]*)_(?P<name>.+)$")
+
+
+def _note_folder(entry: os.DirEntry[str], folders: list[str]) -> bool:
+    """Keep the folders of the migrations directory aside; they are never migrations."""
+    with suppress(OSError):
+        if entry.is_dir():
+            folders.append(entry.path)
+    return False
+
+
+def _check_folders(directory: Path, folders: list[str], result: Scan) -> None:
+    """SQL in subfolders is never skipped in silence: a folder in Diesel's layout is named
+    with the pair it should become, and finding no migration while `.sql` files sit in
+    subfolders is a problem, not an empty history."""
+    for folder in folders:
+        if not any(os.path.exists(os.path.join(folder, f)) for f in ("up.sql", "down.sql")):
+            continue
+        match = FOLDER_VERSION.match(os.path.basename(folder))
+        stem = (f"{match['version'].replace('-', '')}_{match['name']}" if match
+                else "VERSION_name")
+        result.problems.append(MigrationFileError(
+            folder, "is a migration in a folder of its own (up.sql and down.sql, Diesel's "
+            "layout); sqlmig reads pairs of files in the migrations directory: make it "
+            f"{stem}.up.sql and {stem}.down.sql"))
+    if result.migrations or result.problems or not folders:
+        return
+    nested = next((os.path.join(root, name) for folder in folders
+                   for root, _, names in os.walk(folder) for name in sorted(names)
+                   if name.lower().endswith(".sql")), None)
+    if nested is not None:
+        result.problems.append(MigrationFileError(
+            directory, f"holds no migration, but there is SQL in its subfolders (e.g. "
+            f"{os.path.relpath(nested, directory)}); sqlmig reads VERSION_name.up.sql and "
+            ".down.sql files in the migrations directory itself"))
 
 
 def _is_migration_file(entry: os.DirEntry[str], result: Scan) -> bool:
@@ -194,11 +248,10 @@ def _check_requires(result: Scan) -> None:
 
 
 def _read_pair(
-    version: int, name: str, up_path: str, down_path: str | None, defer_down: bool = False
+    version: int, name: str, up_path: str, down_path: str | None, defer_down: bool = False,
+    digits: str = "",
 ) -> Migration:
-    up = read_sql_file(up_path)
-    if not has_sql(up):
-        raise MigrationFileError(up_path, "up file is empty (no SQL besides comments)")
+    up = read_migration_file(up_path)
     if down_path is None:
         if "irreversible" not in up.directives:
             expected = os.path.basename(up_path)[: -len(".up.sql")] + ".down.sql"
@@ -207,14 +260,14 @@ def _read_pair(
                 f"has no down file: create {expected}, "
                 "or mark the up as '-- sqlmig:irreversible' in its header",
             )
-        return Migration(version, name, up, None)
+        return Migration(version, name, up, None, digits)
     if "irreversible" in up.directives:
         raise MigrationFileError(
             up_path,
             f"is marked sqlmig:irreversible but {os.path.basename(down_path)} exists: remove one",
         )
     down = SqlFile.deferred(down_path, read_down_file) if defer_down else read_down_file(down_path)
-    return Migration(version, name, up, down)
+    return Migration(version, name, up, down, digits)
 
 
 def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
@@ -223,20 +276,3 @@ def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
     if result.problems:
         raise result.problems[0]
     return result.migrations
-
-
-def migration_file_name(version: int, name: str, direction: str, width: int = 4) -> str:
-    return f"{version:0{width}d}_{name}.{direction}.sql"
-
-
-def syntax_problems(migrations: list[Migration]) -> list[MigrationFileError]:
-    """Syntax errors in every up and down file, found by the Postgres parser, offline."""
-    problems = []
-    for migration in migrations:
-        for sql_file in (migration.up, migration.down):
-            if sql_file is None:
-                continue
-            for hazard in hazards(sql_file.text):
-                if hazard.kind == "syntax":
-                    problems.append(MigrationFileError(sql_file.path, hazard.what, hazard.line))
-    return problems

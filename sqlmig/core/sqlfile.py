@@ -240,14 +240,23 @@ def read_bytes(path: Path | str) -> bytes:
         raise MigrationFileError(path, f"cannot be read: {err.strerror or err}") from None
 
 
-def read_down_file(path: Path | str) -> SqlFile:
-    """A down file, which may hold only comments but not nothing: an empty file is more
-    likely a forgotten one than a migration with nothing to undo."""
-    down = read_sql_file(path)
-    if not down.big and not down.text.strip():
-        raise MigrationFileError(
-            path,
-            "down file is empty; write the SQL that undoes the up file, or, if there is "
+EMPTY = {
+    "up": "up file is empty; write the migration's SQL, or, if it deliberately changes "
+          "nothing, a comment saying why (e.g. `-- moved to application code`)",
+    "down": "down file is empty; write the SQL that undoes the up file, or, if there is "
             "nothing to undo, a comment saying so (e.g. `-- nothing to undo`)",
-        )
-    return down
+}
+
+
+def read_migration_file(path: Path | str, direction: str = "up") -> SqlFile:
+    """An up or down file, which may hold only comments (a deliberate no-op) but not
+    nothing: an empty file is more likely a forgotten save than a migration that does
+    nothing on purpose."""
+    read = read_sql_file(path)
+    if not read.big and not read.text.strip():
+        raise MigrationFileError(path, EMPTY[direction])
+    return read
+
+
+def read_down_file(path: Path | str) -> SqlFile:
+    return read_migration_file(path, "down")

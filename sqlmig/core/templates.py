@@ -7,7 +7,9 @@ it. Column specs are `name:type[:notnull][:unique][:default=EXPR][:references=ta
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlmig.errors import ConfigError
 
@@ -104,8 +106,30 @@ def _is_option(part: str) -> bool:
     return key in ("notnull", "unique")
 
 
-def next_version(existing: list[int]) -> int:
-    return max(existing, default=0) + 1
+TIMESTAMP = "%Y%m%d%H%M%S"
+
+
+def next_version(existing: Sequence[str], now: datetime | None = None) -> str:
+    """The next version as its file name writes it: one above the newest, as wide as the
+    widest in use (`0001` in a new folder); or, in a folder numbered by timestamps (the newest
+    version reads as YYYYMMDDHHMMSS), the current UTC time, kept above the newest."""
+    if not existing:
+        return "0001"
+    newest = max(existing, key=int)
+    if _is_timestamp(newest):
+        stamp = (now or datetime.now(UTC)).strftime(TIMESTAMP)
+        return str(max(int(stamp), int(newest) + 1))
+    return f"{int(newest) + 1:0{max(len(d) for d in existing)}d}"
+
+
+def _is_timestamp(digits: str) -> bool:
+    if len(digits) != 14:
+        return False
+    try:
+        datetime.strptime(digits, TIMESTAMP)
+    except ValueError:
+        return False
+    return True
 
 
 def render(

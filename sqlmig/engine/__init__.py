@@ -48,7 +48,8 @@ def run(
     transaction, for steps planned so: see plan.check_single_transaction) or
     rollback_on_failure (their downs run, newest first)."""
     check_run(steps, single_transaction=single_transaction,
-              rollback_on_failure=rollback_on_failure)
+              rollback_on_failure=rollback_on_failure,
+              history=(session.history.schema, session.history.table))
     if steps:
         session.history.ensure(session.conn)
         record_environment(session, reporter)

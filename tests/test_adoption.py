@@ -1,0 +1,105 @@
+"""Projects as people bring them from other tools: comment-only migrations kept so the
+numbering stays whole, names and version widths golang-migrate accepts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.conftest import Project
+
+NO_OP = "-- The backfill moved into application code; kept so numbering stays whole.\n"
+
+
+def test_a_comment_only_migration_is_applied_recorded_and_rolled_back(project: Project) -> None:
+    project.pair("001_create_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
+    project.pair("002_Backfill-Users", NO_OP, "-- nothing to undo\n")
+    project.pair("003_no_tx_no_op", "-- sqlmig:no-transaction\n" + NO_OP, "-- nothing to undo\n")
+    project.pair("20240101120000_add.email", "ALTER TABLE users ADD COLUMN email text;",
+                 "ALTER TABLE users DROP COLUMN email;")
+    result = project.run("migrate")
+    assert "applied 4 migrations" in result.stdout
+    history = project.history()
+    assert [(v, n) for v, n, _, _ in history] == [
+        (1, "create_users"), (2, "Backfill-Users"), (3, "no_tx_no_op"),
+        (20240101120000, "add.email")]
+    assert history[1][3] == hashlib.sha256(NO_OP.encode()).hexdigest()
+    status = project.run("status").stdout
+    assert "002" in status and "Backfill-Users" in status and "20240101120000" in status
+    project.run("rollback", "--all")
+    assert project.history() == []
+    assert project.tables() == {"schema_migrations"}
+
+
+def test_new_keeps_the_numbering_the_folder_uses(project: Project) -> None:
+    project.pair("001_first", "SELECT 1;")
+    project.run("new", "second")
+    assert sorted(p.name for p in project.sql_dir.glob("002_*")) == [
+        "002_second.down.sql", "002_second.up.sql"]
+    for path in project.sql_dir.iterdir():
+        path.unlink()
+    project.pair("20240101120000_first", "SELECT 1;")
+    project.run("new", "second")
+    [up] = project.sql_dir.glob("*_second.up.sql")
+    stamp = up.name.split("_")[0]
+    assert len(stamp) == 14 and stamp > "20240101120000"
+
+
+def test_verify_offline_reports_everything_migrate_would_refuse_at_once(project: Project) -> None:
+    """The pre-commit hook passes only files migrate then runs: every refusal, every file."""
+    project.pair("0001_index", "CREATE INDEX CONCURRENTLY users_idx ON users (id);",
+                 "DROP INDEX users_idx;")
+    project.pair("0002_wrapped", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n", "DROP TABLE t;")
+    project.pair("0003_down_vacuums", "SELECT 1;", "SELECT 1;\nVACUUM;")
+    project.pair("0004_fine", "SELECT 1;", "SELECT 1;")
+    result = project.run("verify", "--offline", "--json", code=1)
+    problems = json.loads(result.stdout)["problems"]
+    messages = " | ".join(p["message"] for p in problems)
+    assert "0001_index.up.sql:1" in messages and "CREATE INDEX CONCURRENTLY" in messages
+    assert "0002_wrapped.up.sql:1" in messages and "0002_wrapped.up.sql:3" in messages
+    assert "0003_down_vacuums.down.sql:2" in messages and "VACUUM" in messages
+    assert "0004" not in messages
+    migrate = project.run("migrate", code=None)
+    assert migrate.exit_code != 0 and not project.exists("public.schema_migrations")
+
+
+@pytest.mark.parametrize("statement", [
+    "DROP TABLE IF EXISTS schema_migrations;",
+    "DROP TABLE public.schema_migrations, other;",
+    "ALTER TABLE schema_migrations RENAME TO old_migrations;",
+])
+def test_a_migration_dropping_a_table_named_like_the_history_table_is_refused_with_why(
+    project: Project, statement: str,
+) -> None:
+    """golang-migrate's and dbmate's history tables are also called schema_migrations; a
+    migration that cleans one up must not meet `relation ... does not exist`."""
+    project.pair("0001_first", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    project.pair("0002_drop_old_tool", f"-- the old tool's table goes\n{statement}\n")
+    result = project.run("migrate", code=1)
+    assert "0002_drop_old_tool.up.sql:2:" in result.stderr
+    assert "sqlmig's history table (public.schema_migrations)" in result.stderr
+    assert 'table = "sqlmig_migrations"' in result.stderr
+    assert not project.exists("public.schema_migrations") and project.tables() == set()
+
+
+def test_a_table_merely_sharing_the_name_in_another_schema_is_not_refused(
+    project: Project,
+) -> None:
+    project.pair("0001_other", "CREATE SCHEMA legacy;\n"
+                 "CREATE TABLE legacy.schema_migrations (v int);\n"
+                 "DROP TABLE legacy.schema_migrations;", "DROP SCHEMA legacy;")
+    project.run("migrate")
+    assert [row[0] for row in project.history()] == [1]
+
+
+def test_migrate_refuses_a_folder_in_diesels_layout_instead_of_finding_nothing(
+    project: Project,
+) -> None:
+    project.write("2019-01-01-000000_create_users/up.sql", "CREATE TABLE users (id int);")
+    project.write("2019-01-01-000000_create_users/down.sql", "DROP TABLE users;")
+    result = project.run("migrate", code=1)
+    assert "2019-01-01-000000_create_users: is a migration in a folder of its own" in result.stderr
+    assert "up to date" not in result.stdout
+    assert not project.exists("public.schema_migrations")
