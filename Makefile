@@ -56,5 +56,6 @@ attack: $(STAMP_TEST) ## adversarial run: kill -9s, concurrent runners, bad inpu
 	$(BIN)/python bench/attack.py
 
 
-clean: ## remove the venv and the embedded database
+clean: ## stop the embedded server, then remove the venv and its database
+	if [ -x $(BIN)/sqlmig ]; then $(BIN)/sqlmig server stop; fi
 	rm -rf $(VENV) .sqlmig

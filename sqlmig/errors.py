@@ -42,6 +42,7 @@ class MigrationFileError(SqlmigError):
         super().__init__(f"{where}: {message}")
         self.path = Path(path)
         self.line = line
+        self.message = message
 
 
 class ConfigError(SqlmigError):

@@ -51,14 +51,15 @@ def test_verify_offline_reports_everything_migrate_would_refuse_at_once(project:
     """The pre-commit hook passes only files migrate then runs: every refusal, every file."""
     project.pair("0001_index", "CREATE INDEX CONCURRENTLY users_idx ON users (id);",
                  "DROP INDEX users_idx;")
-    project.pair("0002_wrapped", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n", "DROP TABLE t;")
+    project.pair("0002_two_transactions", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\nBEGIN;\n"
+                 "CREATE TABLE u (id int);\nCOMMIT;\n", "DROP TABLE t, u;")
     project.pair("0003_down_vacuums", "SELECT 1;", "SELECT 1;\nVACUUM;")
     project.pair("0004_fine", "SELECT 1;", "SELECT 1;")
     result = project.run("verify", "--offline", "--json", code=1)
     problems = json.loads(result.stdout)["problems"]
     messages = " | ".join(p["message"] for p in problems)
     assert "0001_index.up.sql:1" in messages and "CREATE INDEX CONCURRENTLY" in messages
-    assert "0002_wrapped.up.sql:1" in messages and "0002_wrapped.up.sql:3" in messages
+    assert all(f"0002_two_transactions.up.sql:{line}" in messages for line in (1, 3, 4, 6))
     assert "0003_down_vacuums.down.sql:2" in messages and "VACUUM" in messages
     assert "0004" not in messages
     migrate = project.run("migrate", code=None)
@@ -103,3 +104,73 @@ def test_migrate_refuses_a_folder_in_diesels_layout_instead_of_finding_nothing(
     assert "2019-01-01-000000_create_users: is a migration in a folder of its own" in result.stderr
     assert "up to date" not in result.stdout
     assert not project.exists("public.schema_migrations")
+
+
+WRAPPED = "-- golang-migrate sends a file as one query\nBEGIN;\n{body}\nCOMMIT;\n"
+
+
+def test_a_file_wrapped_in_begin_commit_runs_as_one_transaction_with_its_history_row(
+    project: Project,
+) -> None:
+    project.pair("0001_a", WRAPPED.format(body="CREATE TABLE a (id int);"),
+                 WRAPPED.format(body="DROP TABLE a;"))
+    project.pair("0002_b", WRAPPED.format(body="CREATE TABLE b (id int);"), "DROP TABLE b;")
+    project.pair("0003_c", "CREATE TABLE c (id int);", "DROP TABLE c;")
+    assert "transaction-control" not in project.run("lint").stdout
+    project.run("migrate", "--dry-run")
+    assert not project.exists("public.schema_migrations")
+    project.run("migrate")
+    assert [row[0] for row in project.history()] == [1, 2, 3]
+    project.run("rollback", "--all")
+    assert project.history() == [] and project.tables() == {"schema_migrations"}
+    project.run("migrate", "--single-transaction")
+    assert [row[0] for row in project.history()] == [1, 2, 3]
+
+
+def test_a_failure_inside_a_wrapped_file_keeps_nothing_and_names_its_line(
+    project: Project,
+) -> None:
+    project.pair("0001_ok", "CREATE TABLE ok (id int);", "DROP TABLE ok;")
+    project.pair("0002_divides", WRAPPED.format(
+        body="CREATE TABLE half (id int);\nINSERT INTO half VALUES (1);\nSELECT 1/0;"))
+    result = project.run("migrate", code=1)
+    assert "0002_divides.up.sql:5: division by zero" in result.stderr
+    assert [row[0] for row in project.history()] == [1]
+    assert not project.exists("public.half")
+    project.pair("0002_divides", WRAPPED.format(body="INSERT INTO missing VALUES (1);"))
+    result = project.run("migrate", code=1)
+    assert "0002_divides.up.sql:3:13: relation \"missing\" does not exist" in result.stderr
+
+
+def test_migrate_names_every_file_it_refuses_at_once(project: Project) -> None:
+    project.pair("0001_two", "BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;\n")
+    project.pair("0002_index", "CREATE INDEX CONCURRENTLY i ON t (id);")
+    result = project.run("migrate", code=1)
+    assert "refusing to run: 5 problems" in result.stderr
+    for where in ("0001_two.up.sql:1:", "0001_two.up.sql:6:", "0002_index.up.sql:1:"):
+        assert where in result.stderr
+    assert not project.exists("public.schema_migrations")
+    verify = project.run("verify", code=1)
+    assert "0002_index.up.sql:1" in verify.stdout
+
+
+def test_lint_reports_a_layout_problem_as_a_finding_and_still_lints_every_other_file(
+    project: Project,
+) -> None:
+    project.pair("0001_fine", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    project.pair("0002_index", "CREATE INDEX t_idx ON t (id);", "DROP INDEX t_idx;")
+    project.write("0003-no-separator.up.sql", "SELECT 1;")
+    project.pair("0004_empty", "\n", "SELECT 1;")
+    result = project.run("lint", "--json", code=5)
+    findings = json.loads(result.stdout)["findings"]
+    found = {(f["rule"], f["file"].rsplit("/", 1)[-1]) for f in findings}
+    assert found == {("file-problem", "0003-no-separator.up.sql"),
+                     ("file-problem", "0004_empty.up.sql"),
+                     ("index-not-concurrent", "0002_index.up.sql")}
+
+
+def test_lint_notes_a_no_op_migration_at_info_level_and_passes(project: Project) -> None:
+    project.pair("0001_kept", NO_OP, "-- nothing to undo\n")
+    result = project.run("lint", "--json")
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["rule"], finding["severity"]) == ("no-op-migration", "info")

@@ -131,8 +131,8 @@ def test_baseline_records_migrations_as_applied_without_running_them(project: Pr
 
 def test_init_writes_the_scaffold_and_never_overwrites(tmp_path: Path) -> None:
     written = commands.init(tmp_path / "service")
-    assert tmp_path / "service" / "sqlmig.toml" in written
-    assert all(path.is_file() for path in written)
+    assert (tmp_path / "service" / "sqlmig.toml", "created") in written
+    assert all(path.is_file() for path, _ in written)
     with pytest.raises(PlanError, match="init never overwrites"):
         commands.init(tmp_path / "service")
 

@@ -36,12 +36,12 @@ class Case:
 
 
 CASES = {
-    "upper-case name": Case(
-        {"0002_AddB.up.sql": "SELECT 1;", "0002_AddB.down.sql": "SELECT 1;"},
-        "sql/0002_AddB.down.sql: name does not match NNNN_name.up.sql",
+    "no separator after the version": Case(
+        {"0002AddB.up.sql": "SELECT 1;", "0002AddB.down.sql": "SELECT 1;"},
+        "sql/0002AddB.down.sql: name does not match VERSION_name.up.sql",
     ),
-    "three-digit version": Case(
-        {"002_b.up.sql": "SELECT 1;"}, "sql/002_b.up.sql: name does not match"
+    "a dash for the separator": Case(
+        {"002-b.up.sql": "SELECT 1;"}, "sql/002-b.up.sql: name does not match"
     ),
     "no direction": Case({"0002_b.sql": "SELECT 1;"}, "sql/0002_b.sql: name does not match"),
     "duplicate version": Case(
@@ -59,7 +59,7 @@ CASES = {
         {"0002_b.down.sql": "SELECT 1;"}, "sql/0002_b.down.sql: down file has no matching up"
     ),
     "empty up file": Case(
-        {"0002_b.up.sql": "\n-- todo\n", "0002_b.down.sql": "SELECT 1;"},
+        {"0002_b.up.sql": "\n   \n", "0002_b.down.sql": "SELECT 1;"},
         "sql/0002_b.up.sql: up file is empty",
     ),
     "non-UTF-8 bytes": Case(

@@ -10,12 +10,12 @@ from tests.conftest import HISTORY, Project
 BAD_FILES = {
     "name not matching the pattern": (
         {"0001_a.up.sql": "SELECT 1;", "0001_a.down.sql": "SELECT 1;",
-         "002_b.up.sql": "SELECT 1;"},
-        "002_b.up.sql: name does not match",
+         "002-b.up.sql": "SELECT 1;"},
+        "002-b.up.sql: name does not match",
     ),
-    "upper-case name": (
-        {"0001_AddUsers.up.sql": "SELECT 1;", "0001_AddUsers.down.sql": "SELECT 1;"},
-        "0001_AddUsers.down.sql: name does not match",
+    "no name after the version": (
+        {"0001.up.sql": "SELECT 1;", "0001.down.sql": "SELECT 1;"},
+        "0001.down.sql: name does not match",
     ),
     "duplicate version": (
         {"0001_a.up.sql": "SELECT 1;", "0001_a.down.sql": "SELECT 1;",
@@ -32,7 +32,7 @@ BAD_FILES = {
         "0002_b.down.sql: down file has no matching up file",
     ),
     "empty up file": (
-        {"0001_a.up.sql": "-- nothing here yet\n\n", "0001_a.down.sql": "SELECT 1;"},
+        {"0001_a.up.sql": "\n  \n", "0001_a.down.sql": "SELECT 1;"},
         "0001_a.up.sql: up file is empty",
     ),
     "non-UTF-8 bytes": (

@@ -3,6 +3,7 @@ No Docker engine runs here, so the pieces are checked, not a running stack."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -58,14 +59,25 @@ def test_workflows_pass_actionlint() -> None:
 
 def test_pr_workflow_reviews_migrations_and_migrate_workflow_deploys() -> None:
     pr = yaml.safe_load((REPO / ".github/workflows/pr.yml").read_text())
-    assert pr[True]["pull_request"]["paths"] == ["sql/**"]  # YAML 1.1 reads `on` as True
-    steps = " ".join(s.get("run", "") for s in pr["jobs"]["review"]["steps"])
+    assert pr[True]["pull_request"]["paths"] == ["sql/**", "schema.sql"]  # YAML 1.1: on=True
+    runs = [s.get("run", "") for s in pr["jobs"]["review"]["steps"]]
+    steps = " ".join(runs)
     for command in ("sqlmig lint --format github", "sqlmig verify", "sqlmig check",
                     "sqlmig plan", "sqlmig dump"):
         assert command in steps
+    # the upgrade path: the base branch's migrations first, then this PR's, then the checks
+    base = next(i for i, run in enumerate(runs) if 'origin/$BASE_REF' in run)
+    assert "cd ../base && sqlmig migrate" in runs[base]
+    ours = runs.index("sqlmig migrate --wait 60")
+    assert base < ours < runs.index("sqlmig verify") and ours < runs.index("sqlmig check")
+    assert pr["jobs"]["review"]["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    # a schema.sql that is missing fails as surely as a stale one
+    schema = next(run for run in runs if "sqlmig dump" in run)
+    assert "git ls-files --error-unmatch schema.sql" in schema
+    assert schema.count("exit 1") == 2 and "::warning" not in schema
     deploy = yaml.safe_load((REPO / ".github/workflows/migrate.yml").read_text())
     steps = " ".join(s.get("run", "") for s in deploy["jobs"]["migrate"]["steps"])
-    assert "sqlmig migrate --env production --wait 60" in steps
+    assert "sqlmig migrate --env production --wait 60 --no-snapshot" in steps
     assert "sqlmig status --env production --exit-code" in steps
     assert deploy["jobs"]["migrate"]["env"]["DATABASE_URL"] == "${{ secrets.DATABASE_URL }}"
 
@@ -140,3 +152,35 @@ def test_config_shows_each_value_and_its_source_with_the_password_redacted(
     table = project.run("config", "--env", "production").stdout
     assert "sqlmig.toml [production]" in table
     assert "Top-Secret-1" not in result.stdout + table
+
+
+def test_pr_workflow_schema_step_fails_when_schema_sql_is_missing_or_stale(
+    project: Project,
+) -> None:
+    pr = yaml.safe_load((REPO / ".github/workflows/pr.yml").read_text())
+    script = next(s["run"] for s in pr["jobs"]["review"]["steps"]
+                  if "sqlmig dump" in s.get("run", ""))
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.run("migrate")
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=project.root, check=True, capture_output=True)
+
+    def step() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-e", "-c", script], cwd=project.root, env=env,
+                              capture_output=True, text=True)
+
+    git("init", "-q")
+    git("add", "sql")
+    git("commit", "-qm", "migrations without schema.sql")
+    missing = step()
+    assert missing.returncode == 1 and "schema.sql is not committed" in missing.stdout
+    git("add", "schema.sql")
+    git("commit", "-qm", "schema")
+    assert step().returncode == 0, "committed and current"
+    (project.root / "schema.sql").write_text("-- an older schema\n")
+    git("commit", "-qam", "stale schema")
+    stale = step()
+    assert stale.returncode == 1 and "schema.sql is stale" in stale.stdout

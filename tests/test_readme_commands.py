@@ -85,8 +85,6 @@ MIGRATED: list[str | Callable[[Project], None]] = ["sqlmig migrate"]
 SCENARIOS: dict[str, Scenario] = {
     "sqlmig migrate": Scenario(check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig migrate --to 3": Scenario(check=lambda p: (_versions(p) == [1, 2, 3])),
-    "sqlmig migrate --env production --wait 60": Scenario(
-        check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig up 2": Scenario(check=lambda p: (_versions(p) == [1, 2])),
     "sqlmig rollback --to 2": Scenario(MIGRATED, check=lambda p: (_versions(p) == [1, 2])),
     "sqlmig redo": Scenario(MIGRATED, check=lambda p: (_versions(p) == [1, 2, 3, 4])),
@@ -111,9 +109,19 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig dump -o schema.sql": Scenario(
         MIGRATED, check=lambda p: ("CREATE TABLE" in (p.root / "schema.sql").read_text())),
     "sqlmig snapshots": Scenario(),
-    "sqlmig init my-service": Scenario(
-        check=lambda p: ((p.root / "my-service" / "sqlmig.toml").is_file())),
+    "sqlmig init my-service --ci github --compose": Scenario(
+        check=lambda p: all((p.root / "my-service" / name).is_file() for name in (
+            "sqlmig.toml", ".github/workflows/sqlmig-review.yml", "compose.sqlmig.yaml"))),
     "sqlmig config --env production": Scenario(),
+    "sqlmig init": Scenario(check=lambda p: (p.root / ".gitignore").is_file()),
+    "sqlmig init .": Scenario(check=lambda p: ".sqlmig/" in (p.root / ".gitignore").read_text()),
+    "sqlmig new create_accounts -t create_table --table accounts -c email:text:notnull": Scenario(
+        then=["sqlmig migrate"], check=lambda p: (_versions(p) == [1, 2, 3, 4, 5])),
+    "sqlmig migrate --env production --wait 60 --no-snapshot": Scenario(
+        check=lambda p: (_versions(p) == [1, 2, 3, 4]
+                         and not (p.root / ".sqlmig" / "snapshots").exists())),
+    "sqlmig server status --json": Scenario(),
+    "sqlmig server stop": Scenario(),
     "sqlmig seed --env development": Scenario(
         MIGRATED, seeds=True, check=lambda p: (p.query("SELECT count(*) FROM users")[0][0] > 0)),
     "sqlmig setup": Scenario(

@@ -12,7 +12,7 @@ from tests.conftest import Project
     ("sql", "line", "what"),
     [
         ("CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);", 2, "COMMIT"),
-        ("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;", 1, "BEGIN"),
+        ("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nSELECT 1;", 1, "BEGIN"),
         ("CREATE TABLE a (id int);\n\nEND;", 3, "END"),
         ("CREATE TABLE a (id int);\nROLLBACK;", 2, "ROLLBACK"),
     ],

@@ -172,18 +172,27 @@ def baseline(
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+    ci: Annotated[str | None, typer.Option(
+        "--ci", metavar="PROVIDER",
+        help="Also write CI workflows: github (review on pull requests, migrate on main).",
+    )] = None,
+    compose: Annotated[bool, typer.Option(
+        "--compose", help="Also write Dockerfile.sqlmig and compose.sqlmig.yaml (an init step).",
+    )] = False,
     debug: DebugOption = False,
 ) -> None:
     """Scaffold a project: sql/, seeds/development/, seeds/production/, sqlmig.toml with every
-    key commented, .env.example. Refuses to overwrite anything.
+    key commented, .env.example, and .sqlmig/ and .env in .gitignore (added to an existing
+    one); with --ci github and --compose, the workflows and container files that install
+    sqlmig as a package. Never overwrites: files already there are kept.
 
-    Example: sqlmig init my-service
+    Example: sqlmig init my-service --ci github --compose
     """
     from sqlmig import commands
 
     with reported(debug):
-        for path in commands.init(directory):
-            typer.echo(f"created {path}")
+        for path, action in commands.init(directory, ci=ci, compose=compose):
+            typer.echo(f"{action} {path}")
         typer.echo("next: sqlmig new create_users -t create_table --table users, then sqlmig "
                    "migrate")
 

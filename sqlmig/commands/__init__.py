@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
     from sqlmig.commands.database import create, drop, load, wait
-    from sqlmig.commands.history import baseline, config, init, repair, status, verify
+    from sqlmig.commands.history import baseline, config, repair, status, verify
     from sqlmig.commands.linting import lint
+    from sqlmig.commands.project import init, server_status, server_stop
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
     from sqlmig.commands.run import down, dry_run, fresh, migrate, redo, reset, rollback, up
     from sqlmig.commands.seeds import SeedRun, seed, setup
@@ -36,7 +37,8 @@ HOMES = {
     "run": ["down", "dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
     "authoring": ["new"],
     "database": ["create", "drop", "load", "wait"],
-    "history": ["baseline", "config", "init", "repair", "status", "verify"],
+    "history": ["baseline", "config", "repair", "status", "verify"],
+    "project": ["init", "server_status", "server_stop"],
     "linting": ["lint"],
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
     "seeds": ["SeedRun", "seed", "setup"],
@@ -45,8 +47,8 @@ _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
     "RunResult", "SeedRun", "baseline", "check", "config", "create", "diff", "docs", "down",
     "drop", "dry_run", "dump", "fresh", "init", "lint", "load", "migrate", "new", "plan", "redo",
-    "repair", "reset", "rollback", "seed", "setup", "snapshots", "status", "up", "verify",
-    "wait",
+    "repair", "reset", "rollback", "seed", "server_status", "server_stop", "setup", "snapshots",
+    "status", "up", "verify", "wait",
 ]
 
 

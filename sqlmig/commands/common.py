@@ -9,12 +9,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmig import engine
-from sqlmig.core import protect, schema_file
+from sqlmig.core import files, protect, schema_file
 from sqlmig.core.checks import check_history
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
-from sqlmig.errors import MigrationFailed, SqlmigError
+from sqlmig.errors import MigrationFailed, SqlmigError, display_path
 from sqlmig.pg import catalog, connection, db, dump, embedded
 from sqlmig.pg.session import Session, locked_session
 from sqlmig.reporting import Outcome, Reporter
@@ -44,8 +44,13 @@ def unforeseen_database_error(err: Exception) -> SqlmigError | None:
     return None
 
 
-def connection_url(settings: Settings, reporter: Reporter) -> str:
-    """The configured URL, or the embedded server's for development/test (said as a notice)."""
+def connection_url(settings: Settings, reporter: Reporter, *,
+                   needs_migrations: bool = True) -> str:
+    """The configured URL, or the embedded server's for development/test (said as a notice).
+    First refuses a folder with no migrations directory, before anything starts; commands
+    that read only the database (`needs_migrations` False) skip that when given a URL."""
+    if needs_migrations or not settings.database_url:
+        files.require_migrations_directory(settings.migrations_dir)
     if settings.database_url:
         return settings.database_url
     url = embedded.database_url(settings.root, settings.env)
@@ -106,6 +111,8 @@ def run_plan(
     of every command that changes the database. `check` refuses on any problem `verify`
     would report; `snapshot_first` takes a pg_dump first and refuses if it fails;
     `destructive` = (command, --yes, confirm) guards the undoing of migrations."""
+    if snapshot_first:  # a folder it cannot write must fail before anything starts
+        dump.check_snapshot_folder(settings.snapshot_dir)
     settings = with_url(settings, reporter)
     url = settings.database_url
     assert url is not None
@@ -144,8 +151,8 @@ def take_snapshot(settings: Settings, session: Session, reporter: Reporter) -> N
     """A pg_dump backup before migrating; refuses (raises) if it fails."""
     version = max((a.version for a in session.applied), default=0)
     path = dump.backup(session.url, session.conn.info.server_version // 10000,
-                       settings.root / dump.SNAPSHOT_DIR, settings.env, version)
-    reporter.notice(f"snapshot: {path.relative_to(settings.root)}; to get back: "
+                       settings.snapshot_dir, settings.env, version)
+    reporter.notice(f"snapshot: {display_path(path)}; to get back: "
                     f"{dump.restore_command(path, session.url)}")
 
 

@@ -22,7 +22,7 @@ from sqlmig.reporting import Reporter
 def create(settings: Settings, reporter: Reporter) -> str:
     """Create the configured database (from a maintenance connection to its server); an
     existing one is left as it is and said so."""
-    url = connection_url(settings, reporter)
+    url = connection_url(settings, reporter, needs_migrations=False)
     name, target = admin.database_name(url), connection.describe_target(url)
     with admin.maintenance(url, target) as conn:
         if admin.exists(conn, name):
@@ -36,7 +36,7 @@ def drop(settings: Settings, reporter: Reporter, *, yes: bool = False,
     """Drop the configured database, after naming it and the environment it records: a
     database recorded as staging or production only from that environment, and a protected
     one only with --yes (or `confirm`)."""
-    url = connection_url(settings, reporter)
+    url = connection_url(settings, reporter, needs_migrations=False)
     name, target = admin.database_name(url), connection.describe_target(url)
     try:
         with connection.connect(url, settings=replace(settings, connect_wait=0)) as conn:
@@ -55,7 +55,7 @@ def drop(settings: Settings, reporter: Reporter, *, yes: bool = False,
 def wait(settings: Settings, reporter: Reporter, timeout: float) -> str:
     """Wait up to `timeout` seconds until the server accepts connections (a database that
     does not exist yet counts as up: `create` is the next step); ConnectionFailed after."""
-    url = connection_url(settings, reporter)
+    url = connection_url(settings, reporter, needs_migrations=False)
     target = connection.describe_target(url)
     started = time.monotonic()
     try:

@@ -1,21 +1,20 @@
 """The commands that read or mend the history rather than run migrations: status, verify,
-repair, baseline; and the project's own: init, config. Each returns what it found or changed
+repair, baseline; and the project's configuration: config. Each returns what it found or changed
 as data; the read commands take no lock and create nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlmig.commands.common import Confirm, connection_url, current_schema_text, guard
-from sqlmig.core import files, plan, scaffold
+from sqlmig.core import files, plan
 from sqlmig.core.checks import offline_problems
 from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Problem, State, StatusRow
-from sqlmig.errors import PlanError, invalid_index_problem
+from sqlmig.errors import invalid_index_problem
 from sqlmig.pg import connection, db
 from sqlmig.pg.db import InvalidIndex
 from sqlmig.pg.session import locked_session, record_baseline, repair_history
@@ -129,14 +128,13 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
            offline: bool = False) -> Verification:
     """Files against history: edited applied migrations (checksum drift), missing files,
     duplicates, out-of-order pending migrations, missing down files, failed migrations; and
-    the database's INVALID indexes. `offline`: the files alone (names, pairs, duplicate
-    versions, directives and syntax), no database. `diff`: keep each edit's two texts."""
+    the database's INVALID indexes; and everything a run would refuse in the files.
+    `offline`: the files alone, no database. `diff`: keep each edit's two texts."""
     scan = files.scan(settings.migrations_dir)
     applied: list[Applied] = []
     invalid: list[InvalidIndex] = []
-    if offline:
-        scan.problems.extend(offline_problems(scan.migrations))
-    else:
+    scan.problems.extend(offline_problems(scan.migrations))
+    if not offline:
         url = connection_url(settings, reporter)
         with connection.connect(url, settings=settings) as conn:  # no lock: as status
             applied = db.History(settings.schema, settings.table).read(conn, scripts=True)
@@ -204,23 +202,6 @@ def baseline(settings: Settings, reporter: Reporter, version: int, *, yes: bool 
                   yes=yes, confirm=confirm)
         changes = record_baseline(session, chosen)
     return HistoryChanges(changes, "nothing to baseline")
-
-
-def init(root: Path) -> list[Path]:
-    """Scaffold a project in `root`: sql/, seeds/development/, seeds/production/,
-    sqlmig.toml with every key commented, .env.example. Refuses to overwrite anything;
-    returns the files written."""
-    existing = [name for name in scaffold.FILES if (root / name).exists()]
-    if existing:
-        raise PlanError(f"{root / existing[0]} already exists; init never overwrites")
-    written = []
-    for name, text in scaffold.FILES.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
-            handle.write(text)
-        written.append(path)
-    return written
 
 
 def config(settings: Settings) -> list[ConfigValue]:

@@ -10,6 +10,7 @@ from sqlmig.core import files, sqlfile
 from sqlmig.core.config import Settings
 from sqlmig.errors import ConfigError
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
+from sqlmig.review.lint.rules import file_problem
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *,
@@ -25,9 +26,13 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *,
     lock_timeout = settings.lock_timeout is not None
     findings = []
     if not paths:
-        for migration in files.discover(settings.migrations_dir):
-            findings += lint_migration(migration, disabled=disabled,
-                                              lock_timeout=lock_timeout)
+        scan = files.scan(settings.migrations_dir)
+        if not settings.migrations_dir.is_dir():
+            raise scan.problems[0]
+        # a file that is no migration is a finding: lint still reads every other one
+        findings += [file_problem(p) for p in scan.problems if "file-problem" not in disabled]
+        for migration in scan.migrations:
+            findings += lint_migration(migration, disabled=disabled, lock_timeout=lock_timeout)
     else:
         findings = _lint_paths(paths, settings.migrations_dir, disabled, lock_timeout)
     findings.sort(key=lambda f: (str(f.path), f.line, f.rule))

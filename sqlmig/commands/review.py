@@ -13,9 +13,9 @@ from sqlmig.commands.common import connection_url, current_schema_text
 from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step, plan_migrate
-from sqlmig.errors import PlanError
+from sqlmig.errors import PlanError, display_path
 from sqlmig.pg import catalog, connection, db
-from sqlmig.pg.dump import SNAPSHOT_DIR, list_snapshots
+from sqlmig.pg.dump import list_snapshots
 from sqlmig.reporting import Reporter
 from sqlmig.review.check import CheckReport, MigrationCheck, run_check, scratch_database
 from sqlmig.review.docs import schema_markdown
@@ -80,7 +80,8 @@ def _resolve(settings: Settings, reporter: Reporter, where: str) -> str:
     """An environment's URL, or `where` itself: a URL (remembered so it is never printed
     with its password)."""
     if where in config.ENVIRONMENTS:
-        return connection_url(config.resolve(root=settings.root, env=where), reporter)
+        return connection_url(config.resolve(root=settings.root, env=where), reporter,
+                              needs_migrations=False)
     secrets.remember(where)
     return where
 
@@ -92,7 +93,8 @@ def _label(where: str) -> str:
 def docs(settings: Settings, reporter: Reporter) -> str:
     """Markdown documentation of the schema: tables, columns, types, defaults, comments,
     foreign keys, indexes; views, functions; enums."""
-    with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
+    url = connection_url(settings, reporter, needs_migrations=False)
+    with connection.connect(url, settings=settings) as conn:
         taken = catalog.take(conn, exclude=settings.own_tables)
     return schema_markdown(taken, settings.env)
 
@@ -100,7 +102,7 @@ def docs(settings: Settings, reporter: Reporter) -> str:
 def dump(settings: Settings, reporter: Reporter) -> str:
     """The schema as deterministic SQL (pg_dump --schema-only, or the catalog snapshot when
     no suitable pg_dump exists), sqlmig's own tables left out."""
-    url = connection_url(settings, reporter)
+    url = connection_url(settings, reporter, needs_migrations=False)
     with connection.connect(url, settings=settings) as conn:
         return current_schema_text(settings, url, conn)
 
@@ -119,12 +121,12 @@ class SnapshotFile:
 def snapshots(settings: Settings | None = None) -> list[SnapshotFile]:
     """The backups `migrate --snapshot` took, newest last: those of `settings`' environment
     in its project, or (None) every environment's under the current directory."""
-    root = settings.root if settings else Path.cwd()
-    found = list_snapshots(root / SNAPSHOT_DIR)
+    where = settings or config.resolve(require_url=False)
+    found = list_snapshots(where.snapshot_dir)
     if settings:
         found = [p for p in found if p.name.startswith(f"{settings.env}-")]
     return [
-        SnapshotFile(p, str(p.relative_to(root)), p.name.split("-", 1)[0], p.stat().st_size,
+        SnapshotFile(p, display_path(p), p.name.split("-", 1)[0], p.stat().st_size,
                      f"pg_restore --clean --if-exists --no-owner --dbname URL {p}")
         for p in found
     ]

@@ -10,13 +10,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlmig.core.files import Migration
-from sqlmig.core.hazards import Hazard, hazards
+from sqlmig.core.hazards import Hazard, hazards, runnable
 from sqlmig.core.located import excerpt
 from sqlmig.core.pg_ast import among, enum_name, qualified, relation_key
 from sqlmig.core.plan import Applied, Step, check_single_transaction, verify
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.statements import first_token
-from sqlmig.errors import MigrationFailed, MigrationFileError, VerifyFailed
+from sqlmig.errors import MigrationFailed, MigrationFileError, SqlmigError, VerifyFailed
 
 # Advice shared with lint's rules, so a run and a review word the same fix the same way.
 ADD_NO_TRANSACTION = "add `-- sqlmig:no-transaction` as the file's first line"
@@ -42,16 +42,24 @@ def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
     """Refuse, before anything runs, SQL that would break the transaction handling: in the
     steps' files, in the downs that --rollback-on-failure may have to run, and a
     no-transaction step in a --single-transaction run (which the planner refuses already);
-    and a file that drops or renames the history table (schema, table)."""
-    for step in steps:
-        check_file(step.file, transactional=step.transactional)
-        if history is not None:
-            check_history_table(step.file, *history)
+    and a file that drops or renames the history table (schema, table). Every refusal in
+    every file is named at once: one is raised as it is, several as one VerifyFailed."""
+    checked = list(steps)
     if rollback_on_failure:
-        for step in steps:
-            if step.direction == "up" and step.migration.down is not None:
-                down = Step(step.migration, "down")
-                check_file(down.file, transactional=down.transactional)
+        checked += [Step(s.migration, "down") for s in steps
+                    if s.direction == "up" and s.migration.down is not None]
+    problems: list[SqlmigError] = []
+    for index, step in enumerate(checked):
+        problems += _problems(step.file, transactional=step.transactional)
+        if history is not None and index < len(steps):
+            try:
+                check_history_table(step.file, *history)
+            except MigrationFileError as err:
+                problems.append(err)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise VerifyFailed("run", [str(p) for p in problems])
     if single_transaction:
         check_single_transaction(steps)
 
@@ -60,13 +68,18 @@ def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -
     """Syntax errors, psql meta-commands and (when it runs in a transaction) statements that
     would break the transaction: the first one raised with its line. Big files are data: the
     server reports their errors."""
-    for hazard, message in _refused(file, transactional=transactional, noun=noun):
-        if hazard.kind == "syntax":
-            raise MigrationFailed(
-                file.path, message, line=hazard.line, column=hazard.column,
-                excerpt=excerpt(file.text, hazard.line, hazard.column),
-            )
-        raise MigrationFileError(file.path, message, hazard.line)
+    for problem in _problems(file, transactional=transactional, noun=noun):
+        raise problem
+
+
+def _problems(file: SqlFile, *, transactional: bool, noun: str = "migration"
+              ) -> list[SqlmigError]:
+    return [
+        MigrationFailed(file.path, message, line=hazard.line, column=hazard.column,
+                        excerpt=excerpt(file.text, hazard.line, hazard.column))
+        if hazard.kind == "syntax" else MigrationFileError(file.path, message, hazard.line)
+        for hazard, message in _refused(file, transactional=transactional, noun=noun)
+    ]
 
 
 def check_history_table(file: SqlFile, schema: str, table: str) -> None:
@@ -120,9 +133,10 @@ def offline_problems(migrations: Sequence[Migration]) -> list[MigrationFileError
 
 def _refused(file: SqlFile, *, transactional: bool, noun: str = "migration"
              ) -> Iterator[tuple[Hazard, str]]:
-    if file.big:
+    sent = runnable(file)
+    if isinstance(sent, bytes):
         return
-    for hazard in hazards(file.text):
+    for hazard in hazards(sent):
         if hazard.kind == "syntax":
             yield hazard, hazard.what
             continue

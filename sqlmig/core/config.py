@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "dump_schema": False,
     "schema_file": "schema.sql",
     "snapshot_before_migrate": None,  # default: on for production only
+    "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
@@ -77,6 +78,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "dump_schema": (bool,),
     "schema_file": (str,),
     "snapshot_before_migrate": (bool,),
+    "snapshot_dir": (str,),
     "lint_disable": (list,),
 }
 ENV_OVERRIDES = {
@@ -85,6 +87,7 @@ ENV_OVERRIDES = {
     "SQLMIG_SCHEMA": "schema",
     "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
     "SQLMIG_STATEMENT_TIMEOUT": "statement_timeout",
+    "SQLMIG_SNAPSHOT_DIR": "snapshot_dir",
 }
 
 
@@ -107,6 +110,7 @@ class Settings:
     dump_schema: bool = False
     schema_file: str = "schema.sql"
     snapshot_before_migrate: bool = False
+    snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
@@ -294,6 +298,7 @@ def resolve(
         dump_schema=values["dump_schema"],
         schema_file=values["schema_file"],
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
+        snapshot_dir=root / values["snapshot_dir"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
@@ -323,6 +328,7 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "dump_schema": settings.dump_schema,
         "schema_file": settings.schema_file,
         "snapshot_before_migrate": settings.snapshot_before_migrate,
+        "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]

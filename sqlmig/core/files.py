@@ -90,7 +90,7 @@ def scan(directory: Path, *, defer_downs: bool = False) -> Scan:
 def _scan(directory: Path, defer_downs: bool) -> Scan:
     result = Scan()
     if not directory.is_dir():
-        result.problems.append(MigrationFileError(directory, "migrations directory does not exist"))
+        result.problems.append(no_migrations_directory(directory))
         return result
 
     ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
@@ -268,6 +268,22 @@ def _read_pair(
         )
     down = SqlFile.deferred(down_path, read_down_file) if defer_down else read_down_file(down_path)
     return Migration(version, name, up, down, digits)
+
+
+def no_migrations_directory(directory: Path) -> MigrationFileError:
+    """The error of a folder that is not a sqlmig project (or not its root)."""
+    what = "is not a directory" if directory.exists() else "does not exist"
+    return MigrationFileError(
+        directory, f"migrations directory {what} (in {directory.parent}); run `sqlmig init` "
+        "to start a project there, or run sqlmig from the project's folder"
+    )
+
+
+def require_migrations_directory(directory: Path) -> None:
+    """Refuse a folder with no migrations directory before any server starts or connection
+    is made: in the wrong folder, the embedded server would start for nothing."""
+    if not directory.is_dir():
+        raise no_migrations_directory(directory)
 
 
 def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmig.core import sqlfile
 from sqlmig.core.located import locate
+from sqlmig.core.statements import first_token
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,46 @@ def _meta_commands(sql: str) -> list[Hazard]:
         found.append(Hazard("meta-command", word.group(0) if word else "\\",
                             sql.count("\n", 0, token.start) + 1))
     return found
+
+
+# A file that wraps itself in one transaction (golang-migrate sends a file as one query, so
+# its users write BEGIN; ... COMMIT; themselves) runs as sqlmig's own transaction instead:
+# the outer pair is blanked out, so the file's statements and its history row still commit
+# together. Only a plain pair with no other transaction control in between: BEGIN with
+# options (an isolation level) or COMMIT AND CHAIN mean more than a wrapper.
+_OPENS = re.compile(r"(begin|start)\b", re.IGNORECASE)
+
+
+def unwrapped(text: str) -> str | None:
+    """`text` with its outer BEGIN; and COMMIT; blanked (the same length and lines, so
+    positions in it are positions in the file), or None when it is not wrapped so."""
+    if not _OPENS.match(text, first_token(text)) or len(text) > sqlfile.BIG_FILE:
+        return None
+    from pglast import parser
+
+    try:
+        raws = parser.parse_sql(text)
+    except parser.ParseError:
+        return None
+    kinds = [transaction_control(raw.stmt) for raw in raws]
+    first, last = raws[0].stmt, raws[-1].stmt
+    if (len(raws) < 2 or kinds[0] not in ("BEGIN", "START TRANSACTION") or kinds[-1] != "COMMIT"
+            or any(kinds[1:-1]) or getattr(first, "options", None)
+            or getattr(last, "chain", False)):
+        return None
+    chars = list(text)
+    for raw in (raws[0], raws[-1]):
+        start = first_token(text, raw.stmt_location or 0)
+        end = (raw.stmt_location or 0) + raw.stmt_len if raw.stmt_len else len(text)
+        end += text.startswith(";", end)
+        chars[start:end] = [c if c == "\n" else " " for c in text[start:end]]
+    return "".join(chars)
+
+
+def runnable(file: sqlfile.SqlFile) -> str | bytes:
+    """What to send for `file`: its SQL, unwrapped when it is a transactional file that wraps
+    itself in BEGIN/COMMIT (a no-transaction file manages its transactions as written)."""
+    data = file.sql()
+    if isinstance(data, bytes) or "no-transaction" in file.directives:
+        return data
+    return unwrapped(data) or data

@@ -88,7 +88,8 @@ def located(part: Part, error: ServerError, before: int = 0) -> MigrationFailed:
             part.file.path, f"rolled back at commit: {error.message}", detail=error.detail,
             hint=error.hint, context=error.context, sqlstate=error.sqlstate,
         )
-    return _failure(part.file, error, len(part.prefix), part.prefix_statements, part.statement)
+    return _failure(part.file, error, len(part.prefix), part.prefix_statements, part.statement,
+                    part.text)
 
 
 def located_in_piece(file: SqlFile, error: ServerError, data: bytes, start: int,
@@ -131,6 +132,7 @@ def _failure(
     prefix_length: int,
     prefix_statements: int,
     statement: Statement | None,
+    sent: str | None = None,
 ) -> MigrationFailed:
     """Point at file:line:column when the server gives a position; otherwise at the first line
     of the failing statement (found by counting the statements that succeeded)."""
@@ -143,7 +145,7 @@ def _failure(
     else:
         index = error.statement_index - prefix_statements
         with suppress(Exception):  # an unparseable file still gets the message, just no line
-            statements = split_statements(file.text)
+            statements = split_statements(file.text if sent is None else sent)
             if 0 <= index < len(statements):
                 line = statements[index].line
     context = error.context

@@ -1,4 +1,5 @@
-"""`sqlmig init`: the files a new project starts from. Pure text; commands.init writes them."""
+"""`sqlmig init`: the files a new project starts from, and the lines its .gitignore needs.
+Pure text; commands.init writes them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ CONFIG = """\
 # dump_schema = false               # rewrite schema_file after migrate/rollback
 # schema_file = "schema.sql"
 # snapshot_before_migrate = false   # pg_dump before migrating (default true in production)
+# snapshot_dir = ".sqlmig/snapshots" # where those backups go (env SQLMIG_SNAPSHOT_DIR)
 # lint_disable = []                 # lint rule ids to skip everywhere
 # database_url = ""                 # prefer DATABASE_URL* in the environment
 
@@ -48,3 +50,26 @@ FILES = {
     "seeds/production/README.md": "Seeds for staging and production: NN_name.sql\n",
     "sql/README.md": "Migrations: NNNN_name.up.sql + NNNN_name.down.sql (`sqlmig new NAME`).\n",
 }
+
+# What must never be committed: the embedded server's data and production snapshots (every
+# row of the database) under .sqlmig/, and .env with its passwords.
+GITIGNORE = (".sqlmig/", ".env")
+
+
+def _ignored(line: str) -> str:
+    """A .gitignore line as the path it names: `/.sqlmig/`, `.sqlmig` and `.sqlmig/` alike."""
+    return line.strip().strip("/")
+
+
+def gitignore(existing: str | None) -> str | None:
+    """The .gitignore with GITIGNORE's lines added where missing (None: nothing to add);
+    `existing` None when there is no file. Lines already there are never repeated."""
+    have = {_ignored(line) for line in (existing or "").splitlines()}
+    missing = [line for line in GITIGNORE if _ignored(line) not in have]
+    if not missing:
+        return None
+    text = existing or ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    header = "# sqlmig: embedded server data, snapshots, secrets\n"
+    return text + header + "".join(f"{line}\n" for line in missing)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from psycopg import pq
 
+from sqlmig.core.hazards import runnable
 from sqlmig.core.located import Part, failed_part, located
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile
@@ -80,6 +81,7 @@ class _Segment:
 
     step: Step
     file: SqlFile
+    text: str  # what of the file goes in the query (hazards.runnable); "" for a big file
     offset: int  # characters before it in the query
     prefix: str
     prefix_statements: int
@@ -87,7 +89,7 @@ class _Segment:
     durable: bool  # its commit waits for the disk
 
     def part(self) -> Part:
-        return Part(self.file, self.file.text, self.prefix, self.prefix_statements,
+        return Part(self.file, self.text, self.prefix, self.prefix_statements,
                     self.suffix, offset=self.offset)
 
 
@@ -97,8 +99,9 @@ def _segment(session: Session, step: Step, offset: int, *, notice: bool,
     own = timeouts(file, local=True)
     before = PROGRESS_NOTICE if notice else ""
     began = f"SELECT {db.MARK_BEGAN}{SYNC_COMMIT if durable else ASYNC_COMMIT};\n"
+    text = runnable(file)
     return _Segment(
-        step, file, offset,
+        step, file, text if isinstance(text, str) else "", offset,
         prefix=before + "BEGIN;\n" + began + as_text(conn, own),
         prefix_statements=notice + 2 + len(own),
         suffix=f"\n;\n{record_inline(session, step)};\nCOMMIT;\n",
@@ -158,7 +161,7 @@ def run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
         last = index == len(steps) - 1
         segment = _segment(session, step, offset, notice=notices and index > 0,
                            durable=durable and last)
-        text = segment.file.text
+        text = segment.text
         parts += (segment.prefix, text, segment.suffix)
         offset += len(segment.prefix) + len(text) + len(segment.suffix)
         segments.append(segment)

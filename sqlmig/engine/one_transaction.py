@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import psycopg
 
 from sqlmig.core.checks import check_file
+from sqlmig.core.hazards import runnable
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.engine.common import SYNC_COMMIT, as_text, record, start_clean, timeouts
@@ -26,7 +27,7 @@ def _send_file(session: Session, file: SqlFile) -> int:
     start_clean(session, file)  # as a run one by one would, so each file is read the same
     started = time.perf_counter()
     session.dirty = True
-    send(conn, file, file.sql(), prefix=as_text(conn, own), prefix_statements=len(own))
+    send(conn, file, runnable(file), prefix=as_text(conn, own), prefix_statements=len(own))
     session.ran(file)
     return round((time.perf_counter() - started) * 1000)
 

@@ -27,7 +27,6 @@ from sqlmig.errors import DumpFailed, display_path
 
 # Lines that change between runs or pg_dump versions without the schema changing.
 VOLATILE = re.compile(r"^(-- Dumped (from|by) .*|\\(un)?restrict .*)$")
-SNAPSHOT_DIR = Path(".sqlmig") / "snapshots"
 
 
 def candidates() -> list[str]:
@@ -133,17 +132,36 @@ def backup(url: str, server_major: int, directory: Path, env: str, version: int)
     return path
 
 
+SNAPSHOT_HINT = ("; nothing was migrated (set snapshot_dir or SQLMIG_SNAPSHOT_DIR to a "
+                 "writable folder, or mount one there)")
+
+
+def check_snapshot_folder(directory: Path) -> None:
+    """DumpFailed, naming the folder, if sqlmig could not create `directory` or write in it
+    (a container's root-owned /app, a read-only mount): run before anything connects, so
+    nothing has run. Creates nothing."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    what = "create" if existing != directory else "write to"
+    if not existing.is_dir():
+        raise DumpFailed(f"cannot create the snapshot folder {display_path(directory)}: "
+                         f"Not a directory{SNAPSHOT_HINT}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DumpFailed(f"cannot {what} the snapshot folder {display_path(directory)}: "
+                         f"Permission denied (uid {os.geteuid()}){SNAPSHOT_HINT}")
+
+
 def private_folder(directory: Path) -> None:
     """Create `directory` for the owner only (0700; an older sqlmig made it 0755): a snapshot
     holds every row of the database. DumpFailed, naming the folder, if that is impossible."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        directory.chmod(0o700)
+        if directory.stat().st_uid == os.geteuid():  # a mounted volume may belong to another
+            directory.chmod(0o700)
     except OSError as err:
-        raise DumpFailed(
-            f"cannot create the snapshot folder {display_path(directory)}: "
-            f"{err.strerror or err}; nothing was migrated"
-        ) from None
+        raise DumpFailed(f"cannot create the snapshot folder {display_path(directory)}: "
+                         f"{err.strerror or err}{SNAPSHOT_HINT}") from None
 
 
 def restore_command(path: Path, url: str) -> str:

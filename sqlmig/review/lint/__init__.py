@@ -17,7 +17,7 @@ from sqlmig.core import sqlfile
 from sqlmig.core.checks import meta_command
 from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import Migration
-from sqlmig.core.hazards import hazards, non_transactional, transaction_control
+from sqlmig.core.hazards import hazards, non_transactional, transaction_control, unwrapped
 from sqlmig.core.pg_ast import dotted
 from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError
@@ -39,6 +39,10 @@ def lint_migration(
     files (bulk data, held as bytes) are not linted, so not decoded either."""
     up, down = migration.up, migration.down
     findings = []
+    if migration.no_op and "no-op-migration" not in disabled:
+        findings.append(finding("no-op-migration", up.path, 1, None,
+                                "the up file holds only comments: it is applied and recorded, "
+                                "and changes nothing"))
     if not up.big:
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
@@ -73,6 +77,8 @@ def lint_file(
     state = FileState(path, text, direction, disabled,
                        transactional="no-transaction" not in directives,
                        lock_timeout=lock_timeout or "lock-timeout" in directives)
+    if state.transactional and unwrapped(text) is not None:
+        statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
     previous_end = 0
     for raw in statements:
         start = first_token(text, raw.stmt_location or 0)

@@ -7,16 +7,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmig.core.checks import ADD_NO_TRANSACTION, OR_MANAGE_THEM, REMOVE_TRANSACTION_CONTROL
+from sqlmig.errors import MigrationFileError
 
 
 @dataclass(frozen=True)
 class Rule:
-    severity: str  # "error" fails `sqlmig lint`; "warning" is reported only
+    severity: str  # "error" fails `sqlmig lint`; "warning" and "info" are reported only
     fix: str  # the safer alternative, shown next to every finding
 
 
 RULES: dict[str, Rule] = {
     "syntax-error": Rule("error", "fix the SQL; PostgreSQL would refuse the file"),
+    "no-op-migration": Rule(
+        "info", "nothing to do if the change moved elsewhere (the file keeps the numbering "
+        "whole); otherwise write its SQL"),
+    "file-problem": Rule(
+        "error", "fix the file or its name: sqlmig cannot run it as it is (every such problem: "
+        "`sqlmig verify --offline`)"),
     "index-not-concurrent": Rule(
         "error",
         "CREATE INDEX CONCURRENTLY in a file with `-- sqlmig:no-transaction` (it does not block "
@@ -106,6 +113,11 @@ class Finding:
     column: int | None
     message: str
     fix: str
+
+
+def file_problem(problem: MigrationFileError) -> Finding:
+    """A problem that keeps a file from being a migration at all, as a finding."""
+    return finding("file-problem", problem.path, problem.line or 1, None, problem.message)
 
 
 def finding(rule: str, path: Path, line: int, column: int | None, message: str) -> Finding:
