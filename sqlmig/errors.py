@@ -27,6 +27,11 @@ def display_path(path: Path | str) -> str:
         return str(path)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `2 files`: every count sqlmig prints agrees with its noun."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 class SqlmigError(Exception):
     """Base class: a problem the user can act on. `str(err)` is the one-line message."""
 
@@ -108,6 +113,8 @@ class MigrationFailed(SqlmigError):
         self.context = context
         self.sqlstate = sqlstate
         self.undone: list[str] = []  # migrations rolled back by --rollback-on-failure
+        # migrations that ran before the failure in its --single-transaction, rolled back with it
+        self.rolled_back: list[str] = []
 
     def details(self) -> list[str]:
         """Lines printed under the one-line message: the source excerpt, DETAIL, HINT."""
@@ -178,8 +185,8 @@ class VerifyFailed(SqlmigError):
     """Files and history disagree; nothing was run. Lists every problem."""
 
     def __init__(self, verb: str, problems: list[str]) -> None:
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        super().__init__(f"refusing to {verb}: {count} (see `sqlmig verify`)")
+        super().__init__(f"refusing to {verb}: {counted(len(problems), 'problem')} (see "
+                         "`sqlmig verify`)")
         self.problems = problems
 
     def details(self) -> list[str]:

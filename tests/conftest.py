@@ -51,6 +51,14 @@ def db_url(pg_admin_url: str) -> Iterator[str]:
     provision.drop_database(pg_admin_url, url)
 
 
+@pytest.fixture
+def second_database(pg_admin_url: str) -> Iterator[str]:
+    """Another empty database on the same server (diff's other side)."""
+    url = provision.create_database(pg_admin_url)
+    yield url
+    provision.drop_database(pg_admin_url, url)
+
+
 class Project:
     """A project directory (cwd during the test) wired to the test's own database."""
 

@@ -174,3 +174,10 @@ def test_lint_notes_a_no_op_migration_at_info_level_and_passes(project: Project)
     result = project.run("lint", "--json")
     [finding] = json.loads(result.stdout)["findings"]
     assert (finding["rule"], finding["severity"]) == ("no-op-migration", "info")
+
+
+def test_a_no_op_note_is_a_notice_on_github_and_counted_apart(project: Project) -> None:
+    project.pair("0001_kept", NO_OP, "-- nothing to undo\n")
+    github = project.run("lint", "--format", "github").stdout
+    assert github.startswith("::notice file=sql/0001_kept.up.sql,line=1,title=sqlmig no-op")
+    assert "0 errors, 0 warnings, 1 note" in project.run("lint").stdout

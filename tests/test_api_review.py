@@ -61,8 +61,9 @@ def test_plan_returns_the_pending_steps_and_applies_nothing(project: Project) ->
     two_tables(project)
     settings = settings_of(project)
     commands.migrate(settings, QUIET, to=1)
-    steps = commands.plan(settings, QUIET)
-    assert [(s.migration.version, s.direction, s.batch) for s in steps] == [(2, "up", 2)]
+    planned = commands.plan(settings, QUIET)
+    assert [(s.migration.version, s.direction, s.batch) for s in planned.steps] == [(2, "up", 2)]
+    assert planned.later == []
     assert [v for v, *_ in project.history()] == [1]
 
 

@@ -148,7 +148,7 @@ CASES = {
         {}, "sqlmig.toml: unknown key 'tabel'", code=2, config='tabel = "x"\n'
     ),
     "config value of the wrong type": Case(
-        {}, "sqlmig.toml: 'lock_wait' must be a int or float", code=2, config='lock_wait = "1"\n'
+        {}, "sqlmig.toml: 'lock_wait' must be a number", code=2, config='lock_wait = "1"\n'
     ),
     "bad table identifier": Case(
         {}, "sqlmig.toml: 'table' = 'mig-rations' is not a plain SQL identifier", code=2,

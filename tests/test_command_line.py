@@ -95,7 +95,7 @@ READS_MIGRATIONS = ["migrate", "up", "rollback", "down", "redo", "new", "fresh",
 @pytest.mark.parametrize("command", READS_MIGRATIONS)
 def test_commands_that_read_migrations_take_migrations_dir(command: str) -> None:
     help_text = CliRunner().invoke(app, [command, "--help"]).stdout
-    assert "-d, --migrations-dir <str>" in help_text
+    assert "-d, --migrations-dir DIR" in help_text
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_commands_that_read_migrations_take_migrations_dir(command: str) -> None
 def test_commands_with_database_url_also_take_url_and_u(command: str) -> None:
     help_text = CliRunner().invoke(app, [command, "--help"]).stdout
     if "--database-url" in help_text:
-        assert "-u, --database-url, --url <str>" in help_text
+        assert "-u, --database-url, --url URL" in help_text
 
 
 @pytest.mark.parametrize(

@@ -78,3 +78,26 @@ def test_the_installed_entry_point_runs_one_command_and_still_knows_them_all() -
     listing = sqlmig("--help")
     assert listing.returncode == 0
     assert all(re.search(rf"^\s+{command}\s", listing.stdout, re.MULTILINE) for command in COMMANDS)
+
+
+def test_no_command_summary_in_the_listing_is_cut_short() -> None:
+    listing = CliRunner().invoke(app, ["--help"], terminal_width=80).stdout
+    commands = listing.split("Commands:", 1)[1]
+    summaries = [line for line in commands.splitlines() if line.strip()]
+    assert len(summaries) >= len(COMMANDS)  # and command groups (server)
+    assert not [s for s in summaries if s.rstrip().endswith("...")]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_names_values_in_capitals_not_by_type_or_in_braces(command: str) -> None:
+    text = CliRunner().invoke(app, [command, "--help"], terminal_width=80).stdout
+    usage = text.splitlines()[0]
+    assert "{" not in usage and not re.search(r"\[[a-z]", usage), usage
+    assert not re.search(r"<(str|int|float|path)>", text), text
+
+
+@pytest.mark.parametrize("command", ["verify", "plan"])
+def test_allow_out_of_order_is_described_for_what_the_command_does(command: str) -> None:
+    text = CliRunner().invoke(app, [command, "--help"], terminal_width=200).stdout
+    described = re.search(r"--allow-out-of-order\s+(.*)", text)
+    assert described is not None and not described[1].startswith("Apply"), text

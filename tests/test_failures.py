@@ -111,6 +111,17 @@ def test_single_transaction_failure_undoes_the_whole_run(project: Project) -> No
     assert project.tables() == {"schema_migrations"}
 
 
+def test_single_transaction_failure_says_the_migrations_before_it_were_rolled_back(
+    project: Project,
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_b", "CREATE TABLE b (id int); SELECT 1/0;", "DROP TABLE b;")
+    result = project.run("migrate", "--single-transaction", code=1)
+    assert "note: --single-transaction rolled back: 0001_a (nothing this run applied is " \
+        "kept)" in result.stderr
+    assert project.history() == []
+
+
 def test_single_transaction_applies_everything_when_all_succeed(project: Project) -> None:
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
     project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")

@@ -16,7 +16,7 @@ def test_verify_is_quiet_when_files_and_history_agree(project: Project) -> None:
     two(project)
     project.run("migrate")
     result = project.run("verify")
-    assert "ok: files and history agree" in result.stdout
+    assert "ok: files and history agree (2 migrations in files, 2 applied)" in result.stdout
     assert json.loads(project.run("verify", "--json").stdout) == {"ok": True, "problems": []}
 
 
@@ -131,6 +131,21 @@ def test_baseline_takes_a_version_no_file_has_and_says_which_files_it_covers(
     assert [v for v, *_ in project.history()] == [1, 2]
     project.run("migrate")
     assert [v for v, *_ in project.history()] == [1, 2, 20] and project.exists("c")
+
+
+def test_status_marks_baselined_rows_apart_from_applied_ones(project: Project) -> None:
+    project.query("CREATE TABLE a (id int)")
+    two(project)
+    project.run("baseline", "--version", "1")
+    project.run("migrate")
+    lines = project.run("status").stdout.splitlines()
+    assert "applied (baseline)" in next(line for line in lines if line.startswith("0001"))
+    row_b = next(line for line in lines if line.startswith("0002"))
+    assert "applied" in row_b and "baseline" not in row_b
+    rows = json.loads(project.run("status", "--json").stdout)["migrations"]
+    assert [(r["version"], r["state"], r["baseline"]) for r in rows] == [
+        (1, "applied", True), (2, "applied", False)
+    ]
 
 
 def test_baseline_refuses_a_non_empty_history(project: Project) -> None:

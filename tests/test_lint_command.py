@@ -44,7 +44,7 @@ def test_an_error_finding_exits_5_and_names_file_line_rule_and_fix(offline: Path
     code, out, _ = lint()
     assert code == 5
     assert "sql/0001_idx.up.sql" in out and "index-not-concurrent" in out
-    assert "CONCURRENTLY" in out and "1 error(s), 0 warning(s)" in out
+    assert "CONCURRENTLY" in out and "1 error, 0 warnings" in out
 
 
 def test_warnings_alone_exit_0(offline: Path) -> None:
@@ -53,7 +53,7 @@ def test_warnings_alone_exit_0(offline: Path) -> None:
           "SET lock_timeout = '5s';\nALTER TABLE users RENAME COLUMN full_name TO name;\n")
     code, out, _ = lint()
     assert code == 0
-    assert out.count("rename-column") == 2 and "0 error(s), 2 warning(s)" in out
+    assert out.count("rename-column") == 2 and "0 errors, 2 warnings" in out
 
 
 def test_clean_migrations_print_ok_and_exit_0(offline: Path) -> None:

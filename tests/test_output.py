@@ -47,7 +47,7 @@ def test_quiet_keeps_only_the_summary(project: Project) -> None:
 def test_verbose_says_where_it_connected(project: Project) -> None:
     many(project, 1)
     result = project.run("--verbose", "migrate")
-    assert "holding the migration lock; 0 applied, 1 migration files" in result.stderr
+    assert "holding the migration lock; 0 applied, 1 migration file" in result.stderr
 
 
 def steps(count: int) -> list[Step]:
@@ -91,13 +91,13 @@ def test_progress_bar_only_for_long_runs_on_a_terminal_without_quiet(
 JSON_COMMANDS = {
     ("status", "--json"): {"environment", "migrations", "summary", "invalid_indexes"},
     ("verify", "--json"): {"ok", "problems"},
-    ("plan", "--json"): {"environment", "migrations"},
+    ("plan", "--json"): {"environment", "migrations", "pending_after_target"},
     ("config", "--json"): {"environment", "settings"},
     ("snapshots", "--json"): {"snapshots"},
     ("lint", "--json"): {"ok", "findings"},
     ("check", "--json"): {"ok", "migrations", "stopped_at", "leftovers"},
     ("seed", "--json"): {"environment", "seed_set", "seeds", "rows", "ms"},
-    ("migrate", "--dry-run", "--json"): {"ok", "migrations"},
+    ("migrate", "--dry-run", "--json"): {"ok", "migrations", "pending_after_target"},
 }
 
 

@@ -199,7 +199,7 @@ def test_seeding_is_refused_while_migrations_are_pending() -> None:
     with pytest.raises(PlanError) as raised:
         refuse_seeding(FILES, APPLIED)
     assert str(raised.value) == (
-        "2 migration(s) not applied (0007_add_settings, 0010_add_tags): seeds expect the "
+        "2 migrations not applied (0007_add_settings, 0010_add_tags): seeds expect the "
         "latest schema; run `sqlmig migrate` first (or `sqlmig setup`)"
     )
 
@@ -210,7 +210,7 @@ def test_seeding_is_allowed_once_everything_is_applied() -> None:
 
 def test_seeding_is_refused_while_a_migration_is_stopped_halfway() -> None:
     history = [*MIGRATED[:3], record(BY_VERSION[6], 3, state="failed"), *MIGRATED[4:]]
-    with pytest.raises(PlanError, match=r"^1 migration\(s\) not applied \(0006_index_posts\)"):
+    with pytest.raises(PlanError, match=r"^1 migration not applied \(0006_index_posts\)"):
         refuse_seeding(FILES, history)
 
 
@@ -218,7 +218,7 @@ def test_seeding_refused_for_many_pending_migrations_names_the_first_five() -> N
     with pytest.raises(PlanError) as raised:
         refuse_seeding(FILES, [])
     assert str(raised.value).startswith(
-        "6 migration(s) not applied (0001_create_users, 0002_create_posts, "
+        "6 migrations not applied (0001_create_users, 0002_create_posts, "
         "0005_freeze_prices, 0006_index_posts, 0007_add_settings, …): "
     )
 

@@ -63,7 +63,7 @@ def test_seed_refuses_while_migrations_are_pending(project: Project) -> None:
     project.copy_examples(seeds=True)
     project.run("migrate", "--to", "2")
     result = project.run("seed", code=1)
-    assert "2 migration(s) not applied (0003_add_user_settings, 0004_create_indexes)" in \
+    assert "2 migrations not applied (0003_add_user_settings, 0004_create_indexes)" in \
         result.stderr
     assert "run `sqlmig migrate` first" in result.stderr
     assert project.query("SELECT count(*) FROM users") == [(0,)]

@@ -45,27 +45,29 @@ def complete_env(incomplete: str) -> list[str]:
 EnvOption = Annotated[
     str | None,
     typer.Option(
-        "--env", "-e", help="development, test, staging or production [default: $SQLMIG_ENV or "
-        "development]", show_default=False, autocompletion=complete_env,
+        "--env", "-e", metavar="ENV", help="development, test, staging or production "
+        "[default: $SQLMIG_ENV or development]", show_default=False,
+        autocompletion=complete_env,
     ),
 ]
 UrlOption = Annotated[
     str | None,
     typer.Option(
-        "--database-url", "--url", "-u", help="Overrides DATABASE_URL* and the config file.",
-        show_default=False,
+        "--database-url", "--url", "-u", metavar="URL", help="Overrides DATABASE_URL* and the "
+        "config file.", show_default=False,
     ),
 ]
 MigrationsDirOption = Annotated[
     str | None,
     typer.Option(
-        "--migrations-dir", "-d", help="Folder of the migration files [default: "
-        "migrations_dir, sql].", show_default=False,
+        "--migrations-dir", "-d", metavar="DIR", help="Folder of the migration files "
+        "[default: migrations_dir, sql].", show_default=False,
     ),
 ]
 LockWaitOption = Annotated[
     float | None,
-    typer.Option("--lock-wait", help="Seconds to wait for the migration lock [default: 60].",
+    typer.Option("--lock-wait", metavar="SECONDS",
+                 help="Seconds to wait for the migration lock [default: 60].",
                  show_default=False, min=0),
 ]
 OutOfOrderOption = Annotated[
@@ -81,17 +83,20 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 WaitOption = Annotated[
     float | None,
-    typer.Option("--wait", help="Retry connecting for up to this many seconds (containers "
+    typer.Option("--wait", metavar="SECONDS",
+                 help="Retry connecting for up to this many seconds (containers "
                  "starting up).", show_default=False, min=0),
 ]
 LockTimeoutOption = Annotated[
     str | None,
-    typer.Option("--lock-timeout", help="SET lock_timeout for migration statements, e.g. 5s.",
+    typer.Option("--lock-timeout", metavar="DURATION",
+                 help="SET lock_timeout for migration statements, e.g. 5s.",
                  show_default=False),
 ]
 StatementTimeoutOption = Annotated[
     str | None,
-    typer.Option("--statement-timeout", help="SET statement_timeout, e.g. 10min.",
+    typer.Option("--statement-timeout", metavar="DURATION",
+                 help="SET statement_timeout, e.g. 10min.",
                  show_default=False),
 ]
 RollbackOnFailureOption = Annotated[

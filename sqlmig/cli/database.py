@@ -20,7 +20,7 @@ from sqlmig.cli.base import (
 )
 
 
-@app.command()
+@app.command(short_help="Create the database the URL names.")
 def create(
     env: EnvOption = None,
     database_url_: UrlOption = None,
@@ -38,7 +38,7 @@ def create(
         reporter.result(commands.create(settings_for(env, database_url_), reporter))
 
 
-@app.command()
+@app.command(short_help="Drop the database the URL names, and everything in it.")
 def drop(
     yes: YesOption = False,
     env: EnvOption = None,
@@ -59,10 +59,11 @@ def drop(
                                       confirm=terminal_confirm()))
 
 
-@app.command()
+@app.command(short_help="Wait until the database server accepts connections.")
 def wait(
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait before giving up.", min=0)
+        float, typer.Option("--timeout", metavar="SECONDS", min=0,
+                            help="Seconds to wait before giving up.")
     ] = 60,
     env: EnvOption = None,
     database_url_: UrlOption = None,
@@ -80,11 +81,11 @@ def wait(
         reporter.result(commands.wait(settings_for(env, database_url_), reporter, timeout))
 
 
-@app.command()
+@app.command(short_help="Load schema.sql into an empty database and record its migrations.")
 def load(
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="The schema file [default: schema_file, "
-                                  "schema.sql].", show_default=False)
+        Path | None, typer.Option("--file", "-f", metavar="FILE", show_default=False,
+                                  help="The schema file [default: schema_file, schema.sql].")
     ] = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,

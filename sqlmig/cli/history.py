@@ -14,7 +14,6 @@ from sqlmig.cli.base import (
     EnvOption,
     LockWaitOption,
     MigrationsDirOption,
-    OutOfOrderOption,
     UrlOption,
     WaitOption,
     YesOption,
@@ -26,9 +25,14 @@ from sqlmig.cli.base import (
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+OutOfOrderOption = Annotated[
+    bool,
+    typer.Option("--allow-out-of-order", help="Do not report pending migrations older than the "
+                 "newest applied one (what migrate --allow-out-of-order would apply)."),
+]
 
 
-@app.command()
+@app.command(short_help="Every migration's state, time and batch.")
 def status(
     json_: JsonOption = False,
     exit_code: Annotated[
@@ -64,7 +68,7 @@ def status(
             raise typer.Exit(EXIT_PENDING)
 
 
-@app.command()
+@app.command(short_help="Check files against history and report every problem.")
 def verify(
     json_: JsonOption = False,
     show_diff: Annotated[
@@ -105,11 +109,12 @@ def verify(
             raise typer.Exit(EXIT_ERROR)
 
 
-@app.command()
+@app.command(short_help="Mend the history after a manual fix.")
 def repair(
     accept: Annotated[
         list[int] | None,
-        typer.Option("--accept", help="Record the current checksum of this edited applied "
+        typer.Option("--accept", metavar="VERSION",
+                     help="Record the current checksum of this edited applied "
                      "migration (repeatable)."),
     ] = None,
     all_changed: Annotated[
@@ -140,10 +145,11 @@ def repair(
         render.invalid_warnings(result.invalid)  # a rerun with IF NOT EXISTS would skip them
 
 
-@app.command()
+@app.command(short_help="Adopt an existing database: record migrations as applied.")
 def baseline(
-    version: Annotated[int, typer.Option("--version", help="Record every migration numbered this "
-                                         "or lower as applied (need not be a file's number).")],
+    version: Annotated[int, typer.Option("--version", metavar="VERSION",
+                                         help="Record every migration numbered this or lower "
+                                         "as applied (need not be a file's number).")],
     yes: YesOption = False,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
@@ -169,9 +175,11 @@ def baseline(
         render.changes(result.changes, result.nothing)
 
 
-@app.command()
+@app.command(short_help="Scaffold a project: sql/, seeds/, sqlmig.toml.")
 def init(
-    directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder.", metavar="[DIRECTORY]")
+    ] = Path("."),
     ci: Annotated[str | None, typer.Option(
         "--ci", metavar="PROVIDER",
         help="Also write CI workflows: github (review on pull requests, migrate on main).",
@@ -197,7 +205,8 @@ def init(
                    "migrate")
 
 
-@app.command("config")
+@app.command("config",
+             short_help="The resolved configuration and where each value came from.")
 def show_config(
     json_: JsonOption = False,
     env: EnvOption = None,

@@ -13,20 +13,23 @@ from sqlmig.errors import EXIT_LINT
 FORMATS = ("table", "json", "github")
 
 
-@app.command()
+@app.command(short_help="Offline checks for unsafe operations, each with the safer way.")
 def lint(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(help="Migration files to check [default: every file in sql/].",
+                       metavar="[FILES]...",
                        show_default=False),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="table, json or github (workflow annotations).")
+        str, typer.Option("--format", metavar="FORMAT",
+                          help="table, json or github (workflow annotations).")
     ] = "table",
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     disable: Annotated[
         list[str] | None,
-        typer.Option("--disable", help="Rule to skip (repeatable); adds to lint_disable."),
+        typer.Option("--disable", metavar="RULE",
+                     help="Rule to skip (repeatable); adds to lint_disable."),
     ] = None,
     migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,

@@ -1,9 +1,10 @@
 """The commands that run migrations: migrate, up, rollback, down, redo, new, fresh, reset."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from sqlmig.cli.base import (
     DebugOption,
@@ -27,23 +28,24 @@ from sqlmig.cli.base import (
 from sqlmig.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
-    from sqlmig.engine import DryRun
+    from sqlmig.commands.run import DryRunReport
 
 
-def show_dry_run(results: list["DryRun"], json_: bool) -> None:
+def show_dry_run(report: "DryRunReport", json_: bool) -> None:
     from sqlmig.cli import render_review
 
     if json_:
-        render_review.print_json(render_review.dry_run_json(results))
+        render_review.print_json(render_review.dry_run_json(report))
     else:
-        render_review.dry_run_table(results)
-    if any(r.error is not None for r in results):
+        render_review.dry_run_table(report)
+    if any(r.error is not None for r in report.results):
         raise typer.Exit(EXIT_ERROR)
 
 
-@app.command()
+@app.command(short_help="Apply every pending migration as one new batch.")
 def migrate(
-    to: Annotated[int | None, typer.Option("--to", help="Stop after this version.")] = None,
+    to: Annotated[int | None, typer.Option("--to", metavar="VERSION",
+                                           help="Stop after this version.")] = None,
     single_transaction: Annotated[
         bool, typer.Option("--single-transaction", help="All pending migrations or none.")
     ] = False,
@@ -87,9 +89,10 @@ def migrate(
                          rollback_on_failure=rollback_on_failure, snapshot=snapshot,
                          create_missing=terminal_confirm())
 
-@app.command()
+@app.command(short_help="Apply the next COUNT pending migrations (default 1).")
 def up(
-    count: Annotated[int, typer.Argument(help="How many pending migrations to apply.", min=1)] = 1,
+    count: Annotated[int, typer.Argument(help="How many pending migrations to apply.",
+                                                metavar="[COUNT]", min=1)] = 1,
     rollback_on_failure: RollbackOnFailureOption = False,
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
@@ -113,11 +116,13 @@ def up(
                                    migrations_dir=migrations_dir)
         commands.up(settings, line_reporter(), count, rollback_on_failure=rollback_on_failure)
 
-@app.command()
+@app.command(short_help="Undo the last batch (or --steps, --to, --all).")
 def rollback(
-    steps: Annotated[int | None, typer.Option("--steps", help="Undo the last N migrations.",
+    steps: Annotated[int | None, typer.Option("--steps", metavar="N",
+                                              help="Undo the last N migrations.",
                                               min=1)] = None,
-    to: Annotated[int | None, typer.Option("--to", help="Undo every migration above this "
+    to: Annotated[int | None, typer.Option("--to", metavar="VERSION",
+                                           help="Undo every migration above this "
                                            "version (0 = all).")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Undo every migration.")] = False,
     yes: YesOption = False,
@@ -142,7 +147,8 @@ def rollback(
         commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
                           yes=yes, confirm=terminal_confirm())
 
-@app.command()
+
+@app.command(short_help="Undo exactly one migration, the newest.")
 def down(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
@@ -166,7 +172,8 @@ def down(
                                    statement_timeout, migrations_dir=migrations_dir)
         commands.down(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
-@app.command()
+
+@app.command(short_help="Roll back the newest migration and apply it again.")
 def redo(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
@@ -196,20 +203,32 @@ def complete_template(incomplete: str) -> list[str]:
     return [name for name in TEMPLATES if name.startswith(incomplete)]
 
 
-@app.command()
+class _RequiredArgumentUsage(TyperCommand):
+    """`sqlmig new [OPTIONS] NAME`: Typer would write a required argument as `{NAME}`."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.removeprefix("{").removesuffix("}")
+                for piece in super().collect_usage_pieces(ctx)]
+
+
+@app.command(cls=_RequiredArgumentUsage,
+             short_help="Write the next-numbered up/down pair from a template.")
 def new(
-    name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_user_settings.")],
+    name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_user_settings.",
+                                          metavar="NAME")],
     template: Annotated[
-        str, typer.Option("--template", "-t", help="create_table, alter_table, create_index, "
+        str, typer.Option("--template", "-t", metavar="TEMPLATE",
+                          help="create_table, alter_table, create_index, "
                           "raw or empty.", autocompletion=complete_template)
     ] = "raw",
     table: Annotated[
-        str | None, typer.Option("--table", help="Table the template acts on.")
+        str | None, typer.Option("--table", metavar="TABLE", help="Table the template acts on.")
     ] = None,
     column: Annotated[
         list[str] | None,
-        typer.Option("--column", "-c", help="name:type[:notnull][:unique][:default=EXPR]"
-                     "[:references=table.col]; repeatable."),
+        typer.Option("--column", "-c", metavar="SPEC",
+                     help="A column: name:type, then any of :notnull :unique :default=EXPR "
+                     ":references=TABLE.COLUMN; repeatable."),
     ] = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
@@ -235,7 +254,7 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-@app.command()
+@app.command(short_help="Drop everything in the schema, then migrate.")
 def fresh(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
@@ -258,7 +277,7 @@ def fresh(
                                    statement_timeout, migrations_dir=migrations_dir)
         commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
-@app.command()
+@app.command(short_help="Roll back every migration, then migrate again.")
 def reset(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,

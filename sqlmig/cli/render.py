@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from sqlmig.errors import counted
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
     from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
-    from sqlmig.commands.seeds import SeedRun
-    from sqlmig.core.plan import Problem, Step
+    from sqlmig.core.plan import Problem, StatusRow, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
 
@@ -73,7 +74,9 @@ def console(*, stderr: bool = False) -> Console:
     # NO_COLOR: Rich alone would keep bold and friends; color_system=None drops every escape
     no_color = OUTPUT.no_color or bool(os.environ.get("NO_COLOR"))
     stream = cast("IO[str]", HiddenFile("stderr" if stderr else "stdout"))
-    return Console(file=stream, color_system=None if no_color else "auto", highlight=False)
+    # A pipe or a log: whole lines, never wrapped at Rich's default 80 columns
+    return Console(file=stream, color_system=None if no_color else "auto", highlight=False,
+                   soft_wrap=not stream.isatty())
 
 
 def plain() -> bool:
@@ -120,10 +123,15 @@ def escape(text: str) -> str:
 def table(
     columns: Sequence[str], *, right: Sequence[str] = (), wrap: Sequence[str] = ()
 ) -> Table:
-    """The one table style sqlmig prints: bold header, a rule under it, no side borders."""
+    """The one table style sqlmig prints: bold header, a rule under it, no side borders; in a
+    pipe or a log, a PlainTable."""
     from rich import box
     from rich.table import Table
 
+    if plain():
+        from sqlmig.cli.plain import PlainTable
+
+        return cast("Table", PlainTable(columns, right))
     result = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
         result.add_column(column, justify="right" if column in right else "left",
@@ -266,6 +274,12 @@ def _local_second(epoch: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
+def _state(row: StatusRow) -> str:
+    """`applied (baseline)` for a row `baseline` recorded without running it."""
+    baselined = row.applied is not None and row.applied.baseline
+    return f"{row.state} (baseline)" if baselined else str(row.state)
+
+
 def status_table(status: Status) -> None:
     """The same look as Rich's tables, laid out by hand: a Rich Table of 10,000 rows takes
     tens of seconds to render, and long histories are exactly when status is run in CI."""
@@ -275,7 +289,7 @@ def status_table(status: Status) -> None:
         (
             f"{row.version:04d}",
             row.name,
-            str(row.state),
+            _state(row),
             _when(row.applied.applied_at) if row.applied else "",
             f"{row.applied.execution_ms} ms"
             if row.applied and row.applied.execution_ms is not None else "",
@@ -292,8 +306,7 @@ def status_table(status: Status) -> None:
 
     out: Any = run_output()
     if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
-        rule = "─" * len(line(headers))
-        out.file.write("".join([f"{env} · {target}\n", line(headers), "\n", rule, "\n",
+        out.file.write("".join([f"{env} · {target}\n", line(headers), "\n",
                                 *(line(values) + "\n" for values in cells),
                                 status_summary(status.counts), "\n"]))
         return
@@ -363,18 +376,26 @@ def print_json(document: Any) -> None:
     HiddenFile().write(json.dumps(document, indent=2, default=str) + "\n")
 
 
-def problems_table(problems: Sequence[Problem]) -> None:
+def verified(verification: Verification) -> str:
+    """What an ok verify checked: the files alone (--offline) or the files and the history."""
+    found = counted(verification.files, "migration")
+    if verification.offline:
+        return (f"{found} in files: names, pairs, duplicate versions, directives and syntax "
+                "check out (--offline: the history was not read)")
+    return f"files and history agree ({found} in files, {verification.applied} applied)"
+
+
+def problems_table(problems: Sequence[Problem], ok: str) -> None:
     out = console()
     if not problems:
-        out.print("[green]ok[/]: files and history agree")
+        out.print(f"[green]ok[/]: {escape(ok)}")
         return
     grid = table(("kind", "version", "problem"), wrap=("problem",))
     for problem in problems:
         version = f"{problem.version:04d}" if problem.version is not None else ""
         grid.add_row(f"[red]{problem.kind}[/]", version, escape(problem.message))
     out.print(grid)
-    noun = "problem" if len(problems) == 1 else "problems"
-    out.print(f"[red]{len(problems)} {noun}[/]")
+    out.print(f"[red]{counted(len(problems), 'problem')}[/]")
 
 
 def diff_text(old: str, new: str, name: str) -> str:
@@ -425,7 +446,7 @@ def _edit_diff(verification: Verification, problem: Problem) -> str | None:
 
 def verify_report(verification: Verification) -> None:
     """The problems as a table, then (verify --diff) each edit of an applied migration."""
-    problems_table(verification.problems)
+    problems_table(verification.problems, verified(verification))
     for problem in verification.problems:
         edit = _edit(verification, problem)
         if edit is None:
@@ -454,40 +475,3 @@ def config_table(values: Sequence[ConfigValue]) -> None:
     for key, value, source in values:
         grid.add_row(key, escape("" if value is None else str(value)), escape(source))
     console().print(grid)
-
-
-def seeds_json(run: SeedRun) -> dict[str, Any]:
-    results = run.results
-    return {
-        "environment": run.env,
-        "seed_set": run.seed_set,
-        "seeds": [
-            {
-                "file": r.seed.path.name,
-                "kind": r.seed.kind,
-                "table": r.seed.name if r.seed.kind == "csv" else None,
-                "rows": r.rows,
-                "ms": r.ms,
-            }
-            for r in results
-        ],
-        "rows": sum(r.rows for r in results),
-        "ms": sum(r.ms for r in results),
-    }
-
-
-def seeds_table(run: SeedRun) -> None:
-    out = console()
-    results = run.results
-    if not results:
-        out.print(f"no seeds in {run.seeds_dir}", markup=False)
-        return
-    grid = table(("seed", "kind", "rows", "time"), right=("rows", "time"))
-    for r in results:
-        grid.add_row(escape(r.seed.path.name), r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
-    out.print(grid)
-    total = sum(r.rows for r in results)
-    out.print(
-        f"seeded {run.env} from seeds/{run.seed_set}: {len(results)} files, "
-        f"{total:,} rows in {sum(r.ms for r in results)} ms", markup=False
-    )

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlmig.cli.render import console, escape, print_json, table
+from sqlmig.cli.render import console, escape, plain, print_json, table
+from sqlmig.errors import counted
 
 if TYPE_CHECKING:
-    from sqlmig.commands.review import SchemaDiff, SnapshotFile
+    from sqlmig.commands.review import Planned, SchemaDiff, SnapshotFile
+    from sqlmig.commands.run import DryRunReport
+    from sqlmig.core.files import Migration
     from sqlmig.core.plan import Step
-    from sqlmig.engine import DryRun
     from sqlmig.pg.catalog import Difference
     from sqlmig.review.check import CheckReport, MigrationCheck
     from sqlmig.review.lint import Finding
@@ -23,9 +25,16 @@ def _mode(step: Step) -> str:
     return "transaction" if step.transactional else "no-transaction"
 
 
-def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
+def later_json(later: Sequence[Migration]) -> list[dict[str, Any]]:
+    """The pending migrations `--to` leaves for later."""
+    return [{"version": m.version, "name": m.name} for m in later]
+
+
+def plan_json(planned: Planned, env: str) -> dict[str, Any]:
+    steps = planned.steps
     return {
         "environment": env,
+        "pending_after_target": later_json(planned.later),
         "migrations": [
             {
                 "version": s.migration.version,
@@ -42,35 +51,50 @@ def plan_json(steps: Sequence[Step], env: str) -> dict[str, Any]:
     }
 
 
-def plan_listing(steps: Sequence[Step]) -> None:
+def plan_listing(planned: Planned) -> None:
     from rich.rule import Rule
     from rich.syntax import Syntax
 
     out = console()
+    steps = planned.steps
     if not steps:
-        out.print("nothing to migrate: the database is up to date")
+        out.print(planned.nothing, markup=False)
         return
     for step in steps:
         m = step.migration
         directives = " ".join(
             f"{k}{' ' + v if v else ''}" for k, v in sorted(m.up.directives.items())
         ) or "none"
-        out.print(Rule(f"{m.id} · {_mode(step)}", align="left"))
+        heading = f"{m.id} · {_mode(step)}"
+        if plain():
+            out.print(heading, markup=False)
+        else:
+            out.print(Rule(heading, align="left"))
         out.print(f"checksum {m.checksum[:16]}  directives: {directives}  batch {step.batch}",
                   markup=False)
         if m.up.big:  # bulk data: highlighting it would take minutes and scroll for hours
             out.print(f"({len(m.up.sql()) / 1e6:.1f} MB of SQL, not shown)")
             continue
-        out.print(Syntax(m.up.text.rstrip("\n"), "sql", line_numbers=True, word_wrap=True,
-                         theme="ansi_dark"))
-    noun = "migration" if len(steps) == 1 else "migrations"
-    out.print(f"{len(steps)} {noun} would be applied as batch {steps[0].batch}")
+        sql_text = m.up.text.rstrip("\n")
+        if plain():  # a log: the lines as written, numbered, never wrapped or padded
+            width = len(str(sql_text.count("\n") + 1))
+            for number, line in enumerate(sql_text.split("\n"), 1):
+                out.print(f"{number:>{width}}  {line}".rstrip(), markup=False, emoji=False)
+            continue
+        out.print(Syntax(sql_text, "sql", line_numbers=True, word_wrap=True, theme="ansi_dark"))
+    out.print(f"{counted(len(steps), 'migration')} would be applied as batch {steps[0].batch}"
+              f"{_later(planned.later)}", markup=False)
 
 
-def dry_run_table(results: Sequence[DryRun]) -> None:
+def _later(later: Sequence[Migration]) -> str:
+    return f"; {counted(len(later), 'more pending migration')} after --to" if later else ""
+
+
+def dry_run_table(report: DryRunReport) -> None:
     out = console()
+    results = report.results
     if not results:
-        out.print("nothing to migrate: the database is up to date")
+        out.print(report.nothing, markup=False)
         return
     grid = table(("migration", "result", "time"), right=("time",), wrap=("result",))
     for r in results:
@@ -90,9 +114,11 @@ def dry_run_table(results: Sequence[DryRun]) -> None:
     out.print("dry run: everything was rolled back; history unchanged")
 
 
-def dry_run_json(results: Sequence[DryRun]) -> dict[str, Any]:
+def dry_run_json(report: DryRunReport) -> dict[str, Any]:
+    results = report.results
     return {
         "ok": all(r.error is None for r in results),
+        "pending_after_target": later_json(report.later),
         "migrations": [
             {
                 "version": r.step.migration.version,
@@ -135,7 +161,9 @@ def check_summary(report: CheckReport) -> None:
         for difference in report.leftovers:
             out.print(f"  - {difference}", markup=False)
         return
-    out.print(f"[green]ok[/]: {len(report.checks)} migrations round-trip, and the whole chain "
+    checked = len(report.checks)
+    verb = "round-trips" if checked == 1 else "round-trip"
+    out.print(f"[green]ok[/]: {counted(checked, 'migration')} {verb}, and the whole chain "
               "goes all the way down to an empty schema")
 
 
@@ -188,10 +216,10 @@ def differences_table(differences: Sequence[Difference], source: str, target: st
     grid = table(("change", "kind", "object", "detail"), wrap=("detail",))
     styles = {"added": "green", "removed": "red", "changed": "yellow"}
     for d in differences:
-        detail = f"{d.attribute}: {d.before!r} → {d.after!r}" if d.change == "changed" else ""
+        detail = d.detail() if d.change == "changed" else ""
         grid.add_row(f"[{styles[d.change]}]{d.change}[/]", d.kind, escape(d.name), escape(detail))
     out.print(grid)
-    out.print(f"{len(differences)} differences from {source} to {target}", markup=False)
+    out.print(f"{counted(len(differences), 'difference')} from {source} to {target}", markup=False)
 
 
 def snapshots_json(found: Sequence[SnapshotFile]) -> dict[str, Any]:
@@ -236,7 +264,7 @@ def lint_github(findings: Sequence[Finding]) -> None:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
     for f in findings:
-        level = "error" if f.severity == "error" else "warning"
+        level = {"error": "error", "info": "notice"}.get(f.severity, "warning")
         col = f",col={f.column}" if f.column else ""
         sys.stdout.write(
             f"::{level} file={display_path(f.path)},line={f.line}{col},title=sqlmig {f.rule}::"
@@ -259,9 +287,11 @@ def lint_table(findings: Sequence[Finding]) -> None:
         grid = table(("line", "rule", "finding"), right=("line",), wrap=("finding",))
         grid.title, grid.title_justify, grid.title_style = escape(path), "left", "bold"
         for f in found:
-            style = "red" if f.severity == "error" else "yellow"
+            style = {"error": "red", "info": "blue"}.get(f.severity, "yellow")
             grid.add_row(str(f.line), f"[{style}]{f.rule}[/]",
                          f"{escape(f.message)}\n[dim]safer: {escape(f.fix)}[/]")
         out.print(grid)
     errors = sum(f.severity == "error" for f in findings)
-    out.print(f"{errors} error(s), {len(findings) - errors} warning(s)")
+    notes = sum(f.severity == "info" for f in findings)
+    summary = f"{counted(errors, 'error')}, {counted(len(findings) - errors - notes, 'warning')}"
+    out.print(summary + (f", {counted(notes, 'note')}" if notes else ""))

@@ -13,7 +13,6 @@ from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     MigrationsDirOption,
-    OutOfOrderOption,
     UrlOption,
     WaitOption,
     app,
@@ -24,11 +23,17 @@ from sqlmig.cli.base import (
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+OutOfOrderOption = Annotated[
+    bool,
+    typer.Option("--allow-out-of-order", help="Include pending migrations older than the "
+                 "newest applied one, as migrate --allow-out-of-order would apply them."),
+]
 
 
-@app.command("plan")
+@app.command("plan", short_help="What migrate would run, with its SQL; runs nothing.")
 def plan_command(
-    to: Annotated[int | None, typer.Option("--to", help="Stop after this version.")] = None,
+    to: Annotated[int | None, typer.Option("--to", metavar="VERSION",
+                                           help="Stop after this version.")] = None,
     json_: JsonOption = False,
     allow_out_of_order: OutOfOrderOption = False,
     env: EnvOption = None,
@@ -49,18 +54,19 @@ def plan_command(
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None,
                                 migrations_dir=migrations_dir)
-        steps = commands.plan(settings, line_reporter(), to=to)
+        planned = commands.plan(settings, line_reporter(), to=to)
         if json_:
-            render_review.print_json(render_review.plan_json(steps, settings.env))
+            render_review.print_json(render_review.plan_json(planned, settings.env))
         else:
-            render_review.plan_listing(steps)
+            render_review.plan_listing(planned)
 
 
-@app.command()
+@app.command(short_help="Prove every down reverses its up, on a scratch database.")
 def check(
     scratch_url: Annotated[
         str | None,
-        typer.Option("--scratch-url", help="An empty database to use instead of creating "
+        typer.Option("--scratch-url", metavar="URL",
+                     help="An empty database to use instead of creating "
                      "sqlmig_check_<random> beside the target.", show_default=False),
     ] = None,
     json_: JsonOption = False,
@@ -90,10 +96,12 @@ def check(
             raise typer.Exit(EXIT_ERROR)
 
 
-@app.command()
+@app.command(short_help="Compare two databases' schemas.")
 def diff(
-    source: Annotated[str, typer.Option("--from", help="Environment name or database URL.")],
-    target: Annotated[str, typer.Option("--to", help="Environment name or database URL.")],
+    source: Annotated[str, typer.Option("--from", metavar="ENV_OR_URL",
+                                        help="Environment name or database URL.")],
+    target: Annotated[str, typer.Option("--to", metavar="ENV_OR_URL",
+                                        help="Environment name or database URL.")],
     json_: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -115,10 +123,11 @@ def diff(
             raise typer.Exit(EXIT_PENDING)
 
 
-@app.command()
+@app.command(short_help="Markdown documentation of the current schema.")
 def docs(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None, typer.Option("--output", "-o", metavar="FILE",
+                                  help="Write here instead of stdout.")
     ] = None,
     env: EnvOption = None,
     database_url_: UrlOption = None,
@@ -141,11 +150,12 @@ def docs(
             typer.echo(f"wrote {output}")
 
 
-@app.command()
+@app.command(short_help="Write the schema as a deterministic SQL file.")
 def dump(
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="File to write, or - for stdout [default: "
+        typer.Option("--output", "-o", metavar="FILE",
+                     help="File to write, or - for stdout [default: "
                      "schema_file, schema.sql].", show_default=False),
     ] = None,
     env: EnvOption = None,
@@ -171,7 +181,7 @@ def dump(
         typer.echo(f"wrote {path}")
 
 
-@app.command()
+@app.command(short_help="List the backups migrate --snapshot took.")
 def snapshots(
     json_: JsonOption = False,
     env: EnvOption = None,

@@ -2,7 +2,7 @@
 function and renders what it returns."""
 
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 OnlyOption = Annotated[
     list[str] | None,
-    typer.Option("--only", help="Run only this seed (file name, or its name without the NN_ "
+    typer.Option("--only", metavar="SEED",
+                 help="Run only this seed (file name, or its name without the NN_ "
                  "prefix); repeatable."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -33,12 +34,52 @@ def show_seeds(run: "SeedRun", json_: bool) -> None:
     from sqlmig.cli import render
 
     if json_:
-        render.print_json(render.seeds_json(run))
+        render.print_json(seeds_json(run))
     else:
-        render.seeds_table(run)
+        seeds_table(run)
 
 
-@app.command()
+def seeds_json(run: "SeedRun") -> dict[str, Any]:
+    results = run.results
+    return {
+        "environment": run.env,
+        "seed_set": run.seed_set,
+        "seeds": [
+            {
+                "file": r.seed.path.name,
+                "kind": r.seed.kind,
+                "table": r.seed.name if r.seed.kind == "csv" else None,
+                "rows": r.rows,
+                "ms": r.ms,
+            }
+            for r in results
+        ],
+        "rows": sum(r.rows for r in results),
+        "ms": sum(r.ms for r in results),
+    }
+
+
+def seeds_table(run: "SeedRun") -> None:
+    from sqlmig.cli import render
+
+    out = render.console()
+    results = run.results
+    if not results:
+        out.print(f"no seeds in {run.seeds_dir}", markup=False)
+        return
+    grid = render.table(("seed", "kind", "rows", "time"), right=("rows", "time"))
+    for r in results:
+        grid.add_row(render.escape(r.seed.path.name), r.seed.kind, f"{r.rows:,}", f"{r.ms} ms")
+    out.print(grid)
+    total = sum(r.rows for r in results)
+    out.print(
+        f"seeded {run.env} from seeds/{run.seed_set}: {render.counted(len(results), 'file')}, "
+        f"{total:,} {'row' if total == 1 else 'rows'} in {sum(r.ms for r in results)} ms",
+        markup=False,
+    )
+
+
+@app.command(short_help="Load the environment's seeds in one transaction.")
 def seed(
     only: OnlyOption = None,
     json_: JsonOption = False,
@@ -64,7 +105,7 @@ def seed(
         show_seeds(run, json_)
 
 
-@app.command()
+@app.command(short_help="Migrate, then seed.")
 def setup(
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,

@@ -22,6 +22,8 @@ from sqlmig.reporting import Outcome, Reporter
 # A question for a person ("... Continue?"), answered yes or no; None where nobody can answer.
 Confirm = Callable[[str], bool] | None
 Planner = Callable[[list[Migration], list[Applied]], list[Step]]
+# What a run with nothing to do says; a function when it depends on the files and history.
+Nothing = str | Callable[[list[Migration], list[Applied]], str]
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def run_plan(
     make_plan: Planner,
     *,
     verb: str,
-    nothing: str,
+    nothing: Nothing,
     single_transaction: bool = False,
     rollback_on_failure: bool = False,
     check: bool = True,
@@ -124,6 +126,8 @@ def run_plan(
             if before is not None:
                 before(session)
             steps = make_plan(session.migrations, session.applied)
+            if not isinstance(nothing, str):
+                nothing = nothing(session.migrations, session.applied)
             if destructive is not None and any(s.direction == "down" for s in steps):
                 command, yes, confirm = destructive
                 guard(session, reporter, command, protect.undoes(steps), yes=yes,
@@ -141,6 +145,9 @@ def run_plan(
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
+        if failure.rolled_back:
+            failure.add_note(f"--single-transaction rolled back: {', '.join(failure.rolled_back)} "
+                             "(nothing this run applied is kept)")
         raise
     result = RunResult(outcomes, ms, summary(outcomes, verb, nothing, ms))
     reporter.result(result.summary)

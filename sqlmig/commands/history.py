@@ -65,6 +65,9 @@ class Verification:
 
     problems: list[Problem]
     edits: dict[int, Edit] = field(default_factory=dict)
+    offline: bool = False  # the files alone: no history was read
+    files: int = 0  # migrations found in the folder
+    applied: int = 0  # history rows read
 
     @property
     def ok(self) -> bool:
@@ -143,7 +146,8 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
         scan.migrations, applied, file_problems=scan.problems,
         allow_out_of_order=settings.allow_out_of_order,
     ) + [Problem("invalid_index", invalid_index_problem(i.name, i.table)) for i in invalid]
-    return Verification(problems, _edits(problems, scan.migrations, applied) if diff else {})
+    edits = _edits(problems, scan.migrations, applied) if diff else {}
+    return Verification(problems, edits, offline, len(scan.migrations), len(applied))
 
 
 def _edits(problems: list[Problem], migrations: list[Migration], applied: list[Applied]

@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlmig.commands.common import connection_url, current_schema_text
 from sqlmig.core import config, files, secrets
 from sqlmig.core.config import Settings
-from sqlmig.core.plan import Step, plan_migrate
+from sqlmig.core.files import Migration
+from sqlmig.core.plan import Step, after_target, nothing_to_migrate, plan_migrate
 from sqlmig.errors import PlanError, display_path
 from sqlmig.pg import catalog, connection, db
 from sqlmig.pg.dump import list_snapshots
@@ -21,13 +22,25 @@ from sqlmig.review.check import CheckReport, MigrationCheck, run_check, scratch_
 from sqlmig.review.docs import schema_markdown
 
 
-def plan(settings: Settings, reporter: Reporter, *, to: int | None = None) -> list[Step]:
+@dataclass(frozen=True)
+class Planned:
+    """What `migrate` would run, and the pending migrations `--to` leaves for later;
+    `nothing` is what to say when there are no steps."""
+
+    steps: list[Step]
+    later: list[Migration]
+    nothing: str
+
+
+def plan(settings: Settings, reporter: Reporter, *, to: int | None = None) -> Planned:
     """What `migrate` would run, up to `to`: the pending steps, as one batch. Runs nothing."""
     migrations = files.discover(settings.migrations_dir, defer_downs=True)
     with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
         applied = db.History(settings.schema, settings.table).read(conn)
-    return plan_migrate(migrations, applied, to=to,
-                        allow_out_of_order=settings.allow_out_of_order)
+    out_of_order = settings.allow_out_of_order
+    steps = plan_migrate(migrations, applied, to=to, allow_out_of_order=out_of_order)
+    later = after_target(migrations, applied, to, allow_out_of_order=out_of_order)
+    return Planned(steps, later, nothing_to_migrate(to, later))
 
 
 def check(

@@ -5,6 +5,7 @@ common.run_plan, and returns what it did."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
@@ -12,6 +13,7 @@ from sqlmig.commands.database import create
 from sqlmig.core import plan, protect
 from sqlmig.core.checks import check_history
 from sqlmig.core.config import EMBEDDED_ALLOWED, Settings
+from sqlmig.core.files import Migration
 from sqlmig.engine import DryRun
 from sqlmig.errors import DatabaseMissing
 from sqlmig.pg.connection import describe_target
@@ -42,7 +44,8 @@ def migrate(
                 single_transaction=single_transaction,
             ),
             verb="applied",
-            nothing="nothing to migrate: the database is up to date",
+            nothing=lambda files, applied: plan.nothing_to_migrate(to, plan.after_target(
+                files, applied, to, allow_out_of_order=settings.allow_out_of_order)),
             single_transaction=single_transaction,
             rollback_on_failure=rollback_on_failure,
             snapshot_first=settings.snapshot_before_migrate if snapshot is None else snapshot,
@@ -156,8 +159,18 @@ def reset(settings: Settings, reporter: Reporter, *, yes: bool = False,
                     nothing="nothing to migrate", before=rollback_all)
 
 
+@dataclass(frozen=True)
+class DryRunReport:
+    """Each pending migration's dry-run result, and the pending migrations `--to` leaves
+    for later; `nothing` is what to say when there were none to try."""
+
+    results: list[DryRun]
+    later: list[Migration]
+    nothing: str
+
+
 def dry_run(settings: Settings, reporter: Reporter, *, to: int | None = None
-            ) -> list[DryRun]:
+            ) -> DryRunReport:
     """Run the pending transactional migrations in a transaction that is rolled back; each
     one's result, error and time."""
     settings = with_url(settings, reporter)
@@ -165,6 +178,10 @@ def dry_run(settings: Settings, reporter: Reporter, *, to: int | None = None
     with locked_session(settings, settings.database_url, reporter) as session:
         check_history(session.migrations, session.applied,
                       allow_out_of_order=settings.allow_out_of_order, verb="dry-run")
+        out_of_order = settings.allow_out_of_order
         steps = plan.plan_migrate(session.migrations, session.applied, to=to,
-                                  allow_out_of_order=settings.allow_out_of_order)
-        return engine.dry_run(session, steps)
+                                  allow_out_of_order=out_of_order)
+        later = plan.after_target(session.migrations, session.applied, to,
+                                  allow_out_of_order=out_of_order)
+        return DryRunReport(engine.dry_run(session, steps), later,
+                            plan.nothing_to_migrate(to, later))

@@ -81,6 +81,11 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot_dir": (str,),
     "lint_disable": (list,),
 }
+# What a key's type is called in an error, in the words of the config file (TOML).
+WANTED: dict[tuple[type, ...], str] = {
+    (str,): "a string", (int, float): "a number", (bool,): "true or false",
+    (list,): "a list of rule ids",
+}
 ENV_OVERRIDES = {
     "MIGRATION_DIRECTORY": "migrations_dir",
     "MIGRATION_TABLE_NAME": "table",
@@ -158,11 +163,14 @@ def _checked(section: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: unknown key '{key}' (known keys: {known})")
         types = KEY_TYPES[key]
         if not isinstance(value, types) or (types == (int, float) and isinstance(value, bool)):
-            wanted = " or ".join({"list": "list of rule ids"}.get(t.__name__, t.__name__)
-                                 for t in types)
-            raise ConfigError(f"{where}: '{key}' must be a {wanted}, got {value!r}")
+            raise ConfigError(f"{where}: '{key}' must be {WANTED[types]}, got {_toml(value)}")
         values[key] = value
     return values
+
+
+def _toml(value: object) -> str:
+    """A value as the config file spells it (`true`, not Python's `True`)."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
 def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:

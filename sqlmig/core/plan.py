@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlmig.core.files import Migration
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.errors import PlanError
+from sqlmig.errors import PlanError, counted
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
 # error: `rolling back` while the down runs (left behind if its process died), `rollback
@@ -153,6 +153,26 @@ def pending(
     return todo
 
 
+def after_target(
+    files: Sequence[Migration], applied: Sequence[Applied], to: int | None, *,
+    allow_out_of_order: bool = False,
+) -> list[Migration]:
+    """The pending migrations `--to` leaves for later (none without a target)."""
+    if to is None:
+        return []
+    todo = pending(files, applied, allow_out_of_order=allow_out_of_order)
+    return [m for m in todo if m.version > to]
+
+
+def nothing_to_migrate(to: int | None, later: Sequence[Migration]) -> str:
+    """What migrate and plan say when there is nothing to apply: up to date, or only
+    migrations after the target are pending."""
+    if not later or to is None:
+        return "nothing to migrate: the database is up to date"
+    return (f"nothing to apply up to {to:04d}; {counted(len(later), 'pending migration')} "
+            "after it")
+
+
 def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> None:
     """Seeds expect the latest schema: refuse while a migration is pending or stopped
     halfway."""
@@ -160,7 +180,7 @@ def refuse_seeding(files: Sequence[Migration], applied: Sequence[Applied]) -> No
                if row.state in (State.PENDING, State.FAILED)]
     if waiting:
         raise PlanError(
-            f"{len(waiting)} migration(s) not applied ({', '.join(waiting[:5])}"
+            f"{counted(len(waiting), 'migration')} not applied ({', '.join(waiting[:5])}"
             f"{', …' if len(waiting) > 5 else ''}): seeds expect the latest schema; run "
             "`sqlmig migrate` first (or `sqlmig setup`)"
         )
@@ -388,7 +408,8 @@ def plan_baseline(
     release 12 is adopted with --version 12 whatever the files are numbered)."""
     if applied:
         raise PlanError(
-            f"baseline needs an empty history, but {len(applied)} migration(s) are recorded; "
+            f"baseline needs an empty history, but {counted(len(applied), 'migration')} "
+            f"{'is' if len(applied) == 1 else 'are'} recorded; "
             "baseline is only for adopting an existing database"
         )
     if version < 0:

@@ -66,7 +66,9 @@ def run(
             _account_for_loss(session, outcomes, failure, indexes=halfway)
             raise
         except MigrationFailed as failure:
-            if rollback_on_failure and outcomes and not single_transaction:
+            if single_transaction:
+                failure.rolled_back = [o.step.migration.id for o in outcomes]
+            elif rollback_on_failure and outcomes:
                 failure.undone = _undo(session, outcomes, reporter)
             raise
         return outcomes

@@ -10,6 +10,7 @@ they differ between environments without the schema being different.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -210,8 +211,19 @@ class Difference:
 
     def __str__(self) -> str:
         if self.change == "changed":
-            return f"{self.kind} {self.name}: {self.attribute} {self.before!r} -> {self.after!r}"
+            return f"{self.kind} {self.name}: {self.detail()}"
         return f"{self.kind} {self.name} {self.change}"
+
+    def detail(self) -> str:
+        """`default 'now()' -> no default`: what changed, in words, not Python values."""
+        return f"{self.attribute}: {self.shown(self.before)} -> {self.shown(self.after)}"
+
+    def shown(self, value: Any) -> str:
+        if value is None:
+            return f"no {self.attribute}"
+        if isinstance(value, str):
+            return repr(value)
+        return json.dumps(value)
 
 
 def compare(before: Snapshot, after: Snapshot) -> list[Difference]:

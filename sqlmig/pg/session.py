@@ -16,6 +16,7 @@ from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.statements import may_leave_session_state
+from sqlmig.errors import counted
 from sqlmig.pg import connection, db
 from sqlmig.reporting import Reporter, SilentReporter
 
@@ -74,7 +75,7 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
         session.reload()
         reporter.detail(
             f"connected to {connection.describe_target(url)}, holding the migration lock; "
-            f"{len(session.applied)} applied, {len(migrations)} migration files"
+            f"{len(session.applied)} applied, {counted(len(migrations), 'migration file')}"
         )
         yield session
     finally:
