@@ -27,6 +27,8 @@ class Reporter(Protocol):
     def waiting(self, holder: LockHolder | None) -> None: ...
     def started(self, step: Step) -> None: ...
     def finished(self, step: Step, ms: int) -> None: ...
+    # a WARNING, NOTICE, INFO... the server sent while `step` ran (None: outside any step)
+    def server_message(self, severity: str, message: str, step: Step | None) -> None: ...
 
 
 class SilentReporter:
@@ -58,6 +60,9 @@ class SilentReporter:
         pass
 
     def finished(self, step: Step, ms: int) -> None:
+        pass
+
+    def server_message(self, severity: str, message: str, step: Step | None) -> None:
         pass
 
 

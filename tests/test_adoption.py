@@ -181,3 +181,26 @@ def test_a_no_op_note_is_a_notice_on_github_and_counted_apart(project: Project) 
     github = project.run("lint", "--format", "github").stdout
     assert github.startswith("::notice file=sql/0001_kept.up.sql,line=1,title=sqlmig no-op")
     assert "0 errors, 0 warnings, 1 note" in project.run("lint").stdout
+
+
+def test_status_shows_a_file_problem_on_its_row_and_fails_only_with_exit_code(
+    project: Project,
+) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    project.pair("0002_kept", NO_OP, "-- nothing to undo\n")
+    project.run("migrate")
+    project.pair("0003_c", "CREATE TABLE c (id int);", None)  # its down file forgotten
+    project.write("0004-d.up.sql", "SELECT 1;")
+    printed = project.run("status").stdout
+    lines = printed.splitlines()
+    assert any(line.split()[:3] == ["0002", "kept", "applied"] and "(no-op)" in line
+               for line in lines)
+    [row] = [line for line in lines if line.startswith("0003")]
+    assert "problem: has no down file: create 0003_c.down.sql" in row
+    assert "problem: sql/0004-d.up.sql: name does not match" in printed
+    assert "1 problem" in printed
+    project.run("status", "--exit-code", code=3)
+    document = json.loads(project.run("status", "--json").stdout)
+    by_version = {m["version"]: m for m in document["migrations"]}
+    assert by_version[3]["state"] == "problem" and by_version[2]["no_op"] is True
+    assert len(document["problems"]) == 2

@@ -32,7 +32,7 @@ def test_status_of_a_database_sqlmig_never_touched_has_no_history_table(
     assert not status.history_table
     assert status.clean
     assert status.counts == {"applied": 0, "pending": 0, "changed": 0, "missing": 0,
-                             "failed": 0}
+                             "failed": 0, "problem": 0}
     assert not project.exists("public.schema_migrations")  # a read command creates nothing
 
 

@@ -148,7 +148,7 @@ def test_status_json_has_every_migration_and_a_summary(project: Project) -> None
     ]
     assert document["migrations"][0]["checksum"] == document["migrations"][0]["applied_checksum"]
     assert document["summary"] == {
-        "applied": 1, "pending": 2, "changed": 0, "missing": 0, "failed": 0
+        "applied": 1, "pending": 2, "changed": 0, "missing": 0, "failed": 0, "problem": 0
     }
 
 

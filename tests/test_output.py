@@ -89,7 +89,8 @@ def test_progress_bar_only_for_long_runs_on_a_terminal_without_quiet(
 
 # Every read command with --json, and the keys its document promises (README, "JSON output").
 JSON_COMMANDS = {
-    ("status", "--json"): {"environment", "migrations", "summary", "invalid_indexes"},
+    ("status", "--json"): {"environment", "migrations", "summary", "invalid_indexes",
+                           "problems"},
     ("verify", "--json"): {"ok", "problems"},
     ("plan", "--json"): {"environment", "migrations", "pending_after_target"},
     ("config", "--json"): {"environment", "settings"},

@@ -33,6 +33,7 @@ STATE_STYLES = {
     "changed": "bold red",
     "missing": "red",
     "failed": "bold red",
+    "problem": "bold red",
 }
 
 
@@ -247,6 +248,15 @@ class LineReporter:
         if self.progress is not None:
             self.progress.update(self.task, description=step.migration.id)
 
+    def server_message(self, severity: str, message: str, step: Step | None) -> None:
+        """Warnings (and worse) always, on stderr; notices and the like with --verbose."""
+        where = f" from {step.file.path.name}" if step is not None else ""
+        line = f"{severity.lower()}{where}: {message}"
+        if severity in ("WARNING", "ERROR", "FATAL", "PANIC"):
+            notice(line)
+        else:
+            detail(line)
+
     def finished(self, step: Step, ms: int) -> None:
         self.completed += 1
         if self.progress is not None:
@@ -275,9 +285,14 @@ def _local_second(epoch: int) -> str:
 
 
 def _state(row: StatusRow) -> str:
-    """`applied (baseline)` for a row `baseline` recorded without running it."""
-    baselined = row.applied is not None and row.applied.baseline
-    return f"{row.state} (baseline)" if baselined else str(row.state)
+    """`applied (baseline)` for a row `baseline` recorded without running it, `(no-op)` for a
+    comment-only migration, and a problem's reason."""
+    if row.problem is not None:
+        return f"{row.state}: {row.problem}"
+    marks = [mark for mark, on in (
+        ("baseline", row.applied is not None and row.applied.baseline),
+        ("no-op", row.migration is not None and row.migration.no_op)) if on]
+    return f"{row.state} ({', '.join(marks)})" if marks else str(row.state)
 
 
 def status_table(status: Status) -> None:
@@ -287,7 +302,7 @@ def status_table(status: Status) -> None:
     headers = ("version", "name", "state", "applied at", "duration", "batch")
     cells = [
         (
-            f"{row.version:04d}",
+            row.shown_version,
             row.name,
             _state(row),
             _when(row.applied.applied_at) if row.applied else "",
@@ -308,7 +323,8 @@ def status_table(status: Status) -> None:
     if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
         out.file.write("".join([f"{env} · {target}\n", line(headers), "\n",
                                 *(line(values) + "\n" for values in cells),
-                                status_summary(status.counts), "\n"]))
+                                status_summary(status.counts), "\n",
+                                *(f"problem: {p}\n" for p in status.problems)]))
         return
     from rich.text import Text
 
@@ -324,6 +340,8 @@ def status_table(status: Status) -> None:
     out.print(Text.assemble((env, "bold"), f" · {target}"), soft_wrap=True)
     out.print(text, soft_wrap=True, no_wrap=True, overflow="ignore", crop=False)
     out.print(status_summary(status.counts))
+    for problem in status.problems:
+        out.print(Text(f"problem: {problem}", style="red"), soft_wrap=True)
 
 
 def status_summary(counts: dict[str, int]) -> str:
@@ -349,9 +367,12 @@ def status_json(status: Status) -> dict[str, Any]:
                 "batch": row.applied.batch if row.applied else None,
                 "baseline": row.applied.baseline if row.applied else False,
                 "error": row.applied.error if row.applied else None,
+                "no_op": bool(row.migration and row.migration.no_op),
+                "problem": row.problem,
             }
             for row in status.rows
         ],
+        "problems": [str(p) for p in status.problems],
         "summary": status.counts,
         "invalid_indexes": invalid_indexes_json(status.invalid),
     }

@@ -14,7 +14,7 @@ from sqlmig.core.checks import offline_problems
 from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Problem, State, StatusRow
-from sqlmig.errors import invalid_index_problem
+from sqlmig.errors import MigrationFileError, invalid_index_problem
 from sqlmig.pg import connection, db
 from sqlmig.pg.db import InvalidIndex
 from sqlmig.pg.session import locked_session, record_baseline, repair_history
@@ -32,6 +32,7 @@ class Status:
     invalid: list[InvalidIndex]
     history_table: bool  # False: sqlmig has never written to this database
     stale_schema_file: str | None = None
+    problems: list[MigrationFileError] = field(default_factory=list)  # files.scan's
 
     @property
     def counts(self) -> dict[str, int]:
@@ -45,7 +46,8 @@ class Status:
     def clean(self) -> bool:
         """Everything applied as written and no INVALID index: what `status --exit-code`
         asks."""
-        return not self.invalid and all(row.state == State.APPLIED for row in self.rows)
+        return (not self.invalid and not self.problems
+                and all(row.state == State.APPLIED for row in self.rows))
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,11 @@ def _stale_schema_file(settings: Settings, url: str, conn: Any) -> str | None:
 def status(settings: Settings, reporter: Reporter) -> Status:
     """Every migration: applied, pending, changed (checksum differs), missing (file gone) or
     failed (stopped halfway); the INVALID indexes (an interrupted CONCURRENTLY)."""
-    # no down file is read: a broken one is for verify and rollback to report
-    migrations = files.discover(settings.migrations_dir, defer_downs=True)
+    # no down file is read: a broken one is for verify and rollback to report; a file that
+    # is no migration as it is becomes a row marked with its problem, never a failed status
+    scan = files.scan(settings.migrations_dir, defer_downs=True)
+    if not settings.migrations_dir.is_dir():
+        raise scan.problems[0]
     url = connection_url(settings, reporter)
     history = db.History(settings.schema, settings.table)
     # no lock, nothing created: status must work on a database sqlmig has never touched,
@@ -123,8 +128,9 @@ def status(settings: Settings, reporter: Reporter) -> Status:
         invalid = db.invalid_indexes(conn)
         exists = bool(applied) or history.exists(conn)
         stale = _stale_schema_file(settings, url, conn) if settings.dump_schema else None
-    return Status(settings.env, connection.describe_target(url), plan.status(migrations, applied),
-                  invalid, exists, stale)
+    rows = plan.status(scan.migrations, applied, scan.problems)
+    return Status(settings.env, connection.describe_target(url), rows, invalid, exists, stale,
+                  scan.problems)
 
 
 def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,

@@ -12,9 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from sqlmig.core.files import Migration
+from sqlmig.core.files import FILE_NAME, Migration, version_text
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.errors import PlanError, counted
+from sqlmig.errors import MigrationFileError, PlanError, counted
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
 # error: `rolling back` while the down runs (left behind if its process died), `rollback
@@ -80,6 +80,7 @@ class State(StrEnum):
     CHANGED = "changed"  # applied, but the up file's checksum differs from the recorded one
     MISSING = "missing"  # applied, but its files are gone
     FAILED = "failed"  # a no-transaction migration stopped halfway (or its process died)
+    PROBLEM = "problem"  # its files are not a migration as they are (no down file, empty...)
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,37 @@ class StatusRow:
     state: State
     applied: Applied | None = None
     migration: Migration | None = None
+    problem: str | None = None  # State.PROBLEM: what is wrong with its files
 
     @property
     def id(self) -> str:
         return f"{self.version:04d}_{self.name}"
 
+    @property
+    def shown_version(self) -> str:
+        """The version as its files write it (padded to four digits without files)."""
+        return version_text(self.version, self.migration.digits if self.migration else "")
 
-def status(files: Sequence[Migration], applied: Sequence[Applied]) -> list[StatusRow]:
-    """Every version known to files or history, in version order, with its state."""
+
+def status(files: Sequence[Migration], applied: Sequence[Applied],
+           problems: Sequence[MigrationFileError] = ()) -> list[StatusRow]:
+    """Every version known to files or history, in version order, with its state. A file
+    that is no migration as it is (`problems` from files.scan) is still a row, marked with
+    what is wrong, when its name gives its version."""
     by_version = {m.version: m for m in files}
     history = {a.version: a for a in applied}
+    broken: dict[int, tuple[str, str]] = {}
+    for problem in problems:
+        named = FILE_NAME.match(problem.path.name)
+        if named is not None and int(named["version"]) not in by_version:
+            broken.setdefault(int(named["version"]), (named["name"], problem.message))
     rows = []
-    for version in sorted(by_version.keys() | history.keys()):
+    for version in sorted(by_version.keys() | history.keys() | broken.keys()):
         migration, row = by_version.get(version), history.get(version)
-        if row is None:
+        if version in broken:
+            name, message = broken[version]
+            rows.append(StatusRow(version, name, State.PROBLEM, row, None, message))
+        elif row is None:
             assert migration is not None
             rows.append(StatusRow(version, migration.name, State.PENDING, None, migration))
         elif row.state != "applied":

@@ -20,7 +20,7 @@ from sqlmig.core.aftermath import invalid_note, loss_note, unconfirmed_note
 from sqlmig.core.checks import check_run
 from sqlmig.core.plan import Step
 from sqlmig.engine.batch import Pace, next_batch, run_batch, run_big
-from sqlmig.engine.common import flush
+from sqlmig.engine.common import flush, listening
 from sqlmig.engine.no_transaction import run_no_transaction
 from sqlmig.engine.one_transaction import DryRun, dry_run, run_single_transaction
 from sqlmig.errors import ConnectionFailed, ConnectionLost, MigrationFailed
@@ -106,11 +106,12 @@ def _run_step(
         run_batch(session, [step], reporter, outcomes, durable=durable)
         return outcomes[0]
     reporter.started(step)
-    if not step.transactional:
-        ms = run_no_transaction(session, step)
-        flush(session)  # its autocommitted history writes may not have waited for the disk
-    else:
-        ms = run_big(session, step, durable=durable)
+    with listening(session, reporter, step):
+        if not step.transactional:
+            ms = run_no_transaction(session, step)
+            flush(session)  # its autocommitted history writes may not have waited for the disk
+        else:
+            ms = run_big(session, step, durable=durable)
     reporter.finished(step, ms)
     return Outcome(step, ms)
 

@@ -35,7 +35,7 @@ from sqlmig.engine.common import (
 )
 from sqlmig.pg import db
 from sqlmig.pg.send import execute, rollback_quietly, send
-from sqlmig.pg.session import Session
+from sqlmig.pg.session import PROGRESS_MESSAGE, Session
 from sqlmig.reporting import Outcome, Reporter
 
 BATCH_SECONDS = 0.2
@@ -44,7 +44,7 @@ BATCH_CHARS = 1_000_000
 # Between the migrations of a batch. The server sends its answers when its buffer fills or the
 # query ends, but a notice goes out at once, taking what is buffered with it: each migration is
 # reported (and the next one shown running) as soon as it commits. Only where plpgsql is usable.
-PROGRESS_NOTICE = "DO $sqlmig$BEGIN RAISE NOTICE 'sqlmig: committed'; END$sqlmig$;\n"
+PROGRESS_NOTICE = f"DO $sqlmig$BEGIN RAISE NOTICE '{PROGRESS_MESSAGE}'; END$sqlmig$;\n"
 
 
 @dataclass
@@ -172,7 +172,19 @@ def run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
         reporter.detail(f"one query: {steps[0].migration.id} .. {steps[-1].migration.id} "
                         f"({len(steps)} migrations, each in its own transaction)")
     reporter.started(steps[0])
-    sent = execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
+    session.boundaries = 0
+
+    def heard(severity: str, message: str) -> None:
+        # with progress notices, they say exactly which migration was running; without,
+        # the last COMMIT processed does (a batch's results may be read a little late)
+        at = min(session.boundaries, len(segments) - 1) if notices else progress.committed
+        reporter.server_message(severity, message, segments[min(at, len(segments) - 1)].step)
+
+    session.listener = heard
+    try:
+        sent = execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
+    finally:
+        session.listener = None
     if sent.error is not None:
         rollback_quietly(conn)
         failed = failed_part([s.offset for s in segments], sent.error, progress.committed)

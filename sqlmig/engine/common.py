@@ -3,7 +3,8 @@ clean session it starts from, and when its commit waits for the disk."""
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 import psycopg
 from psycopg import sql
@@ -14,6 +15,7 @@ from sqlmig.errors import MigrationFailed
 from sqlmig.pg import connection
 from sqlmig.pg.send import execute, rollback_quietly
 from sqlmig.pg.session import Session
+from sqlmig.reporting import Reporter
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Every migration of a run but the last commits without waiting for its WAL flush: the last
@@ -92,6 +94,17 @@ def committed(session: Session, step: Step, *, durable: bool) -> None:
         session.unconfirmed.clear()
     else:
         session.unconfirmed.append(step.migration.id)
+
+
+@contextmanager
+def listening(session: Session, reporter: Reporter, step: Step | None) -> Iterator[None]:
+    """The server's warnings and notices while `step` runs go to the reporter, naming it."""
+    session.listener = lambda severity, message: reporter.server_message(severity, message,
+                                                                         step)
+    try:
+        yield
+    finally:
+        session.listener = None
 
 
 def flush(session: Session) -> None:

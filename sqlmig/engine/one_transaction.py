@@ -13,7 +13,14 @@ from sqlmig.core.checks import check_file
 from sqlmig.core.hazards import runnable
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile
-from sqlmig.engine.common import SYNC_COMMIT, as_text, record, start_clean, timeouts
+from sqlmig.engine.common import (
+    SYNC_COMMIT,
+    as_text,
+    listening,
+    record,
+    start_clean,
+    timeouts,
+)
 from sqlmig.errors import MigrationFailed, MigrationFileError
 from sqlmig.pg.send import rollback_quietly, send
 from sqlmig.pg.session import Session
@@ -41,7 +48,8 @@ def run_single_transaction(
     conn.execute("BEGIN")
     for step in steps:
         reporter.started(step)
-        ms = _send_file(session, step.file)
+        with listening(session, reporter, step):
+            ms = _send_file(session, step.file)
         statement, params = record(session, step, ms)
         try:
             conn.execute(statement, params)

@@ -4,7 +4,7 @@ migration (repair, baseline, fresh's drop)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -19,6 +19,9 @@ from sqlmig.core.statements import may_leave_session_state
 from sqlmig.errors import counted
 from sqlmig.pg import connection, db
 from sqlmig.reporting import Reporter, SilentReporter
+
+# The text of the notice engine/batch.py raises between the migrations of a batch.
+PROGRESS_MESSAGE = "sqlmig: committed"
 
 
 @dataclass
@@ -39,6 +42,18 @@ class Session:
     # migrations reported done whose commit did not wait for the disk (ASYNC_COMMIT), since
     # the last commit that did: a server crash may still lose them
     unconfirmed: list[str] = field(default_factory=list)
+    # who hears the server's warnings and notices (the engine points it at the running step)
+    listener: Callable[[str, str], None] | None = None
+    boundaries: int = 0  # PROGRESS_NOTICEs seen in the running query: where a batch is
+
+    def heard(self, diag: psycopg.errors.Diagnostic) -> None:
+        """The connection's notice handler. The engine's own progress notice marks where a
+        batch is (notices arrive in the order the server sent them, results may lag)."""
+        message = diag.message_primary or ""
+        if message == PROGRESS_MESSAGE:
+            self.boundaries += 1
+        elif self.listener is not None:
+            self.listener(diag.severity_nonlocalized or diag.severity or "NOTICE", message)
 
     def ran(self, file: SqlFile) -> None:
         self.dirty = file.big or may_leave_session_state(file.text)
@@ -72,6 +87,7 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
         history = db.History(settings.schema, settings.table)
         session = Session(conn, history, migrations, env=settings.env, url=url,
                           settings=settings)
+        conn.add_notice_handler(session.heard)
         session.reload()
         reporter.detail(
             f"connected to {connection.describe_target(url)}, holding the migration lock; "
