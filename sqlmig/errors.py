@@ -68,6 +68,10 @@ class ConnectionFailed(SqlmigError):
     """The database could not be reached; the message never holds a password."""
 
 
+class DatabaseMissing(ConnectionFailed):
+    """The server answered, but the database does not exist (`sqlmig create` makes it)."""
+
+
 class PooledPerTransaction(SqlmigError):
     """The connection goes through a pool that gives each transaction whichever server
     session is free (PgBouncer in transaction mode): refused before anything runs."""

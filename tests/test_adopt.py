@@ -258,3 +258,12 @@ def test_golang_migrate_is_adopted_on_postgresql_15_too(pg15_project: Project) -
     pg15_project.run("adopt", "--from", "golang-migrate", "--dir", "migrations")
     round_trip(pg15_project, [1, 2, 3])
     assert pg15_project.tables() == {"schema_migrations", "sqlmig_migrations"}
+
+
+def test_the_pairs_go_to_the_migrations_dir_given(project: Project) -> None:
+    golang_migrate_project(project, applied=1)
+    project.run("adopt", "--from", "golang-migrate", "--dir", "migrations", "-d", "db/sql")
+    assert sorted(p.name for p in (project.root / "db/sql").iterdir()) == sorted(
+        GOLANG_MIGRATE_FILES)
+    assert sql_files(project) == set()
+    assert "1 applied" in project.run("status", "-d", "db/sql").stdout

@@ -21,9 +21,10 @@ COMMANDS = sorted(
 
 def test_every_command_is_registered() -> None:
     assert sorted(
-        ["migrate", "up", "rollback", "redo", "status", "new", "fresh", "reset", "verify",
+        ["migrate", "up", "rollback", "down", "redo", "status", "new", "fresh", "reset", "verify",
          "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs", "dump",
-         "snapshots", "init", "config", "lint", "adopt"]
+         "snapshots", "init", "config", "lint", "create", "drop", "load", "wait",
+         "adopt"]
     ) == COMMANDS
 
 

@@ -120,6 +120,19 @@ def test_baseline_records_without_running_then_migrate_applies_the_rest(
     assert [(v, b) for v, _, b, _ in project.history()] == [(1, 0), (2, 0), (3, 1)]
 
 
+def test_baseline_takes_a_version_no_file_has_and_says_which_files_it_covers(
+    project: Project,
+) -> None:
+    two(project)
+    project.pair("0020_c", "CREATE TABLE c (id int);", "DROP TABLE c;")
+    result = project.run("baseline", "--version", "12")
+    assert "records 2 migrations (0001_a to 0002_b, every file numbered 12 or lower) as " \
+        "applied without running them" in result.stdout
+    assert [v for v, *_ in project.history()] == [1, 2]
+    project.run("migrate")
+    assert [v for v, *_ in project.history()] == [1, 2, 20] and project.exists("c")
+
+
 def test_status_marks_baselined_rows_apart_from_applied_ones(project: Project) -> None:
     project.query("CREATE TABLE a (id int)")
     two(project)

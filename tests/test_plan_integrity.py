@@ -97,7 +97,11 @@ def test_repair_accept_of_an_unknown_version_is_refused() -> None:
 def test_baseline_takes_every_migration_up_to_the_version() -> None:
     files = [m(1), m(2), m(5)]
     assert [x.version for x in plan.plan_baseline(files, [], 2)] == [1, 2]
-    with pytest.raises(PlanError, match="version 3 is not a known migration"):
-        plan.plan_baseline(files, [], 3)
+    assert [x.version for x in plan.plan_baseline(files, [], 3)] == [1, 2]
+    assert plan.covers(plan.plan_baseline(files, [], 12), 12) == \
+        "0001_m to 0005_m, every file numbered 12 or lower"
+    with pytest.raises(PlanError, match="no migration file is numbered 0 or lower "
+                       r"\(the first is 0001_m\)"):
+        plan.plan_baseline(files, [], 0)
     with pytest.raises(PlanError, match="needs an empty history"):
         plan.plan_baseline(files, applied(files[0]), 2)

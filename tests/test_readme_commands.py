@@ -5,11 +5,13 @@ the README describes for it. A command added to the README without a scenario he
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import psycopg
 import pytest
 
 from tests import provision
@@ -58,6 +60,25 @@ class Scenario:
 
 def _versions(project: Project) -> list[int]:
     return [row[0] for row in project.history()]
+
+
+def _test_versions() -> list[int]:
+    """The versions the test environment's database (DATABASE_URL_TEST) records: [] when it
+    has no history table yet."""
+    with psycopg.connect(os.environ["DATABASE_URL_TEST"], autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('public.schema_migrations')").fetchone() == (None,):
+            return []
+        return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+def _test_exists() -> bool:
+    try:
+        psycopg.connect(os.environ["DATABASE_URL_TEST"]).close()
+    except psycopg.OperationalError as err:
+        if "does not exist" in str(err):
+            return False
+        raise
+    return True
 
 
 def _edit_0003(project: Project) -> None:
@@ -142,6 +163,16 @@ SCENARIOS: dict[str, Scenario] = {
         seeds=True, check=lambda p: (p.query("SELECT count(*) FROM posts")[0][0] > 0)),
     "sqlmig fresh": Scenario(MIGRATED, check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig reset --env test": Scenario(["sqlmig migrate --env test"], staging=True),
+    "sqlmig down": Scenario(MIGRATED, check=lambda p: (_versions(p) == [1, 2, 3])),
+    "sqlmig migrate --verbose": Scenario(check=lambda p: (_versions(p) == [1, 2, 3, 4])),
+    "sqlmig --json status": Scenario(MIGRATED),
+    "sqlmig create": Scenario(),  # the database exists: said, exit 0
+    "sqlmig create --env test": Scenario(["sqlmig drop --env test"], staging=True,
+                                         check=lambda p: (_test_versions() == [])),
+    "sqlmig drop --env test": Scenario(staging=True, check=lambda p: (not _test_exists())),
+    "sqlmig load --env test": Scenario([*MIGRATED, "sqlmig dump"], staging=True,
+                                       check=lambda p: (_test_versions() == [1, 2, 3, 4])),
+    "sqlmig wait --timeout 30": Scenario(),
     "sqlmig --show-completion": Scenario(shell=True),
     "sqlmig adopt --from golang-migrate --dir migrations --dry-run": Scenario(
         [_coming_from(_golang_migrate)],

@@ -144,6 +144,26 @@ def test_docs_describe_tables_columns_keys_indexes_and_enums(project: Project) -
     assert project.run("docs").stdout == text
 
 
+def test_docs_describe_views_and_functions(project: Project) -> None:
+    project.pair("0001_a", """
+        CREATE TABLE a (id int PRIMARY KEY, name text);
+        CREATE VIEW named_a AS SELECT id, name FROM a WHERE name IS NOT NULL;
+        COMMENT ON VIEW named_a IS 'rows with | a name';
+        CREATE MATERIALIZED VIEW a_count AS SELECT count(*) AS n FROM a;
+        CREATE FUNCTION double_it(x integer) RETURNS integer LANGUAGE sql IMMUTABLE
+            AS 'SELECT x * 2';
+        COMMENT ON FUNCTION double_it(integer) IS 'twice x';
+    """, "DROP MATERIALIZED VIEW a_count; DROP VIEW named_a; DROP TABLE a; "
+         "DROP FUNCTION double_it(integer);")
+    project.run("migrate")
+    text = project.run("docs").stdout
+    assert "## public.named_a (view)\n\nrows with | a name\n" in text
+    assert "| name | text | yes |  |  |" in text.split("## public.named_a")[1]
+    assert "name IS NOT NULL);\n```\n" in text
+    assert "## public.a_count (materialized view)" in text and "| n | bigint |" in text
+    assert "| `public.double_it(x integer)` | function | integer | sql | twice x |" in text
+
+
 def test_dump_is_byte_identical_across_runs_and_leaves_out_history(project: Project) -> None:
     project.copy_examples()
     project.run("migrate")

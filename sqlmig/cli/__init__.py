@@ -11,7 +11,8 @@ from sqlmig.cli.base import app
 from sqlmig.errors import EXIT_ERROR
 
 # Importing a command module registers its commands on `app`, in this order (as --help lists).
-for _module in ("migrate", "history", "lint", "review", "seed", "server", "adoption"):
+for _module in ("migrate", "history", "database", "lint", "review", "seed", "server",
+                "adoption"):
     importlib.import_module(f"sqlmig.cli.{_module}")
 
 __all__ = ["app", "main"]

@@ -9,6 +9,7 @@ from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     LockWaitOption,
+    MigrationsDirOption,
     UrlOption,
     WaitOption,
     YesOption,
@@ -30,7 +31,8 @@ def adopt(
         help="The migrator the project used: golang-migrate, dbmate, diesel, knex or flyway.",
     )],
     directory: Annotated[Path | None, typer.Option(
-        "--dir", metavar="DIR", help="Its migrations folder (default: where the tool keeps them).",
+        "--dir", metavar="DIR", help="Its migrations folder (default: where the tool keeps "
+        "them); the pairs go to --migrations-dir.",
     )] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="List every file and history row it would write; change nothing.",
@@ -38,6 +40,7 @@ def adopt(
     yes: YesOption = False,
     env: EnvOption = None,
     database_url_: UrlOption = None,
+    migrations_dir: MigrationsDirOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
@@ -56,7 +59,7 @@ def adopt(
 
     with reported(debug):
         settings = settings_for(env, database_url_, require_url=False, lock_wait=lock_wait,
-                                connect_wait=wait)
+                                connect_wait=wait, migrations_dir=migrations_dir)
         result = commands.adopt(settings, render.LineReporter(), tool, directory=directory,
                                 dry_run=dry_run, yes=yes, confirm=terminal_confirm())
         render.changes(report(result), "nothing to adopt")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sqlmig import __version__
+from sqlmig.cli.group import SqlmigGroup
 from sqlmig.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from sqlmig.reporting import Reporter
 
 app = typer.Typer(
+    cls=SqlmigGroup,
     help="Plain-SQL migrations for PostgreSQL.\n\nExample: sqlmig migrate --env development",
     no_args_is_help=True,
     add_completion=True,
@@ -33,18 +35,33 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+def complete_env(incomplete: str) -> list[str]:
+    """Shell completion of --env: the environments sqlmig knows."""
+    from sqlmig.core.config import ENVIRONMENTS
+
+    return [name for name in ENVIRONMENTS if name.startswith(incomplete)]
+
+
 EnvOption = Annotated[
     str | None,
     typer.Option(
         "--env", "-e", metavar="ENV", help="development, test, staging or production "
         "[default: $SQLMIG_ENV or development]", show_default=False,
+        autocompletion=complete_env,
     ),
 ]
 UrlOption = Annotated[
     str | None,
     typer.Option(
-        "--database-url", metavar="URL", help="Overrides DATABASE_URL* and the config file.",
-        show_default=False,
+        "--database-url", "--url", "-u", metavar="URL", help="Overrides DATABASE_URL* and the "
+        "config file.", show_default=False,
+    ),
+]
+MigrationsDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--migrations-dir", "-d", metavar="DIR", help="Folder of the migration files "
+        "[default: migrations_dir, sql].", show_default=False,
     ),
 ]
 LockWaitOption = Annotated[
@@ -188,9 +205,10 @@ def terminal_confirm() -> "Callable[[str], bool] | None":
 def change_settings(
     env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
     lock_timeout: str | None = None, statement_timeout: str | None = None,
-    allow_out_of_order: bool = False,
+    allow_out_of_order: bool = False, migrations_dir: str | None = None,
 ) -> "Settings":
     return settings_for(
         env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
         statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
+        migrations_dir=migrations_dir,
     )

@@ -13,6 +13,7 @@ from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     LockWaitOption,
+    MigrationsDirOption,
     UrlOption,
     WaitOption,
     YesOption,
@@ -39,6 +40,7 @@ def status(
                            "changed, missing or failed, or an index is INVALID (for CI).")
     ] = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
@@ -52,7 +54,8 @@ def status(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, connect_wait=wait)
+        settings = settings_for(env, database_url_, connect_wait=wait,
+                                migrations_dir=migrations_dir)
         result = commands.status(settings, render.LineReporter(machine=json_))
         if json_:
             render.print_json(render.status_json(result))
@@ -77,6 +80,7 @@ def verify(
                            "duplicate versions, directives and syntax (for pre-commit).")
     ] = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
@@ -93,7 +97,8 @@ def verify(
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait, require_url=not offline,
-                                allow_out_of_order=allow_out_of_order or None)
+                                allow_out_of_order=allow_out_of_order or None,
+                                migrations_dir=migrations_dir)
         result = commands.verify(settings, render.LineReporter(machine=json_), diff=show_diff,
                                  offline=offline)
         if json_:
@@ -117,6 +122,7 @@ def repair(
     ] = False,
     yes: YesOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -131,7 +137,8 @@ def repair(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
+        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait,
+                                migrations_dir=migrations_dir)
         result = commands.repair(settings, render.LineReporter(), accept=accept or [],
                                  all_changed=all_changed, yes=yes, confirm=terminal_confirm())
         render.changes(result.changes, result.nothing)
@@ -141,17 +148,19 @@ def repair(
 @app.command(short_help="Adopt an existing database: record migrations as applied.")
 def baseline(
     version: Annotated[int, typer.Option("--version", metavar="VERSION",
-                                         help="Record every migration up to and "
-                                         "including this one as applied.")],
+                                         help="Record every migration numbered this or lower "
+                                         "as applied (need not be a file's number).")],
     yes: YesOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Adopt an existing database: record migrations up to VERSION as applied (batch 0,
-    flagged baseline) without running them. Refuses unless the history is empty.
+    """Adopt an existing database: record every migration numbered VERSION or lower as
+    applied (batch 0, flagged baseline) without running them, naming the files that covers
+    (VERSION need not be a file's). Refuses unless the history is empty.
 
     Example: sqlmig baseline --version 12 --env production --yes
     """
@@ -159,7 +168,8 @@ def baseline(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait)
+        settings = settings_for(env, database_url_, lock_wait=lock_wait, connect_wait=wait,
+                                migrations_dir=migrations_dir)
         result = commands.baseline(settings, render.LineReporter(), version, yes=yes,
                                    confirm=terminal_confirm())
         render.changes(result.changes, result.nothing)
@@ -200,6 +210,7 @@ def init(
 def show_config(
     json_: JsonOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -212,7 +223,8 @@ def show_config(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = settings_for(env, database_url_, require_url=False)
+        settings = settings_for(env, database_url_, require_url=False,
+                                migrations_dir=migrations_dir)
         values = commands.config(settings)
         if json_:
             render.print_json(render.config_json(settings.env, values))

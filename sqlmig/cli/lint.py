@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sqlmig.cli.base import DebugOption, app, reported, settings_for
+from sqlmig.cli.base import DebugOption, MigrationsDirOption, app, reported, settings_for
 from sqlmig.errors import EXIT_LINT
 
 FORMATS = ("table", "json", "github")
@@ -31,6 +31,7 @@ def lint(
         typer.Option("--disable", metavar="RULE",
                      help="Rule to skip (repeatable); adds to lint_disable."),
     ] = None,
+    migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Check migrations for operations that lock or rewrite tables, lose data or cannot be
@@ -48,7 +49,7 @@ def lint(
         fmt = "json" if json_ else output_format
         if fmt not in FORMATS:
             raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-        settings = settings_for(None, None, require_url=False)
+        settings = settings_for(None, None, require_url=False, migrations_dir=migrations_dir)
         findings = commands.lint(settings, paths or [], disable=disable or [])
         if fmt == "json":
             render_review.print_json(render_review.lint_json(findings))

@@ -1,4 +1,4 @@
-"""The commands that run migrations: migrate, up, rollback, redo, new, fresh, reset."""
+"""The commands that run migrations: migrate, up, rollback, down, redo, new, fresh, reset."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,6 +11,7 @@ from sqlmig.cli.base import (
     EnvOption,
     LockTimeoutOption,
     LockWaitOption,
+    MigrationsDirOption,
     OutOfOrderOption,
     RollbackOnFailureOption,
     StatementTimeoutOption,
@@ -64,6 +65,7 @@ def migrate(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -77,13 +79,15 @@ def migrate(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, allow_out_of_order)
+                                   statement_timeout, allow_out_of_order,
+                                   migrations_dir=migrations_dir)
         reporter = line_reporter(machine=dry_run and json_)
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return
         commands.migrate(settings, reporter, to=to, single_transaction=single_transaction,
-                         rollback_on_failure=rollback_on_failure, snapshot=snapshot)
+                         rollback_on_failure=rollback_on_failure, snapshot=snapshot,
+                         create_missing=terminal_confirm())
 
 @app.command(short_help="Apply the next COUNT pending migrations (default 1).")
 def up(
@@ -94,6 +98,7 @@ def up(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -107,7 +112,8 @@ def up(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, allow_out_of_order)
+                                   statement_timeout, allow_out_of_order,
+                                   migrations_dir=migrations_dir)
         commands.up(settings, line_reporter(), count, rollback_on_failure=rollback_on_failure)
 
 @app.command(short_help="Undo the last batch (or --steps, --to, --all).")
@@ -123,6 +129,7 @@ def rollback(
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -136,14 +143,43 @@ def rollback(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout)
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
                           yes=yes, confirm=terminal_confirm())
+
+
+@app.command(short_help="Undo exactly one migration, the newest.")
+def down(
+    yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
+    env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    wait: WaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Undo exactly one migration, the newest (dbmate's `down`); `rollback` undoes the whole
+    last batch.
+
+    Example: sqlmig down
+    """
+    from sqlmig import commands
+
+    with reported(debug):
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout, migrations_dir=migrations_dir)
+        commands.down(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
+
 
 @app.command(short_help="Roll back the newest migration and apply it again.")
 def redo(
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -156,8 +192,16 @@ def redo(
     from sqlmig import commands
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
+
+def complete_template(incomplete: str) -> list[str]:
+    """Shell completion of --template: the template names."""
+    from sqlmig.core.templates import TEMPLATES
+
+    return [name for name in TEMPLATES if name.startswith(incomplete)]
+
 
 class _RequiredArgumentUsage(TyperCommand):
     """`sqlmig new [OPTIONS] NAME`: Typer would write a required argument as `{NAME}`."""
@@ -175,7 +219,7 @@ def new(
     template: Annotated[
         str, typer.Option("--template", "-t", metavar="TEMPLATE",
                           help="create_table, alter_table, create_index, "
-                          "raw or empty.")
+                          "raw or empty.", autocompletion=complete_template)
     ] = "raw",
     table: Annotated[
         str | None, typer.Option("--table", metavar="TABLE", help="Table the template acts on.")
@@ -187,6 +231,7 @@ def new(
                      ":references=TABLE.COLUMN; repeatable."),
     ] = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Write the next-numbered NNNN_name.up.sql / .down.sql pair from a template.
@@ -197,7 +242,7 @@ def new(
     from sqlmig import commands
 
     with reported(debug):
-        settings = settings_for(env, None)
+        settings = settings_for(env, None, migrations_dir=migrations_dir)
         for path in commands.new(settings, name, template, table, column or []):
             typer.echo(f"created {_relative(path, settings.root)}")
 
@@ -212,7 +257,10 @@ def _relative(path: Path, root: Path) -> str:
 @app.command(short_help="Drop everything in the schema, then migrate.")
 def fresh(
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -225,13 +273,17 @@ def fresh(
     from sqlmig import commands
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command(short_help="Roll back every migration, then migrate again.")
 def reset(
     yes: YesOption = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -244,5 +296,6 @@ def reset(
     from sqlmig import commands
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
+                                   statement_timeout, migrations_dir=migrations_dir)
         commands.reset(settings, line_reporter(), yes=yes, confirm=terminal_confirm())

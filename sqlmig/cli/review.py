@@ -12,6 +12,7 @@ import typer
 from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
+    MigrationsDirOption,
     UrlOption,
     WaitOption,
     app,
@@ -36,6 +37,7 @@ def plan_command(
     json_: JsonOption = False,
     allow_out_of_order: OutOfOrderOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     wait: WaitOption = None,
     debug: DebugOption = False,
@@ -50,7 +52,8 @@ def plan_command(
 
     with reported(debug):
         settings = settings_for(env, database_url_, connect_wait=wait,
-                                allow_out_of_order=allow_out_of_order or None)
+                                allow_out_of_order=allow_out_of_order or None,
+                                migrations_dir=migrations_dir)
         planned = commands.plan(settings, line_reporter(), to=to)
         if json_:
             render_review.print_json(render_review.plan_json(planned, settings.env))
@@ -68,6 +71,7 @@ def check(
     ] = None,
     json_: JsonOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -81,7 +85,7 @@ def check(
     from sqlmig.cli import render_review
 
     with reported(debug):
-        settings = settings_for(env, database_url_)
+        settings = settings_for(env, database_url_, migrations_dir=migrations_dir)
         report = commands.check(settings, line_reporter(), scratch_url=scratch_url,
                                 on_result=None if json_ else render_review.check_line)
         if json_:
@@ -130,7 +134,7 @@ def docs(
     debug: DebugOption = False,
 ) -> None:
     """Markdown documentation of the current schema: tables, columns, types, defaults,
-    comments, foreign keys, indexes, enums.
+    comments, foreign keys, indexes; views with their definition; functions; enums.
 
     Example: sqlmig docs --output docs/schema.md
     """

@@ -10,6 +10,7 @@ from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
     LockWaitOption,
+    MigrationsDirOption,
     UrlOption,
     WaitOption,
     app,
@@ -83,6 +84,7 @@ def seed(
     only: OnlyOption = None,
     json_: JsonOption = False,
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -97,7 +99,8 @@ def seed(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait,
+                                   migrations_dir=migrations_dir)
         run = commands.seed(settings, render.LineReporter(machine=json_), only=only)
         show_seeds(run, json_)
 
@@ -105,6 +108,7 @@ def seed(
 @app.command(short_help="Migrate, then seed.")
 def setup(
     env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
     lock_wait: LockWaitOption = None,
     wait: WaitOption = None,
@@ -118,6 +122,7 @@ def setup(
     from sqlmig.cli import render
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait)
+        settings = change_settings(env, database_url_, lock_wait, wait,
+                                   migrations_dir=migrations_dir)
         _, run = commands.setup(settings, render.LineReporter())
         show_seeds(run, False)

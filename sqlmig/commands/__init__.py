@@ -25,17 +25,19 @@ if TYPE_CHECKING:
     from sqlmig.commands.adoption import adopt
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
+    from sqlmig.commands.database import create, drop, load, wait
     from sqlmig.commands.history import baseline, config, repair, status, verify
     from sqlmig.commands.linting import lint
     from sqlmig.commands.project import init, server_status, server_stop
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
-    from sqlmig.commands.run import dry_run, fresh, migrate, redo, reset, rollback, up
+    from sqlmig.commands.run import down, dry_run, fresh, migrate, redo, reset, rollback, up
     from sqlmig.commands.seeds import SeedRun, seed, setup
 
 HOMES = {
     "common": ["RunResult"],
-    "run": ["dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
+    "run": ["down", "dry_run", "fresh", "migrate", "redo", "reset", "rollback", "up"],
     "authoring": ["new"],
+    "database": ["create", "drop", "load", "wait"],
     "history": ["baseline", "config", "repair", "status", "verify"],
     "project": ["init", "server_status", "server_stop"],
     "linting": ["lint"],
@@ -45,10 +47,10 @@ HOMES = {
 }
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
-    "RunResult", "SeedRun", "adopt", "baseline", "check", "config", "diff", "docs", "dry_run",
-    "dump", "fresh", "init", "lint", "migrate", "new", "plan", "redo", "repair", "reset",
-    "rollback", "seed", "server_status", "server_stop", "setup", "snapshots", "status", "up",
-    "verify",
+    "RunResult", "SeedRun", "adopt", "baseline", "check", "config", "create", "diff", "docs",
+    "down", "drop", "dry_run", "dump", "fresh", "init", "lint", "load", "migrate", "new", "plan",
+    "redo", "repair", "reset", "rollback", "seed", "server_status", "server_stop", "setup",
+    "snapshots", "status", "up", "verify", "wait",
 ]
 
 

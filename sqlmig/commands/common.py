@@ -9,13 +9,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmig import engine
-from sqlmig.core import files, protect
+from sqlmig.core import files, protect, schema_file
 from sqlmig.core.checks import check_history
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
 from sqlmig.errors import MigrationFailed, SqlmigError, display_path
-from sqlmig.pg import catalog, connection, dump, embedded
+from sqlmig.pg import catalog, connection, db, dump, embedded
 from sqlmig.pg.session import Session, locked_session
 from sqlmig.reporting import Outcome, Reporter
 
@@ -164,10 +164,12 @@ def take_snapshot(settings: Settings, session: Session, reporter: Reporter) -> N
 
 
 def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
-    """The schema as `dump` writes it, sqlmig's own tables left out."""
+    """The schema as `dump` writes it, sqlmig's own tables left out, ending with the
+    migrations it holds (for `load`)."""
     exclude = settings.own_tables
-    return dump.schema_text(url, conn.info.server_version // 10000, exclude,
+    text = dump.schema_text(url, conn.info.server_version // 10000, exclude,
                             catalog.take(conn, exclude=exclude))
+    return text + schema_file.held_block(db.History(settings.schema, settings.table).read(conn))
 
 
 def write_schema_file(settings: Settings, conn: Any) -> None:

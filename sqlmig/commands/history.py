@@ -198,16 +198,18 @@ def repair(
 
 def baseline(settings: Settings, reporter: Reporter, version: int, *, yes: bool = False,
              confirm: Confirm = None) -> HistoryChanges:
-    """Adopt an existing database: record the migrations up to `version` as applied (batch
-    0, flagged baseline) without running them. Refuses unless the history is empty; guarded
-    as a destructive command (see common.guard)."""
+    """Adopt an existing database: record every migration numbered `version` or lower (a
+    file of that number or not) as applied (batch 0, flagged baseline) without running
+    them. Refuses unless the history is empty; guarded as a destructive command (see
+    common.guard)."""
     url = connection_url(settings, reporter)
     with locked_session(settings, url, reporter) as session:
         chosen = plan.plan_baseline(session.migrations, session.applied, version)
         if chosen:
             guard(session, reporter, "baseline",
-                  f"records {len(chosen)} migration{'s' * (len(chosen) != 1)} as applied "
-                  "without running them", yes=yes, confirm=confirm)
+                  f"records {len(chosen)} migration{'s' * (len(chosen) != 1)} "
+                  f"({plan.covers(chosen, version)}) as applied without running them",
+                  yes=yes, confirm=confirm)
         changes = record_baseline(session, chosen)
     return HistoryChanges(changes, "nothing to baseline")
 

@@ -105,7 +105,7 @@ def _label(where: str) -> str:
 
 def docs(settings: Settings, reporter: Reporter) -> str:
     """Markdown documentation of the schema: tables, columns, types, defaults, comments,
-    foreign keys, indexes, enums."""
+    foreign keys, indexes; views, functions; enums."""
     url = connection_url(settings, reporter, needs_migrations=False)
     with connection.connect(url, settings=settings) as conn:
         taken = catalog.take(conn, exclude=settings.own_tables)

