@@ -267,3 +267,19 @@ def test_the_pairs_go_to_the_migrations_dir_given(project: Project) -> None:
         GOLANG_MIGRATE_FILES)
     assert sql_files(project) == set()
     assert "1 applied" in project.run("status", "-d", "db/sql").stdout
+
+
+def test_the_python_api_returns_what_adopt_wrote(project: Project) -> None:
+    from sqlmig import commands
+    from sqlmig.core.config import resolve
+    from sqlmig.reporting import SilentReporter
+
+    golang_migrate_project(project, applied=1)
+    settings = resolve(root=project.root, database_url=project.url)
+    result = commands.adopt(settings, SilentReporter(), "golang-migrate")
+    assert (result.tool, result.dry_run, result.table) == (
+        "golang-migrate", False, "sqlmig_migrations")
+    assert sorted(result.files) == sorted(f"sql/{name}" for name in GOLANG_MIGRATE_FILES)
+    assert result.rows == ["000001_create_users: applied, batch 0"]
+    assert result.config == "sqlmig.toml"
+    assert result.cleanup == "DROP TABLE public.schema_migrations;"
