@@ -54,8 +54,9 @@ def sql_files(project: Project) -> set[str]:
 
 
 def round_trip(project: Project, versions: list[int], table: str = ADOPTED) -> None:
-    """After adopt: everything applied, migrate a no-op, a new migration applies, and
-    rollback runs the converted downs until only the tools' tables are left."""
+    """After adopt: everything applied, migrate a no-op, a new migration applies, rollback
+    runs the converted downs, migrate runs the converted ups again, and a last rollback
+    leaves only the tools' tables."""
     summary = json.loads(project.run("status", "--json").stdout)["summary"]
     assert summary["applied"] == len(versions)
     assert summary["pending"] == summary["changed"] == summary["missing"] == 0
@@ -68,6 +69,10 @@ def round_trip(project: Project, versions: list[int], table: str = ADOPTED) -> N
     project.run("rollback")  # the new one
     assert adopted_rows(project, table) == before
     project.run("rollback", "--all")  # the adopted ones, through the converted downs
+    assert adopted_rows(project, table) == []
+    project.run("migrate")  # and up again, through the converted ups
+    assert len(adopted_rows(project, table)) == len(versions) + 1
+    project.run("rollback", "--all")
     assert adopted_rows(project, table) == []
 
 
