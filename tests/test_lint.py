@@ -54,6 +54,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any], int]] = {
     "drop-table": ("DROP TABLE users;\n", {}, 1),
     "drop-column": ("ALTER TABLE users DROP COLUMN age;\n", {}, 1),
     "truncate": ("TRUNCATE users;\n", {}, 1),
+    "table-rewrite": (NO_TX + "VACUUM FULL users;\n", {}, 2),
     "concurrently-in-transaction": ("CREATE INDEX CONCURRENTLY i ON users (email);\n", {}, 1),
     "needs-no-transaction": ("VACUUM users;\n", {}, 1),
     "transaction-control": ("COMMIT;\n", {}, 1),
@@ -74,6 +75,38 @@ def test_every_rule_has_an_example_that_fires_it_with_its_severity_and_fix(rule:
     assert (finding.line, finding.path) == (line, PATH)
     assert finding.severity == RULES[rule].severity
     assert finding.fix == RULES[rule].fix
+
+
+@pytest.mark.parametrize(("sql", "rule"), [
+    ("DROP INDEX users_email_idx;", "index-not-concurrent"),
+    ("DROP INDEX a, public.b;", "index-not-concurrent"),
+    ("REINDEX TABLE users;", "index-not-concurrent"),
+    ("REINDEX INDEX users_email_idx;", "index-not-concurrent"),
+    (NO_TX + "VACUUM (FULL, ANALYZE) users;", "table-rewrite"),
+    ("CLUSTER users USING users_pkey;", "table-rewrite"),
+])
+def test_operations_that_block_an_existing_table_are_errors(sql: str, rule: str) -> None:
+    found = of(rule, sql)
+    assert found and all(f.severity == "error" for f in found)
+    if sql.startswith("DROP INDEX a"):
+        assert [f.message.split(" without")[0] for f in found] == [
+            "DROP INDEX a", "DROP INDEX public.b"]
+
+
+@pytest.mark.parametrize("sql", [
+    NO_TX + "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;",
+    "CREATE TABLE t (id int);\nCREATE INDEX t_idx ON t (id);\nDROP INDEX t_idx;",
+    NO_TX + "REINDEX INDEX CONCURRENTLY users_email_idx;",
+    NO_TX + "VACUUM (ANALYZE) users;",
+])
+def test_their_safe_variants_are_quiet(sql: str) -> None:
+    assert [f.rule for f in findings(sql)
+            if f.rule in ("index-not-concurrent", "table-rewrite")] == []
+
+
+def test_a_down_may_drop_the_index_its_up_built() -> None:
+    """Dropping what the up created is a down's job; lint reads downs for data loss only."""
+    assert of("index-not-concurrent", "DROP INDEX users_email_idx;", direction="down") == []
 
 
 def test_every_rule_is_an_error_a_warning_or_info_with_a_fix() -> None:

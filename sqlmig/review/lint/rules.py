@@ -26,8 +26,8 @@ RULES: dict[str, Rule] = {
         "`sqlmig verify --offline`)"),
     "index-not-concurrent": Rule(
         "error",
-        "CREATE INDEX CONCURRENTLY in a file with `-- sqlmig:no-transaction` (it does not block "
-        "writes)",
+        "CREATE INDEX / DROP INDEX / REINDEX ... CONCURRENTLY, in a file with "
+        "`-- sqlmig:no-transaction` (it does not block writes)",
     ),
     "add-column-not-null": Rule(
         "error",
@@ -75,6 +75,11 @@ RULES: dict[str, Rule] = {
         "error",
         "stop reading the column in a release first; if the data may go, say so with "
         "`-- sqlmig:lint-ignore drop-column`",
+    ),
+    "table-rewrite": Rule(
+        "error",
+        "pg_repack or pg_squeeze rebuild a table online; or run it in a maintenance window, "
+        "outside migrations",
     ),
     "truncate": Rule(
         "error",

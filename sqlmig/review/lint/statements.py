@@ -182,7 +182,16 @@ def _rename(state: FileState, node: Any) -> None:
 
 
 def _drop(state: FileState, node: Any) -> None:
-    if state.direction != "up" or enum_name(node.removeType) != "OBJECT_TABLE":
+    kind = enum_name(node.removeType)
+    if kind == "OBJECT_INDEX" and not node.concurrent and state.direction == "up":
+        created = {(c.schema, c.name) for c in state.created if c.kind == "index"}
+        for parts in node.objects or ():
+            key = qualified(parts)
+            if not among(key, created):
+                state.report("index-not-concurrent",
+                             f"DROP INDEX {dotted(key)} without CONCURRENTLY locks its table "
+                             "against reads and writes until it is done")
+    if state.direction != "up" or kind != "OBJECT_TABLE":
         return
     for parts in node.objects or ():
         key = qualified(parts)
@@ -190,6 +199,30 @@ def _drop(state: FileState, node: Any) -> None:
             state.report("drop-table",
                          f"DROP TABLE {dotted(key)} in an up migration deletes its data, and "
                          "running code that still uses it breaks")
+
+
+def _reindex(state: FileState, node: Any) -> None:
+    concurrent = any(getattr(p, "defname", None) == "concurrently" for p in node.params or ())
+    kind = enum_name(node.kind)
+    if not concurrent and kind in ("REINDEX_OBJECT_TABLE", "REINDEX_OBJECT_INDEX"):
+        state.report("index-not-concurrent",
+                     f"REINDEX {kind.rsplit('_', 1)[-1]} {relation_name(node.relation)} without "
+                     "CONCURRENTLY blocks writes to the table (and reads that use the index) "
+                     "until it is done")
+
+
+def _rewrite(state: FileState, node: Any) -> None:
+    """VACUUM FULL and CLUSTER rewrite whole tables under ACCESS EXCLUSIVE."""
+    if type(node).__name__ == "VacuumStmt":
+        if not any(getattr(o, "defname", None) == "full" for o in node.options or ()):
+            return
+        names = [relation_name(r.relation) for r in node.rels or () if r.relation is not None]
+        what = f"VACUUM FULL {', '.join(names) or '(every table)'}"
+    else:
+        relation = node.relation
+        what = f"CLUSTER {relation_name(relation) if relation is not None else '(every table)'}"
+    state.report("table-rewrite", f"{what} rewrites the table under an ACCESS EXCLUSIVE lock: "
+                                  "every read and write waits until it is done")
 
 
 def _truncate(state: FileState, node: Any) -> None:
@@ -252,6 +285,9 @@ CHECKS: dict[str, Any] = {
     "RenameStmt": _rename,
     "DropStmt": _drop,
     "TruncateStmt": _truncate,
+    "ReindexStmt": _reindex,
+    "VacuumStmt": _rewrite,
+    "ClusterStmt": _rewrite,
     "VariableSetStmt": _set,
     "ViewStmt": _view,
     "CreateTrigStmt": _trigger,
