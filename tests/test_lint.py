@@ -55,6 +55,9 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any], int]] = {
     "drop-column": ("ALTER TABLE users DROP COLUMN age;\n", {}, 1),
     "truncate": ("TRUNCATE users;\n", {}, 1),
     "table-rewrite": (NO_TX + "VACUUM FULL users;\n", {}, 2),
+    "delete-without-where": ("SELECT 1;\nDELETE FROM users;\n", {}, 2),
+    "update-without-where": ("UPDATE users SET age = 0;\n", {}, 1),
+    "identifier-too-long": ("CREATE TABLE " + "t" * 64 + " (id int);\n", {}, 1),
     "concurrently-in-transaction": ("CREATE INDEX CONCURRENTLY i ON users (email);\n", {}, 1),
     "needs-no-transaction": ("VACUUM users;\n", {}, 1),
     "transaction-control": ("COMMIT;\n", {}, 1),
@@ -104,6 +107,31 @@ def test_their_safe_variants_are_quiet(sql: str) -> None:
             if f.rule in ("index-not-concurrent", "table-rewrite")] == []
 
 
+@pytest.mark.parametrize(("sql", "rule"), [
+    ("DELETE FROM users;", "delete-without-where"),
+    ("DELETE FROM users USING posts;", "delete-without-where"),
+    ("UPDATE users SET age = 0;", "update-without-where"),
+    ("CREATE INDEX CONCURRENTLY " + "i" * 64 + " ON users (id);", "identifier-too-long"),
+    ("ALTER TABLE users ADD COLUMN " + "é" * 32 + " int;", "identifier-too-long"),
+    ("ALTER TABLE users ADD CONSTRAINT " + "c" * 70 + " CHECK (age > 0) NOT VALID;",
+     "identifier-too-long"),
+])
+def test_whole_table_writes_and_truncated_names_are_found(sql: str, rule: str) -> None:
+    assert [f.rule for f in of(rule, sql)] == [rule]
+
+
+@pytest.mark.parametrize("sql", [
+    "DELETE FROM users WHERE age < 0;",
+    "UPDATE users SET age = 0 WHERE age IS NULL;",
+    "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nUPDATE t SET id = 2;\nDELETE FROM t;",
+    "CREATE TABLE " + "t" * 63 + " (id int);",
+    "ALTER TABLE users ADD COLUMN " + "é" * 31 + "x int;",
+])
+def test_their_safe_variants_are_quiet_too(sql: str) -> None:
+    rules = ("delete-without-where", "update-without-where", "identifier-too-long")
+    assert [f.rule for f in findings(sql) if f.rule in rules] == []
+
+
 def test_a_down_may_drop_the_index_its_up_built() -> None:
     """Dropping what the up created is a down's job; lint reads downs for data loss only."""
     assert of("index-not-concurrent", "DROP INDEX users_email_idx;", direction="down") == []
@@ -115,7 +143,7 @@ def test_every_rule_is_an_error_a_warning_or_info_with_a_fix() -> None:
         "no-op-migration"]
     assert all(rule.fix for rule in RULES.values())
     assert {name for name, rule in RULES.items() if rule.severity == "warning"} == {
-        "rename-column", "rename-table", "lock-timeout-missing",
+        "rename-column", "rename-table", "lock-timeout-missing", "update-without-where",
     }
 
 

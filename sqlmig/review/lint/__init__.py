@@ -18,13 +18,14 @@ from sqlmig.core.checks import meta_command
 from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import Migration
 from sqlmig.core.hazards import hazards, non_transactional, transaction_control, unwrapped
+from sqlmig.core.located import locate
 from sqlmig.core.pg_ast import dotted
 from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError
 from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import RULES, Finding, finding
 from sqlmig.review.lint.state import FileState
-from sqlmig.review.lint.statements import CHECKS
+from sqlmig.review.lint.statements import CHECKS, MAX_IDENTIFIER, long_identifiers
 
 __all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
 
@@ -87,6 +88,14 @@ def lint_file(
         previous_end = start + (raw.stmt_len or len(text) - start)
     if direction == "up" and down_text is not None:
         _check_down_drops(state, down_text)
+    if "identifier-too-long" not in disabled:
+        for offset, name in long_identifiers(text):
+            line, column = locate(text, offset + 1)
+            kept = name.encode("utf-8")[:MAX_IDENTIFIER].decode("utf-8", "ignore")
+            state.findings.append(finding(
+                "identifier-too-long", path, line, column,
+                f"{name!r} is {len(name.encode('utf-8'))} bytes: PostgreSQL keeps the first "
+                f"{MAX_IDENTIFIER} and names it {kept!r}"))
     return state.findings
 
 

@@ -81,6 +81,18 @@ RULES: dict[str, Rule] = {
         "pg_repack or pg_squeeze rebuild a table online; or run it in a maintenance window, "
         "outside migrations",
     ),
+    "delete-without-where": Rule(
+        "error",
+        "delete in batches with a WHERE clause (each batch its own transaction), or say so with "
+        "`-- sqlmig:lint-ignore delete-without-where`",
+    ),
+    "update-without-where": Rule(
+        "warning",
+        "backfill in batches with a WHERE clause, each its own transaction (a no-transaction "
+        "file), so rows are not all locked at once",
+    ),
+    "identifier-too-long": Rule(
+        "error", "shorten the name to at most 63 bytes, the longest PostgreSQL keeps"),
     "truncate": Rule(
         "error",
         "delete in batches with a WHERE clause, or say so with `-- sqlmig:lint-ignore truncate`",

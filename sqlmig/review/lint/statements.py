@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from sqlmig.core.pg_ast import (
@@ -225,6 +226,45 @@ def _rewrite(state: FileState, node: Any) -> None:
                                   "every read and write waits until it is done")
 
 
+def _whole_table(state: FileState, node: Any) -> None:
+    """DELETE or UPDATE with no WHERE on an existing table, in an up migration: every row,
+    each locked until the migration commits."""
+    if state.direction != "up" or node.whereClause is not None:
+        return
+    relation = node.relation
+    if not state.existing(relation):
+        return
+    if type(node).__name__ == "DeleteStmt":
+        state.report("delete-without-where",
+                     f"DELETE FROM {relation_name(relation)} without WHERE deletes every row, "
+                     "and holds a lock on each until the migration commits")
+    else:
+        state.report("update-without-where",
+                     f"UPDATE {relation_name(relation)} without WHERE rewrites every row in one "
+                     "transaction, each locked until the migration commits")
+
+
+# Names PostgreSQL truncates (NAMEDATALEN - 1 bytes) with only a NOTICE, as it reads them: the
+# object is then called something else than the migration says. Found in the tokens, since
+# the parse tree holds the names already cut.
+MAX_IDENTIFIER = 63
+
+
+def long_identifiers(text: str) -> Iterator[tuple[int, str]]:
+    """(character offset, name) of each distinct identifier over MAX_IDENTIFIER bytes."""
+    from pglast import parser
+
+    seen = set()
+    for token in parser.scan(text):  # offsets in characters, the end inclusive
+        if token.name != "IDENT":
+            continue
+        raw = text[token.start:token.end + 1]
+        name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+        if len(name.encode("utf-8")) > MAX_IDENTIFIER and name not in seen:
+            seen.add(name)
+            yield token.start, name
+
+
 def _truncate(state: FileState, node: Any) -> None:
     if state.direction != "up":
         return
@@ -285,6 +325,8 @@ CHECKS: dict[str, Any] = {
     "RenameStmt": _rename,
     "DropStmt": _drop,
     "TruncateStmt": _truncate,
+    "DeleteStmt": _whole_table,
+    "UpdateStmt": _whole_table,
     "ReindexStmt": _reindex,
     "VacuumStmt": _rewrite,
     "ClusterStmt": _rewrite,
