@@ -132,6 +132,17 @@ def test_their_safe_variants_are_quiet_too(sql: str) -> None:
     assert [f.rule for f in findings(sql) if f.rule in rules] == []
 
 
+@pytest.mark.parametrize(("column", "said"), [
+    ("n bigint GENERATED ALWAYS AS IDENTITY", "ADD COLUMN n as an identity column on"),
+    ("s text GENERATED ALWAYS AS (lower(name)) STORED",
+     "ADD COLUMN s as a stored generated column on"),
+    ("k bigserial", "ADD COLUMN k bigserial on"),
+])
+def test_a_computed_column_is_named_as_the_migration_writes_it(column: str, said: str) -> None:
+    [found] = of("add-column-volatile-default", f"ALTER TABLE users ADD COLUMN {column};")
+    assert found.message.startswith(said + " existing table users rewrites it")
+
+
 def test_a_down_may_drop_the_index_its_up_built() -> None:
     """Dropping what the up created is a down's job; lint reads downs for data loss only."""
     assert of("index-not-concurrent", "DROP INDEX users_email_idx;", direction="down") == []

@@ -119,7 +119,9 @@ def _added_column(state: FileState, table: str, column: Any) -> None:
     location = getattr(column, "location", None)
     computed = "CONSTR_IDENTITY" in constraints or bool(stored)
     if column_type in SERIAL_TYPES or computed:
-        how = column_type if column_type in SERIAL_TYPES else "an identity or generated column"
+        how = (column_type if column_type in SERIAL_TYPES
+               else "as an identity column" if "CONSTR_IDENTITY" in constraints
+               else "as a stored generated column")
         state.report("add-column-volatile-default",
                      f"ADD COLUMN {column.colname} {how} on existing table {table} rewrites it "
                      "under an exclusive lock to fill every row", location)
