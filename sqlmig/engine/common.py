@@ -3,7 +3,7 @@ clean session it starts from, and when its commit waits for the disk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import psycopg
@@ -97,10 +97,13 @@ def committed(session: Session, step: Step, *, durable: bool) -> None:
 
 
 @contextmanager
-def listening(session: Session, reporter: Reporter, step: Step | None) -> Iterator[None]:
-    """The server's warnings and notices while `step` runs go to the reporter, naming it."""
+def listening(session: Session, reporter: Reporter,
+              running: Step | Callable[[], Step]) -> Iterator[None]:
+    """The server's warnings and notices go to the reporter, naming the step that ran (or,
+    for a batch, the one `running()` says was running when each arrived)."""
+    step_of = running if callable(running) else lambda: running
     session.listener = lambda severity, message: reporter.server_message(severity, message,
-                                                                         step)
+                                                                         step_of())
     try:
         yield
     finally:
