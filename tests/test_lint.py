@@ -171,6 +171,7 @@ def test_a_finding_carries_the_path_line_column_message_and_fix() -> None:
     [finding] = findings("-- comment\n\n  DROP TABLE public.accounts;\n")
     assert finding == Finding(
         "drop-table", "error", PATH, 3, 3, finding.message, RULES["drop-table"].fix,
+        "  DROP TABLE public.accounts;",
     )
     assert "DROP TABLE public.accounts" in finding.message
 

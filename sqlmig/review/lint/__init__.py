@@ -71,7 +71,7 @@ def lint_file(
         return [
             finding("syntax-error", path, hazard.line, hazard.column,
                      hazard.what if hazard.kind == "syntax" else
-                     meta_command(hazard.what))
+                     meta_command(hazard.what), text=text)
             for hazard in hazards(text)
             if "syntax-error" not in disabled
         ]
@@ -95,7 +95,7 @@ def lint_file(
             state.findings.append(finding(
                 "identifier-too-long", path, line, column,
                 f"{name!r} is {len(name.encode('utf-8'))} bytes: PostgreSQL keeps the first "
-                f"{MAX_IDENTIFIER} and names it {kept!r}"))
+                f"{MAX_IDENTIFIER} and names it {kept!r}", text=text))
     return state.findings
 
 
@@ -146,4 +146,4 @@ def _check_down_drops(state: FileState, down_text: str) -> None:
             what += f" on {dotted(created.table)}"
         state.findings.append(finding(
             "down-does-not-drop", state.path, created.line, created.column,
-            f"the up creates {what}, and the down file never drops it"))
+            f"the up creates {what}, and the down file never drops it", text=state.text))

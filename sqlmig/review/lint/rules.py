@@ -130,6 +130,14 @@ class Finding:
     column: int | None
     message: str
     fix: str
+    source: str | None = None  # the line of the file the finding points at, for a caret
+    suggestion: str | None = None  # the safer SQL, in the migration's own names
+
+
+def source_line(text: str, line: int) -> str:
+    """Line `line` (1-based) of text, without its line break."""
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def file_problem(problem: MigrationFileError) -> Finding:
@@ -137,6 +145,10 @@ def file_problem(problem: MigrationFileError) -> Finding:
     return finding("file-problem", problem.path, problem.line or 1, None, problem.message)
 
 
-def finding(rule: str, path: Path, line: int, column: int | None, message: str) -> Finding:
+def finding(rule: str, path: Path, line: int, column: int | None, message: str, *,
+            text: str | None = None, suggestion: str | None = None) -> Finding:
+    """`text` is the file's, to quote the line the finding points at."""
     spec = RULES[rule]
-    return Finding(rule, spec.severity, path, line, column, message, spec.fix)
+    source = source_line(text, line) if text is not None else None
+    return Finding(rule, spec.severity, path, line, column, message, spec.fix, source,
+                   suggestion)

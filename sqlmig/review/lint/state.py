@@ -31,12 +31,15 @@ class FileState:
     def begin_statement(self, start: int, ignored: frozenset[str]) -> None:
         self.start, self.ignored = start, ignored
 
-    def report(self, rule: str, message: str, location: int | None = None) -> None:
+    def report(self, rule: str, message: str, location: int | None = None, *,
+               suggestion: str | None = None) -> None:
+        """`suggestion`: the safer SQL for this statement, in its own names."""
         if rule in self.disabled or rule in self.ignored:
             return
         offset = location if location is not None and location >= 0 else self.start
         line, column = locate(self.text, offset + 1)
-        self.findings.append(finding(rule, self.path, line, column, message))
+        self.findings.append(finding(rule, self.path, line, column, message, text=self.text,
+                                     suggestion=suggestion))
 
     def existing(self, relation: Any) -> bool:
         return not among(relation_key(relation), self.created_tables)
