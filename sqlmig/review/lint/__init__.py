@@ -24,7 +24,7 @@ from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError
 from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import RULES, Finding, finding
-from sqlmig.review.lint.state import FileState
+from sqlmig.review.lint.state import NEWEST_PG, FileState
 from sqlmig.review.lint.statements import CHECKS, MAX_IDENTIFIER, long_identifiers
 
 __all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
@@ -35,6 +35,7 @@ IGNORE = re.compile(r"^[ \t]*--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)", re.MUL
 
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
+    pg_version: int = NEWEST_PG,
 ) -> list[Finding]:
     """Both files of a migration; the up is also checked against what its down drops. Big
     files (bulk data, held as bytes) are not linted, so not decoded either."""
@@ -47,19 +48,22 @@ def lint_migration(
     if not up.big:
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
-                              disabled=disabled, lock_timeout=lock_timeout)
+                              disabled=disabled, lock_timeout=lock_timeout,
+                              pg_version=pg_version)
     if down is not None and not down.big:
         findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
-                              lock_timeout=lock_timeout)
+                              lock_timeout=lock_timeout, pg_version=pg_version)
     return findings
 
 
 def lint_file(
     path: Path, text: str, *, direction: str = "up", down_text: str | None = None,
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
+    pg_version: int = NEWEST_PG,
 ) -> list[Finding]:
-    """Findings for one file. `lock_timeout` says one is configured for every migration. Files
-    over sqlfile.BIG_FILE (bulk data) are not parsed."""
+    """Findings for one file. `lock_timeout` says one is configured for every migration;
+    `pg_version` is the major version of the server it will run on. Files over
+    sqlfile.BIG_FILE (bulk data) are not parsed."""
     if len(text) > sqlfile.BIG_FILE:
         return []
     from pglast import parser
@@ -77,7 +81,8 @@ def lint_file(
         ]
     state = FileState(path, text, direction, disabled,
                        transactional="no-transaction" not in directives,
-                       lock_timeout=lock_timeout or "lock-timeout" in directives)
+                       lock_timeout=lock_timeout or "lock-timeout" in directives,
+                       pg_version=pg_version)
     if state.transactional and unwrapped(text) is not None:
         statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
     previous_end = 0

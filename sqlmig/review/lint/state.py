@@ -12,6 +12,8 @@ from sqlmig.core.pg_ast import among, relation_key
 from sqlmig.review.lint.reversal import Created
 from sqlmig.review.lint.rules import Finding, finding
 
+NEWEST_PG = 18  # rules follow the newest PostgreSQL unless told the target's version
+
 
 @dataclass
 class FileState:
@@ -21,6 +23,7 @@ class FileState:
     disabled: frozenset[str]
     transactional: bool
     lock_timeout: bool
+    pg_version: int = NEWEST_PG  # the major version the migrations will run on
     findings: list[Finding] = field(default_factory=list)
     created_tables: set[tuple[str | None, str]] = field(default_factory=set)
     created: list[Created] = field(default_factory=list)
