@@ -31,6 +31,12 @@ def lint(
         typer.Option("--disable", metavar="RULE",
                      help="Rule to skip (repeatable); adds to lint_disable."),
     ] = None,
+    enable: Annotated[
+        list[str] | None,
+        typer.Option("--enable", metavar="RULE",
+                     help="Opt-in rule to run (repeatable; `style` for all of them); adds to "
+                          "lint_enable."),
+    ] = None,
     migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -50,7 +56,8 @@ def lint(
         if fmt not in FORMATS:
             raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
         settings = settings_for(None, None, require_url=False, migrations_dir=migrations_dir)
-        findings = commands.lint(settings, paths or [], disable=disable or [])
+        findings = commands.lint(settings, paths or [], disable=disable or [],
+                                 enable=enable or [])
         if fmt == "json":
             render_review.print_json(render_review.lint_json(findings))
         elif fmt == "github":

@@ -10,19 +10,22 @@ from sqlmig.core import files, sqlfile
 from sqlmig.core.config import Settings
 from sqlmig.errors import ConfigError
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
-from sqlmig.review.lint.rules import file_problem
+from sqlmig.review.lint.rules import OPT_IN_RULES, file_problem
+from sqlmig.review.lint.style import STYLE
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *,
-         disable: Iterable[str] = ()) -> list[Finding]:
+         disable: Iterable[str] = (), enable: Iterable[str] = ()) -> list[Finding]:
     """Static checks of the named files (default: every migration in the migrations
     directory), offline; findings in file, line and rule order. `disable` names rules to
-    skip besides the setting lint_disable."""
+    skip besides the setting lint_disable; `enable` opt-in rules to run besides lint_enable
+    ("style": all of them)."""
     disabled = frozenset(settings.lint_disable) | frozenset(disable)
     unknown = sorted(disabled - set(RULES))
     if unknown:
         raise ConfigError(f"lint_disable/--disable: unknown rule(s) {', '.join(unknown)} "
                           f"(rules: {', '.join(sorted(RULES))})")
+    enabled = _enabled(settings, enable)
     lock_timeout = settings.lock_timeout is not None
     findings = []
     if not paths:
@@ -32,15 +35,16 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *,
         # a file that is no migration is a finding: lint still reads every other one
         findings += [file_problem(p) for p in scan.problems if "file-problem" not in disabled]
         for migration in scan.migrations:
-            findings += lint_migration(migration, disabled=disabled, lock_timeout=lock_timeout)
+            findings += lint_migration(migration, disabled=disabled, lock_timeout=lock_timeout,
+                                       enabled=enabled)
     else:
-        findings = _lint_paths(paths, settings.migrations_dir, disabled, lock_timeout)
+        findings = _lint_paths(paths, settings.migrations_dir, disabled, lock_timeout, enabled)
     findings.sort(key=lambda f: (str(f.path), f.line, f.rule))
     return findings
 
 
 def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset[str],
-                lock_timeout: bool) -> list[Finding]:
+                lock_timeout: bool, enabled: frozenset[str]) -> list[Finding]:
     """Named files (e.g. what pre-commit passes): an up is checked with its down; a file outside
     the migrations directory on its own."""
     missing = [str(p) for p in paths if not p.is_file()]
@@ -53,7 +57,7 @@ def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset
     for path in dict.fromkeys(p.resolve() for p in paths):
         if path in ups:
             findings += lint_migration(ups[path], disabled=disabled,
-                                              lock_timeout=lock_timeout)
+                                       lock_timeout=lock_timeout, enabled=enabled)
             continue
         pair = next((m for m in ups.values() if m.down and m.down.path.resolve() == path), None)
         if pair is not None and pair.up.path.resolve() in wanted:
@@ -64,5 +68,19 @@ def _lint_paths(paths: Sequence[Path], migrations_dir: Path, disabled: frozenset
         direction = "down" if path.name.endswith(".down.sql") else "up"
         shown = next(p for p in paths if p.resolve() == path)
         findings += lint_file(shown, sql_file.text, direction=direction,
-                                     disabled=disabled, lock_timeout=lock_timeout)
+                                     disabled=disabled, lock_timeout=lock_timeout,
+                                     enabled=enabled)
     return findings
+
+
+def _enabled(settings: Settings, enable: Iterable[str]) -> frozenset[str]:
+    """The opt-in rules to run. Naming a rule that runs anyway is allowed (a no-op)."""
+    named = frozenset(settings.lint_enable) | frozenset(enable)
+    unknown = sorted(named - set(RULES) - {STYLE})
+    if unknown:
+        raise ConfigError(f"lint_enable/--enable: unknown rule(s) {', '.join(unknown)} "
+                          f"(opt-in rules: {STYLE} for all, {', '.join(sorted(OPT_IN_RULES))})")
+    enabled = OPT_IN_RULES if STYLE in named else named & OPT_IN_RULES
+    if settings.statement_timeout is not None:  # config sets one for every migration
+        enabled -= {"statement-timeout-missing"}
+    return enabled

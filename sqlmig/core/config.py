@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "snapshot_before_migrate": None,  # default: on for production only
     "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
+    "lint_enable": [],
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -80,6 +81,7 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot_before_migrate": (bool,),
     "snapshot_dir": (str,),
     "lint_disable": (list,),
+    "lint_enable": (list,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
@@ -117,6 +119,7 @@ class Settings:
     snapshot_before_migrate: bool = False
     snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
+    lint_enable: tuple[str, ...] = ()  # opt-in lint rules to run too ("style": all)
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property
@@ -306,6 +309,7 @@ def resolve(
         dump_schema=values["dump_schema"],
         schema_file=values["schema_file"],
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
+        lint_enable=tuple(str(rule) for rule in values["lint_enable"]),
         snapshot_dir=root / values["snapshot_dir"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
@@ -338,6 +342,7 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "snapshot_before_migrate": settings.snapshot_before_migrate,
         "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
+        "lint_enable": list(settings.lint_enable),
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 

@@ -23,6 +23,7 @@ CONFIG = """\
 # snapshot_before_migrate = false   # pg_dump before migrating (default true in production)
 # snapshot_dir = ".sqlmig/snapshots" # where those backups go (env SQLMIG_SNAPSHOT_DIR)
 # lint_disable = []                 # lint rule ids to skip everywhere
+# lint_enable = []                  # opt-in lint rules to run ("style": all of them)
 # database_url = ""                 # prefer DATABASE_URL* in the environment
 
 # Per-environment overrides of any key above:

@@ -26,6 +26,7 @@ from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import RULES, Finding, finding
 from sqlmig.review.lint.state import NEWEST_PG, FileState
 from sqlmig.review.lint.statements import CHECKS, MAX_IDENTIFIER, long_identifiers
+from sqlmig.review.lint.style import StyleChecks
 
 __all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
 
@@ -35,10 +36,11 @@ IGNORE = re.compile(r"^[ \t]*--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)", re.MUL
 
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
-    pg_version: int = NEWEST_PG,
+    pg_version: int = NEWEST_PG, enabled: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Both files of a migration; the up is also checked against what its down drops. Big
-    files (bulk data, held as bytes) are not linted, so not decoded either."""
+    files (bulk data, held as bytes) are not linted, so not decoded either. `enabled`: the
+    opt-in rules to run too."""
     up, down = migration.up, migration.down
     findings = []
     if migration.no_op and "no-op-migration" not in disabled:
@@ -49,21 +51,22 @@ def lint_migration(
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
                               disabled=disabled, lock_timeout=lock_timeout,
-                              pg_version=pg_version)
+                              pg_version=pg_version, enabled=enabled)
     if down is not None and not down.big:
         findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
-                              lock_timeout=lock_timeout, pg_version=pg_version)
+                              lock_timeout=lock_timeout, pg_version=pg_version,
+                              enabled=enabled)
     return findings
 
 
 def lint_file(
     path: Path, text: str, *, direction: str = "up", down_text: str | None = None,
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
-    pg_version: int = NEWEST_PG,
+    pg_version: int = NEWEST_PG, enabled: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Findings for one file. `lock_timeout` says one is configured for every migration;
-    `pg_version` is the major version of the server it will run on. Files over
-    sqlfile.BIG_FILE (bulk data) are not parsed."""
+    `pg_version` is the major version of the server it will run on; `enabled` names the
+    opt-in rules to run too. Files over sqlfile.BIG_FILE (bulk data) are not parsed."""
     if len(text) > sqlfile.BIG_FILE:
         return []
     from pglast import parser
@@ -85,11 +88,14 @@ def lint_file(
                        pg_version=pg_version)
     if state.transactional and unwrapped(text) is not None:
         statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
+    style = StyleChecks(state, enabled, "statement-timeout" in directives) if enabled else None
     previous_end = 0
     for raw in statements:
         start = first_token(text, raw.stmt_location or 0)
         state.begin_statement(start, _ignored(path, text, previous_end, start))
         _check_statement(state, raw.stmt)
+        if style is not None:
+            style.check(raw.stmt)
         previous_end = start + (raw.stmt_len or len(text) - start)
     if direction == "up" and down_text is not None:
         _check_down_drops(state, down_text)
