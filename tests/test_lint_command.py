@@ -147,3 +147,66 @@ def test_a_syntax_error_is_a_finding_with_line_and_column(offline: Path) -> None
     [finding] = json.loads(out)["findings"]
     assert code == 5
     assert (finding["rule"], finding["line"], finding["column"]) == ("syntax-error", 2, 24)
+
+
+# --- the opt-in style rules: off unless lint_enable or --enable names them ---------------------
+
+STYLE_UP = "CREATE TABLE orders (id serial PRIMARY KEY, placed timestamp, note varchar(80));\n"
+
+
+def style_rules(*args: str) -> tuple[int, list[str]]:
+    code, out, _ = lint("--json", *args)
+    return code, sorted(f["rule"] for f in json.loads(out)["findings"])
+
+
+@pytest.fixture
+def styled(offline: Path) -> Path:
+    write(offline, "0001_orders.up.sql", STYLE_UP)
+    write(offline, "0001_orders.down.sql", "DROP TABLE orders;\n")
+    return offline
+
+
+def test_style_rules_are_off_by_default(styled: Path) -> None:
+    assert lint() == (0, "ok: no findings\n", "")
+
+
+def test_enable_flag_turns_on_the_rules_it_names_and_style_turns_on_all(styled: Path) -> None:
+    assert style_rules("--enable", "prefer-text", "--enable", "prefer-bigint") == (
+        0, ["prefer-bigint", "prefer-text"])
+    assert style_rules("--enable", "style") == (0, [
+        "prefer-bigint", "prefer-identity", "prefer-text", "prefer-timestamptz"])
+    named = str(styled / "sql" / "0001_orders.up.sql")
+    assert style_rules("--enable", "prefer-timestamptz", named) == (0, ["prefer-timestamptz"])
+
+
+def test_lint_enable_in_config_adds_to_enable_and_disable_still_wins(styled: Path) -> None:
+    (styled / "sqlmig.toml").write_text('lint_enable = ["prefer-identity"]\n', encoding="utf-8")
+    assert style_rules() == (0, ["prefer-identity"])
+    assert style_rules("--enable", "prefer-text") == (0, ["prefer-identity", "prefer-text"])
+    assert style_rules("--enable", "style", "--disable", "prefer-identity") == (0, [
+        "prefer-bigint", "prefer-text", "prefer-timestamptz"])
+    shown = CliRunner().invoke(app, ["config", "--json"])
+    assert json.loads(shown.stdout)["settings"]["lint_enable"] == {
+        "value": ["prefer-identity"], "source": "sqlmig.toml"}
+
+
+def test_statement_timeout_in_config_covers_every_file(offline: Path) -> None:
+    write(offline, "0001_note.up.sql", "ALTER TABLE orders ADD COLUMN note text;\n")
+    write(offline, "0001_note.down.sql", "ALTER TABLE orders DROP COLUMN note;\n")
+    enable = ("--enable", "statement-timeout-missing", "--disable", "lock-timeout-missing")
+    assert style_rules(*enable) == (0, ["statement-timeout-missing"] * 2)
+    (offline / "sqlmig.toml").write_text('statement_timeout = "1min"\n', encoding="utf-8")
+    assert style_rules(*enable) == (0, [])
+
+
+@pytest.mark.parametrize("where", ["flag", "config"])
+def test_an_unknown_rule_to_enable_is_a_one_line_error_naming_the_setting(
+        offline: Path, where: str) -> None:
+    if where == "config":
+        (offline / "sqlmig.toml").write_text('lint_enable = ["prefer-bigints"]\n',
+                                             encoding="utf-8")
+    code, out, err = lint(*(["--enable", "prefer-bigints"] if where == "flag" else []))
+    assert code == 2 and out == ""
+    assert err.startswith("error: lint_enable/--enable: unknown rule(s) prefer-bigints "
+                          "(opt-in rules: style for all, no-transaction-idempotent, ")
+    assert len(err.strip().splitlines()) == 1
