@@ -105,7 +105,9 @@ class StyleChecks:
                    BIGINT)
         typmods = column.typeName.typmods
         if base in LIMITED_TEXT and built_in and typmods:
-            check = f"char_length({_quoted(column.colname)}) <= {constant(typmods[0])}"
+            # an array's elements would need a function of their own to check: text[] alone
+            check = "" if column.typeName.arrayBounds else (
+                f"char_length({_quoted(column.colname)}) <= {constant(typmods[0])}")
             report("prefer-text",
                    "pads values with spaces and ignores the padding in comparisons; text stores "
                    "the same without surprises" if base == "bpchar" else
@@ -246,16 +248,7 @@ OR_REPLACE_TRIGGER = 14  # CREATE OR REPLACE TRIGGER is PostgreSQL 14+
 
 def _idempotent(state: FileState, node: Any) -> None:
     kind = type(node).__name__
-    if kind == "AlterTableStmt":
-        commands = [c for c in node.cmds or ()
-                    if enum_name(c.subtype) in ALTER_RERUNNABLE and not c.missing_ok]
-        words = sorted({ALTER_RERUNNABLE[enum_name(c.subtype)] for c in commands})
-    elif kind in RERUNNABLE and not getattr(node, RERUNNABLE[kind][0]):
-        if kind == "AlterEnumStmt" and node.oldVal:
-            return  # RENAME VALUE has no IF NOT EXISTS
-        words = [RERUNNABLE[kind][1]]
-    else:
-        return
+    words = _missing(kind, node)
     if not words:
         return
     fixed = copy.deepcopy(node)
@@ -271,9 +264,24 @@ def _idempotent(state: FileState, node: Any) -> None:
     if kind == "IndexStmt" and not node.idxname:
         message += " (name the index: IF NOT EXISTS needs the name)"
         suggestion = None
-    elif kind == "CreateTrigStmt" and state.pg_version < OR_REPLACE_TRIGGER:
+    elif kind == "CreateTrigStmt" and (node.isconstraint or state.pg_version < OR_REPLACE_TRIGGER):
         suggestion = (f"DROP TRIGGER IF EXISTS {_quoted(node.trigname)} ON "
                       f"{_sql(node.relation)}; {_sql(node)}")
     if suggestion is not None and len(suggestion) > LONGEST_SUGGESTION:
         suggestion = None
     state.report("no-transaction-idempotent", message, suggestion=suggestion)
+
+
+def _missing(kind: str, node: Any) -> list[str]:
+    """What the statement lacks to be rerun harmlessly (IF NOT EXISTS, ...), if anything."""
+    if kind == "AlterTableStmt":
+        return sorted({ALTER_RERUNNABLE[enum_name(c.subtype)] for c in node.cmds or ()
+                       if enum_name(c.subtype) in ALTER_RERUNNABLE and not c.missing_ok})
+    if kind not in RERUNNABLE or getattr(node, RERUNNABLE[kind][0]):
+        return []
+    if kind == "AlterEnumStmt" and node.oldVal:
+        return []  # RENAME VALUE has no IF NOT EXISTS
+    relation = {"CreateStmt": "relation", "CreateSeqStmt": "sequence", "ViewStmt": "view"}.get(kind)
+    if relation is not None and getattr(node, relation).relpersistence == "t":
+        return []  # a temporary object is gone when the rerun's new session starts
+    return [RERUNNABLE[kind][1]]
