@@ -134,7 +134,7 @@ def test_serial_is_both_too_narrow_and_no_identity_each_at_its_column() -> None:
     found = style("CREATE TABLE t (\n  name text,\n  id serial\n);")
     assert [(f.rule, f.line, f.column) for f in found] == [
         ("prefer-bigint", 3, 3), ("prefer-identity", 3, 3)]
-    assert found[0].message.startswith("t.id serial: holds at most 2,147,483,647")
+    assert found[0].message.startswith("t.id serial holds at most 2,147,483,647")
 
 
 def test_statement_timeout_missing_is_one_finding_per_file_at_the_first_statement() -> None:

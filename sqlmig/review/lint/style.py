@@ -84,13 +84,13 @@ class StyleChecks:
         if len(names) > 1 and names[0] != "pg_catalog":
             return  # a type of the project's own, whatever its name
         base, built_in = names[-1], names[0] == "pg_catalog"
-        where = f"{_sql(relation)}.{_quoted(column.colname)} {_sql(column.typeName)}"
         identity = base in SERIAL_TYPES
 
         def report(rule: str, message: str, new_type: str, check: str = "") -> None:
             if rule in self.enabled:
+                where = f"{_sql(relation)}.{_quoted(column.colname)} {_sql(column.typeName)}"
                 self.state.report(
-                    rule, f"{where}: {message}", getattr(column, "location", None),
+                    rule, f"{where} {message}", getattr(column, "location", None),
                     suggestion=_column(relation if added else None, column, new_type,
                                        identity=identity, check=check))
 
@@ -100,7 +100,7 @@ class StyleChecks:
                    "it later rewrites the table under an exclusive lock", BIGINT)
         if identity:
             report("prefer-identity",
-                   f"{base} is a sequence and a DEFAULT bolted on: an identity column is the "
+                   "a sequence and a DEFAULT bolted on: an identity column is the "
                    "SQL-standard form, owned by the column (grants, copies and dumps follow it)",
                    BIGINT)
         typmods = column.typeName.typmods
@@ -111,8 +111,9 @@ class StyleChecks:
             report("prefer-text",
                    "pads values with spaces and ignores the padding in comparisons; text stores "
                    "the same without surprises" if base == "bpchar" else
-                   "its length limit changes only with ALTER COLUMN TYPE; text stores the same, "
-                   "and a CHECK holds the limit", "text", check)
+                   "keeps its limit in the type: changing it takes an ACCESS EXCLUSIVE lock (and "
+                   "a rewrite to shorten it); text stores the same, and a CHECK holds the limit",
+                   "text", check)
         if base == "timestamp" and built_in:
             report("prefer-timestamptz",
                    "stores no time zone: the same instant reads differently in sessions of "
