@@ -88,7 +88,7 @@ class StyleChecks:
 
         def report(rule: str, message: str, new_type: str, check: str = "") -> None:
             if rule in self.enabled:
-                where = f"{_sql(relation)}.{_quoted(column.colname)} {_sql(column.typeName)}"
+                where = f"{_name(relation)}.{_quoted(column.colname)} {_shown(column.typeName)}"
                 self.state.report(
                     rule, f"{where} {message}", getattr(column, "location", None),
                     suggestion=_column(relation if added else None, column, new_type,
@@ -143,8 +143,8 @@ def _column(relation: Any, column: Any, new_type: str, *, identity: bool, check:
     table (an added column), the definition alone inside a CREATE TABLE."""
     from pglast import ast, enums
 
-    new = copy.deepcopy(column)
-    old = new.typeName
+    new = copy.copy(column)  # shallow: a deep copy drags in every ancestor printing linked
+    old = column.typeName
     new.typeName = ast.TypeName(
         names=tuple(ast.String(sval=n) for n in new_type.split(".")), typemod=-1,
         arrayBounds=old.arrayBounds,
@@ -155,7 +155,23 @@ def _column(relation: Any, column: Any, new_type: str, *, identity: bool, check:
     definition = _sql(new) + (f" CHECK ({check})" if check else "")
     if relation is None:
         return definition
-    return f"ALTER TABLE {_sql(relation)} ADD COLUMN {definition}"
+    return f"ALTER TABLE {_name(relation)} ADD COLUMN {definition}"
+
+
+# How the types this module flags are written, from the parser's names
+SPELLED = {"int4": "integer", "int2": "smallint", "bpchar": "char", "varchar": "varchar"}
+
+
+def _shown(type_name: Any) -> str:
+    """A built-in type as SQL spells it: `varchar(255)`, `integer[]`."""
+    base = strings(type_name)[-1]
+    modifiers = [constant(m) for m in type_name.typmods or ()]
+    shown = SPELLED.get(base, base) + (f"({', '.join(map(str, modifiers))})" if modifiers else "")
+    return shown + "[]" * len(type_name.arrayBounds or ())
+
+
+def _name(relation: Any) -> str:
+    return ".".join(_quoted(n) for n in (relation.schemaname, relation.relname) if n)
 
 
 def _opening(node: Any) -> str:
@@ -252,8 +268,9 @@ def _idempotent(state: FileState, node: Any) -> None:
     words = _missing(kind, node)
     if not words:
         return
-    fixed = copy.deepcopy(node)
+    fixed = copy.copy(node)  # shallow, as in _column
     if kind == "AlterTableStmt":
+        fixed.cmds = tuple(copy.copy(c) for c in node.cmds)
         for command in fixed.cmds:
             if enum_name(command.subtype) in ALTER_RERUNNABLE:
                 command.missing_ok = True
@@ -267,7 +284,7 @@ def _idempotent(state: FileState, node: Any) -> None:
         suggestion = None
     elif kind == "CreateTrigStmt" and (node.isconstraint or state.pg_version < OR_REPLACE_TRIGGER):
         suggestion = (f"DROP TRIGGER IF EXISTS {_quoted(node.trigname)} ON "
-                      f"{_sql(node.relation)}; {_sql(node)}")
+                      f"{_name(node.relation)}; {_sql(node)}")
     if suggestion is not None and len(suggestion) > LONGEST_SUGGESTION:
         suggestion = None
     state.report("no-transaction-idempotent", message, suggestion=suggestion)
