@@ -7,15 +7,16 @@ through FileState like statements.py; never decides which rules are on.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmig.core.pg_ast import constant, enum_name, nodes, relation_name, strings
+from sqlmig.review.lint import suggest
+from sqlmig.review.lint.altering import SERIAL_TYPES
 from sqlmig.review.lint.state import FileState
-from sqlmig.review.lint.statements import SERIAL_TYPES, ZERO_DURATION
+from sqlmig.review.lint.statements import ZERO_DURATION
 
 # `lint_enable = ["style"]` turns on every rule RULES marks opt_in
 STYLE = "style"
@@ -143,19 +144,19 @@ def _column(relation: Any, column: Any, new_type: str, *, identity: bool, check:
     table (an added column), the definition alone inside a CREATE TABLE."""
     from pglast import ast, enums
 
-    new = copy.copy(column)  # shallow: a deep copy drags in every ancestor printing linked
     old = column.typeName
-    new.typeName = ast.TypeName(
+    constraints = tuple(column.constraints or ())
+    if identity:  # BY DEFAULT: like serial, explicit ids (seeds, copies) are still accepted
+        constraints = (ast.Constraint(contype=enums.ConstrType.CONSTR_IDENTITY,
+                                      generated_when="d"), *constraints)
+    new = suggest.changed(column, constraints=constraints or None, typeName=ast.TypeName(
         names=tuple(ast.String(sval=n) for n in new_type.split(".")), typemod=-1,
         arrayBounds=old.arrayBounds,
-        typmods=old.typmods if new_type == "timestamptz" else None)  # keeps its precision
-    if identity:  # BY DEFAULT: like serial, explicit ids (seeds, copies) are still accepted
-        new.constraints = (ast.Constraint(contype=enums.ConstrType.CONSTR_IDENTITY,
-                                          generated_when="d"), *(new.constraints or ()))
-    definition = _sql(new) + (f" CHECK ({check})" if check else "")
+        typmods=old.typmods if new_type == "timestamptz" else None))  # keeps its precision
+    definition = suggest.sql(new) + (f" CHECK ({check})" if check else "")
     if relation is None:
         return definition
-    return f"ALTER TABLE {_name(relation)} ADD COLUMN {definition}"
+    return f"ALTER TABLE {_name(relation)} ADD COLUMN {definition};"
 
 
 # How the types this module flags are written, from the parser's names
@@ -176,14 +177,8 @@ def _name(relation: Any) -> str:
 
 def _opening(node: Any) -> str:
     """A statement's first words, enough to name it: `CREATE INDEX CONCURRENTLY i ON t`."""
-    text = re.split(r" \(| AS ", _sql(node), maxsplit=1)[0]
+    text = re.split(r" \(| AS ", suggest.sql(node), maxsplit=1)[0]
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _sql(node: Any) -> str:
-    from pglast.stream import RawStream
-
-    return str(RawStream()(node))
 
 
 def _quoted(name: str) -> str:
@@ -268,23 +263,21 @@ def _idempotent(state: FileState, node: Any) -> None:
     words = _missing(kind, node)
     if not words:
         return
-    fixed = copy.copy(node)  # shallow, as in _column
     if kind == "AlterTableStmt":
-        fixed.cmds = tuple(copy.copy(c) for c in node.cmds)
-        for command in fixed.cmds:
-            if enum_name(command.subtype) in ALTER_RERUNNABLE:
-                command.missing_ok = True
+        fixed = suggest.changed(node, cmds=tuple(
+            suggest.changed(c, missing_ok=True) if enum_name(c.subtype) in ALTER_RERUNNABLE
+            else c for c in node.cmds))
     else:
-        setattr(fixed, RERUNNABLE[kind][0], True)
+        fixed = suggest.changed(node, **{RERUNNABLE[kind][0]: True})
     message = (f"{_opening(node)} without {' / '.join(words)} in a no-transaction file: after a "
                "failure later in the file, the rerun fails here")
-    suggestion: str | None = _sql(fixed)
+    suggestion: str | None = suggest.sql(fixed) + ";"
     if kind == "IndexStmt" and not node.idxname:
         message += " (name the index: IF NOT EXISTS needs the name)"
         suggestion = None
     elif kind == "CreateTrigStmt" and (node.isconstraint or state.pg_version < OR_REPLACE_TRIGGER):
         suggestion = (f"DROP TRIGGER IF EXISTS {_quoted(node.trigname)} ON "
-                      f"{_name(node.relation)}; {_sql(node)}")
+                      f"{_name(node.relation)};\n{suggest.sql(node)};")
     if suggestion is not None and len(suggestion) > LONGEST_SUGGESTION:
         suggestion = None
     state.report("no-transaction-idempotent", message, suggestion=suggestion)
