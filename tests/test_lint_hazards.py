@@ -303,6 +303,8 @@ def test_a_type_change_postgresql_makes_in_place_is_quiet(tmp_path: Path, change
 def test_a_type_change_that_rewrites_is_an_error(tmp_path: Path, change: str) -> None:
     found = history(tmp_path, TYPES, f"ALTER TABLE items ALTER COLUMN {change};\n")
     assert [f.rule for f in found] == ["alter-column-type"]
+    if change.startswith("n "):
+        assert "TYPE bigint from integer on existing table items" in found[0].message
 
 
 def test_the_type_is_followed_through_renames_and_later_changes(tmp_path: Path) -> None:

@@ -34,8 +34,14 @@ class ColumnType:
         return cls(strings(node)[-1], tuple(modifiers), bool(node.arrayBounds))
 
     def shown(self) -> str:
+        """As users write it: integer, not int4."""
         modifiers = f"({', '.join(map(str, self.modifiers))})" if self.modifiers else ""
-        return f"{self.name}{modifiers}{'[]' if self.array else ''}"
+        name = _WRITTEN.get(self.name, self.name)
+        return f"{name}{modifiers}{'[]' if self.array else ''}"
+
+
+_WRITTEN = {"int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
+            "float8": "double precision", "bool": "boolean", "bpchar": "char"}
 
 
 # Types whose modifier can grow (or go) without PostgreSQL touching a row: the length of
