@@ -40,7 +40,7 @@ def _create_table(state: FileState, node: Any) -> None:
         elif type(element).__name__ == "Constraint" and element.conname:
             column = not_null_check(element.raw_expr)
             if column is not None:
-                state.known.checks[(relation.relname, element.conname)] = (column, True)
+                state.known.table(relation.relname).checks[element.conname] = (column, True)
     for referenced in _references(node):
         if state.existing(referenced):
             name = relation_name(referenced)
@@ -49,7 +49,10 @@ def _create_table(state: FileState, node: Any) -> None:
 
 
 def _references(node: Any) -> list[Any]:
-    return [c.pktable for c in nodes(node.tableElts)
+    constraints = [c for element in node.tableElts or ()
+                   for c in (element.constraints or () if type(element).__name__ == "ColumnDef"
+                             else (element,))]
+    return [c.pktable for c in constraints
             if type(c).__name__ == "Constraint" and enum_name(c.contype) == "CONSTR_FOREIGN"]
 
 
@@ -65,6 +68,8 @@ def _select(state: FileState, node: Any) -> None:
     into = getattr(node, "intoClause", None)
     if into is not None:  # SELECT ... INTO new_table
         state.created_tables.add(relation_key(into.rel))
+    if "set_config" not in state.text:
+        return
     for call in nodes(node):
         if type(call).__name__ != "FuncCall" or strings(call.funcname)[-1:] != ["set_config"]:
             continue
