@@ -30,7 +30,10 @@ def alter_table(state: FileState, node: Any) -> None:
     existing = state.existing(relation)
     table, key = relation_name(relation), relation.relname
     if existing:
-        state.needs_lock_timeout(locks.alter_table(node.cmds), table, f"ALTER TABLE {table}")
+        mode = locks.alter_table(node.cmds)
+        state.needs_lock_timeout(mode, table, f"ALTER TABLE {table}")
+        if mode == locks.ACCESS_EXCLUSIVE and state.transactional:
+            state.locked.setdefault(key, state.line())
     _same_column_twice(state, node.cmds or ())
     for command in node.cmds or ():
         subtype = enum_name(command.subtype)
@@ -57,6 +60,10 @@ def alter_table(state: FileState, node: Any) -> None:
                              f"DROP COLUMN {table}.{command.name} in an up migration deletes "
                              "its data, and running code that still reads it breaks")
             state.known.drop_column(key, command.name)
+        elif subtype in _REWRITES and existing:
+            state.report("table-rewrite",
+                         f"{_REWRITES[subtype]} on {table} rewrites the table under an ACCESS "
+                         "EXCLUSIVE lock: every read and write waits until it is done")
         elif subtype == "AT_SetNotNull" and existing:
             _set_not_null(state, table, key, command.name)
         elif subtype == "AT_DetachPartition" and existing and not definition.concurrent:
@@ -68,6 +75,11 @@ def alter_table(state: FileState, node: Any) -> None:
                 suggestion=None if state.pg_version < 14 else (
                     suggest.NO_TRANSACTION + f"ALTER TABLE {table} DETACH PARTITION "
                     f"{relation_name(definition.name)} CONCURRENTLY;"))
+
+
+# ALTER TABLE subcommands that copy the whole table to a new file.
+_REWRITES = {"AT_SetLogged": "SET LOGGED", "AT_SetUnLogged": "SET UNLOGGED",
+             "AT_SetTableSpace": "SET TABLESPACE", "AT_SetAccessMethod": "SET ACCESS METHOD"}
 
 
 def learn_column(state: FileState, table: str, column: Any) -> None:
