@@ -228,3 +228,20 @@ def test_lint_is_right_about_what_postgresql_does(witness: psycopg.Connection, n
         assert case.blocks in seen.blocking, seen
     if case.rule is None:  # the safe variant: no rewrite, no full scan of an existing table
         assert not seen.scanned & {"users", "orders", "d"} - {case.scan}, seen
+
+
+def test_the_shipped_list_of_built_in_functions_matches_the_servers_catalog(
+    witness: psycopg.Connection,
+) -> None:
+    """pg_functions.txt (tools/pg_functions.py) says, for every name the server knows too,
+    what the server's pg_proc says: volatile or not."""
+    from sqlmig.review.lint.volatility import builtins
+
+    server = dict(witness.execute(
+        "SELECT proname, bool_or(provolatile = 'v') FROM pg_proc "
+        "WHERE pronamespace = 'pg_catalog'::regnamespace GROUP BY proname").fetchall())
+    shipped = builtins()
+    common = server.keys() & shipped.keys()
+    assert len(common) > 0.9 * len(server)  # an older server lacks a few newer names
+    assert {name for name in common if server[name] != shipped[name]} == set()
+    assert shipped["random"] and shipped["nextval"] and not shipped["now"]
