@@ -303,6 +303,8 @@ def test_a_type_change_postgresql_makes_in_place_is_quiet(tmp_path: Path, change
 def test_a_type_change_that_rewrites_is_an_error(tmp_path: Path, change: str) -> None:
     found = history(tmp_path, TYPES, f"ALTER TABLE items ALTER COLUMN {change};\n")
     assert [f.rule for f in found] == ["alter-column-type"]
+    if change.startswith("n "):
+        assert "TYPE bigint from integer on existing table items" in found[0].message
 
 
 def test_the_type_is_followed_through_renames_and_later_changes(tmp_path: Path) -> None:
@@ -438,3 +440,70 @@ def test_every_suggestion_is_sql_postgresql_parses() -> None:
     assert len(suggestions) == len(sqls)
     for suggestion in suggestions:
         parser.parse_sql(suggestion)
+
+
+# --- more whole-table operations --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["SET LOGGED", "SET UNLOGGED", "SET TABLESPACE archive",
+                                    "SET ACCESS METHOD heap"])
+def test_alter_table_that_copies_the_table_is_a_rewrite(change: str) -> None:
+    [finding] = findings(f"ALTER TABLE users {change};\n")
+    assert finding.rule == "table-rewrite" and change.split()[1] in finding.message
+    assert rules(f"CREATE TABLE t (id int);\nALTER TABLE t {change};\n") == []
+
+
+def test_refresh_without_concurrently_blocks_reads_of_the_view() -> None:
+    [finding] = findings("REFRESH MATERIALIZED VIEW totals;\n")
+    assert finding.rule == "refresh-not-concurrent"
+    assert finding.suggestion is not None
+    assert finding.suggestion.startswith("REFRESH MATERIALIZED VIEW CONCURRENTLY totals;")
+    assert rules("REFRESH MATERIALIZED VIEW CONCURRENTLY totals;\n") == []
+    assert rules("CREATE MATERIALIZED VIEW totals AS SELECT 1 AS n WITH NO DATA;\n"
+                 "REFRESH MATERIALIZED VIEW totals;\n", down_text="DROP MATERIALIZED VIEW "
+                 "totals;\n") == []
+
+
+def test_drop_schema_cascade_in_an_up_deletes_its_tables() -> None:
+    [finding] = findings("DROP SCHEMA legacy CASCADE;\n")
+    assert finding.rule == "drop-table" and "legacy" in finding.message
+    assert rules("DROP SCHEMA legacy;\n") == []  # refused by PostgreSQL unless empty
+    assert rules("CREATE SCHEMA tmp;\nDROP SCHEMA tmp CASCADE;\n") == []
+
+
+# --- a backfill while the ALTER's lock is held; a new enum value used too soon -----------------
+
+
+def test_a_backfill_after_an_alter_in_one_transaction_holds_the_exclusive_lock() -> None:
+    sql = ("ALTER TABLE users ADD COLUMN plan text;\n"
+           "UPDATE users SET plan = 'free' WHERE id BETWEEN 1 AND 1000;\n"
+           "INSERT INTO users (id, plan) VALUES (0, 'x');\n")
+    found = findings(sql)
+    assert [(f.rule, f.line) for f in found] == [("backfill-under-lock", 2),
+                                                 ("backfill-under-lock", 3)]
+    assert "lock taken at line 1" in found[0].message
+
+
+@pytest.mark.parametrize("sql", [
+    NO_TX + "ALTER TABLE users ADD COLUMN plan text;\n"
+    "UPDATE users SET plan = 'free' WHERE id BETWEEN 1 AND 1000;\n",
+    "ALTER TABLE users VALIDATE CONSTRAINT c;\nUPDATE users SET n = 1 WHERE id = 1;\n",
+    "ALTER TABLE users ADD COLUMN plan text;\nUPDATE orders SET total = 1 WHERE id = 1;\n",
+    "CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN n int;\nUPDATE t SET n = 1;\n",
+])
+def test_data_changes_not_under_an_exclusive_lock_are_quiet(sql: str) -> None:
+    assert "backfill-under-lock" not in rules(sql)
+
+
+def test_a_new_enum_value_cannot_be_used_before_it_commits() -> None:
+    sql = ("ALTER TYPE status ADD VALUE 'archived';\n"
+           "UPDATE posts SET status = 'archived' WHERE id = 1;\n")
+    assert [(f.rule, f.line) for f in findings(sql)] == [("enum-value-used-in-transaction", 2)]
+    assert rules(NO_TX + sql) == []
+    assert rules("ALTER TYPE status ADD VALUE 'archived';\n") == []
+
+
+def test_adding_an_enum_value_in_a_transaction_fails_before_postgresql_12() -> None:
+    sql = "ALTER TYPE status ADD VALUE 'archived';\n"
+    assert rules(sql, pg_version=11) == ["needs-no-transaction"]
+    assert rules(NO_TX + sql, pg_version=11) == []

@@ -26,7 +26,12 @@ from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import RULES, Finding, finding
 from sqlmig.review.lint.state import NEWEST_PG, FileState
-from sqlmig.review.lint.statements import CHECKS, MAX_IDENTIFIER, long_identifiers
+from sqlmig.review.lint.statements import (
+    CHECKS,
+    MAX_IDENTIFIER,
+    long_identifiers,
+    new_enum_value_used,
+)
 from sqlmig.review.lint.style import StyleChecks
 
 __all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
@@ -148,6 +153,8 @@ def _check_statement(state: FileState, node: Any) -> None:
                 "needs-no-transaction")
             state.report(rule, f"{what} cannot run inside a transaction block, and this file "
                                "runs in one")
+    if state.enum_values:
+        new_enum_value_used(state, node)
     check = CHECKS.get(kind)
     if check is not None:
         check(state, node)

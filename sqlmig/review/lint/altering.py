@@ -30,7 +30,10 @@ def alter_table(state: FileState, node: Any) -> None:
     existing = state.existing(relation)
     table, key = relation_name(relation), relation.relname
     if existing:
-        state.needs_lock_timeout(locks.alter_table(node.cmds), table, f"ALTER TABLE {table}")
+        mode = locks.alter_table(node.cmds)
+        state.needs_lock_timeout(mode, table, f"ALTER TABLE {table}")
+        if mode == locks.ACCESS_EXCLUSIVE and state.transactional:
+            state.locked.setdefault(key, state.line())
     _same_column_twice(state, node.cmds or ())
     for command in node.cmds or ():
         subtype = enum_name(command.subtype)
@@ -46,17 +49,21 @@ def alter_table(state: FileState, node: Any) -> None:
         elif subtype == "AT_ValidateConstraint":
             _validated(state, table, key, command.name)
         elif subtype == "AT_DropConstraint":
-            state.known.checks.pop((key, command.name), None)
+            state.known.table(key).checks.pop(command.name, None)
         elif subtype == "AT_AlterColumnType":
             if existing:
                 _altered_type(state, table, key, command.name, definition)
-            state.known.columns[(key, command.name)] = ColumnType.of(definition.typeName)
+            state.known.table(key).columns[command.name] = ColumnType.of(definition.typeName)
         elif subtype == "AT_DropColumn":
             if existing and state.direction == "up":
                 state.report("drop-column",
                              f"DROP COLUMN {table}.{command.name} in an up migration deletes "
                              "its data, and running code that still reads it breaks")
             state.known.drop_column(key, command.name)
+        elif subtype in _REWRITES and existing:
+            state.report("table-rewrite",
+                         f"{_REWRITES[subtype]} on {table} rewrites the table under an ACCESS "
+                         "EXCLUSIVE lock: every read and write waits until it is done")
         elif subtype == "AT_SetNotNull" and existing:
             _set_not_null(state, table, key, command.name)
         elif subtype == "AT_DetachPartition" and existing and not definition.concurrent:
@@ -70,11 +77,17 @@ def alter_table(state: FileState, node: Any) -> None:
                     f"{relation_name(definition.name)} CONCURRENTLY;"))
 
 
+# ALTER TABLE subcommands that copy the whole table to a new file.
+_REWRITES = {"AT_SetLogged": "SET LOGGED", "AT_SetUnLogged": "SET UNLOGGED",
+             "AT_SetTableSpace": "SET TABLESPACE", "AT_SetAccessMethod": "SET ACCESS METHOD"}
+
+
 def learn_column(state: FileState, table: str, column: Any) -> None:
-    state.known.columns[(table, column.colname)] = ColumnType.of(column.typeName)
+    known = state.known.table(table)
+    known.columns[column.colname] = ColumnType.of(column.typeName)
     for constraint in column.constraints or ():
         if enum_name(constraint.contype) == "CONSTR_NOTNULL" and constraint.conname:
-            state.known.checks[(table, constraint.conname)] = (column.colname, True)
+            known.checks[constraint.conname] = (column.colname, True)
 
 
 def _same_column_twice(state: FileState, commands: Any) -> None:
@@ -182,8 +195,8 @@ def _added_constraint(state: FileState, relation: Any, existing: bool, constrain
         state.remember("constraint", None, constraint.conname, table=relation_key(relation))
         column = not_null_check(constraint.raw_expr) if kind == "CONSTR_CHECK" else None
         if column is not None:
-            state.known.checks[(key, constraint.conname)] = (column,
-                                                             not constraint.skip_validation)
+            state.known.table(key).checks[constraint.conname] = (
+                column, not constraint.skip_validation)
         if existing and constraint.skip_validation:
             lock = locks.SHARE_ROW_EXCLUSIVE if kind == "CONSTR_FOREIGN" else (
                 locks.ACCESS_EXCLUSIVE)
@@ -213,14 +226,12 @@ def _validated(state: FileState, table: str, key: str, name: str) -> None:
                      f"VALIDATE CONSTRAINT {name} runs in the same transaction as its ADD ... "
                      f"NOT VALID: the {lock} lock the ADD took on {table} is held through the "
                      "whole scan, as if NOT VALID had not been written")
-    if (key, name) in state.known.checks:
-        column, _valid = state.known.checks[(key, name)]
-        state.known.checks[(key, name)] = (column, True)
+    state.known.validate(key, name)
 
 
 def _altered_type(state: FileState, table: str, key: str, column: str, definition: Any) -> None:
     new = ColumnType.of(definition.typeName)
-    old = state.known.columns.get((key, column))
+    old = state.known.column_type(key, column)
     using = definition.raw_default is not None
     if new is not None and not using:
         if old is not None and not rewrites(old, new):

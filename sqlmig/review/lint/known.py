@@ -34,8 +34,14 @@ class ColumnType:
         return cls(strings(node)[-1], tuple(modifiers), bool(node.arrayBounds))
 
     def shown(self) -> str:
+        """As users write it: integer, not int4."""
         modifiers = f"({', '.join(map(str, self.modifiers))})" if self.modifiers else ""
-        return f"{self.name}{modifiers}{'[]' if self.array else ''}"
+        name = _WRITTEN.get(self.name, self.name)
+        return f"{name}{modifiers}{'[]' if self.array else ''}"
+
+
+_WRITTEN = {"int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
+            "float8": "double precision", "bool": "boolean", "bpchar": "char"}
 
 
 # Types whose modifier can grow (or go) without PostgreSQL touching a row: the length of
@@ -75,30 +81,51 @@ def not_null_check(expr: Any) -> str | None:
 
 
 @dataclass
+class Table:
+    columns: dict[str, ColumnType | None] = field(default_factory=dict)
+    # constraint -> (the column it proves NOT NULL, whether it is validated)
+    checks: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+
+@dataclass
 class Known:
-    columns: dict[tuple[str, str], ColumnType | None] = field(default_factory=dict)
-    # (table, constraint) -> (the column it proves NOT NULL, whether it is validated)
-    checks: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
     volatile: dict[str, bool] = field(default_factory=dict)  # functions created, by name
 
+    def table(self, name: str) -> Table:
+        return self.tables.setdefault(name, Table())
+
+    def column_type(self, table: str, column: str) -> ColumnType | None:
+        known = self.tables.get(table)
+        return known.columns.get(column) if known is not None else None
+
     def not_null_proven(self, table: str, column: str) -> bool:
-        return any(t == table and proven == (column, True)
-                   for (t, _name), proven in self.checks.items())
+        known = self.tables.get(table)
+        return known is not None and (column, True) in known.checks.values()
+
+    def validate(self, table: str, name: str) -> None:
+        checks = self.table(table).checks
+        if name in checks:
+            checks[name] = (checks[name][0], True)
 
     def drop_table(self, table: str) -> None:
-        self.columns = {k: v for k, v in self.columns.items() if k[0] != table}
-        self.checks = {k: v for k, v in self.checks.items() if k[0] != table}
+        self.tables.pop(table, None)
 
     def rename_table(self, table: str, new: str) -> None:
-        self.columns = {(new if t == table else t, c): v for (t, c), v in self.columns.items()}
-        self.checks = {(new if t == table else t, n): v for (t, n), v in self.checks.items()}
+        if table in self.tables:
+            self.tables[new] = self.tables.pop(table)
 
     def rename_column(self, table: str, column: str, new: str) -> None:
-        if (table, column) in self.columns:
-            self.columns[(table, new)] = self.columns.pop((table, column))
-        self.checks = {k: (new if c == column and k[0] == table else c, valid)
-                       for k, (c, valid) in self.checks.items()}
+        known = self.tables.get(table)
+        if known is None:
+            return
+        if column in known.columns:
+            known.columns[new] = known.columns.pop(column)
+        known.checks = {name: (new if c == column else c, valid)
+                        for name, (c, valid) in known.checks.items()}
 
     def drop_column(self, table: str, column: str) -> None:
-        self.columns.pop((table, column), None)
-        self.checks = {k: v for k, v in self.checks.items() if (k[0], v[0]) != (table, column)}
+        known = self.tables.get(table)
+        if known is not None:
+            known.columns.pop(column, None)
+            known.checks = {k: v for k, v in known.checks.items() if v[0] != column}

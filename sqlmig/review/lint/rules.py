@@ -66,6 +66,21 @@ RULES: dict[str, Rule] = {
     "same-column-twice": Rule(
         "error", "name each column once per statement; PostgreSQL refuses the statement",
     ),
+    "refresh-not-concurrent": Rule(
+        "error",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view): reads go "
+        "on while it runs",
+    ),
+    "backfill-under-lock": Rule(
+        "warning",
+        "change the schema in one migration and the data in the next (in batches), so the "
+        "exclusive lock is held for an instant, not for the whole backfill",
+    ),
+    "enum-value-used-in-transaction": Rule(
+        "error",
+        "add the value in a migration of its own (or a no-transaction file), and use it in a "
+        "later one",
+    ),
     "set-not-null": Rule(
         "error",
         "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT "

@@ -34,6 +34,10 @@ class FileState:
     known: Known = field(default_factory=Known)
     # constraints added NOT VALID in this file: (table, name) -> the lock the ADD took
     not_valid: dict[tuple[str, str], str] = field(default_factory=dict)
+    # existing tables an earlier statement of this transactional file holds ACCESS EXCLUSIVE
+    # on, until the migration commits: table name -> line of that statement
+    locked: dict[str, int] = field(default_factory=dict)
+    enum_values: set[str] = field(default_factory=set)  # added in this transaction
     in_block: bool = False  # between an explicit BEGIN and COMMIT in a no-transaction file
     start: int = 0
     ignored: frozenset[str] = frozenset()
@@ -50,6 +54,10 @@ class FileState:
         line, column = locate(self.text, offset + 1)
         self.findings.append(finding(rule, self.path, line, column, message, text=self.text,
                                      suggestion=suggestion))
+
+    def line(self) -> int:
+        """The line the current statement starts on."""
+        return locate(self.text, self.start + 1)[0]
 
     def needs_lock_timeout(self, mode: str, table: str, what: str) -> None:
         """A statement on an existing table takes `mode` on it: without a lock_timeout, waiting

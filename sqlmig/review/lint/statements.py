@@ -40,7 +40,7 @@ def _create_table(state: FileState, node: Any) -> None:
         elif type(element).__name__ == "Constraint" and element.conname:
             column = not_null_check(element.raw_expr)
             if column is not None:
-                state.known.checks[(relation.relname, element.conname)] = (column, True)
+                state.known.table(relation.relname).checks[element.conname] = (column, True)
     for referenced in _references(node):
         if state.existing(referenced):
             name = relation_name(referenced)
@@ -49,7 +49,10 @@ def _create_table(state: FileState, node: Any) -> None:
 
 
 def _references(node: Any) -> list[Any]:
-    return [c.pktable for c in nodes(node.tableElts)
+    constraints = [c for element in node.tableElts or ()
+                   for c in (element.constraints or () if type(element).__name__ == "ColumnDef"
+                             else (element,))]
+    return [c.pktable for c in constraints
             if type(c).__name__ == "Constraint" and enum_name(c.contype) == "CONSTR_FOREIGN"]
 
 
@@ -65,6 +68,8 @@ def _select(state: FileState, node: Any) -> None:
     into = getattr(node, "intoClause", None)
     if into is not None:  # SELECT ... INTO new_table
         state.created_tables.add(relation_key(into.rel))
+    if "set_config" not in state.text:
+        return
     for call in nodes(node):
         if type(call).__name__ != "FuncCall" or strings(call.funcname)[-1:] != ["set_config"]:
             continue
@@ -137,6 +142,14 @@ def _drop(state: FileState, node: Any) -> None:
                              f"DROP TABLE {dotted(key)} in an up migration deletes its data, "
                              "and running code that still uses it breaks")
             state.known.drop_table(key[1])
+    if kind == "OBJECT_SCHEMA" and state.direction == "up" and (
+            enum_name(node.behavior) == "DROP_CASCADE"):
+        schemas = {c.name for c in state.created if c.kind == "schema"}
+        for key in targets:
+            if key[1] not in schemas:
+                state.report("drop-table",
+                             f"DROP SCHEMA {key[1]} CASCADE in an up migration deletes every "
+                             "table in it, with its data")
     if state.direction == "up":
         state.forget(kind, targets)  # created and dropped again in the same up
 
@@ -179,11 +192,23 @@ def _lock(state: FileState, node: Any) -> None:
         state.needs_lock_timeout(mode, ", ".join(tables), f"LOCK TABLE {', '.join(tables)}")
 
 
+def _under_lock(state: FileState, node: Any, what: str) -> None:
+    """Data changed on a table an earlier ALTER of this transaction holds ACCESS EXCLUSIVE on:
+    every read and write of it waits for the whole backfill."""
+    line = state.locked.get(node.relation.relname)
+    if line is not None:
+        state.report("backfill-under-lock",
+                     f"{what} {relation_name(node.relation)} runs while the ACCESS EXCLUSIVE lock "
+                     f"taken at line {line} is held: every read and write of the table waits "
+                     "until the migration commits")
+
+
 def _whole_table(state: FileState, node: Any) -> None:
     """DELETE or UPDATE with no WHERE on an existing table, in an up migration: every row,
     each locked until the migration commits."""
     if type(node).__name__ == "UpdateStmt":
         _assigned_twice(state, node.targetList, "UPDATE ... SET")
+    _under_lock(state, node, "UPDATE" if type(node).__name__ == "UpdateStmt" else "DELETE FROM")
     if state.direction != "up" or node.whereClause is not None:
         return
     relation = node.relation
@@ -215,6 +240,7 @@ def _assigned_twice(state: FileState, targets: Any, what: str) -> None:
 
 def _insert(state: FileState, node: Any) -> None:
     _assigned_twice(state, node.cols, "INSERT")
+    _under_lock(state, node, "INSERT INTO")
 
 
 # Names PostgreSQL truncates (NAMEDATALEN - 1 bytes) with only a NOTICE, as it reads them: the
@@ -319,9 +345,41 @@ def _owned_by(options: Any) -> tuple[str | None, str] | None:
 
 
 def _enum_value(state: FileState, node: Any) -> None:
-    if node.newVal is not None and node.oldVal is None:
-        schema, name = qualified(node.typeName)
-        state.remember("enum-value", schema, name)
+    if node.newVal is None or node.oldVal is not None:
+        return
+    schema, name = qualified(node.typeName)
+    state.remember("enum-value", schema, name)
+    if not state.transactional:
+        return
+    if state.pg_version < 12:
+        state.report("needs-no-transaction",
+                     f"ALTER TYPE ... ADD VALUE cannot run inside a transaction block on "
+                     f"PostgreSQL {state.pg_version}, and this file runs in one")
+    state.enum_values.add(node.newVal)
+
+
+def new_enum_value_used(state: FileState, node: Any) -> None:
+    """A value added to an enum is unusable until that transaction commits."""
+    for value in nodes(node):
+        if type(value).__name__ == "String" and value.sval in state.enum_values:
+            state.report("enum-value-used-in-transaction",
+                         f"'{value.sval}' was added to its enum earlier in this transaction: "
+                         "PostgreSQL refuses to use it before the ADD VALUE commits "
+                         "(unsafe use of new value)")
+            return
+
+
+def _refresh(state: FileState, node: Any) -> None:
+    relation = node.relation
+    if node.concurrent or not state.existing(relation):
+        return
+    name = relation_name(relation)
+    state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, name, f"REFRESH MATERIALIZED VIEW {name}")
+    state.report("refresh-not-concurrent",
+                 f"REFRESH MATERIALIZED VIEW {name} without CONCURRENTLY takes an ACCESS "
+                 f"EXCLUSIVE lock: every read of {name} waits until it is rebuilt",
+                 suggestion=f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name};  "
+                 "-- needs a unique index on the view")
 
 
 CHECKS: dict[str, Any] = {
@@ -343,6 +401,7 @@ CHECKS: dict[str, Any] = {
     "VacuumStmt": _rewrite,
     "ClusterStmt": _rewrite,
     "LockStmt": _lock,
+    "RefreshMatViewStmt": _refresh,
     "VariableSetStmt": _set,
     "ViewStmt": _view,
     "CreateTrigStmt": _trigger,
