@@ -50,7 +50,7 @@ def test_keep_going_names_every_failing_migration_and_ends_with_a_table_of_all(
     # 0002's up could not run again on what its down left: the check started again
     assert 'its up fails when applied again after its down: sql/0002_orphan.up.sql:1: ' \
         'relation "orphan" already exists' in out
-    assert "went on from a new scratch database" in out
+    assert out.count("went on from a new scratch database") == 1, "after 0002 only"
     assert rows(out) == {
         "0001_a": "ok",
         "0002_orphan": "fails table public.orphan added (and 1 more)",
@@ -124,28 +124,42 @@ def test_a_down_that_drops_and_adds_columns_back_is_a_warning_naming_only_those(
         ("ok", False), ("column-order", True)]
 
 
-def test_keep_going_on_a_scratch_url_goes_past_a_failing_down_and_stops_where_up_cannot_rerun(
-    project: Project, pg_admin_url: str,
+def test_keep_going_goes_past_a_down_that_fails_and_says_the_chain_could_not_go_down(
+    project: Project,
 ) -> None:
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
     project.pair("0002_bad_down", "ALTER TABLE a ADD COLUMN v text;",
                  "ALTER TABLE nope DROP COLUMN v;")
-    project.pair("0003_orphan", "CREATE TABLE orphan (id int);", "SELECT 1;")
-    project.pair("0004_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    project.pair("0003_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
+    out = project.run("check", "--keep-going", code=1).stdout
+    failed = 'sql/0002_bad_down.down.sql:1: relation "nope" does not exist'
+    assert f"FAIL 0002_bad_down: its down fails: {failed}" in out
+    # its down failed in its transaction, so the schema is as its up left it: no new database
+    assert "went on from a new scratch database" not in out
+    assert rows(out)["0003_b"] == "ok"
+    assert f"rolling back the whole chain failed: 0002_bad_down: {failed}" in out
+    assert out.rstrip().endswith("1 migration of 3 checked fails: 0002_bad_down")
+
+
+def test_keep_going_on_a_scratch_url_stops_where_the_up_cannot_be_applied_again(
+    project: Project, pg_admin_url: str,
+) -> None:
+    project.pair("0001_orphan", "CREATE TABLE orphan (id int);", "SELECT 1;")
+    project.pair("0002_b", "CREATE TABLE b (id int);", "DROP TABLE b;")
     scratch = provision.create_database(pg_admin_url)
     try:
-        out = project.run("check", "--keep-going", "--scratch-url", scratch, code=1).stdout
+        result = project.run("check", "--keep-going", "--scratch-url", scratch, "--json",
+                             code=1)
     finally:
         provision.drop_database(pg_admin_url, scratch)
-    # its down failed in its transaction, so the schema is as its up left it: the check goes on
-    assert ('FAIL 0002_bad_down: its down fails: sql/0002_bad_down.down.sql:1: relation '
-            '"nope" does not exist') in out
-    assert ('cannot go on after 0003_orphan: its up fails when applied again after its down: '
-            'sql/0003_orphan.up.sql:1: relation "orphan" already exists; a check on '
-            '--scratch-url cannot start again on a new database; 1 migration after it not '
-            'checked') in " ".join(out.split())
-    assert rows(out)["0004_b"] == "not checked"
-    assert out.rstrip().endswith("2 migrations of 3 checked fail: 0002_bad_down, 0003_orphan")
+    document = json.loads(result.stdout)
+    assert document["halted"] == (
+        "cannot go on after 0001_orphan: its up fails when applied again after its down: "
+        'sql/0001_orphan.up.sql:1: relation "orphan" already exists; a check on --scratch-url '
+        "cannot start again on a new database; 1 migration after it not checked")
+    assert [m["result"] for m in document["migrations"]] == ["fails"]
+    assert document["not_checked"] == [{"version": 2, "name": "b"}]
+    assert document["leftovers"] == [] and document["rollback_error"] is None
 
 
 def test_only_columns_with_a_new_attribute_number_count_as_moved() -> None:

@@ -153,7 +153,8 @@ def check_line(check: MigrationCheck, *, strict: bool = False) -> None:
 
 def check_summary(report: CheckReport, *, keep_going: bool = False) -> None:
     """What differs for each failing (or column-order) migration; with --keep-going, a
-    table of every migration's result; then how the whole chain went back down."""
+    table of every migration's result; then how the whole chain went back down, and the
+    verdict."""
     out = console()
     for check in report.checks:
         _check_details(check, report.strict)
@@ -177,8 +178,17 @@ def check_summary(report: CheckReport, *, keep_going: bool = False) -> None:
     elif report.rollback_error:
         out.print("[red]rolling back the whole chain failed:[/] "
                   f"{escape(report.rollback_error)}")
+    _check_verdict(report, keep_going)
+
+
+def _check_verdict(report: CheckReport, keep_going: bool) -> None:
+    out = console()
+    stopped = (f"rolling back the whole chain stopped at {report.stopped_at} (irreversible)"
+               if report.stopped_at else None)
     failures = report.failures
     if failures:
+        if stopped:
+            out.print(stopped, markup=False)
         names = ", ".join(c.migration.id for c in failures)
         verb = "fails" if len(failures) == 1 else "fail"
         out.print(f"{counted(len(failures), 'migration')} of {len(report.checks)} checked "
@@ -192,10 +202,8 @@ def check_summary(report: CheckReport, *, keep_going: bool = False) -> None:
     verb = "round-trips" if checked == 1 else "round-trip"
     warned = report.warnings
     warning = f" ({counted(len(warned), 'warning')}: column order, above)" if warned else ""
-    if report.stopped_at:
-        back = f"; rolling back the whole chain stopped at {report.stopped_at} (irreversible)"
-    else:
-        back = ", and the whole chain goes all the way down to an empty schema"
+    back = f"; {stopped}" if stopped else (
+        ", and the whole chain goes all the way down to an empty schema")
     out.print(f"[green]ok[/]: {counted(checked, 'migration')} {verb}{warning}{escape(back)}")
 
 
@@ -204,7 +212,7 @@ def _check_details(check: MigrationCheck, strict: bool) -> None:
     name = escape(check.migration.id)
     if check.differences:
         out.print(f"[red]{name}[/]: after up + down the schema differs:")
-        for difference in check.differences:
+        for difference in check.differences + check.moved:
             out.print(f"  - {difference}", markup=False)
     if check.error is not None:
         out.print(f"[red]{name}[/]: {escape(check.error)}")
