@@ -3,6 +3,9 @@
 For each migration in order: snapshot, up, down, snapshot, require equality, up again. Then
 roll the whole chain back and require the schema we started from. The scratch database is
 created beside the target (`sqlmig_check_<random>`) and dropped afterwards, or given.
+Stops at the first failure, or (keep_going) goes on from the schema the migration's up made,
+on a new scratch database if need be. Column order alone is set apart: a warning, or with
+`strict` a failure. Never touches the target database.
 """
 
 from __future__ import annotations
