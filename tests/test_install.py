@@ -110,6 +110,11 @@ def test_installed_wheel_runs_a_new_project_end_to_end(
     status = json.loads(sqlmig("status", "--json", cwd=demo))
     assert [(m["name"], m["state"]) for m in status["migrations"]] == [("create_users", "applied")]
     sqlmig("lint", cwd=demo)
+    # the list of built-in functions ships in the wheel: now() is known to be stable
+    (demo / "defaults.sql").write_text("ALTER TABLE users ADD COLUMN at timestamptz "
+                                       "DEFAULT now();\n", encoding="utf-8")
+    assert "no findings" in sqlmig("lint", "--disable", "lock-timeout-missing", "defaults.sql",
+                                   cwd=demo)
     sqlmig("check", cwd=demo)
     sqlmig("dump", "-o", "schema.sql", cwd=demo)
     assert "CREATE TABLE public.users" in (demo / "schema.sql").read_text()

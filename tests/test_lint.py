@@ -22,6 +22,9 @@ NO_TX = "-- sqlmig:no-transaction\n"
 
 
 def findings(sql: str, **kw: Any) -> list[Finding]:
+    """Findings of `sql` as an up file; a lock_timeout is configured unless the test says not
+    (lock-timeout-missing fires on nearly every statement on an existing table)."""
+    kw.setdefault("lock_timeout", True)
     return lint_file(PATH, sql, **kw)
 
 
@@ -62,7 +65,16 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any], int]] = {
     "needs-no-transaction": ("VACUUM users;\n", {}, 1),
     "transaction-control": ("COMMIT;\n", {}, 1),
     "down-does-not-drop": ("CREATE TABLE t (id int);\n", {"down_text": "SELECT 1;\n"}, 1),
-    "lock-timeout-missing": ("ALTER TABLE users ADD COLUMN a int;\n", {}, 1),
+    "lock-timeout-missing": ("ALTER TABLE users ADD COLUMN a int;\n", {"lock_timeout": False},
+                             1),
+    "validate-in-same-transaction": (
+        "ALTER TABLE users ADD CONSTRAINT c CHECK (age > 0) NOT VALID;\n"
+        "ALTER TABLE users VALIDATE CONSTRAINT c;\n", {}, 2),
+    "detach-partition-not-concurrent": ("ALTER TABLE events DETACH PARTITION events_2020;\n",
+                                        {}, 1),
+    "same-column-twice": ("UPDATE users SET age = 1, age = 2 WHERE id = 1;\n", {}, 1),
+    "enum-value-irreversible": ("ALTER TYPE mood ADD VALUE 'meh';\n",
+                                {"down_text": "SELECT 1;\n"}, 1),
 }
 
 
@@ -168,7 +180,7 @@ def test_a_clean_file_has_no_findings() -> None:
 
 
 def test_a_finding_carries_the_path_line_column_message_and_fix() -> None:
-    [finding] = findings("-- comment\n\n  DROP TABLE public.accounts;\n")
+    [finding] = findings("-- comment\n\n  DROP TABLE public.accounts;\n", lock_timeout=True)
     assert finding == Finding(
         "drop-table", "error", PATH, 3, 3, finding.message, RULES["drop-table"].fix,
         "  DROP TABLE public.accounts;",
@@ -455,7 +467,7 @@ def test_alter_column_type_on_a_table_created_earlier_is_fine() -> None:
 
 
 def test_set_not_null_on_an_existing_table_is_an_error() -> None:
-    sql = "ALTER TABLE users\n  ALTER COLUMN bio TYPE text,\n  ALTER COLUMN email SET NOT NULL;\n"
+    sql = "ALTER TABLE users\n  ALTER COLUMN age TYPE bigint,\n  ALTER COLUMN email SET NOT NULL;\n"
     result = findings(sql, lock_timeout=True)
     assert [f.rule for f in result] == ["alter-column-type", "set-not-null"]
     assert "users.email" in result[1].message
@@ -634,20 +646,38 @@ def test_savepoints_are_not_transaction_control() -> None:
 
 def test_none_of_the_transaction_rules_fire_in_a_no_transaction_file() -> None:
     sql = NO_TX + (
+        "VACUUM users;\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);\n"
+        "BEGIN;\n"
+        "UPDATE users SET age = 0 WHERE id < 100;\n"
+        "COMMIT;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
+    )
+    assert lint(sql) == []
+
+
+def test_what_needs_no_transaction_is_an_error_between_begin_and_commit_of_a_no_tx_file() -> None:
+    sql = NO_TX + (
         "BEGIN;\n"
         "VACUUM users;\n"
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);\n"
-        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
         "COMMIT;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
+        "START TRANSACTION;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS k;\n"
+        "ROLLBACK;\n"
     )
-    assert lint(sql) == []
+    assert lint(sql) == [("needs-no-transaction", 3), ("concurrently-in-transaction", 4),
+                         ("concurrently-in-transaction", 8)]
+    assert "opened one with BEGIN" in findings(sql)[1].message
 
 
 # --- lock-timeout-missing ---------------------------------------------------------------------
 
 
 def test_alter_table_without_a_lock_timeout_is_a_warning_naming_the_table() -> None:
-    [finding] = findings("SELECT 1;\nALTER TABLE app.users ADD COLUMN bio text;\n")
+    [finding] = findings("SELECT 1;\nALTER TABLE app.users ADD COLUMN bio text;\n",
+                         lock_timeout=False)
     assert (finding.rule, finding.severity, finding.line) == ("lock-timeout-missing", "warning", 2)
     assert "app.users" in finding.message
 
@@ -658,13 +688,13 @@ def test_lock_timeout_missing_is_reported_once_per_file() -> None:
         "ALTER TABLE posts ADD COLUMN b int;\n"
         "ALTER TABLE posts RENAME COLUMN b TO c;\n"
     )
-    assert [(r, n) for r, n in lint(sql) if r == "lock-timeout-missing"] == [
+    assert [(r, n) for r, n in lint(sql, lock_timeout=False) if r == "lock-timeout-missing"] == [
         ("lock-timeout-missing", 1),
     ]
 
 
 def test_a_rename_on_an_existing_table_also_needs_a_lock_timeout() -> None:
-    assert lint("ALTER TABLE users RENAME COLUMN age TO years;\n") == [
+    assert lint("ALTER TABLE users RENAME COLUMN age TO years;\n", lock_timeout=False) == [
         ("lock-timeout-missing", 1), ("rename-column", 1),
     ]
 
@@ -680,7 +710,7 @@ def test_a_rename_on_an_existing_table_also_needs_a_lock_timeout() -> None:
     ],
 )
 def test_a_lock_timeout_set_first_silences_the_warning(before: str) -> None:
-    assert lint(before + "ALTER TABLE users ADD COLUMN bio text;\n") == []
+    assert lint(before + "ALTER TABLE users ADD COLUMN bio text;\n", lock_timeout=False) == []
 
 
 def test_a_lock_timeout_from_configuration_silences_the_warning() -> None:
@@ -697,7 +727,7 @@ def test_a_lock_timeout_from_configuration_silences_the_warning() -> None:
 )
 def test_a_lock_timeout_turned_off_again_does_not_count(before: str) -> None:
     sql = before + "ALTER TABLE users ADD COLUMN bio text;\n"
-    assert lint(sql) == [("lock-timeout-missing", before.count("\n") + 1)]
+    assert lint(sql, lock_timeout=False) == [("lock-timeout-missing", before.count("\n") + 1)]
 
 
 @pytest.mark.parametrize(
@@ -709,18 +739,19 @@ def test_a_lock_timeout_turned_off_again_does_not_count(before: str) -> None:
     ],
 )
 def test_a_lock_timeout_of_zero_written_as_a_string_does_not_count(before: str) -> None:
-    assert lint(before + "ALTER TABLE users ADD COLUMN bio text;\n") == [
+    assert lint(before + "ALTER TABLE users ADD COLUMN bio text;\n", lock_timeout=False) == [
         ("lock-timeout-missing", 2),
     ]
 
 
 def test_a_lock_timeout_set_after_the_alter_comes_too_late() -> None:
     sql = "ALTER TABLE users ADD COLUMN bio text;\nSET lock_timeout = '5s';\n"
-    assert lint(sql) == [("lock-timeout-missing", 1)]
+    assert lint(sql, lock_timeout=False) == [("lock-timeout-missing", 1)]
 
 
 def test_altering_a_table_created_earlier_needs_no_lock_timeout() -> None:
-    assert lint("CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN bio text;\n") == []
+    sql = "CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN bio text;\n"
+    assert lint(sql, lock_timeout=False) == []
 
 
 # --- down-does-not-drop -----------------------------------------------------------------------
@@ -1109,7 +1140,7 @@ def test_lint_migration_of_an_irreversible_migration_lints_only_the_up(tmp_path:
     )
     [migration] = discover(tmp_path)
     assert [(f.path.name, f.rule, f.line) for f in lint_migration(migration)] == [
-        ("0001_x.up.sql", "truncate", 3),
+        ("0001_x.up.sql", "lock-timeout-missing", 3), ("0001_x.up.sql", "truncate", 3),
     ]
 
 

@@ -91,8 +91,8 @@ def test_github_format_prints_one_workflow_annotation_per_finding(offline: Path)
 
 
 def test_named_files_are_linted_alone_and_a_pair_is_not_reported_twice(offline: Path) -> None:
-    up = write(offline, "0001_drop.up.sql", "DROP TABLE legacy;\n")
-    down = write(offline, "0001_drop.down.sql", "TRUNCATE legacy;\n")
+    up = write(offline, "0001_drop.up.sql", "SET lock_timeout = '5s';\nDROP TABLE legacy;\n")
+    down = write(offline, "0001_drop.down.sql", "SET lock_timeout = '5s';\nTRUNCATE legacy;\n")
     write(offline, "0002_other.up.sql", "DROP TABLE other;\n")
     write(offline, "0002_other.down.sql", "SELECT 1;\n")
     code, out, _ = lint("--json", str(up.relative_to(offline)), str(down.relative_to(offline)))
@@ -110,7 +110,8 @@ def test_a_down_file_named_alone_is_linted_as_a_down(offline: Path) -> None:
 def test_lint_disable_in_config_and_disable_flag_silence_rules(offline: Path) -> None:
     write(offline, "0001_drop.up.sql", "DROP TABLE legacy;\nTRUNCATE audit;\n")
     write(offline, "0001_drop.down.sql", "SELECT 1;\n")
-    (offline / "sqlmig.toml").write_text('lint_disable = ["drop-table"]\n', encoding="utf-8")
+    (offline / "sqlmig.toml").write_text(
+        'lint_disable = ["drop-table", "lock-timeout-missing"]\n', encoding="utf-8")
     code, out, _ = lint("--json")
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["truncate"]
     assert code == 5

@@ -10,6 +10,7 @@ from sqlmig.core import files, sqlfile
 from sqlmig.core.config import Settings
 from sqlmig.errors import ConfigError
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
+from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.rules import file_problem
 
 
@@ -31,8 +32,10 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *,
             raise scan.problems[0]
         # a file that is no migration is a finding: lint still reads every other one
         findings += [file_problem(p) for p in scan.problems if "file-problem" not in disabled]
+        known = Known()  # in version order, each up tells the next what the schema holds
         for migration in scan.migrations:
-            findings += lint_migration(migration, disabled=disabled, lock_timeout=lock_timeout)
+            findings += lint_migration(migration, disabled=disabled, lock_timeout=lock_timeout,
+                                       known=known)
     else:
         findings = _lint_paths(paths, settings.migrations_dir, disabled, lock_timeout)
     findings.sort(key=lambda f: (str(f.path), f.line, f.rule))

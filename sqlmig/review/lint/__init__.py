@@ -19,9 +19,10 @@ from sqlmig.core.directives import parse_directives
 from sqlmig.core.files import Migration
 from sqlmig.core.hazards import hazards, non_transactional, transaction_control, unwrapped
 from sqlmig.core.located import locate
-from sqlmig.core.pg_ast import dotted
+from sqlmig.core.pg_ast import dotted, enum_name
 from sqlmig.core.statements import first_token
 from sqlmig.errors import MigrationFileError
+from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import RULES, Finding, finding
 from sqlmig.review.lint.state import NEWEST_PG, FileState
@@ -35,10 +36,12 @@ IGNORE = re.compile(r"^[ \t]*--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)", re.MUL
 
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
-    pg_version: int = NEWEST_PG,
+    pg_version: int = NEWEST_PG, known: Known | None = None,
 ) -> list[Finding]:
     """Both files of a migration; the up is also checked against what its down drops. Big
-    files (bulk data, held as bytes) are not linted, so not decoded either."""
+    files (bulk data, held as bytes) are not linted, so not decoded either. `known` carries
+    what the earlier migrations' ups did to the schema, for migrations linted in order; the
+    up adds to it."""
     up, down = migration.up, migration.down
     findings = []
     if migration.no_op and "no-op-migration" not in disabled:
@@ -49,7 +52,7 @@ def lint_migration(
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
                               disabled=disabled, lock_timeout=lock_timeout,
-                              pg_version=pg_version)
+                              pg_version=pg_version, known=known)
     if down is not None and not down.big:
         findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
                               lock_timeout=lock_timeout, pg_version=pg_version)
@@ -59,7 +62,7 @@ def lint_migration(
 def lint_file(
     path: Path, text: str, *, direction: str = "up", down_text: str | None = None,
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
-    pg_version: int = NEWEST_PG,
+    pg_version: int = NEWEST_PG, known: Known | None = None,
 ) -> list[Finding]:
     """Findings for one file. `lock_timeout` says one is configured for every migration;
     `pg_version` is the major version of the server it will run on. Files over
@@ -82,7 +85,8 @@ def lint_file(
     state = FileState(path, text, direction, disabled,
                        transactional="no-transaction" not in directives,
                        lock_timeout=lock_timeout or "lock-timeout" in directives,
-                       pg_version=pg_version)
+                       pg_version=pg_version,
+                       known=known if known is not None and direction == "up" else Known())
     if state.transactional and unwrapped(text) is not None:
         statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
     previous_end = 0
@@ -124,7 +128,9 @@ def _ignored(path: Path, text: str, start: int, end: int) -> frozenset[str]:
 
 def _check_statement(state: FileState, node: Any) -> None:
     kind = type(node).__name__
-    if state.transactional:
+    if not state.transactional:
+        _explicit_block(state, node)
+    else:
         what = transaction_control(node)
         if what is not None:
             state.report("transaction-control",
@@ -140,11 +146,37 @@ def _check_statement(state: FileState, node: Any) -> None:
         check(state, node)
 
 
+def _explicit_block(state: FileState, node: Any) -> None:
+    """A no-transaction file may still open a transaction of its own: what PostgreSQL refuses
+    in a transaction block is refused between its BEGIN and COMMIT too."""
+    if type(node).__name__ == "TransactionStmt":
+        kind = enum_name(node.kind)
+        if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
+            state.in_block = True
+        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"):
+            state.in_block = False
+        return
+    what = non_transactional(node) if state.in_block else None
+    if what is not None:
+        rule = "concurrently-in-transaction" if "CONCURRENTLY" in what else (
+            "needs-no-transaction")
+        state.report(rule, f"{what} cannot run inside a transaction block, and this file "
+                           "opened one with BEGIN above it")
+
+
 def _check_down_drops(state: FileState, down_text: str) -> None:
-    if "down-does-not-drop" in state.disabled or not state.created:
+    if not state.created:
         return
     for created in uncovered(state.created, down_text):
-        if "down-does-not-drop" in created.ignored:
+        if created.kind == "enum-value":
+            if "enum-value-irreversible" not in created.ignored | state.disabled:
+                state.findings.append(finding(
+                    "enum-value-irreversible", state.path, created.line, created.column,
+                    f"the up adds a value to enum {dotted((created.schema, created.name))}, "
+                    "and PostgreSQL cannot remove an enum value: the down leaves it there",
+                    text=state.text))
+            continue
+        if "down-does-not-drop" in created.ignored | state.disabled:
             continue
         what = f"{created.kind} {dotted((created.schema, created.name))}"
         if created.table is not None:

@@ -31,10 +31,11 @@ class Created:
     column: int | None
     replace: bool = False  # CREATE OR REPLACE: a down may also restore it with OR REPLACE
     ignored: frozenset[str] = frozenset()
+    function: tuple[str | None, str] | None = None  # a trigger's: DROP FUNCTION CASCADE drops it
 
 
 # DROP object types, as the kinds `Created` uses.
-_DROP_KINDS = {
+DROP_KINDS = {
     "OBJECT_TABLE": "table", "OBJECT_FOREIGN_TABLE": "table", "OBJECT_VIEW": "view",
     "OBJECT_MATVIEW": "matview", "OBJECT_INDEX": "index", "OBJECT_SEQUENCE": "sequence",
     "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type", "OBJECT_FUNCTION": "function",
@@ -48,12 +49,17 @@ class Drops:
     """What a down file removes (or restores with CREATE OR REPLACE)."""
 
     objects: set[tuple[str, str | None, str]] = field(default_factory=set)
+    cascaded: set[tuple[str | None, str]] = field(default_factory=set)  # functions, CASCADE
     table_parts: set[tuple[str, tuple[str | None, str], str]] = field(default_factory=set)
     replaced: set[tuple[str, str | None, str]] = field(default_factory=set)
 
     def covers(self, created: Created) -> bool:
+        if created.function is not None and among(created.function, self.cascaded):
+            return True
+        if created.kind == "enum-value":  # gone only with the type (dropped or rebuilt)
+            return among((created.schema, created.name), self._of("type"))
         if created.table is not None:
-            if among(created.table, self._of("table")):
+            if among(created.table, self._of("table") | self._of("matview") | self._of("view")):
                 return True
             if created.kind in ("column", "constraint", "trigger"):
                 return any(kind == created.kind and name == created.name and
@@ -99,6 +105,8 @@ def down_drops(text: str) -> Drops | None:
                     drops.table_parts.add(("column", table, command.name))
                 elif subtype == "AT_DropConstraint":
                     drops.table_parts.add(("constraint", table, command.name))
+        elif kind in ("CreateEnumStmt", "RenameStmt") and (rebuilt := _type_rebuilt(node)):
+            drops.objects.add(("type", *rebuilt))  # the enum rebuilt without a value
         elif kind == "CreateFunctionStmt" and node.replace:
             drops.replaced.add(("function", *qualified(node.funcname)))
         elif kind == "ViewStmt" and node.replace:
@@ -109,7 +117,7 @@ def down_drops(text: str) -> Drops | None:
 
 
 def _collect_drop(drops: Drops, node: Any) -> None:
-    kind = _DROP_KINDS.get(enum_name(node.removeType))
+    kind = DROP_KINDS.get(enum_name(node.removeType))
     if kind is None:
         return
     for target in node.objects or ():
@@ -118,8 +126,19 @@ def _collect_drop(drops: Drops, node: Any) -> None:
             drops.table_parts.add(("trigger", qualified_strings(table), name))
         elif kind == "function":
             drops.objects.add((kind, *qualified(target.objname)))
+            if enum_name(node.behavior) == "DROP_CASCADE":
+                drops.cascaded.add(qualified(target.objname))
         else:
             drops.objects.add((kind, *qualified(target)))
+
+
+def _type_rebuilt(node: Any) -> tuple[str | None, str] | None:
+    """The type a down re-creates (CREATE TYPE ... AS ENUM) or renames out of the way."""
+    if type(node).__name__ == "CreateEnumStmt":
+        return qualified(node.typeName)
+    if enum_name(node.renameType) == "OBJECT_TYPE":
+        return qualified(node.object)
+    return None
 
 
 def uncovered(created: list[Created], down_text: str) -> list[Created]:

@@ -52,6 +52,19 @@ RULES: dict[str, Rule] = {
         "add a new column of the new type, backfill it, switch reads, drop the old one later "
         "(varchar(n) -> text or a larger n is safe: suppress with sqlmig:lint-ignore)",
     ),
+    "validate-in-same-transaction": Rule(
+        "error",
+        "VALIDATE CONSTRAINT in a later migration (or put both in a no-transaction file), so the "
+        "lock the ADD takes is released before the scan",
+    ),
+    "detach-partition-not-concurrent": Rule(
+        "error",
+        "DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+), in a file with "
+        "`-- sqlmig:no-transaction`",
+    ),
+    "same-column-twice": Rule(
+        "error", "name each column once per statement; PostgreSQL refuses the statement",
+    ),
     "set-not-null": Rule(
         "error",
         "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT "
@@ -113,10 +126,16 @@ RULES: dict[str, Rule] = {
         "drop it in the down file so rollback returns the schema to where it was "
         "(`sqlmig check` proves it)",
     ),
+    "enum-value-irreversible": Rule(
+        "error",
+        "mark the up `-- sqlmig:irreversible` (and remove the down), or rebuild the type in the "
+        "down: rename it, create it without the value, move the columns, drop the old one",
+    ),
     "lock-timeout-missing": Rule(
         "warning",
-        "SET lock_timeout = '5s' first (or `-- sqlmig:lock-timeout 5s`), so a blocked ALTER fails "
-        "fast instead of queueing every query behind it; retry later",
+        "SET lock_timeout = '5s' first (or `-- sqlmig:lock-timeout 5s`, or lock_timeout in "
+        "config), so a blocked statement fails fast instead of queueing every query behind it; "
+        "retry later",
     ),
 }
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlmig.core.located import locate
 from sqlmig.core.pg_ast import among, relation_key
-from sqlmig.review.lint.reversal import Created
+from sqlmig.review.lint import locks
+from sqlmig.review.lint.known import Known
+from sqlmig.review.lint.reversal import DROP_KINDS, Created
 from sqlmig.review.lint.rules import Finding, finding
 
 NEWEST_PG = 18  # rules follow the newest PostgreSQL unless told the target's version
@@ -28,6 +30,11 @@ class FileState:
     created_tables: set[tuple[str | None, str]] = field(default_factory=set)
     created: list[Created] = field(default_factory=list)
     lock_timeout_reported: bool = False
+    # earlier ups' schema; a down reads it but teaches nothing (its changes are undone)
+    known: Known = field(default_factory=Known)
+    # constraints added NOT VALID in this file: (table, name) -> the lock the ADD took
+    not_valid: dict[tuple[str, str], str] = field(default_factory=dict)
+    in_block: bool = False  # between an explicit BEGIN and COMMIT in a no-transaction file
     start: int = 0
     ignored: frozenset[str] = frozenset()
 
@@ -43,6 +50,19 @@ class FileState:
         line, column = locate(self.text, offset + 1)
         self.findings.append(finding(rule, self.path, line, column, message, text=self.text,
                                      suggestion=suggestion))
+
+    def needs_lock_timeout(self, mode: str, table: str, what: str) -> None:
+        """A statement on an existing table takes `mode` on it: without a lock_timeout, waiting
+        for that lock stalls every query on the table. Said once per file, even when
+        suppressed here: the fix is one line at the file's top."""
+        if self.lock_timeout or self.lock_timeout_reported or not locks.blocks_traffic(mode):
+            return
+        self.lock_timeout_reported = True
+        article = "an" if mode[0] in "AE" else "a"
+        self.report("lock-timeout-missing",
+                    f"{what} takes {article} {mode} lock on {table} ({locks.BLOCKS[mode]}) with no "
+                    "lock_timeout set: while it waits for the lock, every query on "
+                    f"{table} queues behind it")
 
     def existing(self, relation: Any) -> bool:
         return not among(relation_key(relation), self.created_tables)
@@ -60,8 +80,30 @@ class FileState:
 
     def remember(self, kind: str, schema: str | None, name: str, *,
                  table: tuple[str | None, str] | None = None, location: int | None = None,
-                 replace: bool = False) -> None:
+                 replace: bool = False, function: tuple[str | None, str] | None = None) -> None:
         offset = location if location is not None and location >= 0 else self.start
         line, column = locate(self.text, offset + 1)
         self.created.append(Created(kind, schema, name, table, line, column, replace,
-                                    self.ignored))
+                                    self.ignored, function))
+
+    def forget(self, drop_kind: str, targets: list[tuple[str | None, str]]) -> None:
+        """Objects the same up drops again (a helper table, a temporary sequence): nothing is
+        left for the down to drop."""
+        kind = DROP_KINDS.get(drop_kind)
+        if kind is None or not targets:
+            return
+        dropped = set(targets)
+        self.created = [
+            c for c in self.created
+            if not (c.kind == kind and among((c.schema, c.name), dropped))
+            and not (kind == "table" and c.table is not None and among(c.table, dropped))
+        ]
+
+    def sequence_owned_by(self, sequence: tuple[str | None, str],
+                          table: tuple[str | None, str]) -> None:
+        """ALTER SEQUENCE ... OWNED BY: dropping the table drops the sequence."""
+        self.created = [
+            replace(c, table=table) if c.kind == "sequence" and among((c.schema, c.name),
+                                                                        {sequence}) else c
+            for c in self.created
+        ]

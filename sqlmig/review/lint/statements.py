@@ -1,5 +1,6 @@
-"""One check per kind of statement: what it does to an existing table, and what it creates
-(for the down-does-not-drop check). Each reports through FileState."""
+"""One check per kind of statement: what it does to an existing table (lock, rewrite, data), and
+what it creates (for the down-does-not-drop check). ALTER TABLE and its kin are in altering.py.
+Each reports through FileState."""
 
 from __future__ import annotations
 
@@ -12,28 +13,19 @@ from sqlmig.core.pg_ast import (
     constant,
     dotted,
     enum_name,
-    function_names,
     nodes,
     qualified,
+    qualified_strings,
     relation_key,
     relation_name,
     strings,
-    type_name,
 )
+from sqlmig.review.lint import locks, suggest
+from sqlmig.review.lint.altering import alter_domain, alter_table, learn_column
+from sqlmig.review.lint.known import not_null_check
 from sqlmig.review.lint.state import FileState
 
 ZERO_DURATION = re.compile(r"^\s*0+\s*(us|ms|s|min|h|d)?\s*$")
-
-
-# Functions whose DEFAULT makes PostgreSQL rewrite the table to fill every existing row.
-VOLATILE = frozenset({
-    "random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1",
-    "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7", "nextval", "random_normal",
-    "txid_current", "setseed",
-})
-
-
-SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
 
 def _create_table(state: FileState, node: Any) -> None:
@@ -41,6 +33,24 @@ def _create_table(state: FileState, node: Any) -> None:
     state.created_tables.add(relation_key(relation))
     if relation.relpersistence != "t":
         state.remember("table", relation.schemaname, relation.relname)
+    state.known.drop_table(relation.relname)
+    for element in node.tableElts or ():
+        if type(element).__name__ == "ColumnDef":
+            learn_column(state, relation.relname, element)
+        elif type(element).__name__ == "Constraint" and element.conname:
+            column = not_null_check(element.raw_expr)
+            if column is not None:
+                state.known.checks[(relation.relname, element.conname)] = (column, True)
+    for referenced in _references(node):
+        if state.existing(referenced):
+            name = relation_name(referenced)
+            state.needs_lock_timeout(locks.SHARE_ROW_EXCLUSIVE, name,
+                                     f"CREATE TABLE {relation_name(relation)} REFERENCES {name}")
+
+
+def _references(node: Any) -> list[Any]:
+    return [c.pktable for c in nodes(node.tableElts)
+            if type(c).__name__ == "Constraint" and enum_name(c.contype) == "CONSTR_FOREIGN"]
 
 
 def _create_table_as(state: FileState, node: Any) -> None:
@@ -66,100 +76,13 @@ def _select(state: FileState, node: Any) -> None:
 def _create_index(state: FileState, node: Any) -> None:
     relation = node.relation
     if not node.concurrent and state.existing(relation):
+        table = relation_name(relation)
+        state.needs_lock_timeout(locks.SHARE, table, f"CREATE INDEX on {table}")
         state.report("index-not-concurrent",
-                     f"CREATE INDEX on existing table {relation_name(relation)} blocks its writes "
-                     "until the index is built")
+                     f"CREATE INDEX on existing table {table} blocks its writes until the "
+                     "index is built", suggestion=suggest.concurrent_index(node))
     if node.idxname:
         state.remember("index", relation.schemaname, node.idxname, table=relation_key(relation))
-
-
-def _alter_table(state: FileState, node: Any) -> None:
-    if enum_name(node.objtype) != "OBJECT_TABLE":
-        return
-    relation = node.relation
-    existing = state.existing(relation)
-    table = relation_name(relation)
-    if existing:
-        _needs_lock_timeout(state, f"ALTER TABLE {table}")
-    for command in node.cmds or ():
-        subtype = enum_name(command.subtype)
-        definition = command.def_
-        if subtype == "AT_AddColumn":
-            if existing:
-                _added_column(state, table, definition)
-            state.remember("column", None, definition.colname, table=relation_key(relation),
-                           location=getattr(definition, "location", None))
-        elif subtype == "AT_AddConstraint":
-            _added_constraint(state, relation, existing, definition)
-        elif not existing:
-            continue
-        elif subtype == "AT_AlterColumnType":
-            state.report("alter-column-type",
-                         f"ALTER COLUMN {command.name} TYPE on existing table {table} rewrites "
-                         "it under an exclusive lock (reads and writes wait)")
-        elif subtype == "AT_SetNotNull":
-            state.report("set-not-null",
-                         f"SET NOT NULL on {table}.{command.name} scans the whole table under "
-                         "an exclusive lock")
-        elif subtype == "AT_DropColumn" and state.direction == "up":
-            state.report("drop-column",
-                         f"DROP COLUMN {table}.{command.name} in an up migration deletes its "
-                         "data, and running code that still reads it breaks")
-
-
-def _added_column(state: FileState, table: str, column: Any) -> None:
-    constraints = [enum_name(c.contype) for c in column.constraints or ()]
-    defaults = [c.raw_expr for c in column.constraints or ()
-                if enum_name(c.contype) == "CONSTR_DEFAULT"
-                and not getattr(c.raw_expr, "isnull", False)]  # DEFAULT NULL is no default
-    # PostgreSQL 18 virtual generated columns are computed on read: no rewrite
-    stored = [c for c in column.constraints or () if enum_name(c.contype) == "CONSTR_GENERATED"
-              and getattr(c, "generated_kind", "s") == "s"]
-    column_type = type_name(column.typeName)
-    location = getattr(column, "location", None)
-    computed = "CONSTR_IDENTITY" in constraints or bool(stored)
-    if column_type in SERIAL_TYPES or computed:
-        how = (column_type if column_type in SERIAL_TYPES
-               else "as an identity column" if "CONSTR_IDENTITY" in constraints
-               else "as a stored generated column")
-        state.report("add-column-volatile-default",
-                     f"ADD COLUMN {column.colname} {how} on existing table {table} rewrites it "
-                     "under an exclusive lock to fill every row", location)
-        return
-    volatile = sorted({name for expr in defaults for name in function_names(expr)} & VOLATILE)
-    if volatile:
-        state.report("add-column-volatile-default",
-                     f"ADD COLUMN {column.colname} DEFAULT {volatile[0]}() on existing table "
-                     f"{table} rewrites it under an exclusive lock to fill every row", location)
-    not_null = "CONSTR_NOTNULL" in constraints or "CONSTR_PRIMARY" in constraints
-    if not_null and not defaults:
-        state.report("add-column-not-null",
-                     f"ADD COLUMN {column.colname} NOT NULL without a DEFAULT fails on "
-                     f"{table} as soon as it has rows", location)
-    unique = [k for k in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") if k in constraints]
-    if unique:
-        what = "PRIMARY KEY" if unique[0] == "CONSTR_PRIMARY" else "UNIQUE"
-        state.report("add-unique-constraint",
-                     f"ADD COLUMN {column.colname} {what} on existing table {table} builds its "
-                     "index while blocking writes", location)
-
-
-def _added_constraint(state: FileState, relation: Any, existing: bool, constraint: Any) -> None:
-    kind = enum_name(constraint.contype)
-    if constraint.conname:
-        state.remember("constraint", None, constraint.conname, table=relation_key(relation))
-    if existing and kind in ("CONSTR_FOREIGN", "CONSTR_CHECK") and not constraint.skip_validation:
-        what = "FOREIGN KEY" if kind == "CONSTR_FOREIGN" else "CHECK"
-        state.report("constraint-not-valid",
-                     f"ADD {what} on existing table {relation_name(relation)} without NOT "
-                     "VALID scans every row while blocking writes",
-                     getattr(constraint, "location", None))
-    unique = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY KEY",
-              "CONSTR_EXCLUSION": "EXCLUDE"}.get(kind)
-    if existing and unique and not constraint.indexname:
-        state.report("add-unique-constraint",
-                     f"ADD {unique} on existing table {relation_name(relation)} builds its "
-                     "index while blocking writes", getattr(constraint, "location", None))
 
 
 def _rename(state: FileState, node: Any) -> None:
@@ -169,49 +92,68 @@ def _rename(state: FileState, node: Any) -> None:
         return
     if kind == "OBJECT_COLUMN" and enum_name(node.relationType) != "OBJECT_TABLE":
         return
+    if kind == "OBJECT_COLUMN":
+        state.known.rename_column(relation.relname, node.subname, node.newname)
+    else:
+        state.known.rename_table(relation.relname, node.newname)
     if not state.existing(relation):
         if kind == "OBJECT_TABLE":
             state.renamed_table(relation_key(relation), node.newname)
         return
-    _needs_lock_timeout(state, f"ALTER TABLE {relation_name(relation)}")
+    table = relation_name(relation)
+    state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, table, f"ALTER TABLE {table}")
     if kind == "OBJECT_COLUMN":
         state.report("rename-column",
-                     f"RENAME COLUMN {relation_name(relation)}.{node.subname} breaks running "
-                     "code that still uses the old name")
+                     f"RENAME COLUMN {table}.{node.subname} breaks running code that still uses "
+                     "the old name")
     else:
         state.report("rename-table",
-                     f"RENAME of table {relation_name(relation)} breaks running code that "
-                     "still uses the old name")
+                     f"RENAME of table {table} breaks running code that still uses the old name")
 
 
 def _drop(state: FileState, node: Any) -> None:
     kind = enum_name(node.removeType)
-    if kind == "OBJECT_INDEX" and not node.concurrent and state.direction == "up":
+    targets = [qualified(parts) for parts in node.objects or ()
+               if kind not in ("OBJECT_TRIGGER", "OBJECT_FUNCTION", "OBJECT_PROCEDURE")]
+    if kind == "OBJECT_INDEX" and not node.concurrent:
         created = {(c.schema, c.name) for c in state.created if c.kind == "index"}
-        for parts in node.objects or ():
-            key = qualified(parts)
-            if not among(key, created):
+        for key in targets:
+            if among(key, created):
+                continue
+            if state.direction == "up":  # a down drops what its up made: not yet in use
+                state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, f"the table of {dotted(key)}",
+                                         f"DROP INDEX {dotted(key)}")
                 state.report("index-not-concurrent",
                              f"DROP INDEX {dotted(key)} without CONCURRENTLY locks its table "
-                             "against reads and writes until it is done")
-    if state.direction != "up" or kind != "OBJECT_TABLE":
-        return
-    for parts in node.objects or ():
-        key = qualified(parts)
-        if not among(key, state.created_tables):
-            state.report("drop-table",
-                         f"DROP TABLE {dotted(key)} in an up migration deletes its data, and "
-                         "running code that still uses it breaks")
+                             "against reads and writes until it is done",
+                             suggestion=suggest.NO_TRANSACTION +
+                             f"DROP INDEX CONCURRENTLY IF EXISTS {dotted(key)};")
+    if kind == "OBJECT_TABLE":
+        for key in targets:
+            if not among(key, state.created_tables) and state.direction == "up":
+                state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, dotted(key),
+                                         f"DROP TABLE {dotted(key)}")
+                state.report("drop-table",
+                             f"DROP TABLE {dotted(key)} in an up migration deletes its data, "
+                             "and running code that still uses it breaks")
+            state.known.drop_table(key[1])
+    if state.direction == "up":
+        state.forget(kind, targets)  # created and dropped again in the same up
 
 
 def _reindex(state: FileState, node: Any) -> None:
     concurrent = any(getattr(p, "defname", None) == "concurrently" for p in node.params or ())
     kind = enum_name(node.kind)
     if not concurrent and kind in ("REINDEX_OBJECT_TABLE", "REINDEX_OBJECT_INDEX"):
+        what = kind.rsplit("_", 1)[-1]
+        name = relation_name(node.relation)
+        state.needs_lock_timeout(locks.SHARE, name if what == "TABLE" else f"the table of {name}",
+                                 f"REINDEX {what} {name}")
         state.report("index-not-concurrent",
-                     f"REINDEX {kind.rsplit('_', 1)[-1]} {relation_name(node.relation)} without "
-                     "CONCURRENTLY blocks writes to the table (and reads that use the index) "
-                     "until it is done")
+                     f"REINDEX {what} {name} without CONCURRENTLY blocks writes to the table "
+                     "(and reads that use the index) until it is done",
+                     suggestion=None if state.pg_version < 12 else
+                     f"{suggest.NO_TRANSACTION}REINDEX {what} CONCURRENTLY {name};")
 
 
 def _rewrite(state: FileState, node: Any) -> None:
@@ -223,14 +165,25 @@ def _rewrite(state: FileState, node: Any) -> None:
         what = f"VACUUM FULL {', '.join(names) or '(every table)'}"
     else:
         relation = node.relation
-        what = f"CLUSTER {relation_name(relation) if relation is not None else '(every table)'}"
+        names = [relation_name(relation)] if relation is not None else []
+        what = f"CLUSTER {names[0] if names else '(every table)'}"
+    state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, ", ".join(names) or "every table", what)
     state.report("table-rewrite", f"{what} rewrites the table under an ACCESS EXCLUSIVE lock: "
                                   "every read and write waits until it is done")
+
+
+def _lock(state: FileState, node: Any) -> None:
+    mode = locks.LOCK_STATEMENT_MODES.get(node.mode)
+    tables = [relation_name(r) for r in node.relations or () if state.existing(r)]
+    if mode is not None and tables and not node.nowait:
+        state.needs_lock_timeout(mode, ", ".join(tables), f"LOCK TABLE {', '.join(tables)}")
 
 
 def _whole_table(state: FileState, node: Any) -> None:
     """DELETE or UPDATE with no WHERE on an existing table, in an up migration: every row,
     each locked until the migration commits."""
+    if type(node).__name__ == "UpdateStmt":
+        _assigned_twice(state, node.targetList, "UPDATE ... SET")
     if state.direction != "up" or node.whereClause is not None:
         return
     relation = node.relation
@@ -244,6 +197,24 @@ def _whole_table(state: FileState, node: Any) -> None:
         state.report("update-without-where",
                      f"UPDATE {relation_name(relation)} without WHERE rewrites every row in one "
                      "transaction, each locked until the migration commits")
+
+
+def _assigned_twice(state: FileState, targets: Any, what: str) -> None:
+    """The same column named twice (without a subscript or field): PostgreSQL refuses it."""
+    seen = set()
+    for target in targets or ():
+        if target.indirection:
+            continue
+        if target.name in seen:
+            state.report("same-column-twice",
+                         f"{what} names column {target.name} twice: PostgreSQL refuses it "
+                         "(multiple assignments to same column)",
+                         getattr(target, "location", None))
+        seen.add(target.name)
+
+
+def _insert(state: FileState, node: Any) -> None:
+    _assigned_twice(state, node.cols, "INSERT")
 
 
 # Names PostgreSQL truncates (NAMEDATALEN - 1 bytes) with only a NOTICE, as it reads them: the
@@ -268,13 +239,15 @@ def long_identifiers(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _truncate(state: FileState, node: Any) -> None:
-    if state.direction != "up":
-        return
     for relation in node.relations or ():
-        if state.existing(relation):
+        if not state.existing(relation):
+            continue
+        table = relation_name(relation)
+        state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, table, f"TRUNCATE {table}")
+        if state.direction == "up":
             state.report("truncate",
-                         f"TRUNCATE {relation_name(relation)} in an up migration deletes every row "
-                         "and cannot be rolled back once committed")
+                         f"TRUNCATE {table} in an up migration deletes every row and cannot be "
+                         "rolled back once committed")
 
 
 def _set(state: FileState, node: Any) -> None:
@@ -285,16 +258,6 @@ def _set(state: FileState, node: Any) -> None:
     value = constant(args[0]) if len(args) == 1 else None
     zero = value is not None and ZERO_DURATION.match(value) is not None  # 0 turns it off
     state.lock_timeout = kind in ("VAR_SET_VALUE", "VAR_SET_CURRENT") and not zero
-
-
-def _needs_lock_timeout(state: FileState, what: str) -> None:
-    if state.lock_timeout or state.lock_timeout_reported:
-        return
-    # Once per file, even when suppressed here: the fix is one line at the file's top.
-    state.lock_timeout_reported = True
-    state.report("lock-timeout-missing",
-                 f"{what} with no lock_timeout set: if another session holds a lock, this "
-                 "waits and every query on the table queues behind it")
 
 
 def _remember_simple(kind: str, name_of: Any, *, replace_attr: str | None = None) -> Any:
@@ -313,8 +276,52 @@ def _view(state: FileState, node: Any) -> None:
 
 
 def _trigger(state: FileState, node: Any) -> None:
-    state.remember("trigger", None, node.trigname, table=relation_key(node.relation),
-                   replace=bool(getattr(node, "replace", False)))
+    relation = node.relation
+    if state.existing(relation):
+        table = relation_name(relation)
+        state.needs_lock_timeout(locks.SHARE_ROW_EXCLUSIVE, table, f"CREATE TRIGGER on {table}")
+    state.remember("trigger", None, node.trigname, table=relation_key(relation),
+                   replace=bool(getattr(node, "replace", False)),
+                   function=qualified(node.funcname))
+
+
+def _function(state: FileState, node: Any) -> None:
+    schema, name = qualified(node.funcname)
+    if schema == "pg_temp":
+        return  # gone with the session: nothing for the down to drop
+    volatility = next((constant(o.arg) or getattr(o.arg, "sval", None)
+                       for o in node.options or () if o.defname == "volatility"), "volatile")
+    state.known.volatile[name] = volatility == "volatile"
+    state.remember("function", schema, name, replace=bool(node.replace))
+
+
+def _sequence(state: FileState, node: Any) -> None:
+    sequence = node.sequence
+    if sequence.relpersistence != "t":
+        state.remember("sequence", sequence.schemaname, sequence.relname,
+                       table=_owned_by(node.options))
+
+
+def _sequence_owner(state: FileState, node: Any) -> None:
+    table = _owned_by(node.options)
+    if table is not None:
+        state.sequence_owned_by(relation_key(node.sequence), table)
+
+
+def _owned_by(options: Any) -> tuple[str | None, str] | None:
+    """The table of `OWNED BY table.column`: dropping it drops the sequence."""
+    for option in options or ():
+        if option.defname == "owned_by":
+            parts = strings(option.arg)
+            if len(parts) >= 2:
+                return qualified_strings(parts[:-1])
+    return None
+
+
+def _enum_value(state: FileState, node: Any) -> None:
+    if node.newVal is not None and node.oldVal is None:
+        schema, name = qualified(node.typeName)
+        state.remember("enum-value", schema, name)
 
 
 CHECKS: dict[str, Any] = {
@@ -323,27 +330,30 @@ CHECKS: dict[str, Any] = {
     "CreateTableAsStmt": _create_table_as,
     "SelectStmt": _select,
     "IndexStmt": _create_index,
-    "AlterTableStmt": _alter_table,
+    "AlterTableStmt": alter_table,
+    "AlterDomainStmt": alter_domain,
+    "AlterEnumStmt": _enum_value,
     "RenameStmt": _rename,
     "DropStmt": _drop,
     "TruncateStmt": _truncate,
     "DeleteStmt": _whole_table,
     "UpdateStmt": _whole_table,
+    "InsertStmt": _insert,
     "ReindexStmt": _reindex,
     "VacuumStmt": _rewrite,
     "ClusterStmt": _rewrite,
+    "LockStmt": _lock,
     "VariableSetStmt": _set,
     "ViewStmt": _view,
     "CreateTrigStmt": _trigger,
-    "CreateSeqStmt": _remember_simple(
-        "sequence", lambda n: (n.sequence.schemaname, n.sequence.relname)),
+    "CreateSeqStmt": _sequence,
+    "AlterSeqStmt": _sequence_owner,
     "CreateEnumStmt": _remember_simple("type", lambda n: qualified(n.typeName)),
     "CreateRangeStmt": _remember_simple("type", lambda n: qualified(n.typeName)),
     "CreateDomainStmt": _remember_simple("type", lambda n: qualified(n.domainname)),
     "CompositeTypeStmt": _remember_simple(
         "type", lambda n: (n.typevar.schemaname, n.typevar.relname)),
-    "CreateFunctionStmt": _remember_simple(
-        "function", lambda n: qualified(n.funcname), replace_attr="replace"),
+    "CreateFunctionStmt": _function,
     "CreateSchemaStmt": _remember_simple("schema", lambda n: (None, n.schemaname)),
     "CreateExtensionStmt": _remember_simple("extension", lambda n: (None, n.extname)),
 }
