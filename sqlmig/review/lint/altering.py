@@ -251,7 +251,7 @@ def _altered_type(state: FileState, table: str, key: str, column: str, definitio
             return
         if old is None and new.name in ("text", "varchar") and not new.modifiers:
             return  # most often from varchar(n), which this does not rewrite
-    was = f" from {old.shown()}" if old is not None else ""
+    was = " USING ..." if using else f" from {old.shown()}" if old is not None else ""
     state.report("alter-column-type",
                  f"ALTER COLUMN {column} TYPE {suggest.sql(definition.typeName)}{was} on "
                  f"existing table {table} rewrites it under an ACCESS EXCLUSIVE lock (reads and "
