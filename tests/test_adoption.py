@@ -166,7 +166,8 @@ def test_lint_reports_a_layout_problem_as_a_finding_and_still_lints_every_other_
     found = {(f["rule"], f["file"].rsplit("/", 1)[-1]) for f in findings}
     assert found == {("file-problem", "0003-no-separator.up.sql"),
                      ("file-problem", "0004_empty.up.sql"),
-                     ("index-not-concurrent", "0002_index.up.sql")}
+                     ("index-not-concurrent", "0002_index.up.sql"),
+                     ("lock-timeout-missing", "0002_index.up.sql")}
 
 
 def test_lint_notes_a_no_op_migration_at_info_level_and_passes(project: Project) -> None:

@@ -75,6 +75,8 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any], int]] = {
                                         {}, 1),
     "same-column-twice": ("UPDATE users SET age = 1, age = 2 WHERE id = 1;\n", {}, 1),
     "refresh-not-concurrent": ("REFRESH MATERIALIZED VIEW totals;\n", {}, 1),
+    "attach-partition-scan": ("ALTER TABLE events ATTACH PARTITION events_2020 "
+                              "FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');\n", {}, 1),
     "backfill-under-lock": ("ALTER TABLE users ADD COLUMN plan text;\n"
                             "UPDATE users SET plan = 'free' WHERE id < 1000;\n", {}, 2),
     "enum-value-used-in-transaction": ("ALTER TYPE mood ADD VALUE 'meh';\n"
@@ -173,7 +175,7 @@ def test_every_rule_is_an_error_a_warning_or_info_with_a_fix() -> None:
     assert all(rule.fix for rule in RULES.values())
     assert {name for name in DEFAULT_RULES if RULES[name].severity == "warning"} == {
         "rename-column", "rename-table", "lock-timeout-missing", "update-without-where",
-        "backfill-under-lock",
+        "backfill-under-lock", "attach-partition-scan",
     }
 
 

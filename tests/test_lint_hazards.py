@@ -507,3 +507,32 @@ def test_adding_an_enum_value_in_a_transaction_fails_before_postgresql_12() -> N
     sql = "ALTER TYPE status ADD VALUE 'archived';\n"
     assert rules(sql, pg_version=11) == ["needs-no-transaction"]
     assert rules(NO_TX + sql, pg_version=11) == []
+
+
+# --- partitions and PostgreSQL 18's NOT NULL constraints ---------------------------------------
+
+ATTACH = ("ALTER TABLE events ATTACH PARTITION events_2021 "
+          "FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');\n")
+
+
+def test_attaching_an_existing_table_scans_it_unless_a_validated_check_proves_the_bound(
+    tmp_path: Path,
+) -> None:
+    [finding] = findings(ATTACH)
+    assert finding.rule == "attach-partition-scan" and "events_2021" in finding.message
+    check = ("ALTER TABLE events_2021 ADD CONSTRAINT in_2021 CHECK (at >= '2021-01-01' "
+             "AND at < '2022-01-01') NOT VALID;\n")
+    assert history(tmp_path, check, "ALTER TABLE events_2021 VALIDATE CONSTRAINT in_2021;\n",
+                   ATTACH) == []
+    assert rules("CREATE TABLE events_2021 (id int, at date);\n" + ATTACH) == []
+
+
+def test_an_index_on_only_the_partitioned_parent_builds_nothing() -> None:
+    assert rules("CREATE INDEX events_at_idx ON ONLY events (at);\n") == []
+    assert rules("CREATE INDEX events_at_idx ON events (at);\n") == ["index-not-concurrent"]
+
+
+def test_a_not_null_constraint_added_without_not_valid_scans_like_set_not_null() -> None:
+    [finding] = findings("ALTER TABLE users ADD CONSTRAINT users_name_nn NOT NULL name;\n")
+    assert finding.rule == "set-not-null" and "users.name" in finding.message
+    assert rules("ALTER TABLE users ADD CONSTRAINT users_name_nn NOT NULL name NOT VALID;\n") == []

@@ -96,7 +96,8 @@ JSON_COMMANDS = {
     ("config", "--json"): {"environment", "settings"},
     ("snapshots", "--json"): {"snapshots"},
     ("lint", "--json"): {"ok", "findings"},
-    ("check", "--json"): {"ok", "migrations", "stopped_at", "leftovers"},
+    ("check", "--json"): {"ok", "migrations", "not_checked", "halted", "stopped_at",
+                          "rollback_error", "leftovers"},
     ("seed", "--json"): {"environment", "seed_set", "seeds", "rows", "ms"},
     ("migrate", "--dry-run", "--json"): {"ok", "migrations", "pending_after_target"},
 }

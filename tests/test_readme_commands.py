@@ -137,6 +137,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig lint": Scenario(),
     "sqlmig lint --format github": Scenario(),
     "sqlmig check": Scenario(),
+    "sqlmig check --keep-going --strict": Scenario(),
     "sqlmig diff --from staging --to production": Scenario(
         [*MIGRATED, "sqlmig migrate --env staging"], staging=True),
     "sqlmig docs -o docs/schema.md": Scenario(

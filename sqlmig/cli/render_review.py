@@ -133,38 +133,115 @@ def dry_run_json(report: DryRunReport) -> dict[str, Any]:
     }
 
 
-def check_line(check: MigrationCheck) -> None:
+def check_line(check: MigrationCheck, *, strict: bool = False) -> None:
     out = console()
     m = check.migration
-    if check.down_ms is None:
-        out.print(f"  [yellow]skip[/] {m.id}: irreversible, up only ({check.up_ms} ms)")
-    elif check.differences:
-        out.print(f"  [red]FAIL[/] {m.id}: its down does not reverse its up")
+    result = check.result
+    if result == "irreversible":
+        out.print(f"  [yellow]skip[/] {escape(m.id)}: irreversible, up only ({check.up_ms} ms)")
+    elif result == "fails" and check.error is not None and not check.differences:
+        out.print(f"  [red]FAIL[/] {escape(m.id)}: {escape(check.error)}")
+    elif result == "fails":
+        out.print(f"  [red]FAIL[/] {escape(m.id)}: its down does not reverse its up")
+    elif result == "column order":
+        label = "[red]FAIL[/]" if strict else "[yellow]warn[/]"
+        out.print(f"  {label} {escape(m.id)}: its down changes the order of columns")
     else:
-        out.print(f"  [green]ok[/]   {m.id} (up {check.up_ms} ms, down {check.down_ms} ms)")
+        out.print(f"  [green]ok[/]   {escape(m.id)} (up {check.up_ms} ms, "
+                  f"down {check.down_ms} ms)")
 
 
-def check_summary(report: CheckReport) -> None:
+def check_summary(report: CheckReport, *, keep_going: bool = False) -> None:
+    """What differs for each failing (or column-order) migration; with --keep-going, a
+    table of every migration's result; then how the whole chain went back down, and the
+    verdict."""
     out = console()
-    failed = report.failed
-    if failed is not None:
-        out.print(f"[red]{failed.migration.id}[/]: after up + down the schema differs:")
-        for difference in failed.differences:
-            out.print(f"  - {difference}", markup=False)
-        return
-    if report.stopped_at:
-        out.print(f"every down reverses its up; rolling back stopped at {report.stopped_at} "
-                  "(irreversible)", markup=False)
-        return
+    for check in report.checks:
+        _check_details(check, report.strict)
+        if check.migration.id in report.restarted:
+            out.print("  the check went on from a new scratch database, with the migrations up "
+                      "to this one applied")
+    if keep_going:
+        grid = table(("migration", "result", "what differs"), wrap=("what differs",))
+        for check in report.checks:
+            grid.add_row(escape(check.migration.id), _result_cell(check, report.strict),
+                         escape(_in_short(check)))
+        for migration in report.unchecked:
+            grid.add_row(escape(migration.id), "[dim]not checked[/]", "")
+        out.print(grid)
+    if report.halted:
+        out.print(f"[red]{escape(report.halted)}[/]")
     if report.leftovers:
         out.print("[red]all the way down, the schema is not back where it started:[/]")
         for difference in report.leftovers:
             out.print(f"  - {difference}", markup=False)
+    elif report.rollback_error:
+        out.print("[red]rolling back the whole chain failed:[/] "
+                  f"{escape(report.rollback_error)}")
+    _check_verdict(report, keep_going)
+
+
+def _check_verdict(report: CheckReport, keep_going: bool) -> None:
+    out = console()
+    stopped = (f"rolling back the whole chain stopped at {report.stopped_at} (irreversible)"
+               if report.stopped_at else None)
+    failures = report.failures
+    if failures:
+        if stopped:
+            out.print(stopped, markup=False)
+        names = ", ".join(c.migration.id for c in failures)
+        verb = "fails" if len(failures) == 1 else "fail"
+        out.print(f"{counted(len(failures), 'migration')} of {len(report.checks)} checked "
+                  f"{verb}: {names}", markup=False)
+        if report.unchecked and not keep_going:
+            out.print(f"stopped at the first failure; {counted(len(report.unchecked), 'migration')}"
+                      " after it not checked (--keep-going checks every one)", markup=False)
+    if not report.ok:
         return
     checked = len(report.checks)
     verb = "round-trips" if checked == 1 else "round-trip"
-    out.print(f"[green]ok[/]: {counted(checked, 'migration')} {verb}, and the whole chain "
-              "goes all the way down to an empty schema")
+    warned = report.warnings
+    warning = f" ({counted(len(warned), 'warning')}: column order, above)" if warned else ""
+    back = f"; {stopped}" if stopped else (
+        ", and the whole chain goes all the way down to an empty schema")
+    out.print(f"[green]ok[/]: {counted(checked, 'migration')} {verb}{warning}{escape(back)}")
+
+
+def _check_details(check: MigrationCheck, strict: bool) -> None:
+    out = console()
+    name = escape(check.migration.id)
+    if check.differences:
+        out.print(f"[red]{name}[/]: after up + down the schema differs:")
+        for difference in check.differences + check.moved:
+            out.print(f"  - {difference}", markup=False)
+    if check.error is not None:
+        out.print(f"[red]{name}[/]: {escape(check.error)}")
+    if check.moved and not check.differences:
+        if strict:
+            out.print(f"[red]{name}[/]: after up + down the order of columns differs:")
+        else:
+            out.print(f"[yellow]{name}[/]: after up + down the order of columns differs "
+                      "(a warning; --strict makes it fail):")
+        for difference in check.moved:
+            out.print(f"  - {difference}", markup=False)
+
+
+def _result_cell(check: MigrationCheck, strict: bool) -> str:
+    style = {"ok": "green", "fails": "red", "irreversible": "yellow",
+             "column order": "red" if strict else "yellow"}[check.result]
+    words = "column order only" if check.result == "column order" else check.result
+    return f"[{style}]{words}[/]"
+
+
+def _in_short(check: MigrationCheck) -> str:
+    """What differs, on one line: the first difference and how many more."""
+    if check.result == "irreversible":
+        return "up only"
+    found = [str(d) for d in check.differences] or (
+        [check.error.splitlines()[0]] if check.error else []) or [str(d) for d in check.moved]
+    if not found:
+        return ""
+    return found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
 
 
 def difference_json(difference: Difference) -> dict[str, Any]:
@@ -185,14 +262,21 @@ def check_json(report: CheckReport) -> dict[str, Any]:
             {
                 "version": c.migration.version,
                 "name": c.migration.name,
-                "round_trip": None if c.down_ms is None else not c.differences,
+                "result": c.result.replace(" ", "-"),
+                "fails": c.fails(report.strict),
+                "round_trip": None if c.result == "irreversible" else c.result != "fails",
                 "up_ms": c.up_ms,
                 "down_ms": c.down_ms,
                 "differences": [difference_json(d) for d in c.differences],
+                "column_order": [difference_json(d) for d in c.moved],
+                "error": c.error,
             }
             for c in report.checks
         ],
+        "not_checked": [{"version": m.version, "name": m.name} for m in report.unchecked],
+        "halted": report.halted,
         "stopped_at": report.stopped_at,
+        "rollback_error": report.rollback_error,
         "leftovers": [difference_json(d) for d in report.leftovers],
     }
 

@@ -69,6 +69,14 @@ def check(
                      help="An empty database to use instead of creating "
                      "sqlmig_check_<random> beside the target.", show_default=False),
     ] = None,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="Check every migration, not only up to the "
+                           "first that fails, and end with a table of every result."),
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="A down that changes the order of columns fails "
+                           "(by default a warning)."),
+    ] = False,
     json_: JsonOption = False,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
@@ -77,21 +85,26 @@ def check(
 ) -> None:
     """Prove every down reverses its up: on a scratch database, apply each migration, roll it
     back, compare schema snapshots, apply it again; then roll everything back to the start.
-    Exits 1 naming the first migration whose down does not reverse its up, and what differs.
+    Exits 1 naming the first migration whose down does not reverse its up, and what differs
+    (--keep-going: every such migration). A down that only changes the order of columns (a
+    dropped column added again comes last) is a warning, unless --strict.
 
-    Example: sqlmig check
+    Example: sqlmig check --keep-going
     """
+    from functools import partial
+
     from sqlmig import commands
     from sqlmig.cli import render_review
 
     with reported(debug):
         settings = settings_for(env, database_url_, migrations_dir=migrations_dir)
+        on_result = None if json_ else partial(render_review.check_line, strict=strict)
         report = commands.check(settings, line_reporter(), scratch_url=scratch_url,
-                                on_result=None if json_ else render_review.check_line)
+                                on_result=on_result, keep_going=keep_going, strict=strict)
         if json_:
             render_review.print_json(render_review.check_json(report))
         else:
-            render_review.check_summary(report)
+            render_review.check_summary(report, keep_going=keep_going)
         if not report.ok:
             raise typer.Exit(EXIT_ERROR)
 

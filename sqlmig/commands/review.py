@@ -18,7 +18,7 @@ from sqlmig.errors import PlanError, display_path
 from sqlmig.pg import catalog, connection, db
 from sqlmig.pg.dump import list_snapshots
 from sqlmig.reporting import Reporter
-from sqlmig.review.check import CheckReport, MigrationCheck, run_check, scratch_database
+from sqlmig.review.check import CheckReport, MigrationCheck, run_check, scratch_databases
 from sqlmig.review.docs import schema_markdown
 
 
@@ -49,19 +49,25 @@ def check(
     *,
     scratch_url: str | None = None,
     on_result: Callable[[MigrationCheck], None] | None = None,
+    keep_going: bool = False,
+    strict: bool = False,
 ) -> CheckReport:
     """Prove every down reverses its up on a scratch database (created beside the target and
     dropped afterwards, or `scratch_url`, which must be empty); the target is never touched.
-    `on_result` hears each migration's check as it ends; the report says which failed."""
+    `on_result` hears each migration's check as it ends; the report says which failed. Stops
+    at the first failure unless `keep_going`; a change of column order alone is a warning
+    unless `strict`."""
     migrations = files.discover(settings.migrations_dir)
     on_result = on_result or (lambda check: None)
     if scratch_url:
         with connection.connect(scratch_url) as conn:
             if not catalog.is_empty(catalog.take(conn)):
                 raise PlanError("--scratch-url: that database is not empty; give an empty one")
-        return run_check(settings, migrations, scratch_url, on_result)
-    with scratch_database(connection_url(settings, reporter), reporter.notice) as url:
-        return run_check(settings, migrations, url, on_result)
+        return run_check(settings, migrations, scratch_url, on_result, keep_going=keep_going,
+                         strict=strict)
+    with scratch_databases(connection_url(settings, reporter), reporter.notice) as new:
+        return run_check(settings, migrations, new(), on_result, keep_going=keep_going,
+                         strict=strict, renew=new)
 
 
 @dataclass(frozen=True)

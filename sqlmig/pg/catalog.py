@@ -5,7 +5,8 @@ are dump.py's.
 `take(conn)` reads it (catalog queries only; nothing is written); `compare(a, b)` says what
 differs, object by object and attribute by attribute. `check`, `diff` and `docs` build on it.
 Owners, grants and physical details (OIDs, attribute numbers, storage) are left out on purpose:
-they differ between environments without the schema being different.
+they differ between environments without the schema being different (`column_numbers` reads
+attribute numbers apart, for `check`, which compares one database with itself).
 """
 
 from __future__ import annotations
@@ -247,3 +248,20 @@ def compare(before: Snapshot, after: Snapshot) -> list[Difference]:
 def is_empty(snapshot: Snapshot) -> bool:
     """No application objects left (schemas may remain; extensions are counted)."""
     return not any(objects for kind, objects in snapshot.items() if kind != "schema")
+
+
+COLUMN_NUMBERS = f"""
+    SELECT n.nspname || '.' || c.relname || '.' || a.attname, a.attnum
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+       AND {USER_SCHEMAS}
+"""
+
+
+def column_numbers(conn: psycopg.Connection) -> dict[str, int]:
+    """Each column's attribute number. Physical, so `take` leaves it out; but within one
+    database a new number tells a column dropped and added again from one that only moved up
+    to fill the gap another left."""
+    return {name: number for name, number in conn.execute(COLUMN_NUMBERS).fetchall()}

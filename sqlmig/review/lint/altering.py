@@ -66,6 +66,13 @@ def alter_table(state: FileState, node: Any) -> None:
                          "EXCLUSIVE lock: every read and write waits until it is done")
         elif subtype == "AT_SetNotNull" and existing:
             _set_not_null(state, table, key, command.name)
+        elif subtype == "AT_AttachPartition" and state.existing(definition.name):
+            partition = definition.name
+            if not state.known.has_valid_check(partition.relname):
+                state.report(
+                    "attach-partition-scan",
+                    f"ATTACH PARTITION {relation_name(partition)} scans it under an ACCESS "
+                    "EXCLUSIVE lock to prove every row fits the partition bound")
         elif subtype == "AT_DetachPartition" and existing and not definition.concurrent:
             state.report(
                 "detach-partition-not-concurrent",
@@ -86,8 +93,12 @@ def learn_column(state: FileState, table: str, column: Any) -> None:
     known = state.known.table(table)
     known.columns[column.colname] = ColumnType.of(column.typeName)
     for constraint in column.constraints or ():
-        if enum_name(constraint.contype) == "CONSTR_NOTNULL" and constraint.conname:
+        kind = enum_name(constraint.contype)
+        if kind == "CONSTR_NOTNULL" and constraint.conname:
             known.checks[constraint.conname] = (column.colname, True)
+        elif kind == "CONSTR_CHECK":  # named as PostgreSQL names it when the file does not
+            name = constraint.conname or f"{table}_{column.colname}_check"
+            known.checks[name] = (not_null_check(constraint.raw_expr) or "", True)
 
 
 def _same_column_twice(state: FileState, commands: Any) -> None:
@@ -193,14 +204,16 @@ def _added_constraint(state: FileState, relation: Any, existing: bool, constrain
     table, key = relation_name(relation), relation.relname
     if constraint.conname:
         state.remember("constraint", None, constraint.conname, table=relation_key(relation))
-        column = not_null_check(constraint.raw_expr) if kind == "CONSTR_CHECK" else None
-        if column is not None:
+        if kind == "CONSTR_CHECK":  # "" for a check that proves no column NOT NULL
             state.known.table(key).checks[constraint.conname] = (
-                column, not constraint.skip_validation)
+                not_null_check(constraint.raw_expr) or "", not constraint.skip_validation)
         if existing and constraint.skip_validation:
             lock = locks.SHARE_ROW_EXCLUSIVE if kind == "CONSTR_FOREIGN" else (
                 locks.ACCESS_EXCLUSIVE)
             state.not_valid[(key, constraint.conname)] = lock
+    if existing and kind == "CONSTR_NOTNULL" and not constraint.skip_validation:
+        for column in strings(constraint.keys):  # PostgreSQL 18: ADD CONSTRAINT ... NOT NULL c
+            _set_not_null(state, table, key, column)
     if existing and kind in ("CONSTR_FOREIGN", "CONSTR_CHECK") and not constraint.skip_validation:
         what = "FOREIGN KEY" if kind == "CONSTR_FOREIGN" else "CHECK"
         columns = strings(constraint.fk_attrs) if kind == "CONSTR_FOREIGN" else []
@@ -238,7 +251,7 @@ def _altered_type(state: FileState, table: str, key: str, column: str, definitio
             return
         if old is None and new.name in ("text", "varchar") and not new.modifiers:
             return  # most often from varchar(n), which this does not rewrite
-    was = f" from {old.shown()}" if old is not None else ""
+    was = " USING ..." if using else f" from {old.shown()}" if old is not None else ""
     state.report("alter-column-type",
                  f"ALTER COLUMN {column} TYPE {suggest.sql(definition.typeName)}{was} on "
                  f"existing table {table} rewrites it under an ACCESS EXCLUSIVE lock (reads and "

@@ -103,6 +103,10 @@ class Known:
         known = self.tables.get(table)
         return known is not None and (column, True) in known.checks.values()
 
+    def has_valid_check(self, table: str) -> bool:
+        known = self.tables.get(table)
+        return known is not None and any(valid for _column, valid in known.checks.values())
+
     def validate(self, table: str, name: str) -> None:
         checks = self.table(table).checks
         if name in checks:

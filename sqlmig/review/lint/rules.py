@@ -66,6 +66,12 @@ RULES: dict[str, Rule] = {
     "same-column-twice": Rule(
         "error", "name each column once per statement; PostgreSQL refuses the statement",
     ),
+    "attach-partition-scan": Rule(
+        "warning",
+        "first ADD CONSTRAINT ... CHECK (key IS NOT NULL AND the bound) NOT VALID on the table "
+        "and VALIDATE it in a later migration: ATTACH PARTITION then skips the scan; drop the "
+        "check afterwards",
+    ),
     "refresh-not-concurrent": Rule(
         "error",
         "REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view): reads go "

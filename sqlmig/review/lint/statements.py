@@ -34,13 +34,14 @@ def _create_table(state: FileState, node: Any) -> None:
     if relation.relpersistence != "t":
         state.remember("table", relation.schemaname, relation.relname)
     state.known.drop_table(relation.relname)
-    for element in node.tableElts or ():
+    for index, element in enumerate(node.tableElts or ()):
         if type(element).__name__ == "ColumnDef":
             learn_column(state, relation.relname, element)
-        elif type(element).__name__ == "Constraint" and element.conname:
-            column = not_null_check(element.raw_expr)
-            if column is not None:
-                state.known.table(relation.relname).checks[element.conname] = (column, True)
+        elif (type(element).__name__ == "Constraint"
+              and enum_name(element.contype) == "CONSTR_CHECK"):
+            name = element.conname or f"{relation.relname}_check{index}"
+            state.known.table(relation.relname).checks[name] = (
+                not_null_check(element.raw_expr) or "", True)
     for referenced in _references(node):
         if state.existing(referenced):
             name = relation_name(referenced)
@@ -83,9 +84,11 @@ def _create_index(state: FileState, node: Any) -> None:
     if not node.concurrent and state.existing(relation):
         table = relation_name(relation)
         state.needs_lock_timeout(locks.SHARE, table, f"CREATE INDEX on {table}")
+    # ON ONLY a partitioned table: an empty parent index, built by none
+    if not node.concurrent and state.existing(relation) and relation.inh:
         state.report("index-not-concurrent",
-                     f"CREATE INDEX on existing table {table} blocks its writes until the "
-                     "index is built", suggestion=suggest.concurrent_index(node))
+                     f"CREATE INDEX on existing table {relation_name(relation)} blocks its "
+                     "writes until the index is built", suggestion=suggest.concurrent_index(node))
     if node.idxname:
         state.remember("index", relation.schemaname, node.idxname, table=relation_key(relation))
 
