@@ -12,7 +12,7 @@ from sqlmig.errors import EXIT_ERROR
 
 # Importing a command module registers its commands on `app`, in this order (as --help lists).
 for _module in ("migrate", "history", "database", "lint", "review", "seed", "server",
-                "adoption"):
+                "adoption", "locks"):
     importlib.import_module(f"sqlmig.cli.{_module}")
 
 __all__ = ["app", "main"]

@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
     "lint_enable": [],
+    # plan --locks: the dry run's own timeouts, so inspecting production never queues traffic
+    "dry_run_lock_timeout": "2s",
+    "dry_run_statement_timeout": "15s",
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -82,6 +85,8 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot_dir": (str,),
     "lint_disable": (list,),
     "lint_enable": (list,),
+    "dry_run_lock_timeout": (str,),
+    "dry_run_statement_timeout": (str,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
@@ -120,6 +125,8 @@ class Settings:
     snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
     lint_enable: tuple[str, ...] = ()  # opt-in lint rules to run too ("style": all)
+    dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
+    dry_run_statement_timeout: str = "15s"
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property
@@ -187,13 +194,18 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{sources.get(key, key)}: '{key}' = {values[key]!r} is not a plain SQL identifier "
                 "(letters, digits, _ and $, starting with a letter or _, at most 63 characters)"
             )
-    for key in ("lock_timeout", "statement_timeout"):
+    for key in ("lock_timeout", "statement_timeout", "dry_run_lock_timeout",
+                "dry_run_statement_timeout"):
         timeout = values[key]
         if timeout is not None and not DURATION.match(str(timeout).strip()):
             raise ConfigError(
                 f"{sources.get(key, key)}: '{key}' = {timeout!r} is not a duration like '5s', "
                 "'500ms' or '2min'"
             )
+    for key in ("dry_run_lock_timeout", "dry_run_statement_timeout"):
+        if re.match(r"^0+\s*[a-z]*$", str(values[key]).strip()):
+            raise ConfigError(f"{sources.get(key, key)}: '{key}' must be more than 0 (0 would let "
+                              "the dry run wait without end behind the traffic)")
     for key in ("lock_wait", "connect_wait"):
         if not math.isfinite(values[key]):  # nan would wait forever, as inf says
             raise ConfigError(f"{sources.get(key, key)}: '{key}' = {values[key]!r} must be a "
@@ -311,6 +323,8 @@ def resolve(
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
         lint_enable=tuple(str(rule) for rule in values["lint_enable"]),
         snapshot_dir=root / values["snapshot_dir"],
+        dry_run_lock_timeout=values["dry_run_lock_timeout"],
+        dry_run_statement_timeout=values["dry_run_statement_timeout"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
@@ -343,6 +357,8 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
         "lint_enable": list(settings.lint_enable),
+        "dry_run_lock_timeout": settings.dry_run_lock_timeout,
+        "dry_run_statement_timeout": settings.dry_run_statement_timeout,
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 

@@ -1,0 +1,178 @@
+"""`plan --locks` and `migrate --dry-run --locks` on a table with real rows: the lock each
+statement takes, on which tables, rewritten or scanned, measured in a transaction that is
+rolled back; a blocker makes the dry run give up after its own lock_timeout, never queue."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.conftest import Project
+
+WORLD = """
+CREATE TABLE customers (id int PRIMARY KEY);
+INSERT INTO customers SELECT g FROM generate_series(1, 200) g;
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int, note varchar(10), qty int,
+                     amount int);
+INSERT INTO orders SELECT g, g % 200 + 1, 'x', g, g FROM generate_series(1, 20000) g;
+ALTER TABLE orders ADD CONSTRAINT orders_qty_positive CHECK (qty > 0) NOT VALID;
+ANALYZE customers, orders;
+"""
+# Each case its own pending migration, so each is measured on its own.
+CASES = {
+    2: "ALTER TABLE orders ADD COLUMN r float8 DEFAULT random();",
+    3: "CREATE INDEX orders_qty_idx ON orders (qty);",
+    4: "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers;",
+    5: "ALTER TABLE orders VALIDATE CONSTRAINT orders_qty_positive;",
+    6: "ALTER TABLE orders ALTER qty SET NOT NULL;",
+    7: "ALTER TABLE orders ALTER note TYPE text;",
+    8: "ALTER TABLE orders ALTER amount TYPE bigint;",
+    9: "-- sqlmig:no-transaction\nCREATE INDEX CONCURRENTLY orders_amount_idx ON orders (amount);",
+}
+SCHEMA = ("SELECT table_name, column_name, data_type, is_nullable FROM "
+          "information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2")
+INDEXES = "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
+CONSTRAINTS = "SELECT conname, convalidated FROM pg_constraint ORDER BY 1"
+
+
+@pytest.fixture
+def orders(project: Project) -> Project:
+    project.pair("0001_orders", WORLD)
+    project.run("migrate")
+    for version, up in CASES.items():
+        project.pair(f"{version:04d}_case", up)
+    return project
+
+
+def _state(project: Project) -> tuple[list[tuple], ...]:
+    return (project.query(SCHEMA), project.query(INDEXES), project.query(CONSTRAINTS),
+            project.history(),
+            project.query("SELECT relfilenode FROM pg_class WHERE relname = 'orders'"))
+
+
+def _locks(report: dict, version: int) -> dict[str, dict]:
+    """relation -> its lock in the one statement of migration `version`."""
+    migration = next(m for m in report["migrations"] if m["version"] == version)
+    (statement,) = migration["statements"]
+    return {lock["relation"]: lock for lock in statement["locks"]}
+
+
+def test_plan_locks_reports_each_statements_locks_rewrites_and_scans(orders: Project) -> None:
+    before = _state(orders)
+    report = json.loads(orders.run("plan", "--locks", "--json").stdout)
+    assert report["ok"] is True
+
+    added = _locks(report, 2)["orders"]
+    assert (added["mode"], added["rewritten"]) == ("ACCESS EXCLUSIVE", True)
+    assert added["rows"] == 20000 and added["bytes"] > 500_000
+    assert added["blocks"] == "blocks every read and write"
+    assert added["summary"].startswith("ACCESS EXCLUSIVE on orders (")
+    assert "~20 k rows): blocks every read and write for " in added["summary"]
+
+    index = _locks(report, 3)["orders"]
+    assert (index["mode"], index["rewritten"], index["scanned"]) == ("SHARE", False, True)
+    assert "ROW EXCLUSIVE" in index["conflicts_with"] and "SHARE" not in index["conflicts_with"]
+
+    foreign = _locks(report, 4)
+    assert {name: lock["mode"] for name, lock in foreign.items()} == {
+        "orders": "SHARE ROW EXCLUSIVE", "customers": "SHARE ROW EXCLUSIVE"}
+    assert foreign["orders"]["scanned"] and not foreign["orders"]["rewritten"]
+
+    validated = _locks(report, 5)["orders"]
+    assert (validated["mode"], validated["scanned"]) == ("SHARE UPDATE EXCLUSIVE", True)
+    assert "not reads or writes" in validated["blocks"]
+
+    not_null = _locks(report, 6)["orders"]
+    assert (not_null["mode"], not_null["scanned"], not_null["rewritten"]) == (
+        "ACCESS EXCLUSIVE", True, False)
+
+    to_text = _locks(report, 7)["orders"]
+    assert (to_text["mode"], to_text["scanned"], to_text["rewritten"]) == (
+        "ACCESS EXCLUSIVE", False, False)
+    to_bigint = _locks(report, 8)["orders"]
+    assert (to_bigint["mode"], to_bigint["rewritten"]) == ("ACCESS EXCLUSIVE", True)
+
+    concurrent = next(m for m in report["migrations"] if m["version"] == 9)
+    assert concurrent["transactional"] is False and "estimated" in concurrent["note"]
+    (estimated,) = concurrent["statements"][0]["locks"]
+    assert (estimated["relation"], estimated["mode"], estimated["estimated"]) == (
+        "orders", "SHARE UPDATE EXCLUSIVE", True)
+
+    assert _state(orders) == before  # rolled back: schema, files and history as they were
+
+
+def test_migrate_dry_run_locks_prints_a_table_of_each_statement(orders: Project) -> None:
+    for version in range(3, 10):
+        (orders.sql_dir / f"{version:04d}_case.up.sql").unlink()
+        (orders.sql_dir / f"{version:04d}_case.down.sql").unlink()
+    before = _state(orders)
+    out = orders.run("migrate", "--dry-run", "--locks").stdout
+    assert "ACCESS EXCLUSIVE on orders (" in out
+    assert "blocks every read and write for" in out and "rewrites it" in out
+    assert "everything was rolled back; history unchanged" in out
+    assert _state(orders) == before
+
+
+@pytest.fixture
+def blocker(orders: Project) -> Iterator[psycopg.Connection]:
+    """A second session holding ACCESS EXCLUSIVE on orders until the test ends."""
+    with psycopg.connect(orders.url) as conn:
+        conn.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        yield conn
+        conn.rollback()
+
+
+def test_plan_locks_gives_up_after_its_lock_timeout_behind_a_blocker(
+        orders: Project, blocker: psycopg.Connection) -> None:
+    orders.write("sqlmig.toml", 'dry_run_lock_timeout = "300ms"\n', directory=".")
+    started = time.monotonic()
+    result = orders.run("plan", "--locks", "--json", code=4)
+    assert time.monotonic() - started < 10  # one lock_timeout, not a queue behind the blocker
+    report = json.loads(result.stdout)
+    first = report["migrations"][0]
+    statement = first["statements"][0]
+    assert statement["outcome"] == "timed out"
+    assert "could not be measured" in statement["note"] and "300ms" in statement["note"]
+    assert [(lock["relation"], lock["mode"], lock["estimated"]) for lock in statement["locks"]] \
+        == [("orders", "ACCESS EXCLUSIVE", True)]
+    # each later migration is tried on its own, and gives up as quickly
+    assert [m["statements"][0]["outcome"] for m in report["migrations"][1:7]] == [
+        "timed out"] * 6
+    assert report["ok"] is False
+
+
+def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> None:
+    quiet = orders.run("locks", "--exit-code")
+    assert "no other session holds or waits for a lock on them" in quiet.stdout
+    with psycopg.connect(orders.url) as holder, psycopg.connect(orders.url) as waiter:
+        holder.execute("SELECT count(*) FROM orders")  # ACCESS SHARE, idle in transaction
+        holder_pid, waiter_pid = holder.info.backend_pid, waiter.info.backend_pid
+        queued = threading.Thread(
+            target=lambda: waiter.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
+        queued.start()
+        try:
+            for _ in range(100):  # until the waiter is queued
+                if orders.query("SELECT 1 FROM pg_locks WHERE NOT granted AND pid = %s",
+                                (waiter_pid,)):
+                    break
+                time.sleep(0.05)
+            report = json.loads(orders.run("locks", "--json", "--exit-code", code=3).stdout)
+            text = orders.run("locks", code=0).stdout
+        finally:
+            holder.rollback()
+            queued.join()
+            waiter.rollback()
+    assert report["blocking"] is True and "orders" in report["tables"]
+    by_pid = {s["pid"]: s for s in report["sessions"]}
+    held = by_pid[holder_pid]
+    assert (held["mode"], held["granted"], held["blocks_migration"]) == (
+        "ACCESS SHARE", True, True)
+    assert held["state"] == "idle in transaction"
+    waiting = by_pid[waiter_pid]
+    assert (waiting["granted"], waiting["blocked_by"]) == (False, [holder_pid])
+    assert f"blocked by {holder_pid}" in text and "the migrations would wait for it" in text
