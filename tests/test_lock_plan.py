@@ -176,3 +176,28 @@ def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> Non
     waiting = by_pid[waiter_pid]
     assert (waiting["granted"], waiting["blocked_by"]) == (False, [holder_pid])
     assert f"blocked by {holder_pid}" in text and "the migrations would wait for it" in text
+
+
+def test_a_migration_that_needs_an_earlier_pending_one_is_measured_after_it(
+        orders: Project) -> None:
+    for path in orders.sql_dir.glob("000[2-9]_case.*.sql"):
+        path.unlink()
+    orders.pair("0002_extra", "CREATE TABLE extra (id int);")
+    orders.pair("0003_both", "ALTER TABLE extra ADD COLUMN x int;\n"
+                             "ALTER TABLE orders ADD COLUMN y int;")
+    report = json.loads(orders.run("plan", "--locks", "--json").stdout)
+    both = report["migrations"][1]
+    assert both["note"].startswith("measured after re-running the 1 pending migration")
+    first, second = both["statements"]
+    assert [(lock["relation"], lock["mode"], lock["estimated"]) for lock in first["locks"]] == [
+        ("extra", "ACCESS EXCLUSIVE", True)]  # the re-run CREATE TABLE holds it already
+    assert [(lock["relation"], lock["mode"], lock["estimated"]) for lock in second["locks"]] == [
+        ("orders", "ACCESS EXCLUSIVE", False)]
+    assert not orders.exists("public.extra")
+
+
+@pytest.mark.parametrize("value", ["0", "0ms", "soon"])
+def test_the_dry_runs_timeouts_must_be_real_durations(project: Project, value: str) -> None:
+    project.write("sqlmig.toml", f'dry_run_lock_timeout = "{value}"\n', directory=".")
+    result = project.run("plan", "--locks", code=2)
+    assert "dry_run_lock_timeout" in result.stderr and "Traceback" not in result.stderr

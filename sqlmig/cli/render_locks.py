@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmig.cli.render import console, escape, print_json, table
 from sqlmig.cli.render_review import later_json
-from sqlmig.review.lock_report import conflicts, describe, duration
 
 if TYPE_CHECKING:
     from sqlmig.commands.locking import LockPlan, Locks
@@ -29,13 +28,13 @@ def lock_plan_table(report: LockPlan) -> None:
         grid = table(("line", "statement", "time", "locks"), right=("line", "time"),
                      wrap=("statement", "locks"))
         for s in migration.statements:
-            taken = "\n".join(escape(describe(lock)) for lock in s.locks) or "no lock that " \
+            taken = "\n".join(escape(lock.summary) for lock in s.locks) or "no lock that " \
                 "blocks others"
             if s.outcome != "measured":
                 colour = "red" if s.outcome == "failed" else "yellow"
                 taken = f"[{colour}]{escape(s.outcome)}[/]" + (
                     f": {escape(s.note)}" if s.note else "") + (f"\n{taken}" if s.locks else "")
-            grid.add_row(str(s.line), escape(s.sql), duration(s.ms) if s.ms is not None else "",
+            grid.add_row(str(s.line), escape(s.sql), s.took,
                          taken)
         out.print(grid)
     out.print(f"dry run under lock_timeout {report.lock_timeout} and statement_timeout "
@@ -47,7 +46,7 @@ def _lock_json(lock: Lock) -> dict[str, Any]:
     return {"relation": lock.relation, "mode": lock.mode, "bytes": lock.bytes,
             "rows": lock.rows, "rewritten": lock.rewritten, "scanned": lock.scanned,
             "held_ms": lock.held_ms, "estimated": lock.estimated, "blocks": lock.blocks,
-            "conflicts_with": conflicts(lock.mode), "summary": describe(lock)}
+            "conflicts_with": lock.conflicts_with, "summary": lock.summary}
 
 
 def _migration_json(m: MigrationLocks) -> dict[str, Any]:
@@ -90,7 +89,9 @@ def _held(lock: SessionLock) -> str:
 
 
 def _age(seconds: float | None) -> str:
-    return "" if seconds is None else duration(round(seconds * 1000))
+    if seconds is None:
+        return ""
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
 
 
 def _verdict(found: Locks, lock: SessionLock) -> str:

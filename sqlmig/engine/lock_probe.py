@@ -120,6 +120,7 @@ def _each_statement(session: Session, step: Step, statements: list[Statement],
     session.dirty = True
     tables = pg_locks.tables(conn)
     holding = pg_locks.held(conn)
+    replayed = holding  # what re-running the migrations before it locked
     existing = set(tables)
     results: list[StatementLocks] = []
     for index, statement in enumerate(statements):
@@ -138,7 +139,7 @@ def _each_statement(session: Session, step: Step, statements: list[Statement],
         ms = round((time.perf_counter() - started) * 1000)
         after, tables_after = pg_locks.held(conn), pg_locks.tables(conn)
         taken = new_locks(strongest_held(holding), after, tables, tables_after, existing)
-        taken += already_held(sql_takes(statement.text), holding, taken)
+        taken += already_held(sql_takes(statement.text), replayed, taken)
         results.append(StatementLocks(statement.line, excerpt(statement.text), ms, taken))
         holding, tables = after, tables_after
     return results

@@ -56,7 +56,7 @@ class Table:
 
     oid: int
     name: str  # as pg_locks rows show it (regclass)
-    bytes: int
+    bytes: int | None  # None: never analysed
     rows: int | None
 
 
@@ -86,7 +86,8 @@ def resolve(conn: psycopg.Connection, keys: Iterable[tuple[str | None, str]]
     for schema, name in set(keys):
         row = conn.execute(
             "SELECT t.oid, t.oid::regclass::text, "
-            "t.relpages::bigint * current_setting('block_size')::bigint, "
+            "CASE WHEN t.reltuples >= 0 THEN "  # else never analysed: relpages says 0
+            "t.relpages::bigint * current_setting('block_size')::bigint END, "
             "CASE WHEN t.reltuples >= 0 THEN t.reltuples::bigint END FROM pg_class c "
             "LEFT JOIN pg_index i ON i.indexrelid = c.oid "
             "JOIN pg_class t ON t.oid = coalesce(i.indrelid, c.oid) WHERE c.relname = %s AND "

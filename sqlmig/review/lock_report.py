@@ -91,6 +91,14 @@ class Lock:
     def blocks(self) -> str:
         return BLOCKS[self.mode]
 
+    @property
+    def conflicts_with(self) -> list[str]:
+        return conflicts(self.mode)
+
+    @property
+    def summary(self) -> str:
+        return describe(self)
+
 
 @dataclass(frozen=True)
 class StatementLocks:
@@ -102,6 +110,10 @@ class StatementLocks:
     locks: list[Lock] = field(default_factory=list)
     outcome: str = "measured"  # measured, timed out, failed, not run, estimated
     note: str | None = None
+
+    @property
+    def took(self) -> str:
+        return duration(self.ms) if self.ms is not None else ""
 
 
 @dataclass(frozen=True)
