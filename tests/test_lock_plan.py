@@ -130,6 +130,7 @@ def blocker(orders: Project) -> Iterator[psycopg.Connection]:
 def test_plan_locks_gives_up_after_its_lock_timeout_behind_a_blocker(
         orders: Project, blocker: psycopg.Connection) -> None:
     orders.write("sqlmig.toml", 'dry_run_lock_timeout = "300ms"\n', directory=".")
+    before = _state(orders)
     started = time.monotonic()
     result = orders.run("plan", "--locks", "--json", code=4)
     assert time.monotonic() - started < 10  # one lock_timeout, not a queue behind the blocker
@@ -144,6 +145,21 @@ def test_plan_locks_gives_up_after_its_lock_timeout_behind_a_blocker(
     assert [m["statements"][0]["outcome"] for m in report["migrations"][1:7]] == [
         "timed out"] * 6
     assert report["ok"] is False
+    assert _state(orders) == before
+
+
+def test_a_statement_longer_than_the_dry_runs_statement_timeout_is_not_measured(
+        project: Project) -> None:
+    project.write("sqlmig.toml", 'dry_run_statement_timeout = "200ms"\n', directory=".")
+    project.pair("0001_slow", "CREATE TABLE t (id int);\nSELECT pg_sleep(5);\n"
+                              "ALTER TABLE t ADD c int;")
+    started = time.monotonic()
+    result = project.run("migrate", "--dry-run", "--locks", code=4)
+    assert time.monotonic() - started < 4
+    assert "timed out: could not be measured: ran longer than dry_run_statement_timeout " \
+        "(200ms)" in " ".join(result.stdout.split())
+    assert "not run" in result.stdout and not project.exists("public.t")
+    assert not project.exists("public.schema_migrations")
 
 
 def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> None:

@@ -50,8 +50,7 @@ def _lock_json(lock: Lock) -> dict[str, Any]:
 
 
 def _migration_json(m: MigrationLocks) -> dict[str, Any]:
-    version, _, name = m.id.partition("_")
-    return {"version": int(version), "name": name, "transactional": m.transactional,
+    return {"version": m.version, "name": m.name, "transactional": m.transactional,
             "note": m.note, "statements": [
                 {"line": s.line, "sql": s.sql, "ms": s.ms, "outcome": s.outcome,
                  "note": s.note, "locks": [_lock_json(lock) for lock in s.locks]}

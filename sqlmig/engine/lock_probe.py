@@ -63,8 +63,13 @@ def probe(session: Session, steps: Sequence[Step], lock_timeout: str,
 
 
 def estimate(session: Session, step: Step, note: str) -> MigrationLocks:
-    return MigrationLocks(step.migration.id, step.transactional,
+    return MigrationLocks(*_named(step), step.transactional,
                           [_estimated(session, s, "estimated") for s in _statements(step)], note)
+
+
+def _named(step: Step) -> tuple[str, int, str]:
+    migration = step.migration
+    return migration.id, migration.version, migration.name
 
 
 def _statements(step: Step) -> list[Statement]:
@@ -103,11 +108,11 @@ def _measure(session: Session, before: Sequence[Step], step: Step,
                 send(conn, earlier.file, runnable(earlier.file))
         except (MigrationFailed, MigrationFileError) as err:
             note = f"not measured: re-running the migrations before it failed: {err}"
-            return MigrationLocks(step.migration.id, True,
+            return MigrationLocks(*_named(step), True,
                                   [_estimated(session, s, "not run") for s in statements], note)
         again = (f"measured after re-running the {len(before)} pending migration(s) before it, "
                  "which it needs: a lock they already took shows as estimated")
-        return MigrationLocks(step.migration.id, True, with_hold_times(
+        return MigrationLocks(*_named(step), True, with_hold_times(
             _each_statement(session, step, statements, timeouts)), again if before else None)
     finally:
         rollback_quietly(conn)

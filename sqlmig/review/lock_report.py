@@ -119,6 +119,8 @@ class StatementLocks:
 @dataclass(frozen=True)
 class MigrationLocks:
     id: str
+    version: int
+    name: str
     transactional: bool
     statements: list[StatementLocks]
     note: str | None = None
