@@ -78,6 +78,9 @@ def test_plan_locks_reports_each_statements_locks_rewrites_and_scans(orders: Pro
     assert (index["mode"], index["rewritten"], index["scanned"]) == ("SHARE", False, True)
     assert "ROW EXCLUSIVE" in index["conflicts_with"] and "SHARE" not in index["conflicts_with"]
 
+    (strongest,) = next(m for m in report["migrations"] if m["version"] == 2)["strongest"]
+    assert (strongest["relation"], strongest["mode"]) == ("orders", "ACCESS EXCLUSIVE")
+
     foreign = _locks(report, 4)
     assert {name: lock["mode"] for name, lock in foreign.items()} == {
         "orders": "SHARE ROW EXCLUSIVE", "customers": "SHARE ROW EXCLUSIVE"}

@@ -11,6 +11,7 @@ from sqlmig.review.lock_report import (
     ALL_MODES,
     HeldLock,
     Lock,
+    MigrationLocks,
     StatementLocks,
     TableState,
     already_held,
@@ -102,6 +103,15 @@ def test_a_lock_is_held_from_its_statement_to_the_migrations_end() -> None:
                   StatementLocks(2, "b", 50, [Lock("u", "ACCESS EXCLUSIVE")])]
     timed = with_hold_times(statements)
     assert [s.locks[0].held_ms for s in timed] == [150, 50]
+
+
+def test_a_migrations_strongest_lock_per_table_is_the_one_it_holds_longest_at_worst() -> None:
+    migration = MigrationLocks("0002_x", 2, "x", True, [
+        StatementLocks(1, "a", 10, [Lock("t", "SHARE", held_ms=30), Lock("u", "SHARE")]),
+        StatementLocks(2, "b", 20, [Lock("t", "ACCESS EXCLUSIVE", held_ms=20),
+                                    Lock("u", "ROW EXCLUSIVE")])])
+    assert [(lock.relation, lock.mode, lock.held_ms) for lock in migration.strongest] == [
+        ("t", "ACCESS EXCLUSIVE", 20), ("u", "SHARE", None)]
 
 
 def test_a_lock_an_earlier_statement_took_shows_as_estimated() -> None:

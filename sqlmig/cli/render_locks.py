@@ -37,6 +37,8 @@ def lock_plan_table(report: LockPlan) -> None:
             grid.add_row(str(s.line), escape(s.sql), s.took,
                          taken)
         out.print(grid)
+        for lock in migration.strongest:
+            out.print(f"  strongest: {lock.summary}", markup=False)
     out.print(f"dry run under lock_timeout {report.lock_timeout} and statement_timeout "
               f"{report.statement_timeout}: everything was rolled back; history unchanged",
               markup=False)
@@ -51,7 +53,8 @@ def _lock_json(lock: Lock) -> dict[str, Any]:
 
 def _migration_json(m: MigrationLocks) -> dict[str, Any]:
     return {"version": m.version, "name": m.name, "transactional": m.transactional,
-            "note": m.note, "statements": [
+            "note": m.note, "strongest": [_lock_json(lock) for lock in m.strongest],
+            "statements": [
                 {"line": s.line, "sql": s.sql, "ms": s.ms, "outcome": s.outcome,
                  "note": s.note, "locks": [_lock_json(lock) for lock in s.locks]}
                 for s in m.statements]}

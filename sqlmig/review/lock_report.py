@@ -125,6 +125,17 @@ class MigrationLocks:
     statements: list[StatementLocks]
     note: str | None = None
 
+    @property
+    def strongest(self) -> list[Lock]:
+        """Per table, the strongest lock the migration takes, and how long it holds it (from
+        the statement that takes it to the migration's end)."""
+        found: dict[str, Lock] = {}
+        for statement in self.statements:
+            for lock in statement.locks:
+                if lock.relation not in found or stronger(lock.mode, found[lock.relation].mode):
+                    found[lock.relation] = lock
+        return list(found.values())
+
 
 def new_locks(before: Mapping[int, str], after: list[HeldLock],
               tables_before: Mapping[int, TableState],
