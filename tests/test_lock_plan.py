@@ -220,3 +220,16 @@ def test_the_dry_runs_timeouts_must_be_real_durations(project: Project, value: s
     project.write("sqlmig.toml", f'dry_run_lock_timeout = "{value}"\n', directory=".")
     result = project.run("plan", "--locks", code=2)
     assert "dry_run_lock_timeout" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_statement_that_fails_exits_1_and_the_rest_are_not_measured(project: Project) -> None:
+    project.pair("0001_create", "CREATE TABLE t (id int);")
+    project.pair("0002_wrong", "ALTER TABLE t ADD c int;\nALTER TABLE nope ADD c int;")
+    project.pair("0003_later", "ALTER TABLE t ADD d int;")
+    result = project.run("plan", "--locks", "--json", code=1)
+    report = json.loads(result.stdout)
+    wrong = report["migrations"][1]["statements"]
+    assert [s["outcome"] for s in wrong] == ["measured", "failed"]
+    assert 'relation "nope" does not exist' in wrong[1]["note"]
+    assert report["migrations"][2]["note"] == "not measured: 0002_wrong failed"
+    assert not project.exists("public.t")

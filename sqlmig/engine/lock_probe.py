@@ -97,10 +97,15 @@ def _measure(session: Session, before: Sequence[Step], step: Step,
              timeouts: tuple[str, str]) -> MigrationLocks:
     conn = session.conn
     statements = _statements(step)
+    try:
+        check_file(step.file, transactional=True)
+    except MigrationFileError as err:  # a syntax error, a statement no transaction takes
+        return MigrationLocks(*_named(step), True, [
+            _estimated(session, statements[0], "failed", str(err)),
+            *(_estimated(session, s, "not run") for s in statements[1:])])
     conn.execute("BEGIN")
     try:
         try:
-            check_file(step.file, transactional=True)
             for earlier in before:
                 start_clean(session, earlier.file)
                 pg_locks.guard(conn, *timeouts)
