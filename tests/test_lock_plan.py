@@ -180,7 +180,8 @@ def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> Non
                                 (waiter_pid,)):
                     break
                 time.sleep(0.05)
-            report = json.loads(orders.run("locks", "--json", "--exit-code", code=3).stdout)
+            report = json.loads(orders.run("locks", "--json", "--exit-code", "--older-than",
+                                           "0", code=3).stdout)
             text = orders.run("locks", code=0).stdout
         finally:
             holder.rollback()
@@ -191,7 +192,7 @@ def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> Non
     held = by_pid[holder_pid]
     assert (held["mode"], held["granted"], held["blocks_migration"]) == (
         "ACCESS SHARE", True, True)
-    assert held["state"] == "idle in transaction"
+    assert held["state"] == "idle in transaction" and held["long_running"] is True
     waiting = by_pid[waiter_pid]
     assert (waiting["granted"], waiting["blocked_by"]) == (False, [holder_pid])
     assert f"blocked by {holder_pid}" in text and "the migrations would wait for it" in text

@@ -108,7 +108,8 @@ def session_locks(conn: psycopg.Connection, oids: list[int]) -> list[SessionLock
         "CASE WHEN NOT l.granted THEN extract(epoch FROM clock_timestamp() - "
         "a.query_start)::float8 END, a.query, pg_blocking_pids(l.pid) "
         "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'relation' AND l.relation = ANY(%s) "
+        "WHERE l.locktype = 'relation' AND l.relation = ANY(%s) AND l.database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND l.pid <> pg_backend_pid() ORDER BY a.xact_start NULLS LAST, l.pid",
         (oids,)).fetchall()
     return [SessionLock(pid, relation, mode_name(mode), granted, user, application, state,
