@@ -12,7 +12,6 @@ from sqlmig.commands.run import pending
 from sqlmig.core import files, plan
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
-from sqlmig.core.pg_ast import dotted
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.engine.lock_probe import probe
 from sqlmig.pg import connection, db
@@ -61,7 +60,7 @@ def lock_plan(settings: Settings, reporter: Reporter, *, to: int | None = None) 
 class Locks:
     """Who holds or waits for locks on the tables the pending migrations would lock."""
 
-    tables: list[str]  # as the migrations name them
+    tables: list[str]  # the existing ones, as pg_locks rows name them
     sessions: list[pg_locks.SessionLock]
     takes: dict[str, str]  # table (as pg names it) -> the strongest mode the migrations take
     older_than: float
@@ -98,7 +97,7 @@ def locks(settings: Settings, reporter: Reporter, *, older_than: float = 60.0) -
                 strongest[tables[key].name] = mode
         oids = sorted({table.oid for table in tables.values()})
         found = pg_locks.session_locks(conn, oids) if oids else []
-    return Locks(sorted({dotted(key) for key, _ in takes}), found, strongest, older_than)
+    return Locks(sorted(strongest), found, strongest, older_than)
 
 
 def _file_takes(file: SqlFile) -> list[Take]:
