@@ -234,3 +234,18 @@ def test_a_statement_that_fails_exits_1_and_the_rest_are_not_measured(project: P
     assert 'relation "nope" does not exist' in wrong[1]["note"]
     assert report["migrations"][2]["note"] == "not measured: 0002_wrong failed"
     assert not project.exists("public.t")
+
+
+def test_a_migration_whose_earlier_pending_one_times_out_is_not_measured_either(
+        orders: Project, blocker: psycopg.Connection) -> None:
+    for path in orders.sql_dir.glob("000[2-9]_case.*.sql"):
+        path.unlink()
+    orders.write("sqlmig.toml", 'dry_run_lock_timeout = "200ms"\n', directory=".")
+    orders.pair("0002_extra", "CREATE TABLE extra (id int);\nALTER TABLE orders ADD z int;")
+    orders.pair("0003_more", "ALTER TABLE extra ADD x int;")
+    report = json.loads(orders.run("plan", "--locks", "--json", code=4).stdout)
+    extra, more = report["migrations"]
+    assert [s["outcome"] for s in extra["statements"]] == ["measured", "timed out"]
+    assert more["note"].startswith("not measured: re-running the pending migrations before it: "
+                                   "could not be measured: waited longer than")
+    assert [s["outcome"] for s in more["statements"]] == ["timed out"]

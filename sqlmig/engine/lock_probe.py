@@ -111,10 +111,11 @@ def _measure(session: Session, before: Sequence[Step], step: Step,
                 pg_locks.guard(conn, *timeouts)
                 session.dirty = True
                 send(conn, earlier.file, runnable(earlier.file))
-        except (MigrationFailed, MigrationFileError) as err:
-            note = f"not measured: re-running the migrations before it failed: {err}"
+        except MigrationFailed as err:  # most likely a lock_timeout behind another session
+            outcome, why = _why(err, timeouts)
+            note = f"not measured: re-running the pending migrations before it: {why}"
             return MigrationLocks(*_named(step), True,
-                                  [_estimated(session, s, "not run") for s in statements], note)
+                                  [_estimated(session, s, outcome) for s in statements], note)
         again = (f"measured after re-running the {len(before)} pending migration(s) before it, "
                  "which it needs: a lock they already took shows as estimated")
         return MigrationLocks(*_named(step), True, with_hold_times(
