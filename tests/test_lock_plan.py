@@ -249,3 +249,10 @@ def test_a_migration_whose_earlier_pending_one_times_out_is_not_measured_either(
     assert more["note"].startswith("not measured: re-running the pending migrations before it: "
                                    "could not be measured: waited longer than")
     assert [s["outcome"] for s in more["statements"]] == ["timed out"]
+
+
+def test_migrate_locks_without_dry_run_is_refused_before_anything_runs(project: Project) -> None:
+    project.pair("0001_create", "CREATE TABLE t (id int);")
+    result = project.run("migrate", "--locks", code=2)
+    assert "--locks: only with --dry-run" in result.stderr
+    assert not project.exists("public.t") and not project.exists("public.schema_migrations")
