@@ -98,6 +98,18 @@ def test_new_locks_are_the_stronger_ones_on_tables_that_existed_with_rewrite_and
     assert strongest_held(after)[ORDERS] == "ACCESS EXCLUSIVE"
 
 
+def test_a_scan_under_a_lock_an_earlier_statement_took_is_reported_with_that_lock() -> None:
+    before = {ORDERS: "ACCESS EXCLUSIVE", CUSTOMERS: "ACCESS EXCLUSIVE"}
+    after = [HeldLock(ORDERS, "orders", "ACCESS EXCLUSIVE", 10, 5),
+             HeldLock(CUSTOMERS, "customers", "ACCESS EXCLUSIVE")]
+    tables = {ORDERS: TableState(1, 0, 0), CUSTOMERS: TableState(2, 0, 0)}
+    later = {ORDERS: TableState(1, 1, 500), CUSTOMERS: TableState(2, 0, 0)}
+    taken = new_locks(before, after, tables, later, existing={ORDERS, CUSTOMERS})
+    assert taken == [Lock("orders", "ACCESS EXCLUSIVE", 10, 5, scanned=True, earlier=True)]
+    assert taken[0].summary == (
+        "ACCESS EXCLUSIVE on orders (10 bytes, ~5 rows), taken by an earlier statement; scans it")
+
+
 def test_a_lock_is_held_from_its_statement_to_the_migrations_end() -> None:
     statements = [StatementLocks(1, "a", 100, [Lock("t", "SHARE")]),
                   StatementLocks(2, "b", 50, [Lock("u", "ACCESS EXCLUSIVE")])]

@@ -28,8 +28,7 @@ def lock_plan_table(report: LockPlan) -> None:
         grid = table(("line", "statement", "time", "locks"), right=("line", "time"),
                      wrap=("statement", "locks"))
         for s in migration.statements:
-            taken = "\n".join(escape(lock.summary) for lock in s.locks) or "no lock that " \
-                "blocks others"
+            taken = "\n".join(escape(lock.summary) for lock in s.locks) or "no new lock"
             if s.outcome != "measured":
                 colour = "red" if s.outcome == "failed" else "yellow"
                 taken = f"[{colour}]{escape(s.outcome)}[/]" + (
@@ -47,7 +46,8 @@ def lock_plan_table(report: LockPlan) -> None:
 def _lock_json(lock: Lock) -> dict[str, Any]:
     return {"relation": lock.relation, "mode": lock.mode, "bytes": lock.bytes,
             "rows": lock.rows, "rewritten": lock.rewritten, "scanned": lock.scanned,
-            "held_ms": lock.held_ms, "estimated": lock.estimated, "blocks": lock.blocks,
+            "held_ms": lock.held_ms, "estimated": lock.estimated, "taken_earlier": lock.earlier,
+            "blocks": lock.blocks,
             "conflicts_with": lock.conflicts_with, "summary": lock.summary}
 
 

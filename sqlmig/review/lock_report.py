@@ -86,6 +86,7 @@ class Lock:
     scanned: bool = False  # rows read by a sequential scan (a check, a build, a rewrite)
     held_ms: int | None = None  # from this statement's start to its migration's end
     estimated: bool = False  # from the parse, not measured
+    earlier: bool = False  # taken by an earlier statement; this one scanned or rewrote under it
 
     @property
     def blocks(self) -> str:
@@ -142,18 +143,20 @@ def new_locks(before: Mapping[int, str], after: list[HeldLock],
               tables_after: Mapping[int, TableState], existing: set[int]) -> list[Lock]:
     """The locks a statement took: for each relation that existed before the migration, the
     strongest mode it holds after the statement if stronger than it held before (`before`:
-    oid -> strongest mode), with whether the statement rewrote or scanned it."""
+    oid -> strongest mode), with whether the statement rewrote or scanned it. A relation
+    already locked as strongly by an earlier statement is listed only when this statement
+    rewrote or scanned it: that work is done under the earlier lock, and makes it last."""
     taken = []
     for oid, held in _strongest(after).items():
-        if oid not in existing or not stronger(held.mode, before.get(oid)):
+        if oid not in existing:
             continue
         old, new = tables_before.get(oid), tables_after.get(oid)
-        changed = old is not None and new is not None
-        taken.append(Lock(
-            held.relation, held.mode, held.bytes, held.rows,
-            rewritten=changed and old.filenode != new.filenode,  # type: ignore[union-attr]
-            scanned=changed and new.seq_tup_read > old.seq_tup_read,  # type: ignore[union-attr]
-        ))
+        rewritten = old is not None and new is not None and old.filenode != new.filenode
+        scanned = old is not None and new is not None and new.seq_tup_read > old.seq_tup_read
+        newly = stronger(held.mode, before.get(oid))
+        if newly or rewritten or scanned:
+            taken.append(Lock(held.relation, held.mode, held.bytes, held.rows,
+                              rewritten=rewritten, scanned=scanned, earlier=not newly))
     return taken
 
 
@@ -213,6 +216,8 @@ def describe(lock: Lock) -> str:
         how_long = f" for {held}" if _blocks_traffic(lock.mode) else f" ({held})"
     what = "; rewrites it" if lock.rewritten else "; scans it" if lock.scanned else ""
     estimated = " (estimated)" if lock.estimated else ""
+    if lock.earlier:  # the hold time belongs to the statement that took it
+        return f"{lock.mode} on {where}, taken by an earlier statement{what}"
     return f"{lock.mode} on {where}{estimated}: {lock.blocks}{how_long}{what}"
 
 
