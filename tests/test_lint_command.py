@@ -123,12 +123,28 @@ def test_an_unknown_rule_to_disable_is_a_usage_error_naming_it(offline: Path) ->
     assert code == 2 and "drop-tabel" in err and "drop-table" in err
 
 
-def test_an_unknown_rule_in_an_ignore_comment_names_file_and_line(offline: Path) -> None:
+def test_bad_files_and_ignores_are_findings_and_every_other_file_is_linted(
+        offline: Path) -> None:
     write(offline, "0001_drop.up.sql",
           "SELECT 1;\n-- sqlmig:lint-ignore drop-tables\nDROP TABLE x;\n")
     write(offline, "0001_drop.down.sql", "SELECT 1;\n")
-    code, _, err = lint()
-    assert code == 1 and "sql/0001_drop.up.sql:2:" in err and "drop-tables" in err
+    write(offline, "0002_no_down.up.sql", "SELECT 1;\n")
+    write(offline, "0003_empty.up.sql", "")
+    write(offline, "0003_empty.down.sql", "SELECT 1;\n")
+    write(offline, "0004_Bad.UP.sql", "SELECT 1;\n")
+    write(offline, "0005_t.up.sql", "TRUNCATE t;\n")
+    write(offline, "0005_t.down.sql", "SELECT 1;\n")
+    code, out, err = lint("--json")
+    found = [(f["file"], f["line"], f["rule"]) for f in json.loads(out)["findings"]]
+    assert code == 5 and err == ""
+    assert found == [
+        ("sql/0001_drop.up.sql", 2, "bad-ignore"), ("sql/0001_drop.up.sql", 3, "drop-table"),
+        ("sql/0001_drop.up.sql", 3, "lock-timeout-missing"),
+        ("sql/0002_no_down.up.sql", 1, "file-problem"),
+        ("sql/0003_empty.up.sql", 1, "file-problem"),
+        ("sql/0004_Bad.UP.sql", 1, "file-problem"),
+        ("sql/0005_t.up.sql", 1, "lock-timeout-missing"), ("sql/0005_t.up.sql", 1, "truncate"),
+    ]
 
 
 def test_a_missing_file_is_a_usage_error(offline: Path) -> None:
@@ -210,4 +226,70 @@ def test_an_unknown_rule_to_enable_is_a_one_line_error_naming_the_setting(
     assert code == 2 and out == ""
     assert err.startswith("error: lint_enable/--enable: unknown rule(s) prefer-bigints "
                           "(opt-in rules: style for all, no-transaction-idempotent, ")
+    assert len(err.strip().splitlines()) == 1
+
+
+# --- named files, stdin and excludes: judged with what the earlier ups created -----------------
+
+WIDEN = ("-- sqlmig:lock-timeout 5s\nALTER TABLE users ALTER COLUMN name TYPE varchar(80);\n")
+
+
+@pytest.fixture
+def history(offline: Path) -> Path:
+    """users(name varchar(40)) created by 0001; 0002 widens the column (no rewrite)."""
+    write(offline, "0001_users.up.sql", "CREATE TABLE users (name varchar(40));\n")
+    write(offline, "0001_users.down.sql", "DROP TABLE users;\n")
+    write(offline, "0002_widen.up.sql", WIDEN)
+    write(offline, "0002_widen.down.sql", "SELECT 1;  -- values may have grown past 40\n")
+    return offline
+
+
+def rules_of(*args: str, stdin: str | None = None) -> tuple[int, list[tuple[str, str]]]:
+    result = CliRunner().invoke(app, ["lint", "--json", *args], input=stdin)
+    return result.exit_code, [(f["file"], f["rule"])
+                              for f in json.loads(result.stdout)["findings"]]
+
+
+def test_a_named_file_is_judged_with_what_earlier_ups_created(history: Path) -> None:
+    assert rules_of("sql/0002_widen.up.sql") == (0, [])  # varchar(40) -> (80): no rewrite
+    assert rules_of("sql/0002_widen.up.sql", "sql/0001_users.up.sql") == (0, [])
+    (history / "sql" / "0001_users.up.sql").write_text("CREATE TABLE users (name text);\n")
+    assert rules_of("sql/0002_widen.up.sql") == (
+        5, [("sql/0002_widen.up.sql", "alter-column-type")])
+
+
+def test_stdin_is_linted_under_its_stdin_name_with_the_earlier_ups(history: Path) -> None:
+    assert rules_of("-", "--stdin-name", "sql/0003_more.up.sql", stdin=WIDEN) == (0, [])
+    assert rules_of("-", stdin="DROP TABLE users;\n") == (
+        5, [("stdin.up.sql", "drop-table"), ("stdin.up.sql", "lock-timeout-missing")])
+    assert rules_of("-", "--stdin-name", "x.down.sql", stdin="DROP TABLE users;\n") == (0, [])
+    # the text on stdin replaces the file's own, which is clean
+    assert rules_of("-", "--stdin-name", "sql/0002_widen.up.sql",
+                    stdin="-- sqlmig:lock-timeout 5s\nTRUNCATE users;\n") == (
+        5, [("sql/0002_widen.up.sql", "truncate")])
+
+
+def test_excluded_files_are_not_reported_but_still_create_their_tables(history: Path) -> None:
+    write(history, "0003_drop.up.sql", "DROP TABLE users;\n")
+    write(history, "0003_drop.down.sql", "SELECT 1;\n")
+    write(history, "0004_Bad.up.sql", "SELECT 1;\n")
+    (history / "sql" / "0001_users.up.sql").write_text("CREATE TABLE users (name text);\n")
+    code, found = rules_of("--exclude", "0001_*", "--exclude", "sql/0003_*")
+    assert code == 5 and found == [("sql/0002_widen.up.sql", "alter-column-type"),
+                                   ("sql/0004_Bad.up.sql", "file-problem")]
+    (history / "sqlmig.toml").write_text('lint_exclude = ["0002_*", "*Bad*"]\n')
+    assert rules_of("sql/0002_widen.up.sql") == (0, [])
+    assert rules_of("--exclude", "0003_*") == (0, [])
+
+
+@pytest.mark.parametrize(("args", "config", "where"), [
+    (["--pg-version", "12"], "", "--pg-version: 'pg_version' = 12 must be"),
+    ([], "pg_version = 19\n", "sqlmig.toml: 'pg_version' = 19 must be"),
+    ([], 'pg_version = "15"\n', "sqlmig.toml: 'pg_version' must be a whole number"),
+])
+def test_a_bad_pg_version_is_a_one_line_error_naming_the_setting(
+        offline: Path, args: list[str], config: str, where: str) -> None:
+    (offline / "sqlmig.toml").write_text(config)
+    code, out, err = lint(*args)
+    assert code == 2 and out == "" and err.startswith(f"error: {where}")
     assert len(err.strip().splitlines()) == 1

@@ -37,6 +37,25 @@ def lint(
                      help="Opt-in rule to run (repeatable; `style` for all of them); adds to "
                           "lint_enable."),
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB",
+                     help="Files not to report (repeatable; e.g. 'sql/0001_*'); adds to "
+                          "lint_exclude. An excluded up still tells later files what "
+                          "tables exist."),
+    ] = None,
+    stdin_name: Annotated[
+        str, typer.Option("--stdin-name", metavar="NAME",
+                          help="The file name `-` (stdin) stands for; .down.sql lints it as "
+                               "a down.")
+    ] = "stdin.up.sql",
+    pg_version: Annotated[
+        int | None,
+        typer.Option("--pg-version", metavar="N",
+                     help="PostgreSQL major version the migrations will run on (13-18) "
+                          "[default: pg_version, else the --against server's, else the "
+                          "newest].", show_default=False),
+    ] = None,
     migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -46,6 +65,10 @@ def lint(
     `-- sqlmig:lint-ignore RULE` just above it.
 
     Example: sqlmig lint --format github sql/0042_add_index.up.sql
+
+    Example: sqlmig lint --pg-version 13 --exclude 'sql/0001_*'
+
+    Example: sqlmig lint - --stdin-name sql/0042_add_index.up.sql < edited.sql
     """
     from sqlmig import commands
     from sqlmig.cli import render_review
@@ -56,8 +79,16 @@ def lint(
         if fmt not in FORMATS:
             raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
         settings = settings_for(None, None, require_url=False, migrations_dir=migrations_dir)
-        findings = commands.lint(settings, paths or [], disable=disable or [],
-                                 enable=enable or [])
+        named, texts = list(paths or []), {}
+        if any(str(p) == "-" for p in named):  # stdin: what an editor has not saved yet
+            import sys
+
+            stdin = Path(stdin_name)
+            texts[stdin] = sys.stdin.read()
+            named = [stdin if str(p) == "-" else p for p in named]
+        findings = commands.lint(settings, named, disable=disable or [],
+                                 enable=enable or [], exclude=exclude or [], texts=texts,
+                                 pg_version=pg_version)
         if fmt == "json":
             render_review.print_json(render_review.lint_json(findings))
         elif fmt == "github":

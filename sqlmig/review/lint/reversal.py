@@ -32,6 +32,7 @@ class Created:
     replace: bool = False  # CREATE OR REPLACE: a down may also restore it with OR REPLACE
     ignored: frozenset[str] = frozenset()
     function: tuple[str | None, str] | None = None  # a trigger's: DROP FUNCTION CASCADE drops it
+    statement: int = 0  # the offset of the statement that creates it (for lint-ignore)
 
 
 # DROP object types, as the kinds `Created` uses.

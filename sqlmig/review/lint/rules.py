@@ -25,6 +25,11 @@ RULES: dict[str, Rule] = {
     "file-problem": Rule(
         "error", "fix the file or its name: sqlmig cannot run it as it is (every such problem: "
         "`sqlmig verify --offline`)"),
+    "bad-ignore": Rule(
+        "error", "name the rule(s) to silence, as `sqlmig lint --help` lists them: "
+        "`-- sqlmig:lint-ignore drop-column`"),
+    "unused-ignore": Rule(
+        "warning", "remove the comment, or the rule names in it that no longer fire"),
     "index-not-concurrent": Rule(
         "error",
         "CREATE INDEX / DROP INDEX / REINDEX ... CONCURRENTLY, in a file with "
