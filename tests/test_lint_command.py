@@ -53,7 +53,7 @@ def test_warnings_alone_exit_0(offline: Path) -> None:
           "SET lock_timeout = '5s';\nALTER TABLE users RENAME COLUMN full_name TO name;\n")
     code, out, _ = lint()
     assert code == 0
-    assert out.count("rename-column") == 2 and "0 errors, 2 warnings" in out
+    assert out.count("  rename-column  ") == 2 and "0 errors, 2 warnings" in out
 
 
 def test_clean_migrations_print_ok_and_exit_0(offline: Path) -> None:
@@ -72,15 +72,25 @@ def test_json_lists_each_finding_with_its_documented_keys(offline: Path) -> None
     assert finding == {
         "rule": "index-not-concurrent", "severity": "error", "file": "sql/0001_idx.up.sql",
         "line": 2, "column": 1, "message": finding["message"], "fix": finding["fix"],
+        "suggestion": "-- sqlmig:no-transaction   (a file of its own)\n"
+                      "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);",
+        "docs": "https://github.com/sqlmig/sqlmig/blob/main/README.md#rule-index-not-concurrent",
     }
     assert "users" in finding["message"] and "CONCURRENTLY" in finding["fix"]
 
 
-def test_github_format_prints_one_workflow_annotation_per_finding(offline: Path) -> None:
+@pytest.fixture
+def error_and_warning(offline: Path) -> Path:
+    """An index built in place (error) and a renamed column (warning), in two migrations."""
     write(offline, "0001_idx.up.sql", RISKY_UP)
     write(offline, "0001_idx.down.sql", "DROP INDEX users_email_idx;\n")
     write(offline, "0002_rename.up.sql", "SET lock_timeout = '1s';\n" + WARNING_ONLY_UP)
     write(offline, "0002_rename.down.sql", "SELECT 1;\n")
+    return offline
+
+
+def test_github_format_prints_one_workflow_annotation_per_finding(
+        error_and_warning: Path) -> None:
     code, out, _ = lint("--format", "github")
     lines = out.splitlines()
     assert code == 5 and len(lines) == 2
@@ -293,3 +303,46 @@ def test_a_bad_pg_version_is_a_one_line_error_naming_the_setting(
     code, out, err = lint(*args)
     assert code == 2 and out == "" and err.startswith(f"error: {where}")
     assert len(err.strip().splitlines()) == 1
+
+
+# --- what each finding shows: the line with a caret, the safer SQL, the rule's README link ----
+
+def test_the_table_shows_the_line_a_caret_the_safer_sql_and_the_link(offline: Path) -> None:
+    write(offline, "0001_idx.up.sql", "-- sqlmig:lock-timeout 5s\n\tCREATE INDEX i ON users (a);\n")
+    write(offline, "0001_idx.down.sql", "DROP INDEX i;\n")
+    code, out, _ = lint()
+    indent = " " * 28
+    assert code == 5
+    assert out.splitlines()[4:10] == [
+        f"{indent}2 | \tCREATE INDEX i ON users (a);",
+        f"{indent}  | \t^",
+        f"{indent}instead:",
+        f"{indent}  -- sqlmig:no-transaction   (a file of its own)",
+        f"{indent}  CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (a);",
+        f"{indent}see https://github.com/sqlmig/sqlmig/blob/main/README.md"
+        "#rule-index-not-concurrent",
+    ]
+
+
+def test_markdown_is_one_comment_grouped_by_file_with_the_snippets(
+        error_and_warning: Path) -> None:
+    code, out, _ = lint("--format", "markdown")
+    assert code == 5
+    assert out.startswith("### sqlmig lint\n\n**1 error, 1 warning**\n\n#### `sql/0001_idx.up.sql`")
+    assert out.index("#### `sql/0001_idx.up.sql`") < out.index("#### `sql/0002_rename.up.sql`")
+    assert ("- **error** [`index-not-concurrent`](https://github.com/sqlmig/sqlmig/blob/main/"
+            "README.md#rule-index-not-concurrent) line 2: ") in out
+    assert "  ```text\n  2 | CREATE INDEX users_email_idx ON users (email);\n    | ^\n  ```" in out
+    assert "  ```sql\n  -- sqlmig:no-transaction" in out
+    assert lint("--format", "markdown", "--disable", "index-not-concurrent",
+                "--disable", "rename-column") == (0, "### sqlmig lint\n\nNo findings.\n", "")
+
+
+def test_a_caret_stands_under_its_column_after_non_ascii_text() -> None:
+    from sqlmig.cli.render_lint import snippet
+    from sqlmig.review.lint.rules import finding
+
+    text = "\n" * 11 + "/* é */ DROP TABLE t;"
+    shown = finding("drop-table", Path("x.up.sql"), 12, 11, "m", text=text)
+    assert snippet(shown) == ["12 | /* é */ DROP TABLE t;", "   |           ^"]
+    assert snippet(finding("drop-table", Path("x.up.sql"), 1, None, "m")) == []

@@ -10,7 +10,7 @@ import typer
 from sqlmig.cli.base import DebugOption, MigrationsDirOption, app, reported, settings_for
 from sqlmig.errors import EXIT_LINT
 
-FORMATS = ("table", "json", "github")
+FORMATS = ("table", "json", "github", "markdown")
 
 
 @app.command(short_help="Offline checks for unsafe operations, each with the safer way.")
@@ -23,7 +23,8 @@ def lint(
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", metavar="FORMAT",
-                          help="table, json or github (workflow annotations).")
+                          help="table, json, github (workflow annotations) or markdown (one "
+                               "pull-request comment).")
     ] = "table",
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     disable: Annotated[
@@ -71,7 +72,7 @@ def lint(
     Example: sqlmig lint - --stdin-name sql/0042_add_index.up.sql < edited.sql
     """
     from sqlmig import commands
-    from sqlmig.cli import render_review
+    from sqlmig.cli import render_lint
     from sqlmig.errors import ConfigError
 
     with reported(debug):
@@ -90,10 +91,14 @@ def lint(
                                  enable=enable or [], exclude=exclude or [], texts=texts,
                                  pg_version=pg_version)
         if fmt == "json":
-            render_review.print_json(render_review.lint_json(findings))
+            from sqlmig.cli.render import print_json
+
+            print_json(render_lint.lint_json(findings))
         elif fmt == "github":
-            render_review.lint_github(findings)
+            render_lint.lint_github(findings)
+        elif fmt == "markdown":
+            render_lint.lint_markdown(findings)
         else:
-            render_review.lint_table(findings)
+            render_lint.lint_table(findings)
         if any(f.severity == "error" for f in findings):
             raise typer.Exit(EXIT_LINT)

@@ -188,6 +188,14 @@ RULES: dict[str, Rule] = {
         opt_in=True),
 }
 
+# Each rule has a section (an anchor `rule-NAME`) in the README; [project.urls] says the same
+README = "https://github.com/sqlmig/sqlmig/blob/main/README.md"
+
+
+def rule_url(rule: str) -> str:
+    return f"{README}#rule-{rule}"
+
+
 # Rules that run unless disabled, and those that run only when enabled
 DEFAULT_RULES = frozenset(name for name, rule in RULES.items() if not rule.opt_in)
 OPT_IN_RULES = frozenset(name for name, rule in RULES.items() if rule.opt_in)
