@@ -21,6 +21,7 @@ from sqlmig.core.hazards import hazards, non_transactional, transaction_control,
 from sqlmig.core.located import locate
 from sqlmig.core.pg_ast import dotted, enum_name
 from sqlmig.core.statements import first_token
+from sqlmig.review.lint import parsed
 from sqlmig.review.lint.ignores import Ignores
 from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.reversal import uncovered
@@ -74,13 +75,10 @@ def lint_file(
     opt-in rules to run too. Files over sqlfile.BIG_FILE (bulk data) are not parsed."""
     if len(text) > sqlfile.BIG_FILE:
         return []
-    from pglast import parser
-
     directives = parse_directives(text, path)
     ignores = Ignores.read(path, text)
-    try:
-        statements = parser.parse_sql(text)
-    except parser.ParseError:
+    statements = parsed.statements(text)
+    if statements is None:
         return ignores.problems + [
             finding("syntax-error", path, hazard.line, hazard.column,
                      hazard.what if hazard.kind == "syntax" else

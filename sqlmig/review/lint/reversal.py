@@ -17,6 +17,7 @@ from sqlmig.core.pg_ast import (
     relation_key,
     strings,
 )
+from sqlmig.review.lint import parsed
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,8 @@ class Drops:
 
 def down_drops(text: str) -> Drops | None:
     """None when the down cannot be judged: it does not parse, or builds SQL dynamically."""
-    from pglast import parser
-
-    try:
-        statements = parser.parse_sql(text)
-    except parser.ParseError:
+    statements = parsed.statements(text)
+    if statements is None:
         return None
     drops = Drops()
     for raw in statements:
