@@ -346,3 +346,43 @@ def test_a_caret_stands_under_its_column_after_non_ascii_text() -> None:
     shown = finding("drop-table", Path("x.up.sql"), 12, 11, "m", text=text)
     assert snippet(shown) == ["12 | /* é */ DROP TABLE t;", "   |           ^"]
     assert snippet(finding("drop-table", Path("x.up.sql"), 1, None, "m")) == []
+
+
+# --- the fast start: plain arguments are read without Typer, with the same result ------------
+
+def test_the_fast_path_knows_every_option_of_the_typer_command() -> None:
+    import typer.main
+
+    from sqlmig.cli.lint_run import OPTIONS
+
+    command = typer.main.get_command(app).commands["lint"]  # type: ignore[attr-defined]
+    names = {name for p in command.params for name in p.opts if name.startswith("-")}
+    assert names - {"--help", "-h"} == set(OPTIONS)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["--formt", "json"], ["--pg-version=x"],
+                                  ["--json=1"], ["--format"]])
+def test_help_typos_and_bad_values_are_left_to_typer(args: list[str]) -> None:
+    from sqlmig.cli.lint_run import parse
+
+    assert parse(args) is None
+
+
+def test_the_fast_path_reads_values_as_typer_does() -> None:
+    from sqlmig.cli.lint_run import LintOptions, parse
+
+    assert parse(["--disable=truncate", "--disable", "drop-table", "-d", "db", "--pg-version",
+                  "14", "-", "--json", "--", "--odd-name.up.sql"]) == LintOptions(
+        paths=[Path("-"), Path("--odd-name.up.sql")], json=True,
+        disable=["truncate", "drop-table"], migrations_dir="db", pg_version=14)
+
+
+@pytest.mark.parametrize("args", [["--json"], ["--format", "xml"]])
+def test_the_installed_command_prints_what_typer_would(error_and_warning: Path,
+                                                       args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    fast = subprocess.run([sys.executable, "-m", "sqlmig", "lint", *args], text=True,
+                          capture_output=True, cwd=error_and_warning, timeout=60)
+    assert (fast.returncode, fast.stdout, fast.stderr) == lint(*args)

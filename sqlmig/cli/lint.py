@@ -1,5 +1,5 @@
-"""`sqlmig lint`: static checks of migration files, offline. Parses options, calls
-commands.lint and renders its findings."""
+"""`sqlmig lint`: static checks of migration files, offline. Parses options; lint_run.py runs
+the command (and parses plain arguments itself, without Typer, for a fast start)."""
 
 
 from pathlib import Path
@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sqlmig.cli.base import DebugOption, MigrationsDirOption, app, reported, settings_for
-from sqlmig.errors import EXIT_LINT
-
-FORMATS = ("table", "json", "github", "markdown")
+from sqlmig.cli.base import DebugOption, MigrationsDirOption, app, reported
 
 
 @app.command(short_help="Offline checks for unsafe operations, each with the safer way.")
@@ -71,34 +68,13 @@ def lint(
 
     Example: sqlmig lint - --stdin-name sql/0042_add_index.up.sql < edited.sql
     """
-    from sqlmig import commands
-    from sqlmig.cli import render_lint
-    from sqlmig.errors import ConfigError
+    from sqlmig.cli.lint_run import LintOptions, run
 
     with reported(debug):
-        fmt = "json" if json_ else output_format
-        if fmt not in FORMATS:
-            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-        settings = settings_for(None, None, require_url=False, migrations_dir=migrations_dir)
-        named, texts = list(paths or []), {}
-        if any(str(p) == "-" for p in named):  # stdin: what an editor has not saved yet
-            import sys
-
-            stdin = Path(stdin_name)
-            texts[stdin] = sys.stdin.read()
-            named = [stdin if str(p) == "-" else p for p in named]
-        findings = commands.lint(settings, named, disable=disable or [],
-                                 enable=enable or [], exclude=exclude or [], texts=texts,
-                                 pg_version=pg_version)
-        if fmt == "json":
-            from sqlmig.cli.render import print_json
-
-            print_json(render_lint.lint_json(findings))
-        elif fmt == "github":
-            render_lint.lint_github(findings)
-        elif fmt == "markdown":
-            render_lint.lint_markdown(findings)
-        else:
-            render_lint.lint_table(findings)
-        if any(f.severity == "error" for f in findings):
-            raise typer.Exit(EXIT_LINT)
+        code = run(LintOptions(
+            paths=list(paths or []), output_format=output_format, json=json_,
+            disable=disable or [], enable=enable or [], exclude=exclude or [],
+            stdin_name=stdin_name, pg_version=pg_version, migrations_dir=migrations_dir,
+            debug=debug))
+    if code:
+        raise typer.Exit(code)

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.errors import counted, display_path
-from sqlmig.review.lint.rules import rule_url
 
 if TYPE_CHECKING:
     from sqlmig.review.lint import Finding
@@ -34,7 +33,7 @@ def details(finding: Finding) -> list[str]:
     if finding.suggestion:
         lines += ["instead:", *(f"  {line}".rstrip() for line in
                                 finding.suggestion.rstrip("\n").split("\n"))]
-    return [*lines, f"see {rule_url(finding.rule)}"]
+    return [*lines, f"see {finding.docs}"]
 
 
 def summary(findings: Sequence[Finding]) -> str:
@@ -57,7 +56,7 @@ def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:
         "findings": [
             {"rule": f.rule, "severity": f.severity, "file": display_path(f.path),
              "line": f.line, "column": f.column, "message": f.message, "fix": f.fix,
-             "suggestion": f.suggestion, "docs": rule_url(f.rule)}
+             "suggestion": f.suggestion, "docs": f.docs}
             for f in findings
         ],
     }
@@ -76,7 +75,7 @@ def lint_github(findings: Sequence[Finding]) -> None:
         instead = f"\nInstead:\n{f.suggestion.rstrip()}" if f.suggestion else ""
         out.write(
             f"::{level} file={display_path(f.path)},line={f.line}{col},title=sqlmig {f.rule}::"
-            f"{escape(f.message)} Safer: {escape(f.fix + instead)}%0A{rule_url(f.rule)}\n"
+            f"{escape(f.message)} Safer: {escape(f.fix + instead)}%0A{f.docs}\n"
         )
 
 
@@ -133,7 +132,7 @@ def lint_markdown(findings: Sequence[Finding]) -> None:
     for path, found in _by_file(findings).items():
         lines += ["", f"#### `{path}`"]
         for f in found:
-            lines += ["", f"- **{f.severity}** [`{f.rule}`]({rule_url(f.rule)}) "
+            lines += ["", f"- **{f.severity}** [`{f.rule}`]({f.docs}) "
                           f"line {f.line}: {f.message}"]
             shown = snippet(f)
             if shown:

@@ -213,6 +213,11 @@ class Finding:
     source: str | None = None  # the line of the file the finding points at, for a caret
     suggestion: str | None = None  # the safer SQL, in the migration's own names
 
+    @property
+    def docs(self) -> str:
+        """The rule's section of the README."""
+        return rule_url(self.rule)
+
 
 def source_line(text: str, line: int) -> str:
     """Line `line` (1-based) of text, without its line break."""
