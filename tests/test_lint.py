@@ -1330,3 +1330,38 @@ def test_the_linter_copes_with_every_kind_of_statement(direction: str, header: s
                              direction=direction, down_text="SELECT 1;\n",
                              enabled=OPT_IN_RULES)  # the opt-in rules read them too
         assert all(f.rule in RULES for f in findings), statement
+
+
+# --- table sizes from a server (--against): a lock on a small table is a note -----------------
+
+INDEX = "CREATE INDEX users_email_idx ON users (email);\n"
+
+
+def test_a_lock_on_a_table_under_the_small_size_is_a_note_saying_the_size() -> None:
+    [found] = findings(INDEX, sizes={"users": 120})
+    assert (found.rule, found.severity) == ("index-not-concurrent", "info")
+    assert "(users: about 120 rows on the --against server, under lint_small_table_rows = " \
+        "10,000: over in moments)" in found.message
+
+
+def test_a_lock_on_a_large_table_stays_an_error_and_says_its_size() -> None:
+    [found] = findings(INDEX, sizes={"users": 2_500_000})
+    assert found.severity == "error" and found.message.endswith("(users: about 2,500,000 rows)")
+    [found] = findings(INDEX, sizes={"users": 120}, small_rows=100)
+    assert found.severity == "error"
+
+
+@pytest.mark.parametrize("sizes", [{}, {"users": None}, {"orders": 5}])
+def test_a_table_of_unknown_size_is_judged_as_before(sizes: dict[str, int | None]) -> None:
+    assert findings(INDEX, sizes=sizes) == findings(INDEX)
+
+
+def test_size_weighs_only_lock_rules_and_every_table_named() -> None:
+    assert [(f.rule, f.severity) for f in findings(
+        "DROP INDEX users_email_idx;\nTRUNCATE users;\n",
+        sizes={"users": 3, "users_email_idx": 3})] == [
+        ("index-not-concurrent", "info"), ("truncate", "error")]
+    sql = "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users;\n"
+    assert of("constraint-not-valid", sql, sizes={"orders": 5, "users": 10**6})[0].severity == (
+        "error")
+    assert of("constraint-not-valid", sql, sizes={"orders": 5, "users": 7})[0].severity == "info"

@@ -54,6 +54,13 @@ def lint(
                           "[default: pg_version, else the --against server's, else the "
                           "newest].", show_default=False),
     ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option("--against", metavar="URL",
+                     help="A database to read the PostgreSQL version and table sizes from "
+                          "(read-only): a lock on a table under lint_small_table_rows rows "
+                          "is only a note.", show_default=False),
+    ] = None,
     migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -66,6 +73,8 @@ def lint(
 
     Example: sqlmig lint --pg-version 13 --exclude 'sql/0001_*'
 
+    Example: sqlmig lint --against "$DATABASE_URL_PRODUCTION" --format markdown
+
     Example: sqlmig lint - --stdin-name sql/0042_add_index.up.sql < edited.sql
     """
     from sqlmig.cli.lint_run import LintOptions, run
@@ -74,7 +83,8 @@ def lint(
         code = run(LintOptions(
             paths=list(paths or []), output_format=output_format, json=json_,
             disable=disable or [], enable=enable or [], exclude=exclude or [],
-            stdin_name=stdin_name, pg_version=pg_version, migrations_dir=migrations_dir,
+            stdin_name=stdin_name, pg_version=pg_version, against=against,
+            migrations_dir=migrations_dir,
             debug=debug))
     if code:
         raise typer.Exit(code)

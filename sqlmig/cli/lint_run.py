@@ -25,6 +25,7 @@ class LintOptions:
     exclude: list[str] = field(default_factory=list)
     stdin_name: str = "stdin.up.sql"
     pg_version: int | None = None
+    against: str | None = None
     migrations_dir: str | None = None
     debug: bool = False
 
@@ -47,7 +48,7 @@ def run(options: LintOptions) -> int:
         named = [stdin if str(p) == STDIN else p for p in named]
     findings = commands.lint(settings, named, disable=options.disable, enable=options.enable,
                              exclude=options.exclude, texts=texts,
-                             pg_version=options.pg_version)
+                             pg_version=options.pg_version, against=options.against)
     if fmt == "json":
         from sqlmig.cli.render import print_json
 
@@ -70,6 +71,7 @@ OPTIONS: dict[str, tuple[str, bool, bool]] = {
     "--exclude": ("exclude", True, True),
     "--stdin-name": ("stdin_name", True, False),
     "--pg-version": ("pg_version", True, False),
+    "--against": ("against", True, False),
     "--migrations-dir": ("migrations_dir", True, False),
     "-d": ("migrations_dir", True, False),
     "--debug": ("debug", False, False),

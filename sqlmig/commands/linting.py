@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from sqlmig.core import files, sqlfile
-from sqlmig.core.config import Settings, check_pg_version
+from sqlmig.core.config import PG_VERSIONS, Settings, check_pg_version
 from sqlmig.errors import ConfigError, MigrationFileError, display_path
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
 from sqlmig.review.lint.known import Known
@@ -35,6 +35,8 @@ class _Run:
     lock_timeout: bool
     pg_version: int
     exclude: tuple[str, ...]
+    sizes: dict[str, int | None] | None = None  # rows per relation, from --against
+    small_rows: int = 10000
     findings: list[Finding] = field(default_factory=list)
 
     def excluded(self, path: Path | str) -> bool:
@@ -48,7 +50,8 @@ class _Run:
             found = lint_file(path, text, direction=direction, down_text=down_text,
                               disabled=LEARN_ONLY if quiet else self.disabled,
                               lock_timeout=self.lock_timeout, pg_version=self.pg_version,
-                              known=known, enabled=frozenset() if quiet else self.enabled)
+                              known=known, enabled=frozenset() if quiet else self.enabled,
+                              sizes=self.sizes, small_rows=self.small_rows)
         except MigrationFileError as problem:  # a bad directive in a file scan never read
             found = [] if quiet else [file_problem(problem)]
         self.findings += found
@@ -58,7 +61,8 @@ class _Run:
                 migration.down is not None and self.excluded(migration.down.path))):
             self.findings += lint_migration(
                 migration, disabled=self.disabled, lock_timeout=self.lock_timeout,
-                pg_version=self.pg_version, known=known, enabled=self.enabled)
+                pg_version=self.pg_version, known=known, enabled=self.enabled,
+                sizes=self.sizes, small_rows=self.small_rows)
             return
         up, down = migration.up, migration.down
         if not up.big:
@@ -71,22 +75,31 @@ class _Run:
 def lint(settings: Settings, paths: Sequence[Path] = (), *,
          disable: Iterable[str] = (), enable: Iterable[str] = (),
          exclude: Iterable[str] = (), texts: Mapping[Path, str] | None = None,
-         pg_version: int | None = None) -> list[Finding]:
+         pg_version: int | None = None, against: str | None = None) -> list[Finding]:
     """Static checks of the named files (default: every migration in the migrations
     directory), offline; findings in file, line and rule order. `disable` names rules to
     skip besides the setting lint_disable; `enable` opt-in rules to run besides lint_enable
     ("style": all of them); `exclude` globs of files not to report besides lint_exclude.
     `texts`: the text of named files that are not on disk as given (stdin). `pg_version`:
-    the major version to judge for, over the setting pg_version (default: the newest)."""
+    the major version to judge for, over the setting pg_version. `against`: a database URL
+    whose server gives the version (when neither does; else the newest) and the table sizes
+    (a lock on a table under lint_small_table_rows is a note)."""
     disabled = frozenset(settings.lint_disable) | frozenset(disable)
     unknown = sorted(disabled - set(RULES))
     if unknown:
         raise ConfigError(f"lint_disable/--disable: unknown rule(s) {', '.join(unknown)} "
                           f"(rules: {', '.join(sorted(RULES))})")
     check_pg_version(pg_version, "--pg-version")
-    run = _Run(disabled, _enabled(settings, enable), settings.lock_timeout is not None,
-               pg_version or settings.pg_version or NEWEST_PG,
-               (*settings.lint_exclude, *exclude))
+    enabled = _enabled(settings, enable)
+    server, sizes = None, None
+    if against is not None:
+        from sqlmig.pg import sizes as pg_sizes
+
+        server, sizes = pg_sizes.read(against)
+        server = min(max(server, PG_VERSIONS[0]), PG_VERSIONS[-1])
+    run = _Run(disabled, enabled, settings.lock_timeout is not None,
+               pg_version or settings.pg_version or server or NEWEST_PG,
+               (*settings.lint_exclude, *exclude), sizes, settings.lint_small_table_rows)
     if not paths:
         _lint_directory(run, settings.migrations_dir)
     else:

@@ -10,6 +10,7 @@ reversal.py.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlmig.review.lint.ignores import Ignores
 from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.reversal import uncovered
 from sqlmig.review.lint.rules import DEFAULT_RULES, RULES, Finding, finding
+from sqlmig.review.lint.sizes import weigh
 from sqlmig.review.lint.state import NEWEST_PG, FileState
 from sqlmig.review.lint.statements import (
     CHECKS,
@@ -40,7 +42,8 @@ __all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
     pg_version: int = NEWEST_PG, known: Known | None = None,
-    enabled: frozenset[str] = frozenset(),
+    enabled: frozenset[str] = frozenset(), sizes: Mapping[str, int | None] | None = None,
+    small_rows: int = 10000,
 ) -> list[Finding]:
     """Both files of a migration; the up is also checked against what its down drops. Big
     files (bulk data, held as bytes) are not linted, so not decoded either. `known` carries
@@ -56,11 +59,12 @@ def lint_migration(
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
                               disabled=disabled, lock_timeout=lock_timeout,
-                              pg_version=pg_version, known=known, enabled=enabled)
+                              pg_version=pg_version, known=known, enabled=enabled,
+                              sizes=sizes, small_rows=small_rows)
     if down is not None and not down.big:
         findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
                               lock_timeout=lock_timeout, pg_version=pg_version,
-                              enabled=enabled)
+                              enabled=enabled, sizes=sizes, small_rows=small_rows)
     return findings
 
 
@@ -68,11 +72,13 @@ def lint_file(
     path: Path, text: str, *, direction: str = "up", down_text: str | None = None,
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
     pg_version: int = NEWEST_PG, known: Known | None = None,
-    enabled: frozenset[str] = frozenset(),
+    enabled: frozenset[str] = frozenset(), sizes: Mapping[str, int | None] | None = None,
+    small_rows: int = 10000,
 ) -> list[Finding]:
     """Findings for one file. `lock_timeout` says one is configured for every migration;
     `pg_version` is the major version of the server it will run on; `enabled` names the
-    opt-in rules to run too. Files over sqlfile.BIG_FILE (bulk data) are not parsed."""
+    opt-in rules to run too. `sizes`: rows per table and index a server reported (a lock on
+    fewer than `small_rows` is a note). Files over sqlfile.BIG_FILE are not parsed."""
     if len(text) > sqlfile.BIG_FILE:
         return []
     directives = parse_directives(text, path)
@@ -103,9 +109,14 @@ def lint_file(
         starts.append(start)
         ignored.append(ignores.between(previous_end, start) if ignores.comments else frozenset())
         state.begin_statement(start, ignored[-1])
+        before = len(state.findings)
         _check_statement(state, raw.stmt)
         if style is not None:
             style.check(raw.stmt)
+        if sizes and len(state.findings) > before:
+            found = state.findings[before:]
+            weigh(found, raw.stmt, sizes, small_rows)
+            state.findings[before:] = found
         previous_end = start + (raw.stmt_len or len(text) - start)
     if direction == "up" and down_text is not None:
         _check_down_drops(state, down_text)
