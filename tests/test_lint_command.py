@@ -386,3 +386,15 @@ def test_the_installed_command_prints_what_typer_would(error_and_warning: Path,
     fast = subprocess.run([sys.executable, "-m", "sqlmig", "lint", *args], text=True,
                           capture_output=True, cwd=error_and_warning, timeout=60)
     assert (fast.returncode, fast.stdout, fast.stderr) == lint(*args)
+
+
+def test_pg_version_in_config_and_the_flag_change_what_lint_reports(offline: Path) -> None:
+    write(offline, "0001_total.up.sql", "-- sqlmig:lock-timeout 5s\nALTER TABLE items ADD COLUMN "
+          "total int GENERATED ALWAYS AS (price * 2) VIRTUAL;\n")
+    write(offline, "0001_total.down.sql", "ALTER TABLE items DROP COLUMN total;\n")
+    # PostgreSQL 18 computes a virtual column on read
+    assert style_rules("--disable", "lock-timeout-missing") == (0, [])
+    (offline / "sqlmig.toml").write_text(
+        'pg_version = 17\nlint_disable = ["lock-timeout-missing"]\n')
+    assert style_rules() == (5, ["add-column-volatile-default"])
+    assert style_rules("--pg-version", "18") == (0, [])
