@@ -25,7 +25,8 @@ from sqlmig.cli.base import (
     settings_for,
     terminal_confirm,
 )
-from sqlmig.errors import EXIT_ERROR
+from sqlmig.cli.locks import LocksOption, show_lock_plan
+from sqlmig.errors import EXIT_ERROR, ConfigError
 
 if TYPE_CHECKING:
     from sqlmig.commands.run import DryRunReport
@@ -55,6 +56,7 @@ def migrate(
                            "transaction that is rolled back: errors and timings, no changes.")
     ] = False,
     json_: Annotated[bool, typer.Option("--json", help="With --dry-run: JSON output.")] = False,
+    locks: LocksOption = False,
     snapshot: Annotated[
         bool | None,
         typer.Option("--snapshot/--no-snapshot", help="pg_dump the database to "
@@ -82,6 +84,11 @@ def migrate(
                                    statement_timeout, allow_out_of_order,
                                    migrations_dir=migrations_dir)
         reporter = line_reporter(machine=dry_run and json_)
+        if locks and not dry_run:
+            raise ConfigError("--locks: only with --dry-run (or use `sqlmig plan --locks`)")
+        if dry_run and locks:
+            show_lock_plan(settings, to, json_)
+            return
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return

@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "lint_exclude": [],
     "pg_version": None,  # default: the server's with --against, else the newest
     "lint_small_table_rows": 10000,
+    # plan --locks: the dry run's own timeouts, so inspecting production never queues traffic
+    "dry_run_lock_timeout": "2s",
+    "dry_run_statement_timeout": "15s",
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -89,6 +92,8 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "lint_exclude": (list,),
     "pg_version": (int,),
     "lint_small_table_rows": (int,),
+    "dry_run_lock_timeout": (str,),
+    "dry_run_statement_timeout": (str,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
@@ -130,6 +135,8 @@ class Settings:
     lint_exclude: tuple[str, ...] = ()  # globs of files lint does not report on
     pg_version: int | None = None  # the major version lint judges for (None: newest/server's)
     lint_small_table_rows: int = 10000  # lint: a lock on a smaller table is only a note
+    dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
+    dry_run_statement_timeout: str = "15s"
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property
@@ -197,13 +204,18 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{sources.get(key, key)}: '{key}' = {values[key]!r} is not a plain SQL identifier "
                 "(letters, digits, _ and $, starting with a letter or _, at most 63 characters)"
             )
-    for key in ("lock_timeout", "statement_timeout"):
+    for key in ("lock_timeout", "statement_timeout", "dry_run_lock_timeout",
+                "dry_run_statement_timeout"):
         timeout = values[key]
         if timeout is not None and not DURATION.match(str(timeout).strip()):
             raise ConfigError(
                 f"{sources.get(key, key)}: '{key}' = {timeout!r} is not a duration like '5s', "
                 "'500ms' or '2min'"
             )
+    for key in ("dry_run_lock_timeout", "dry_run_statement_timeout"):
+        if re.match(r"^0+\s*[a-z]*$", str(values[key]).strip()):
+            raise ConfigError(f"{sources.get(key, key)}: '{key}' must be more than 0 (0 would let "
+                              "the dry run wait without end behind the traffic)")
     for key in ("lock_wait", "connect_wait"):
         if not math.isfinite(values[key]):  # nan would wait forever, as inf says
             raise ConfigError(f"{sources.get(key, key)}: '{key}' = {values[key]!r} must be a "
@@ -338,6 +350,8 @@ def resolve(
         pg_version=values["pg_version"],
         lint_small_table_rows=values["lint_small_table_rows"],
         snapshot_dir=root / values["snapshot_dir"],
+        dry_run_lock_timeout=values["dry_run_lock_timeout"],
+        dry_run_statement_timeout=values["dry_run_statement_timeout"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
@@ -373,6 +387,8 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "lint_exclude": list(settings.lint_exclude),
         "pg_version": settings.pg_version,
         "lint_small_table_rows": settings.lint_small_table_rows,
+        "dry_run_lock_timeout": settings.dry_run_lock_timeout,
+        "dry_run_statement_timeout": settings.dry_run_statement_timeout,
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 
