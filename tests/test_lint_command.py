@@ -398,3 +398,10 @@ def test_pg_version_in_config_and_the_flag_change_what_lint_reports(offline: Pat
         'pg_version = 17\nlint_disable = ["lock-timeout-missing"]\n')
     assert style_rules() == (5, ["add-column-volatile-default"])
     assert style_rules("--pg-version", "18") == (0, [])
+
+
+def test_a_named_file_with_a_layout_problem_says_so_and_is_still_linted(offline: Path) -> None:
+    write(offline, "0001_t.up.sql", "-- sqlmig:lock-timeout 5s\nTRUNCATE t;\n")
+    write(offline, "0002_Bad.up.sql", "SELECT 1;\n")  # elsewhere: not this run's to report
+    assert rules_of("sql/0001_t.up.sql") == (5, [("sql/0001_t.up.sql", "file-problem"),
+                                                 ("sql/0001_t.up.sql", "truncate")])

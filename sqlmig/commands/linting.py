@@ -134,7 +134,11 @@ def _lint_paths(run: _Run, paths: Sequence[Path], migrations_dir: Path,
         shown.setdefault(key(path), path)
     given = {key(path): text for path, text in texts.items()}
     # scan, not discover: a problem elsewhere in sql/ is `verify --offline`'s to report
-    migrations = files.scan(migrations_dir).migrations if migrations_dir.is_dir() else []
+    scan = files.scan(migrations_dir) if migrations_dir.is_dir() else files.Scan()
+    migrations = scan.migrations
+    if "file-problem" not in run.disabled:  # a named file's own layout problem is said
+        run.findings += [file_problem(p) for p in scan.problems
+                         if key(p.path) in shown and not run.excluded(p.path)]
     known = Known()
     loose = deque(_loose(shown, migrations, key))  # named files that no migration holds
     for migration in migrations:
