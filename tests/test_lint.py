@@ -1365,3 +1365,9 @@ def test_size_weighs_only_lock_rules_and_every_table_named() -> None:
     assert of("constraint-not-valid", sql, sizes={"orders": 5, "users": 10**6})[0].severity == (
         "error")
     assert of("constraint-not-valid", sql, sizes={"orders": 5, "users": 7})[0].severity == "info"
+
+
+def test_an_ignore_of_the_down_check_is_not_unused_when_there_is_no_down_to_check() -> None:
+    sql = "-- sqlmig:lint-ignore down-does-not-drop\nCREATE TABLE kept (id int);\n"
+    assert lint(sql) == []  # an up on stdin, or an irreversible one
+    assert lint(sql, down_text="DROP TABLE kept;\n") == [("unused-ignore", 1)]

@@ -135,6 +135,8 @@ def lint_file(
         state.findings += ignores.problems
         if "unused-ignore" not in disabled:
             active = (DEFAULT_RULES | enabled) - disabled
+            if direction != "up" or down_text is None:  # no down to hold the up against
+                active -= {"down-does-not-drop", "enum-value-irreversible"}
             state.findings += ignores.unused(path, text, starts, active)
     return state.findings
 
