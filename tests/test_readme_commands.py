@@ -143,6 +143,9 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig locks --exit-code": Scenario(["sqlmig migrate --to 2"]),  # nobody else: exit 0
     "sqlmig lint": Scenario(),
     "sqlmig lint --format github": Scenario(),
+    "sqlmig lint -": Scenario(),  # nothing on stdin: nothing to report
+    "sqlmig lint sql/0004_create_indexes.up.sql": Scenario(),
+    "sqlmig lint --pg-version 13 --exclude 'sql/0001_*'": Scenario(),
     "sqlmig check": Scenario(),
     "sqlmig check --keep-going --strict": Scenario(),
     "sqlmig diff --from staging --to production": Scenario(

@@ -63,6 +63,10 @@ DEFAULTS: dict[str, Any] = {
     "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
     "lint_enable": [],
+    # lint: paths to skip, the target PostgreSQL, the size below which a lock is harmless
+    "lint_exclude": [],
+    "pg_version": None,  # default: the server's with --against, else the newest
+    "lint_small_table_rows": 10000,
     # plan --locks: the dry run's own timeouts, so inspecting production never queues traffic
     "dry_run_lock_timeout": "2s",
     "dry_run_statement_timeout": "15s",
@@ -85,13 +89,16 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot_dir": (str,),
     "lint_disable": (list,),
     "lint_enable": (list,),
+    "lint_exclude": (list,),
+    "pg_version": (int,),
+    "lint_small_table_rows": (int,),
     "dry_run_lock_timeout": (str,),
     "dry_run_statement_timeout": (str,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
     (str,): "a string", (int, float): "a number", (bool,): "true or false",
-    (list,): "a list of rule ids",
+    (list,): "a list of rule ids", (int,): "a whole number",
 }
 ENV_OVERRIDES = {
     "MIGRATION_DIRECTORY": "migrations_dir",
@@ -125,6 +132,9 @@ class Settings:
     snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
     lint_enable: tuple[str, ...] = ()  # opt-in lint rules to run too ("style": all)
+    lint_exclude: tuple[str, ...] = ()  # globs of files lint does not report on
+    pg_version: int | None = None  # the major version lint judges for (None: newest/server's)
+    lint_small_table_rows: int = 10000  # lint: a lock on a smaller table is only a note
     dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
     dry_run_statement_timeout: str = "15s"
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
@@ -172,7 +182,7 @@ def _checked(section: Mapping[str, Any], where: str) -> dict[str, Any]:
             known = ", ".join(sorted(KEY_TYPES))
             raise ConfigError(f"{where}: unknown key '{key}' (known keys: {known})")
         types = KEY_TYPES[key]
-        if not isinstance(value, types) or (types == (int, float) and isinstance(value, bool)):
+        if not isinstance(value, types) or (int in types and isinstance(value, bool)):
             raise ConfigError(f"{where}: '{key}' must be {WANTED[types]}, got {_toml(value)}")
         values[key] = value
     return values
@@ -212,6 +222,20 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                               "finite number of seconds")
         if values[key] < 0:
             raise ConfigError(f"{sources.get(key, key)}: '{key}' must be >= 0")
+    check_pg_version(values["pg_version"], sources.get("pg_version", "pg_version"))
+    if values["lint_small_table_rows"] < 0:
+        raise ConfigError(f"{sources.get('lint_small_table_rows', 'config')}: "
+                          "'lint_small_table_rows' must be >= 0")
+
+
+# The PostgreSQL major versions lint knows the behaviour of
+PG_VERSIONS = range(13, 19)
+
+
+def check_pg_version(version: int | None, where: str) -> None:
+    if version is not None and version not in PG_VERSIONS:
+        raise ConfigError(f"{where}: 'pg_version' = {version!r} must be a PostgreSQL major "
+                          f"version from {PG_VERSIONS[0]} to {PG_VERSIONS[-1]}")
 
 
 def _check_other_environments(
@@ -322,6 +346,9 @@ def resolve(
         schema_file=values["schema_file"],
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
         lint_enable=tuple(str(rule) for rule in values["lint_enable"]),
+        lint_exclude=tuple(str(glob) for glob in values["lint_exclude"]),
+        pg_version=values["pg_version"],
+        lint_small_table_rows=values["lint_small_table_rows"],
         snapshot_dir=root / values["snapshot_dir"],
         dry_run_lock_timeout=values["dry_run_lock_timeout"],
         dry_run_statement_timeout=values["dry_run_statement_timeout"],
@@ -357,6 +384,9 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
         "lint_enable": list(settings.lint_enable),
+        "lint_exclude": list(settings.lint_exclude),
+        "pg_version": settings.pg_version,
+        "lint_small_table_rows": settings.lint_small_table_rows,
         "dry_run_lock_timeout": settings.dry_run_lock_timeout,
         "dry_run_statement_timeout": settings.dry_run_statement_timeout,
     }

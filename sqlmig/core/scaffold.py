@@ -24,6 +24,9 @@ CONFIG = """\
 # snapshot_dir = ".sqlmig/snapshots" # where those backups go (env SQLMIG_SNAPSHOT_DIR)
 # lint_disable = []                 # lint rule ids to skip everywhere
 # lint_enable = []                  # opt-in lint rules to run ("style": all of them)
+# lint_exclude = []                 # globs of files lint does not report on
+# pg_version = 18                   # lint for this PostgreSQL (default: the newest)
+# lint_small_table_rows = 10000     # lint --against: a lock on a smaller table is a note
 # database_url = ""                 # prefer DATABASE_URL* in the environment
 
 # Per-environment overrides of any key above:
