@@ -18,7 +18,7 @@ __all__ = ["app", "main"]
 
 # The command modules, in the order --help lists their commands
 COMMAND_MODULES = ("migrate", "history", "database", "lint", "review", "seed", "server",
-                   "adoption", "locks")
+                   "adoption", "locks", "fleet")
 
 
 def __getattr__(name: str) -> Any:

@@ -137,6 +137,8 @@ class Settings:
     lint_small_table_rows: int = 10000  # lint: a lock on a smaller table is only a note
     dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
     dry_run_statement_timeout: str = "15s"
+    # a fleet's --schemas target: SET search_path to this schema alone (None: the server's)
+    search_path: str | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property

@@ -10,7 +10,9 @@ from __future__ import annotations
 import gc
 import os
 import re
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +76,31 @@ class Scan:
     problems: list[MigrationFileError] = field(default_factory=list)
 
 
+# The scan a fleet run made once for all its targets (scanned_once), seen by the scans its
+# targets' commands make of the same folder in the same context
+_SHARED: ContextVar[tuple[Path, Scan] | None] = ContextVar("sqlmig_shared_scan", default=None)
+
+
+@contextmanager
+def scanned_once(directory: Path) -> Iterator[Scan]:
+    """Read and hash `directory` once; in this context (and its copies, one per fleet worker
+    thread) every `scan(directory, defer_downs=True)` returns that same Scan."""
+    result = scan(directory, defer_downs=True)
+    for migration in result.migrations:
+        _ = migration.checksum  # hashed here, not by the first target of each worker
+    token = _SHARED.set((directory, result))
+    try:
+        yield result
+    finally:
+        _SHARED.reset(token)
+
+
 def scan(directory: Path, *, defer_downs: bool = False) -> Scan:
     """Read every migration in `directory`, collecting problems instead of stopping at the first.
     `defer_downs`: down files are read on first use (commands that only go up or report)."""
+    shared = _SHARED.get()
+    if shared is not None and defer_downs and shared[0] == directory:
+        return shared[1]
     # Tens of thousands of small objects and no cycles: the cyclic GC would only rescan them
     enabled = gc.isenabled()
     gc.disable()

@@ -103,11 +103,15 @@ def session_sets(
             if value:
                 wanted.append((name, value))
     given = given_options(url)
-    return tuple(
+    sets = tuple(
         sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value)).as_string(None)
         for name, value in wanted
         if name not in given
     )
+    if settings is not None and settings.search_path:  # a fleet's schema target: always its own
+        path = sql.SQL("SET search_path = {}").format(sql.Identifier(settings.search_path))
+        sets += (path.as_string(None),)
+    return sets
 
 
 def session_reset(conn: psycopg.Connection) -> str:

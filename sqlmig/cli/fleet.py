@@ -1,0 +1,97 @@
+"""`sqlmig fleet COMMAND`: migrate or status over many databases (--targets FILE) or many
+schemas of one database (--schemas); parses the options, calls commands.fleet, renders."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sqlmig.cli.base import (
+    DebugOption,
+    EnvOption,
+    LockTimeoutOption,
+    LockWaitOption,
+    MigrationsDirOption,
+    StatementTimeoutOption,
+    UrlOption,
+    app,
+    change_settings,
+    reported,
+)
+from sqlmig.errors import ConfigError
+
+
+@app.command(short_help="Migrate (or report the status of) many databases or schemas at once.")
+def fleet(
+    command: Annotated[str, typer.Argument(help="migrate or status.", metavar="COMMAND")],
+    targets: Annotated[
+        Path | None,
+        typer.Option("--targets", metavar="FILE", help="One database URL or environment name "
+                     "a line (# comments), or a .toml file with a [targets] table of "
+                     "name = URL.", show_default=False),
+    ] = None,
+    schemas: Annotated[
+        str | None,
+        typer.Option("--schemas", metavar="A,B,C", help="Schemas of the one database "
+                     "(--database-url or the environment's): each gets its own history "
+                     "table and search_path.", show_default=False),
+    ] = None,
+    parallel: Annotated[int, typer.Option("--parallel", "-j", metavar="N", min=1,
+                                          help="Targets at once (one connection each).")] = 4,
+    fail_fast: Annotated[bool, typer.Option(
+        "--fail-fast", help="Start no new target after the first failure.")] = False,
+    canary: Annotated[int, typer.Option(
+        "--canary", metavar="N", min=0,
+        help="Run the first N targets alone first; stop if any fails.")] = 0,
+    only_failed: Annotated[
+        Path | None,
+        typer.Option("--only-failed", metavar="REPORT", help="Only the targets a previous "
+                     "run's --json report did not finish.", show_default=False),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per target.")] = False,
+    lock_timeout: LockTimeoutOption = None,
+    statement_timeout: StatementTimeoutOption = None,
+    env: EnvOption = None,
+    migrations_dir: MigrationsDirOption = None,
+    database_url_: UrlOption = None,
+    lock_wait: LockWaitOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Run COMMAND (migrate or status) on every target, --parallel at a time, each exactly as
+    a single run; then a table of every target (versions, migrations applied, time, error).
+    Exit 0 when all succeeded, 1 when any failed, 130 when interrupted. Rerun to resume.
+
+    Example: sqlmig fleet migrate --targets tenants.txt --parallel 8 --json > report.json
+    """
+    from sqlmig import commands
+    from sqlmig.cli import render_fleet
+    from sqlmig.core import targets as fleet_targets
+
+    with reported(debug):
+        if (targets is None) == (schemas is None):
+            raise ConfigError("fleet: give --targets FILE or --schemas A,B,C (one of them)")
+        settings = change_settings(env, database_url_, lock_wait, None, lock_timeout,
+                                   statement_timeout, migrations_dir=migrations_dir)
+        if targets is not None:
+            chosen = fleet_targets.parse_targets(_read(targets, "--targets"), targets)
+        else:
+            chosen = fleet_targets.parse_schemas(schemas or "")
+        if only_failed is not None:
+            names = fleet_targets.unfinished(_read(only_failed, "--only-failed"), only_failed)
+            chosen = fleet_targets.only(chosen, names)
+        progress = render_fleet.FleetProgress(len(chosen))
+        try:
+            report = commands.fleet(settings, chosen, command=command, parallel=parallel,
+                                    fail_fast=fail_fast, canary=canary, events=progress)
+        finally:
+            progress.close()
+        render_fleet.print_report(report, json_)
+    raise typer.Exit(report.exit_code)
+
+
+def _read(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConfigError(f"{option}: cannot read {path}: {reason}") from None

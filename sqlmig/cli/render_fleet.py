@@ -1,0 +1,99 @@
+"""What a fleet run shows: a live progress display (done / running / failed, the slowest
+running targets) on a terminal, one plain line per finished target in a pipe, then the
+summary table or the JSON report. Target names and errors are printed literally."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlmig.cli import render
+from sqlmig.core.targets import FleetReport, State, TargetResult
+
+if TYPE_CHECKING:
+    from rich.live import Live
+
+SLOWEST = 3  # running targets named in the live display
+
+
+class FleetProgress:
+    """The fleet's Events: a Rich Live display on stderr when it is a terminal, else (and
+    with --quiet nothing) a plain line on stderr as each target finishes."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.running: dict[str, float] = {}
+        self.counts = {str(state): 0 for state in State}
+        self.err = render.console(stderr=True)
+        self.live: Live | None = None
+        if self.err.is_terminal and not render.OUTPUT.quiet:
+            from rich.live import Live
+
+            self.live = Live(self._view(), console=self.err, transient=True,
+                             refresh_per_second=4)
+            self.live.start()
+
+    def started(self, target: str) -> None:
+        self.running[target] = time.monotonic()
+        self._refresh()
+
+    def finished(self, result: TargetResult) -> None:
+        self.running.pop(result.target, None)
+        self.counts[result.state] += 1
+        if self.live is not None:
+            self._refresh()
+        elif not render.OUTPUT.quiet:
+            end = f": {result.error}" if result.error else ""
+            self.err.print(f"{result.state} {result.target} ({result.ms} ms){end}",
+                           markup=False, highlight=False, soft_wrap=True, emoji=False)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self._view())
+
+    def _view(self) -> Any:
+        from rich.text import Text
+
+        done = sum(self.counts.values())
+        now = time.monotonic()
+        text = Text(f"{done}/{self.total} done · {len(self.running)} running · "
+                    f"{self.counts['failed']} failed")
+        slowest = sorted(self.running.items(), key=lambda item: item[1])[:SLOWEST]
+        for name, since in slowest:
+            text.append(f"\n  {name}: {now - since:.1f}s")
+        return text
+
+
+def _versions(row: TargetResult) -> str:
+    if row.from_version is None:
+        return ""
+    if row.to_version == row.from_version:
+        return f"{row.from_version:04d}"
+    return f"{row.from_version:04d} → {row.to_version or 0:04d}"
+
+
+def report_table(report: FleetReport) -> None:
+    status = report.command == "status"
+    columns = ["target", "state", "version", "pending" if status else "applied", "time",
+               "error"]
+    table = render.table(columns, right=["applied", "pending", "time"], wrap=["error"])
+    for row in report.results:
+        count = row.pending if status else row.applied
+        cells = [row.target, str(row.state), _versions(row),
+                 "" if count is None else str(count), f"{row.ms} ms", row.error or ""]
+        # escaped: a target's name or a server's message is never read as markup
+        table.add_row(*(render.escape(cell) for cell in cells))
+    out = render.console()
+    out.print(table)
+    out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
+
+
+def print_report(report: FleetReport, json_: bool) -> None:
+    if json_:
+        render.print_json(report.as_json())
+    else:
+        report_table(report)

@@ -1,0 +1,239 @@
+"""One command over a fleet of targets (databases, or schemas of one database): `migrate` or
+`status` on each, at most `parallel` at once, each exactly as a single run (its own
+connection, migration lock and history table, so concurrent runs never apply a migration
+twice), the migration files read and hashed once for the whole fleet. Returns a FleetReport
+and tells `events` as targets start and finish; never imports Typer or Rich.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import psycopg
+
+from sqlmig.commands.common import run_plan, with_url
+from sqlmig.core import config, files, plan
+from sqlmig.core.config import Settings
+from sqlmig.core.plan import Step
+from sqlmig.core.secrets import hide
+from sqlmig.core.targets import FleetReport, State, Target, TargetResult, split_canary
+from sqlmig.errors import ConfigError, Interrupted, SqlmigError
+from sqlmig.pg.session import Session
+from sqlmig.reporting import SilentReporter
+
+COMMANDS = ("migrate", "status")
+DEFAULT_PARALLEL = 4
+
+
+class Events(Protocol):
+    """What a fleet run says as it goes (the CLI's progress display); called from the
+    thread that called fleet(), never from a worker."""
+
+    def started(self, target: str) -> None: ...
+    def finished(self, result: TargetResult) -> None: ...
+
+
+class NoEvents:
+    def started(self, target: str) -> None:
+        pass
+
+    def finished(self, result: TargetResult) -> None:
+        pass
+
+
+class _Counting(SilentReporter):
+    """A target's reporter: silent, counting the migrations it applied."""
+
+    def __init__(self) -> None:
+        self.applied: list[int] = []
+
+    def finished(self, step: Step, ms: int) -> None:
+        if step.direction == "up":
+            self.applied.append(step.migration.version)
+
+
+@dataclass
+class _Run:
+    settings: dict[str, Settings]  # each target's, by name
+    command: str
+    events: Events
+    fail_fast: bool
+    results: dict[str, TargetResult] = field(default_factory=dict)
+    running: dict[str, psycopg.Connection] = field(default_factory=dict)  # to cancel
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+    why_stopped: str = ""
+    interrupted: bool = False
+
+    def wave(self, targets: Sequence[Target], parallel: int) -> None:
+        """Run `targets`, never more than `parallel` at once, starting none after a stop."""
+        queue = list(targets)
+        futures: dict[Future[TargetResult], Target] = {}
+        with ThreadPoolExecutor(parallel, thread_name_prefix="sqlmig-fleet") as pool:
+            try:
+                while queue or futures:
+                    while queue and len(futures) < parallel and not self.stop.is_set():
+                        target = queue.pop(0)
+                        self.events.started(target.name)
+                        # each worker sees the fleet's one scan of the files (files.scanned_once)
+                        context = contextvars.copy_context()
+                        futures[pool.submit(context.run, self.one, target)] = target
+                    if not futures:
+                        break
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self.record(futures.pop(future), future.result())
+            except KeyboardInterrupt:
+                self.interrupt()
+                for future, target in futures.items():  # each stops as a single run would
+                    self.record(target, future.result())
+                raise
+
+    def record(self, target: Target, result: TargetResult) -> None:
+        self.results[target.name] = result
+        self.events.finished(result)
+        if result.state == State.FAILED and self.fail_fast and not self.stop.is_set():
+            self.halt(f"not started: --fail-fast after {target.name} failed")
+
+    def halt(self, why: str) -> None:
+        self.why_stopped = why
+        self.stop.set()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: start nothing more and cancel what runs on the server; each running
+        target then ends as a single run's cancelled statement does."""
+        self.interrupted = True
+        self.halt("not started: interrupted")
+        with self.lock:
+            running = list(self.running.values())
+        for conn in running:  # one already finished, or gone, has nothing to cancel
+            with suppress(psycopg.Error):
+                conn.cancel_safe()
+
+    def one(self, target: Target) -> TargetResult:
+        """The target as a single run of the command; any error is its row, never raised."""
+        started = time.perf_counter()
+        reporter = _Counting()
+        versions: dict[str, int] = {}
+        try:
+            if self.command == "migrate":
+                self.migrate(target, reporter, versions)
+            else:
+                versions["from"] = versions["to"] = self.status(target, versions)
+            state, error = State.SUCCEEDED, None
+        except (SqlmigError, psycopg.Error) as err:
+            state = State.CANCELLED if self.interrupted else State.FAILED
+            error = hide(str(err).strip().splitlines()[0] if str(err).strip() else
+                         type(err).__name__)
+        except Exception as err:  # a bug shows on its own row; the fleet goes on
+            state, error = State.FAILED, hide(f"{type(err).__name__}: {err}")
+        finally:
+            with self.lock:
+                self.running.pop(target.name, None)
+        ms = round((time.perf_counter() - started) * 1000)
+        before = versions.get("from")
+        after = max([before or 0, *reporter.applied]) if before is not None else None
+        return TargetResult(target.name, state, before, after, len(reporter.applied),
+                            versions.get("pending"), ms, error)
+
+    def migrate(self, target: Target, reporter: _Counting, versions: dict[str, int]) -> None:
+        settings = self.settings[target.name]
+
+        def hold(session: Session) -> None:
+            if self.stop.is_set() and self.interrupted:
+                raise Interrupted("interrupted before it started")
+            versions["from"] = _version(session)
+            with self.lock:
+                self.running[target.name] = session.conn
+
+        run_plan(
+            settings, reporter,
+            lambda migrations, applied: plan.plan_migrate(
+                migrations, applied, allow_out_of_order=settings.allow_out_of_order),
+            verb="applied", nothing="nothing to migrate",
+            snapshot_first=settings.snapshot_before_migrate, before=hold,
+        )
+
+    def status(self, target: Target, versions: dict[str, int]) -> int:
+        from sqlmig.commands.history import status
+
+        found = status(self.settings[target.name], SilentReporter())
+        versions["pending"] = found.counts["pending"]
+        wrong = {state: n for state, n in found.counts.items()
+                 if n and state not in ("applied", "pending")}
+        if wrong or found.invalid:
+            what = [f"{n} {state}" for state, n in wrong.items()]
+            what += [f"{len(found.invalid)} INVALID index(es)"] if found.invalid else []
+            raise SqlmigError(f"not clean: {', '.join(what)}; see `sqlmig status`")
+        return max((row.version for row in found.rows if row.state == "applied"), default=0)
+
+
+def _version(session: Session) -> int:
+    return max((a.version for a in session.applied if a.state == "applied"), default=0)
+
+
+def target_settings(settings: Settings, targets: Sequence[Target]) -> dict[str, Settings]:
+    """Each target's settings: its URL, its environment's settings, or (a schema) the one
+    database's URL with the history table and search_path in that schema. Resolved before
+    anything starts, so a bad environment stops the whole run untouched."""
+    resolved: dict[str, Settings] = {}
+    base: Settings | None = None
+    for target in targets:
+        if target.url is not None:
+            resolved[target.name] = replace(settings, database_url=target.url)
+        elif target.env is not None:
+            resolved[target.name] = replace(
+                config.resolve(root=settings.root, env=target.env),
+                migrations_dir=settings.migrations_dir)
+        elif target.schema is not None:
+            base = base or with_url(settings, SilentReporter())
+            resolved[target.name] = replace(base, schema=target.schema,
+                                            search_path=target.schema)
+    return resolved
+
+
+def fleet(
+    settings: Settings,
+    targets: Sequence[Target],
+    *,
+    command: str = "migrate",
+    parallel: int = DEFAULT_PARALLEL,
+    fail_fast: bool = False,
+    canary: int = 0,
+    events: Events | None = None,
+) -> FleetReport:
+    """Run `command` (migrate or status) on every target, `parallel` at a time. By default a
+    failed target leaves the others going; `fail_fast` starts none after the first failure;
+    `canary` runs that many targets first and stops if any fails. Ctrl-C cancels what runs and
+    returns the report so far (interrupted). Targets never started are `skipped`."""
+    if command not in COMMANDS:
+        raise ConfigError(f"fleet: {command!r} is not a fleet command (one of "
+                          f"{', '.join(COMMANDS)})")
+    if parallel < 1:
+        raise ConfigError("--parallel: must be at least 1")
+    files.require_migrations_directory(settings.migrations_dir)
+    run = _Run(target_settings(settings, targets), command, events or NoEvents(), fail_fast)
+    with files.scanned_once(settings.migrations_dir) as scan:
+        if command == "migrate" and scan.problems:
+            raise scan.problems[0]  # a bad file: no target is touched
+        try:
+            for wave in split_canary(targets, canary):
+                run.wave(wave, parallel)
+                if canary and any(r.state != State.SUCCEEDED for r in run.results.values()):
+                    run.halt(f"not started: a canary target failed (--canary {canary})")
+                if run.stop.is_set():
+                    break
+        except KeyboardInterrupt:
+            run.interrupted = True
+    skipped = run.why_stopped or "not started"
+    rows = [run.results.get(t.name) or TargetResult(t.name, State.SKIPPED, error=skipped)
+            for t in targets]
+    return FleetReport(command, rows, run.interrupted)
+
