@@ -24,7 +24,7 @@ def test_every_command_is_registered() -> None:
         ["migrate", "up", "rollback", "down", "redo", "status", "new", "fresh", "reset", "verify",
          "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs", "dump",
          "snapshots", "init", "config", "lint", "create", "drop", "load", "wait",
-         "adopt", "locks"]
+         "adopt", "locks", "fleet"]
     ) == COMMANDS
 
 

@@ -117,6 +117,25 @@ def _knex(project: Project) -> None:
 
 def _diesel(project: Project) -> None:
     adopt_folders.diesel_project(project, list(adopt_folders.DIESEL))
+def _tenants(*environments: str) -> Callable[[Project], None]:
+    """A tenants.txt naming environments (each its own database) as the fleet's targets."""
+    def before(project: Project) -> None:
+        project.write("tenants.txt", "# tenants\n" + "\n".join(environments) + "\n", ".")
+    return before
+
+
+def _fleet_done(project: Project) -> bool:
+    """Both tenants migrated, and report.json says so."""
+    report = json.loads((project.root / "report.json").read_text(encoding="utf-8"))
+    return (_versions(project) == _test_versions() == [1, 2, 3, 4]
+            and [row["state"] for row in report["targets"]] == ["succeeded"] * 2)
+
+
+def _in_schemas(project: Project) -> bool:
+    return all(project.query(f"SELECT version FROM {schema}.schema_migrations ORDER BY 1")
+               == [(1,), (2,), (3,), (4,)] for schema in ("tenant_a", "tenant_b", "tenant_c"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "sqlmig migrate": Scenario(check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig migrate --to 3": Scenario(check=lambda p: (_versions(p) == [1, 2, 3])),
@@ -203,6 +222,15 @@ SCENARIOS: dict[str, Scenario] = {
         check=_adopted("schema_migrations", 4, "flyway")),
     "sqlmig --install-completion": Scenario(
         shell=True, check=lambda p: (p.root / ".bash_completions" / "sqlmig.sh").is_file()),
+    "sqlmig fleet migrate --targets tenants.txt --canary 2 --parallel 8 --report report.json":
+        Scenario([_tenants("development", "test")], staging=True, check=_fleet_done),
+    "sqlmig fleet migrate --targets tenants.txt --only-failed report.json": Scenario(
+        [_tenants("development", "test"),
+         "sqlmig fleet migrate --targets tenants.txt --report report.json"],
+        staging=True, check=_fleet_done),
+    "sqlmig fleet status --targets tenants.txt --json": Scenario(
+        [_tenants("development"), *MIGRATED]),
+    "sqlmig fleet migrate --schemas tenant_a,tenant_b,tenant_c": Scenario(check=_in_schemas),
 }
 
 

@@ -18,12 +18,14 @@ from sqlmig.cli.base import (
     change_settings,
     reported,
 )
+from sqlmig.cli.migrate import _RequiredArgumentUsage as RequiredArgumentUsage
 from sqlmig.errors import ConfigError
 
 
-@app.command(short_help="Migrate (or report the status of) many databases or schemas at once.")
+@app.command(cls=RequiredArgumentUsage,
+             short_help="Migrate (or report the status of) many databases or schemas at once.")
 def fleet(
-    command: Annotated[str, typer.Argument(help="migrate or status.", metavar="COMMAND")],
+    verb: Annotated[str, typer.Argument(help="migrate or status.", metavar="COMMAND")],
     targets: Annotated[
         Path | None,
         typer.Option("--targets", metavar="FILE", help="One database URL or environment name "
@@ -49,6 +51,11 @@ def fleet(
                      "run's --json report did not finish.", show_default=False),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object per target.")] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", metavar="FILE", help="Also write the --json report to FILE "
+                     "(for a later --only-failed).", show_default=False),
+    ] = None,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
     env: EnvOption = None,
@@ -81,11 +88,13 @@ def fleet(
             chosen = fleet_targets.only(chosen, names)
         progress = render_fleet.FleetProgress(len(chosen))
         try:
-            report = commands.fleet(settings, chosen, command=command, parallel=parallel,
+            report = commands.fleet(settings, chosen, command=verb, parallel=parallel,
                                     fail_fast=fail_fast, canary=canary, events=progress)
         finally:
             progress.close()
         render_fleet.print_report(report, json_)
+        if report_file is not None:
+            render_fleet.write_report(report, report_file)
     raise typer.Exit(report.exit_code)
 
 

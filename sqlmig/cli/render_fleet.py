@@ -4,11 +4,14 @@ summary table or the JSON report. Target names and errors are printed literally.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.cli import render
 from sqlmig.core.targets import FleetReport, State, TargetResult
+from sqlmig.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -90,6 +93,15 @@ def report_table(report: FleetReport) -> None:
     out = render.console()
     out.print(table)
     out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
+
+
+def write_report(report: FleetReport, path: Path) -> None:
+    from sqlmig.core.secrets import hide
+
+    try:
+        path.write_text(hide(json.dumps(report.as_json(), indent=2)) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"--report: cannot write {path}: {err.strerror or err}") from None
 
 
 def print_report(report: FleetReport, json_: bool) -> None:

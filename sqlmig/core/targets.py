@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from sqlmig.core.config import ENVIRONMENTS, IDENTIFIER
 from sqlmig.core.secrets import hide, remember
@@ -38,21 +38,28 @@ class Target:
     schema: str | None = None  # --schemas mode: the schema in the one database
 
 
+def _parts(url: str) -> tuple[str, str, str, dict[str, str]]:
+    """(userinfo, host[:port], dbname, query) of a URL, read as libpq does where a password
+    holds an unencoded `#`, `?` or `/`: the user information runs to the last `@` before the
+    host."""
+    userinfo, _, location = url.partition("://")[2].rpartition("@")
+    location, _, query = location.partition("?")
+    hostport, _, dbname = location.partition("/")
+    return userinfo, hostport, unquote(dbname), {k: v[-1] for k, v in parse_qs(query).items()}
+
+
 def target_name(url: str) -> str:
     """`user@host:port/dbname` (`socket /dir` for a Unix socket given as `?host=`), without
     the password however the URL quotes it."""
     remember(url)
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    user = unquote(userinfo.partition(":")[0]) if at else query.get("user", "")
+    userinfo, hostport, dbname, query = _parts(url)
+    user = unquote(userinfo.partition(":")[0]) or query.get("user", "")
     host, _, port = hostport.rpartition(":") if re.search(r":\d+$", hostport) \
         else (hostport, "", "")
     host = unquote(host) or query.get("host", "localhost")
     host = f"socket {host}" if host.startswith("/") else host
     port = port or query.get("port", "5432")
-    dbname = unquote(parts.path.lstrip("/")) or query.get("dbname", "")
-    return hide(f"{user}@{host}:{port}/{dbname}".lstrip("@"))
+    return hide(f"{user}@{host}:{port}/{dbname or query.get('dbname', '')}".lstrip("@"))
 
 
 def _url_problem(url: str) -> str | None:
@@ -63,7 +70,8 @@ def _url_problem(url: str) -> str | None:
                 f"({', '.join(ENVIRONMENTS)})")
     if any(c.isspace() for c in url):
         return "a URL holds no spaces (encode them as %20)"
-    if not urlsplit(url).path.strip("/") and "dbname=" not in url:
+    _, _, dbname, query = _parts(url)
+    if not dbname and not query.get("dbname"):
         return "the URL names no database (.../dbname)"
     return None
 

@@ -397,7 +397,9 @@ class History:
 # An index left INVALID (pg_index.indisvalid false) by a CREATE INDEX CONCURRENTLY or REINDEX
 # CONCURRENTLY that did not finish: queries never use it, every write still maintains it, and
 # `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it. Builds running right now in other
-# sessions are left out, and so are partitioned indexes (`CREATE INDEX ... ON ONLY`: invalid
+# sessions are left out (one that does not name its index yet, on the same table; one whose
+# commit of `indisvalid` is under way, its pg_index row's xmax still running: the progress
+# view ends before that commit), and so are partitioned indexes (`CREATE INDEX ... ON ONLY`: invalid
 # by design until every partition's index is attached); names come quoted by the server.
 INVALID_INDEXES = """
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
@@ -410,7 +412,11 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
  WHERE NOT i.indisvalid
    AND c.relkind = 'i'
    AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
-                    WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())
+                    WHERE p.pid <> pg_backend_pid()
+                      AND (p.index_relid = i.indexrelid
+                           OR (p.index_relid = 0 AND p.relid = i.indrelid)))
+   AND NOT EXISTS (SELECT FROM pg_locks l
+                    WHERE l.locktype = 'transactionid' AND l.transactionid = i.xmax)
  ORDER BY 1
 """
 
@@ -422,5 +428,12 @@ class InvalidIndex:
 
 
 def invalid_indexes(conn: psycopg.Connection) -> list[InvalidIndex]:
-    """Every INVALID index in the database (see INVALID_INDEXES)."""
-    return [InvalidIndex(*row) for row in conn.execute(INVALID_INDEXES).fetchall()]
+    """Every INVALID index in the database (see INVALID_INDEXES). Any found are read again:
+    a build in another session can commit after the catalog snapshot but before the live
+    views are read (a fleet builds the same index in each schema side by side), and is
+    valid by the second read."""
+    found = [InvalidIndex(*row) for row in conn.execute(INVALID_INDEXES).fetchall()]
+    if found:
+        again = {InvalidIndex(*row) for row in conn.execute(INVALID_INDEXES).fetchall()}
+        found = [index for index in found if index in again]
+    return found
