@@ -61,7 +61,7 @@ class _Counting(SilentReporter):
 
 @dataclass
 class _Run:
-    settings: dict[str, Settings]  # each target's, by name
+    where: Where
     command: str
     events: Events
     fail_fast: bool
@@ -144,7 +144,7 @@ class _Run:
                             versions.get("pending"), ms, error)
 
     def migrate(self, target: Target, reporter: _Counting, versions: dict[str, int]) -> None:
-        settings = self.settings[target.name]
+        settings = self.where.settings(target)
 
         def hold(session: Session) -> None:
             if self.stop.is_set() and self.interrupted:
@@ -164,7 +164,7 @@ class _Run:
     def status(self, target: Target, versions: dict[str, int]) -> int:
         from sqlmig.commands.history import status
 
-        found = status(self.settings[target.name], SilentReporter())
+        found = status(self.where.settings(target), SilentReporter())
         versions["pending"] = found.counts["pending"]
         wrong = {state: n for state, n in found.counts.items()
                  if n and state not in ("applied", "pending")}
@@ -179,24 +179,39 @@ def _version(session: Session) -> int:
     return max((a.version for a in session.applied if a.state == "applied"), default=0)
 
 
-def target_settings(settings: Settings, targets: Sequence[Target]) -> dict[str, Settings]:
-    """Each target's settings: its URL, its environment's settings, or (a schema) the one
-    database's URL with the history table and search_path in that schema. Resolved before
-    anything starts, so a bad environment stops the whole run untouched."""
-    resolved: dict[str, Settings] = {}
-    base: Settings | None = None
-    for target in targets:
-        if target.url is not None:
-            resolved[target.name] = replace(settings, database_url=target.url)
-        elif target.env is not None:
-            resolved[target.name] = replace(
-                config.resolve(root=settings.root, env=target.env),
-                migrations_dir=settings.migrations_dir)
-        elif target.schema is not None:
-            base = base or with_url(settings, SilentReporter())
-            resolved[target.name] = replace(base, schema=target.schema,
-                                            search_path=target.schema)
-    return resolved
+@dataclass(frozen=True)
+class Where:
+    """How each target's settings are made: from the fleet's own (a URL target: its URL; a
+    schema target: the one database's URL, the history table and search_path in that
+    schema), or from its environment's, resolved before anything starts so that a bad
+    environment stops the whole run untouched. Made per target as it starts: memory does
+    not grow with the number of targets."""
+
+    base: Settings
+    environments: dict[str, Settings]
+
+    def settings(self, target: Target) -> Settings:
+        if target.env is not None:
+            return self.environments[target.env]
+        if target.schema is not None:
+            return replace(self.base, schema=target.schema, search_path=target.schema)
+        return replace(self.base, database_url=target.url)
+
+
+def where(settings: Settings, targets: Sequence[Target]) -> Where:
+    """The fleet's settings (the URL resolved once, for --schemas) and each environment's,
+    with the command line's flags (lock timeouts, waits) and migrations folder."""
+    flags = {key: getattr(settings, key) for key, source in settings.sources.items()
+             if source.startswith("--") and key not in ("env", "database_url")
+             and key in Settings.__dataclass_fields__}
+    flags["migrations_dir"] = settings.migrations_dir  # one folder, read once, for all
+    environments = {
+        env: replace(config.resolve(root=settings.root, env=env), **flags)
+        for env in dict.fromkeys(t.env for t in targets if t.env is not None)
+    }
+    if any(t.schema is not None for t in targets):
+        settings = with_url(settings, SilentReporter())
+    return Where(settings, environments)
 
 
 def fleet(
@@ -219,7 +234,7 @@ def fleet(
     if parallel < 1:
         raise ConfigError("--parallel: must be at least 1")
     files.require_migrations_directory(settings.migrations_dir)
-    run = _Run(target_settings(settings, targets), command, events or NoEvents(), fail_fast)
+    run = _Run(where(settings, targets), command, events or NoEvents(), fail_fast)
     with files.scanned_once(settings.migrations_dir) as scan:
         if command == "migrate" and scan.problems:
             raise scan.problems[0]  # a bad file: no target is touched
