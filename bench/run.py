@@ -2,7 +2,8 @@
 
 Workloads (see issue 7): W1 1,000 trivial migrations; W2 200 migrations of ~20 statements;
 W3 no-op `migrate` and `status` with 10,000 applied; W4 a 1M-row CSV seed (vs psql \\copy);
-W5 cold starts; plus rolling back all of W1 and one 200 MB migration file. Each measurement
+W5 cold starts; plus rolling back all of W1, one 200 MB migration file, and the fleet (issue
+19: bench/fleet.py). Each measurement
 runs REPEAT times after a warm-up; medians with min/max go to bench/results.json and a
 Markdown table (bench/results.md). A benchmark prints figures; it asserts nothing.
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 import psycopg  # noqa: E402
 from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
+from bench import fleet  # noqa: E402
 from tests import provision  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
@@ -411,6 +413,7 @@ def main() -> None:
         ("W5", w5),
         ("lint", lambda admin: lint_workload(admin, 1000 // scale)),
         ("big", lambda admin: big_file(admin, 200 // scale)),
+        ("fleet", lambda admin: fleet.workload(admin, run, SQLMIG, scale)),
     ]
     report = []
     with provision.server_url() as admin:

@@ -226,6 +226,34 @@ def test_schemas_mode_migrates_each_schema_with_its_own_history(fleet: Fleet) ->
     assert "status: 2 targets: 2 succeeded" in status.stdout
 
 
+def test_a_targets_query_on_a_control_database_names_databases_or_schemas(
+    fleet: Fleet,
+) -> None:
+    control = fleet.urls[0]
+    with psycopg.connect(control, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tenants (url text)")
+        for url in fleet.urls[1:4]:
+            conn.execute("INSERT INTO tenants VALUES (%s)", (url,))
+    report = fleet.report("migrate", "--targets-query", "SELECT url FROM tenants ORDER BY url",
+                          "--database-url", control)
+    assert [r["applied"] for r in report["targets"]] == [3, 3, 3]
+    assert [fleet.versions(url) for url in fleet.urls[:5]] == [None, *[[1, 2, 3]] * 3, None]
+
+    schemas = fleet.report("migrate", "--targets-query",
+                           "SELECT 'tenant_' || g FROM generate_series(1, 2) g",
+                           "--database-url", control)
+    assert [r["target"] for r in schemas["targets"]] == ["tenant_1", "tenant_2"]
+    assert fleet.versions(control, "tenant_2") == [1, 2, 3]
+
+    wrong = fleet.fleet("migrate", "--targets-query", "SELECT nope FROM tenants",
+                        "--database-url", control, code=EXIT_USAGE)
+    assert wrong.stderr.startswith('error: --targets-query: column "nope" does not exist')
+    written = fleet.fleet("migrate", "--targets-query", "DELETE FROM tenants RETURNING url",
+                          "--database-url", control, code=EXIT_USAGE)
+    assert "read-only transaction" in written.stderr
+    assert fleet.query("SELECT count(*) FROM tenants") == [(3,)]
+
+
 def test_status_over_the_fleet_reads_pending_counts_and_the_files_once(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:

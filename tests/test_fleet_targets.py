@@ -18,6 +18,7 @@ from sqlmig.core.targets import (
     parse_targets,
     split_canary,
     target_name,
+    targets_from_rows,
     unfinished,
 )
 from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError
@@ -149,3 +150,15 @@ def test_only_failed_reads_back_the_targets_a_report_did_not_finish() -> None:
     for bad in ("", "[]", '{"targets": [{"name": "x"}]}'):
         with pytest.raises(ConfigError, match=r"^report.json: not a fleet report"):
             unfinished(bad, "report.json")
+
+
+def test_a_targets_query_returns_urls_or_schema_names() -> None:
+    assert targets_from_rows([ACME, "tenant_7"]) == [
+        Target("app@db1.example.com:5432/acme", url=ACME), Target("tenant_7", schema="tenant_7"),
+    ]
+    with pytest.raises(ConfigError) as caught:
+        targets_from_rows(["tenant_1", None])
+    assert str(caught.value) == ("--targets-query: row 2: None is neither a postgresql:// URL "
+                                 "nor a schema name (a plain SQL identifier)")
+    with pytest.raises(ConfigError, match=r"^--targets-query: names no targets$"):
+        targets_from_rows([])

@@ -136,6 +136,18 @@ def _in_schemas(project: Project) -> bool:
                == [(1,), (2,), (3,), (4,)] for schema in ("tenant_a", "tenant_b", "tenant_c"))
 
 
+def _tenants_table(project: Project) -> None:
+    project.query("CREATE TABLE tenants (schema_name text, active bool)")
+    project.query("INSERT INTO tenants VALUES ('acme', true), ('globex', true), "
+                  "('initech', false)")
+
+
+def _active_tenants_migrated(project: Project) -> bool:
+    schemas = {row[0] for row in project.query("SELECT nspname FROM pg_namespace")}
+    return ({"acme", "globex"} <= schemas and "initech" not in schemas
+            and project.query("SELECT count(*) FROM acme.schema_migrations") == [(4,)])
+
+
 SCENARIOS: dict[str, Scenario] = {
     "sqlmig migrate": Scenario(check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig migrate --to 3": Scenario(check=lambda p: (_versions(p) == [1, 2, 3])),
@@ -231,6 +243,8 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig fleet status --targets tenants.txt --json": Scenario(
         [_tenants("development"), *MIGRATED]),
     "sqlmig fleet migrate --schemas tenant_a,tenant_b,tenant_c": Scenario(check=_in_schemas),
+    'sqlmig fleet migrate --targets-query "SELECT schema_name FROM tenants WHERE active"':
+        Scenario([_tenants_table], check=_active_tenants_migrated),
 }
 
 

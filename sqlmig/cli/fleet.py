@@ -38,6 +38,12 @@ def fleet(
                      "(--database-url or the environment's): each gets its own history "
                      "table and search_path.", show_default=False),
     ] = None,
+    targets_query: Annotated[
+        str | None,
+        typer.Option("--targets-query", metavar="SQL", help="A query run (read-only) on the "
+                     "--database-url or environment's database: a database URL or a schema "
+                     "name in the first column of each row.", show_default=False),
+    ] = None,
     parallel: Annotated[int, typer.Option("--parallel", "-j", metavar="N", min=1,
                                           help="Targets at once (one connection each).")] = 4,
     fail_fast: Annotated[bool, typer.Option(
@@ -75,14 +81,17 @@ def fleet(
     from sqlmig.core import targets as fleet_targets
 
     with reported(debug):
-        if (targets is None) == (schemas is None):
-            raise ConfigError("fleet: give --targets FILE or --schemas A,B,C (one of them)")
+        if [targets, schemas, targets_query].count(None) != 2:
+            raise ConfigError("fleet: give one of --targets FILE, --schemas A,B,C or "
+                              "--targets-query SQL")
         settings = change_settings(env, database_url_, lock_wait, None, lock_timeout,
                                    statement_timeout, migrations_dir=migrations_dir)
         if targets is not None:
             chosen = fleet_targets.parse_targets(_read(targets, "--targets"), targets)
+        elif schemas is not None:
+            chosen = fleet_targets.parse_schemas(schemas)
         else:
-            chosen = fleet_targets.parse_schemas(schemas or "")
+            chosen = commands.query_targets(settings, targets_query or "")
         if only_failed is not None:
             names = fleet_targets.unfinished(_read(only_failed, "--only-failed"), only_failed)
             chosen = fleet_targets.only(chosen, names)

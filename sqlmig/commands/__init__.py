@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlmig.commands.authoring import new
     from sqlmig.commands.common import RunResult
     from sqlmig.commands.database import create, drop, load, wait
-    from sqlmig.commands.fleets import fleet
+    from sqlmig.commands.fleets import fleet, query_targets
     from sqlmig.commands.history import baseline, config, repair, status, verify
     from sqlmig.commands.linting import lint
     from sqlmig.commands.locking import lock_plan, locks
@@ -47,13 +47,13 @@ HOMES = {
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
     "seeds": ["SeedRun", "seed", "setup"],
     "adoption": ["adopt"],
-    "fleets": ["fleet"],
+    "fleets": ["fleet", "query_targets"],
 }
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
     "RunResult", "SeedRun", "adopt", "baseline", "check", "config", "create", "diff", "docs",
     "down", "drop", "dry_run", "dump", "fleet", "fresh", "init", "lint", "load", "lock_plan",
-    "locks", "migrate", "new", "plan",
+    "locks", "migrate", "new", "plan", "query_targets",
     "redo", "repair", "reset", "rollback", "seed", "server_status", "server_stop", "setup",
     "snapshots", "status", "up", "verify", "wait",
 ]

@@ -23,7 +23,14 @@ from sqlmig.core import config, files, plan
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step
 from sqlmig.core.secrets import hide
-from sqlmig.core.targets import FleetReport, State, Target, TargetResult, split_canary
+from sqlmig.core.targets import (
+    FleetReport,
+    State,
+    Target,
+    TargetResult,
+    split_canary,
+    targets_from_rows,
+)
 from sqlmig.errors import ConfigError, Interrupted, SqlmigError
 from sqlmig.pg.session import Session
 from sqlmig.reporting import SilentReporter
@@ -212,6 +219,25 @@ def where(settings: Settings, targets: Sequence[Target]) -> Where:
     if any(t.schema is not None for t in targets):
         settings = with_url(settings, SilentReporter())
     return Where(settings, environments)
+
+
+def query_targets(settings: Settings, query: str) -> list[Target]:
+    """`--targets-query`: the targets a query returns on the control database (the fleet's
+    URL), in a read-only transaction: its first column, a database URL or a schema name a
+    row (see targets.targets_from_rows)."""
+    from sqlmig.pg import connection
+
+    settings = with_url(settings, SilentReporter())
+    assert settings.database_url is not None
+    with connection.connect(settings.database_url, settings=settings) as conn:
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                rows = conn.execute(query).fetchall()  # the user's own SQL, as written
+        except psycopg.Error as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError(f"--targets-query: {hide(reason)}") from None
+    return targets_from_rows([row[0] if row else None for row in rows])
 
 
 def fleet(

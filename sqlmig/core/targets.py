@@ -149,6 +149,23 @@ def parse_schemas(text: str, where: str = "--schemas") -> list[Target]:
     return _unique([(Target(n, schema=n), where) for n in names], where)
 
 
+def targets_from_rows(values: Sequence[object], where: str = "--targets-query") -> list[Target]:
+    """The targets a query returned, its first column a row: postgresql:// URLs (databases)
+    or plain identifiers (schemas of the database it ran on)."""
+    found = []
+    for number, value in enumerate(values, 1):
+        at = f"{where}: row {number}"
+        if isinstance(value, str) and IDENTIFIER.match(value):
+            found.append((Target(value, schema=value), at))
+        elif isinstance(value, str) and value.startswith(tuple(f"{s}://" for s in SCHEMES)):
+            found.append((_target(value, None, at), at))
+        else:
+            shown = hide(value) if isinstance(value, str) else value
+            raise ConfigError(f"{at}: {shown!r} is neither a postgresql:// URL nor a schema "
+                              "name (a plain SQL identifier)")
+    return _unique(found, where)
+
+
 def split_canary(targets: Sequence[Target], canary: int) -> list[list[Target]]:
     """The waves a run goes in: the first `canary` targets alone, then the rest."""
     if canary <= 0 or canary >= len(targets):
