@@ -254,6 +254,23 @@ def test_a_targets_query_on_a_control_database_names_databases_or_schemas(
     assert fleet.query("SELECT count(*) FROM tenants") == [(3,)]
 
 
+def test_up_rollback_and_verify_run_over_the_fleet_as_single_runs(fleet: Fleet) -> None:
+    fleet.fleet("migrate", "--targets", "fleet.txt", "--to", "2")
+    assert {tuple(fleet.versions(url) or []) for url in fleet.urls} == {(1, 2)}
+    rolled = fleet.report("rollback", "--targets", "fleet.txt", "--steps", "1")
+    assert {(r["from_version"], r["to_version"], r["applied"]) for r in rolled["targets"]} \
+        == {(2, 1, 1)}
+    table = fleet.fleet("up", "--targets", "fleet.txt", "--count", "2").stdout
+    assert "migrate" not in table and "up: 12 targets: 12 succeeded" in table
+    assert {tuple(fleet.versions(url) or []) for url in fleet.urls} == {(1, 2, 3)}
+
+    assert fleet.report("verify", "--targets", "fleet.txt")["counts"]["succeeded"] == SIZE
+    fleet.pair("0001_accounts", "CREATE TABLE accounts (id bigint);", "DROP TABLE accounts;")
+    verified = fleet.report("verify", "--targets", "fleet.txt", code=1)
+    assert {(r["state"], r["error"].split(":")[0]) for r in verified["targets"]} \
+        == {("failed", "1 problem")}
+
+
 def test_status_over_the_fleet_reads_pending_counts_and_the_files_once(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from sqlmig.cli.base import (
     MigrationsDirOption,
     StatementTimeoutOption,
     UrlOption,
+    YesOption,
     app,
     change_settings,
     reported,
@@ -23,9 +24,10 @@ from sqlmig.errors import ConfigError
 
 
 @app.command(cls=RequiredArgumentUsage,
-             short_help="Migrate (or report the status of) many databases or schemas at once.")
+             short_help="Migrate (or check) many databases or schemas at once.")
 def fleet(
-    verb: Annotated[str, typer.Argument(help="migrate or status.", metavar="COMMAND")],
+    verb: Annotated[str, typer.Argument(help="migrate, up, rollback, status or verify.",
+                                        metavar="COMMAND")],
     targets: Annotated[
         Path | None,
         typer.Option("--targets", metavar="FILE", help="One database URL or environment name "
@@ -56,6 +58,17 @@ def fleet(
         typer.Option("--only-failed", metavar="REPORT", help="Only the targets a previous "
                      "run's --json report did not finish.", show_default=False),
     ] = None,
+    to: Annotated[int | None, typer.Option(
+        "--to", metavar="VERSION", help="migrate: stop after this version; rollback: undo "
+        "every migration above it.", show_default=False)] = None,
+    count: Annotated[int, typer.Option("--count", metavar="N", min=1,
+                                       help="up: how many pending migrations.")] = 1,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", metavar="N", min=1, help="rollback: undo the last N migrations.",
+        show_default=False)] = None,
+    everything: Annotated[bool, typer.Option("--all", help="rollback: undo every "
+                                             "migration.")] = False,
+    yes: YesOption = False,
     json_: Annotated[bool, typer.Option("--json", help="One JSON object per target.")] = False,
     report_file: Annotated[
         Path | None,
@@ -70,14 +83,16 @@ def fleet(
     lock_wait: LockWaitOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Run COMMAND (migrate or status) on every target, --parallel at a time, each exactly as
-    a single run; then a table of every target (versions, migrations applied, time, error).
+    """Run COMMAND (migrate, up, rollback, status or verify) on every target, --parallel at a
+    time, each exactly as a single run; then a table of every target (versions, migrations
+    run, time, error).
     Exit 0 when all succeeded, 1 when any failed, 130 when interrupted. Rerun to resume.
 
-    Example: sqlmig fleet migrate --targets tenants.txt --parallel 8 --json > report.json
+    Example: sqlmig fleet migrate --targets tenants.txt --parallel 8 --report report.json
     """
     from sqlmig import commands
     from sqlmig.cli import render_fleet
+    from sqlmig.commands.fleets import Options
     from sqlmig.core import targets as fleet_targets
 
     with reported(debug):
@@ -97,8 +112,10 @@ def fleet(
             chosen = fleet_targets.only(chosen, names)
         progress = render_fleet.FleetProgress(len(chosen))
         try:
+            options = Options(to=to, count=count, steps=steps, everything=everything, yes=yes)
             report = commands.fleet(settings, chosen, command=verb, parallel=parallel,
-                                    fail_fast=fail_fast, canary=canary, events=progress)
+                                    fail_fast=fail_fast, canary=canary, events=progress,
+                                    options=options)
         finally:
             progress.close()
         render_fleet.print_report(report, json_)

@@ -81,11 +81,11 @@ def _versions(row: TargetResult) -> str:
 
 def report_table(report: FleetReport) -> None:
     status = report.command == "status"
-    columns = ["target", "state", "version", "pending" if status else "applied", "time",
-               "error"]
-    table = render.table(columns, right=["applied", "pending", "time"], wrap=["error"])
+    counted = {"status": "pending", "rollback": "rolled back"}.get(report.command, "applied")
+    columns = ["target", "state", "version", counted, "time", "error"]
+    table = render.table(columns, right=[counted, "time"], wrap=["error"])
     for row in report.results:
-        count = row.pending if status else row.applied
+        count = row.pending if status else None if report.command == "verify" else row.applied
         cells = [row.target, str(row.state), _versions(row),
                  "" if count is None else str(count), f"{row.ms} ms", row.error or ""]
         # escaped: a target's name or a server's message is never read as markup

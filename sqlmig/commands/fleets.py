@@ -1,8 +1,9 @@
-"""One command over a fleet of targets (databases, or schemas of one database): `migrate` or
-`status` on each, at most `parallel` at once, each exactly as a single run (its own
-connection, migration lock and history table, so concurrent runs never apply a migration
-twice), the migration files read and hashed once for the whole fleet. Returns a FleetReport
-and tells `events` as targets start and finish; never imports Typer or Rich.
+"""One command over a fleet of targets (databases, or schemas of one database): `migrate`,
+`up`, `rollback`, `status` or `verify` on each, at most `parallel` at once, each exactly as
+a single run (its own connection, migration lock and history table, so concurrent runs never
+apply a migration twice), the migration files read and hashed once for the whole fleet.
+Returns a FleetReport and tells `events` as targets start and finish; never imports Typer or
+Rich.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol
 
 import psycopg
 
-from sqlmig.commands.common import run_plan, with_url
+from sqlmig.commands.common import Planner, run_plan, with_url
 from sqlmig.core import config, files, plan
 from sqlmig.core.config import Settings
 from sqlmig.core.plan import Step
@@ -31,11 +32,12 @@ from sqlmig.core.targets import (
     split_canary,
     targets_from_rows,
 )
-from sqlmig.errors import ConfigError, Interrupted, SqlmigError
+from sqlmig.errors import ConfigError, Interrupted, SqlmigError, counted
 from sqlmig.pg.session import Session
 from sqlmig.reporting import SilentReporter
 
-COMMANDS = ("migrate", "status")
+CHANGES = ("migrate", "up", "rollback")
+COMMANDS = (*CHANGES, "status", "verify")
 DEFAULT_PARALLEL = 4
 
 
@@ -56,20 +58,51 @@ class NoEvents:
 
 
 class _Counting(SilentReporter):
-    """A target's reporter: silent, counting the migrations it applied."""
+    """A target's reporter: silent, keeping the steps it ran and the applied versions, so
+    the row says the version before and after."""
 
     def __init__(self) -> None:
-        self.applied: list[int] = []
+        self.steps: list[Step] = []
+        self.applied: set[int] = set()  # as the history said when the lock was taken
+        self.before: int | None = None  # None: the history was never read
+        self.pending: int | None = None  # status: how many are pending
+        self._after: int | None = None
 
     def finished(self, step: Step, ms: int) -> None:
+        self.steps.append(step)
         if step.direction == "up":
-            self.applied.append(step.migration.version)
+            self.applied.add(step.migration.version)
+        else:
+            self.applied.discard(step.migration.version)
+
+    @property
+    def after(self) -> int | None:
+        if self._after is not None or self.before is None:
+            return self._after
+        return max(self.applied, default=0)
+
+    @after.setter
+    def after(self, version: int) -> None:
+        self._after = version
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a fleet's command takes besides its targets, as its single-run flags: migrate
+    and rollback `to`; up `count`; rollback `steps`, `everything` and `yes`."""
+
+    to: int | None = None
+    count: int = 1
+    steps: int | None = None
+    everything: bool = False
+    yes: bool = False
 
 
 @dataclass
 class _Run:
     where: Where
     command: str
+    options: Options
     events: Events
     fail_fast: bool
     results: dict[str, TargetResult] = field(default_factory=dict)
@@ -128,12 +161,13 @@ class _Run:
         """The target as a single run of the command; any error is its row, never raised."""
         started = time.perf_counter()
         reporter = _Counting()
-        versions: dict[str, int] = {}
         try:
-            if self.command == "migrate":
-                self.migrate(target, reporter, versions)
+            if self.command in CHANGES:
+                self.change(target, reporter)
+            elif self.command == "status":
+                self.status(target, reporter)
             else:
-                versions["from"] = versions["to"] = self.status(target, versions)
+                self.verify(target, reporter)
             state, error = State.SUCCEEDED, None
         except (SqlmigError, psycopg.Error) as err:
             state = State.CANCELLED if self.interrupted else State.FAILED
@@ -145,45 +179,63 @@ class _Run:
             with self.lock:
                 self.running.pop(target.name, None)
         ms = round((time.perf_counter() - started) * 1000)
-        before = versions.get("from")
-        after = max([before or 0, *reporter.applied]) if before is not None else None
-        return TargetResult(target.name, state, before, after, len(reporter.applied),
-                            versions.get("pending"), ms, error)
+        return TargetResult(target.name, state, reporter.before, reporter.after,
+                            len(reporter.steps), reporter.pending, ms, error)
 
-    def migrate(self, target: Target, reporter: _Counting, versions: dict[str, int]) -> None:
+    def change(self, target: Target, reporter: _Counting) -> None:
+        """migrate, up or rollback, through the same run_plan as a single run."""
         settings = self.where.settings(target)
 
         def hold(session: Session) -> None:
             if self.stop.is_set() and self.interrupted:
                 raise Interrupted("interrupted before it started")
-            versions["from"] = _version(session)
+            reporter.applied = {a.version for a in session.applied if a.state == "applied"}
+            reporter.before = max(reporter.applied, default=0)
             with self.lock:
                 self.running[target.name] = session.conn
 
+        options = self.options
+        planners: dict[str, Planner] = {
+            "migrate": lambda migrations, applied: plan.plan_migrate(
+                migrations, applied, to=options.to,
+                allow_out_of_order=settings.allow_out_of_order),
+            "up": lambda migrations, applied: plan.plan_up(
+                migrations, applied, options.count,
+                allow_out_of_order=settings.allow_out_of_order),
+            "rollback": lambda migrations, applied: plan.plan_rollback(
+                migrations, applied, steps=options.steps, to=options.to,
+                everything=options.everything),
+        }
         run_plan(
-            settings, reporter,
-            lambda migrations, applied: plan.plan_migrate(
-                migrations, applied, allow_out_of_order=settings.allow_out_of_order),
-            verb="applied", nothing="nothing to migrate",
-            snapshot_first=settings.snapshot_before_migrate, before=hold,
+            settings, reporter, planners[self.command],
+            verb="rolled back" if self.command == "rollback" else "applied", nothing="nothing",
+            snapshot_first=self.command == "migrate" and settings.snapshot_before_migrate,
+            before=hold,
+            destructive=("rollback", options.yes, None) if self.command == "rollback" else None,
         )
 
-    def status(self, target: Target, versions: dict[str, int]) -> int:
+    def status(self, target: Target, reporter: _Counting) -> None:
         from sqlmig.commands.history import status
 
         found = status(self.where.settings(target), SilentReporter())
-        versions["pending"] = found.counts["pending"]
+        reporter.pending = found.counts["pending"]
+        reporter.before = reporter.after = max(
+            (row.version for row in found.rows if row.state == "applied"), default=0)
         wrong = {state: n for state, n in found.counts.items()
                  if n and state not in ("applied", "pending")}
         if wrong or found.invalid:
             what = [f"{n} {state}" for state, n in wrong.items()]
             what += [f"{len(found.invalid)} INVALID index(es)"] if found.invalid else []
             raise SqlmigError(f"not clean: {', '.join(what)}; see `sqlmig status`")
-        return max((row.version for row in found.rows if row.state == "applied"), default=0)
 
+    def verify(self, target: Target, reporter: _Counting) -> None:
+        from sqlmig.commands.history import verify
 
-def _version(session: Session) -> int:
-    return max((a.version for a in session.applied if a.state == "applied"), default=0)
+        found = verify(self.where.settings(target), SilentReporter())
+        if not found.ok:
+            first = found.problems[0].message
+            raise SqlmigError(f"{counted(len(found.problems), 'problem')}: {first}"
+                              + ("; see `sqlmig verify`" if len(found.problems) > 1 else ""))
 
 
 @dataclass(frozen=True)
@@ -249,8 +301,10 @@ def fleet(
     fail_fast: bool = False,
     canary: int = 0,
     events: Events | None = None,
+    options: Options | None = None,
 ) -> FleetReport:
-    """Run `command` (migrate or status) on every target, `parallel` at a time. By default a
+    """Run `command` (migrate, up, rollback, status or verify, with `options` as their
+    single-run flags) on every target, `parallel` at a time. By default a
     failed target leaves the others going; `fail_fast` starts none after the first failure;
     `canary` runs that many targets first and stops if any fails. Ctrl-C cancels what runs and
     returns the report so far (interrupted). Targets never started are `skipped`."""
@@ -260,9 +314,10 @@ def fleet(
     if parallel < 1:
         raise ConfigError("--parallel: must be at least 1")
     files.require_migrations_directory(settings.migrations_dir)
-    run = _Run(where(settings, targets), command, events or NoEvents(), fail_fast)
+    run = _Run(where(settings, targets), command, options or Options(), events or NoEvents(),
+               fail_fast)
     with files.scanned_once(settings.migrations_dir) as scan:
-        if command == "migrate" and scan.problems:
+        if command in CHANGES and scan.problems:
             raise scan.problems[0]  # a bad file: no target is touched
         try:
             for wave in split_canary(targets, canary):
