@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from rich.live import Live
 
 SLOWEST = 3  # running targets named in the live display
+STATE_STYLES = {State.SUCCEEDED: "green", State.FAILED: "bold red", State.CANCELLED: "yellow",
+                State.SKIPPED: "dim"}
 
 
 class FleetProgress:
@@ -32,8 +34,9 @@ class FleetProgress:
         if self.err.is_terminal and not render.OUTPUT.quiet:
             from rich.live import Live
 
-            self.live = Live(self._view(), console=self.err, transient=True,
-                             refresh_per_second=4)
+            # drawn anew at each refresh: the running targets' times keep counting
+            self.live = Live(console=self.err, transient=True, refresh_per_second=4,
+                             get_renderable=self._view)
             self.live.start()
 
     def started(self, target: str) -> None:
@@ -56,16 +59,17 @@ class FleetProgress:
 
     def _refresh(self) -> None:
         if self.live is not None:
-            self.live.update(self._view())
+            self.live.refresh()
 
     def _view(self) -> Any:
         from rich.text import Text
 
-        done = sum(self.counts.values())
+        # drawn by Rich's refresh thread: copies, each taken at once
+        running, counts = self.running.copy(), self.counts.copy()
         now = time.monotonic()
-        text = Text(f"{done}/{self.total} done · {len(self.running)} running · "
-                    f"{self.counts['failed']} failed")
-        slowest = sorted(self.running.items(), key=lambda item: item[1])[:SLOWEST]
+        text = Text(f"{sum(counts.values())}/{self.total} done · {len(running)} running · "
+                    f"{counts['failed']} failed")
+        slowest = sorted(running.items(), key=lambda item: item[1])[:SLOWEST]
         for name, since in slowest:
             text.append(f"\n  {name}: {now - since:.1f}s")
         return text
@@ -89,7 +93,9 @@ def report_table(report: FleetReport) -> None:
         cells = [row.target, str(row.state), _versions(row),
                  "" if count is None else str(count), f"{row.ms} ms", row.error or ""]
         # escaped: a target's name or a server's message is never read as markup
-        table.add_row(*(render.escape(cell) for cell in cells))
+        cells = [render.escape(cell) for cell in cells]
+        cells[1] = f"[{STATE_STYLES[row.state]}]{cells[1]}[/]"
+        table.add_row(*cells)
     out = render.console()
     out.print(table)
     out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
