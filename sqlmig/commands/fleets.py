@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from sqlmig.core.targets import (
     targets_from_rows,
 )
 from sqlmig.errors import ConfigError, Interrupted, SqlmigError, counted
+from sqlmig.pg.db import LockHolder
 from sqlmig.pg.session import Session
 from sqlmig.reporting import SilentReporter
 
@@ -61,12 +63,12 @@ class _Counting(SilentReporter):
     """A target's reporter: silent, keeping the steps it ran and the applied versions, so
     the row says the version before and after."""
 
-    def __init__(self) -> None:
+    def __init__(self, interrupted: Callable[[], bool]) -> None:
+        self.interrupted = interrupted
         self.steps: list[Step] = []
         self.applied: set[int] = set()  # as the history said when the lock was taken
         self.before: int | None = None  # None: the history was never read
         self.pending: int | None = None  # status: how many are pending
-        self._after: int | None = None
 
     def finished(self, step: Step, ms: int) -> None:
         self.steps.append(step)
@@ -75,15 +77,25 @@ class _Counting(SilentReporter):
         else:
             self.applied.discard(step.migration.version)
 
+    def target(self, message: str) -> None:  # connected: the lock comes next
+        self.go_on()
+
+    def waiting(self, holder: LockHolder | None) -> None:  # every few seconds of lock wait
+        self.go_on()
+
+    def go_on(self) -> None:
+        """Stop a target that has not started its migrations once the fleet is interrupted
+        (it may be waiting for the lock, which no cancel reaches)."""
+        if self.interrupted():
+            raise Interrupted("interrupted before it started")
+
+    def read(self, applied: set[int]) -> None:
+        """The versions applied when the target's history was read."""
+        self.applied, self.before = applied, max(applied, default=0)
+
     @property
     def after(self) -> int | None:
-        if self._after is not None or self.before is None:
-            return self._after
-        return max(self.applied, default=0)
-
-    @after.setter
-    def after(self, version: int) -> None:
-        self._after = version
+        return None if self.before is None else max(self.applied, default=0)
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class Options:
 
 @dataclass
 class _Run:
-    where: Where
+    settings: TargetSettings
     command: str
     options: Options
     events: Events
@@ -114,13 +126,13 @@ class _Run:
 
     def wave(self, targets: Sequence[Target], parallel: int) -> None:
         """Run `targets`, never more than `parallel` at once, starting none after a stop."""
-        queue = list(targets)
+        queue = deque(targets)
         futures: dict[Future[TargetResult], Target] = {}
         with ThreadPoolExecutor(parallel, thread_name_prefix="sqlmig-fleet") as pool:
             try:
                 while queue or futures:
                     while queue and len(futures) < parallel and not self.stop.is_set():
-                        target = queue.pop(0)
+                        target = queue.popleft()
                         self.events.started(target.name)
                         # each worker sees the fleet's one scan of the files (files.scanned_once)
                         context = contextvars.copy_context()
@@ -160,7 +172,7 @@ class _Run:
     def one(self, target: Target) -> TargetResult:
         """The target as a single run of the command; any error is its row, never raised."""
         started = time.perf_counter()
-        reporter = _Counting()
+        reporter = _Counting(lambda: self.interrupted)
         try:
             if self.command in CHANGES:
                 self.change(target, reporter)
@@ -171,8 +183,7 @@ class _Run:
             state, error = State.SUCCEEDED, None
         except (SqlmigError, psycopg.Error) as err:
             state = State.CANCELLED if self.interrupted else State.FAILED
-            error = hide(str(err).strip().splitlines()[0] if str(err).strip() else
-                         type(err).__name__)
+            error = _first_line(err)
         except Exception as err:  # a bug shows on its own row; the fleet goes on
             state, error = State.FAILED, hide(f"{type(err).__name__}: {err}")
         finally:
@@ -184,13 +195,11 @@ class _Run:
 
     def change(self, target: Target, reporter: _Counting) -> None:
         """migrate, up or rollback, through the same run_plan as a single run."""
-        settings = self.where.settings(target)
+        settings = self.settings.of(target)
 
         def hold(session: Session) -> None:
-            if self.stop.is_set() and self.interrupted:
-                raise Interrupted("interrupted before it started")
-            reporter.applied = {a.version for a in session.applied if a.state == "applied"}
-            reporter.before = max(reporter.applied, default=0)
+            reporter.go_on()
+            reporter.read({a.version for a in session.applied if a.state == "applied"})
             with self.lock:
                 self.running[target.name] = session.conn
 
@@ -217,10 +226,9 @@ class _Run:
     def status(self, target: Target, reporter: _Counting) -> None:
         from sqlmig.commands.history import status
 
-        found = status(self.where.settings(target), SilentReporter())
+        found = status(self.settings.of(target), SilentReporter())
         reporter.pending = found.counts["pending"]
-        reporter.before = reporter.after = max(
-            (row.version for row in found.rows if row.state == "applied"), default=0)
+        reporter.read({row.version for row in found.rows if row.state == "applied"})
         wrong = {state: n for state, n in found.counts.items()
                  if n and state not in ("applied", "pending")}
         if wrong or found.invalid:
@@ -231,15 +239,21 @@ class _Run:
     def verify(self, target: Target, reporter: _Counting) -> None:
         from sqlmig.commands.history import verify
 
-        found = verify(self.where.settings(target), SilentReporter())
+        found = verify(self.settings.of(target), SilentReporter())
         if not found.ok:
             first = found.problems[0].message
             raise SqlmigError(f"{counted(len(found.problems), 'problem')}: {first}"
                               + ("; see `sqlmig verify`" if len(found.problems) > 1 else ""))
 
 
+def _first_line(err: Exception) -> str:
+    """An error as one line of a report, without passwords."""
+    text = str(err).strip()
+    return hide(text.splitlines()[0] if text else type(err).__name__)
+
+
 @dataclass(frozen=True)
-class Where:
+class TargetSettings:
     """How each target's settings are made: from the fleet's own (a URL target: its URL; a
     schema target: the one database's URL, the history table and search_path in that
     schema), or from its environment's, resolved before anything starts so that a bad
@@ -249,7 +263,7 @@ class Where:
     base: Settings
     environments: dict[str, Settings]
 
-    def settings(self, target: Target) -> Settings:
+    def of(self, target: Target) -> Settings:
         if target.env is not None:
             return self.environments[target.env]
         if target.schema is not None:
@@ -257,7 +271,7 @@ class Where:
         return replace(self.base, database_url=target.url)
 
 
-def where(settings: Settings, targets: Sequence[Target]) -> Where:
+def target_settings(settings: Settings, targets: Sequence[Target]) -> TargetSettings:
     """The fleet's settings (the URL resolved once, for --schemas) and each environment's,
     with the command line's flags (lock timeouts, waits) and migrations folder."""
     flags = {key: getattr(settings, key) for key, source in settings.sources.items()
@@ -270,7 +284,7 @@ def where(settings: Settings, targets: Sequence[Target]) -> Where:
     }
     if any(t.schema is not None for t in targets):
         settings = with_url(settings, SilentReporter())
-    return Where(settings, environments)
+    return TargetSettings(settings, environments)
 
 
 def query_targets(settings: Settings, query: str) -> list[Target]:
@@ -287,8 +301,7 @@ def query_targets(settings: Settings, query: str) -> list[Target]:
                 conn.execute("SET TRANSACTION READ ONLY")
                 rows = conn.execute(query).fetchall()  # the user's own SQL, as written
         except psycopg.Error as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ConfigError(f"--targets-query: {hide(reason)}") from None
+            raise ConfigError(f"--targets-query: {_first_line(err)}") from None
     return targets_from_rows([row[0] if row else None for row in rows])
 
 
@@ -314,8 +327,8 @@ def fleet(
     if parallel < 1:
         raise ConfigError("--parallel: must be at least 1")
     files.require_migrations_directory(settings.migrations_dir)
-    run = _Run(where(settings, targets), command, options or Options(), events or NoEvents(),
-               fail_fast)
+    run = _Run(target_settings(settings, targets), command, options or Options(),
+               events or NoEvents(), fail_fast)
     with files.scanned_once(settings.migrations_dir) as scan:
         if command in CHANGES and scan.problems:
             raise scan.problems[0]  # a bad file: no target is touched
