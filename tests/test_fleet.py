@@ -64,7 +64,7 @@ def servers(pg_admin_url: str) -> Iterator[Servers]:
     role = f"sqlmig_fleet_{uuid.uuid4().hex[:8]}"
     names = [f"{role}_{n:02d}" for n in range(SIZE)]
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
             sql.Identifier(role), sql.Literal(PASSWORD)))
     _each(pg_admin_url, "CREATE DATABASE {db} OWNER {role}", names, role)
     try:
@@ -254,7 +254,9 @@ def test_a_targets_query_on_a_control_database_names_databases_or_schemas(
     assert fleet.query("SELECT count(*) FROM tenants") == [(3,)]
 
 
-def test_up_rollback_and_verify_run_over_the_fleet_as_single_runs(fleet: Fleet) -> None:
+def test_up_rollback_redo_plan_check_and_verify_run_over_the_fleet_as_single_runs(
+    fleet: Fleet,
+) -> None:
     fleet.fleet("migrate", "--targets", "fleet.txt", "--to", "2")
     assert {tuple(fleet.versions(url) or []) for url in fleet.urls} == {(1, 2)}
     rolled = fleet.report("rollback", "--targets", "fleet.txt", "--steps", "1")
@@ -262,6 +264,17 @@ def test_up_rollback_and_verify_run_over_the_fleet_as_single_runs(fleet: Fleet) 
         == {(2, 1, 1)}
     table = fleet.fleet("up", "--targets", "fleet.txt", "--count", "2").stdout
     assert "migrate" not in table and "up: 12 targets: 12 succeeded" in table
+    assert {tuple(fleet.versions(url) or []) for url in fleet.urls} == {(1, 2, 3)}
+
+    redone = fleet.report("redo", "--targets", "fleet.txt")
+    assert {(r["from_version"], r["to_version"], r["applied"]) for r in redone["targets"]} \
+        == {(3, 3, 2)}
+    fleet.pair("0004_notes", "CREATE TABLE notes (id int);", "DROP TABLE notes;")
+    planned = fleet.report("plan", "--targets", "fleet.txt")
+    assert {r["pending"] for r in planned["targets"]} == {1}
+    checked = fleet.report("check", "--targets", "fleet.txt")
+    assert [(r["target"], r["state"]) for r in checked["targets"]] \
+        == [(parse_targets(fleet.urls[0], "x")[0].name, "succeeded")]
     assert {tuple(fleet.versions(url) or []) for url in fleet.urls} == {(1, 2, 3)}
 
     assert fleet.report("verify", "--targets", "fleet.txt")["counts"]["succeeded"] == SIZE

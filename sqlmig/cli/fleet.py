@@ -26,8 +26,9 @@ from sqlmig.errors import ConfigError
 @app.command(cls=RequiredArgumentUsage,
              short_help="Migrate (or check) many databases or schemas at once.")
 def fleet(
-    verb: Annotated[str, typer.Argument(help="migrate, up, rollback, status or verify.",
-                                        metavar="COMMAND")],
+    verb: Annotated[str, typer.Argument(
+        help="migrate, up, rollback, redo, status, verify, plan, or check (on the first "
+        "target only).", metavar="COMMAND")],
     targets: Annotated[
         Path | None,
         typer.Option("--targets", metavar="FILE", help="One database URL or environment name "
@@ -59,8 +60,8 @@ def fleet(
                      "run's --json report did not finish.", show_default=False),
     ] = None,
     to: Annotated[int | None, typer.Option(
-        "--to", metavar="VERSION", help="migrate: stop after this version; rollback: undo "
-        "every migration above it.", show_default=False)] = None,
+        "--to", metavar="VERSION", help="migrate, plan: stop after this version; rollback: "
+        "undo every migration above it.", show_default=False)] = None,
     count: Annotated[int, typer.Option("--count", metavar="N", min=1,
                                        help="up: how many pending migrations.")] = 1,
     steps: Annotated[int | None, typer.Option(
@@ -83,10 +84,10 @@ def fleet(
     lock_wait: LockWaitOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Run COMMAND (migrate, up, rollback, status or verify) on every target, --parallel at a
-    time, each exactly as a single run; then a table of every target (versions, migrations
-    run, time, error).
-    Exit 0 when all succeeded, 1 when any failed, 130 when interrupted. Rerun to resume.
+    """Run COMMAND (migrate, up, rollback, redo, status, verify, plan; check on the first) on
+    every target, --parallel at a time, each exactly as a single run; then a table of every
+    target (versions, migrations run, time, error). Exit 0 when all succeeded, 1 when any
+    failed, 130 when interrupted. Rerun to resume.
 
     Example: sqlmig fleet migrate --targets tenants.txt --parallel 8 --report report.json
     """

@@ -84,12 +84,14 @@ def _versions(row: TargetResult) -> str:
 
 
 def report_table(report: FleetReport) -> None:
-    status = report.command == "status"
-    counted = {"status": "pending", "rollback": "rolled back"}.get(report.command, "applied")
+    command = report.command
+    counted = {"status": "pending", "plan": "would apply", "rollback": "rolled back",
+               "redo": "steps"}.get(command, "applied")
     columns = ["target", "state", "version", counted, "time", "error"]
     table = render.table(columns, right=[counted, "time"], wrap=["error"])
     for row in report.results:
-        count = row.pending if status else None if report.command == "verify" else row.applied
+        count = (row.pending if command in ("status", "plan")
+                 else None if command in ("verify", "check") else row.applied)
         cells = [row.target, str(row.state), _versions(row),
                  "" if count is None else str(count), f"{row.ms} ms", row.error or ""]
         # escaped: a target's name or a server's message is never read as markup

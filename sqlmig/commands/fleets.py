@@ -1,9 +1,9 @@
 """One command over a fleet of targets (databases, or schemas of one database): `migrate`,
-`up`, `rollback`, `status` or `verify` on each, at most `parallel` at once, each exactly as
-a single run (its own connection, migration lock and history table, so concurrent runs never
-apply a migration twice), the migration files read and hashed once for the whole fleet.
-Returns a FleetReport and tells `events` as targets start and finish; never imports Typer or
-Rich.
+`up`, `rollback`, `redo`, `status`, `verify` or `plan` on each (`check` on the first), at
+most `parallel` at once, each exactly as a single run (its own connection, migration lock
+and history table, so concurrent runs never apply a migration twice), the migration files
+read and hashed once for the whole fleet. Returns a FleetReport and tells `events` as
+targets start and finish; never imports Typer or Rich.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from sqlmig.pg.db import LockHolder
 from sqlmig.pg.session import Session
 from sqlmig.reporting import SilentReporter
 
-CHANGES = ("migrate", "up", "rollback")
-COMMANDS = (*CHANGES, "status", "verify")
+CHANGES = ("migrate", "up", "rollback", "redo")
+COMMANDS = (*CHANGES, "status", "verify", "plan", "check")
 DEFAULT_PARALLEL = 4
 
 
@@ -176,10 +176,9 @@ class _Run:
         try:
             if self.command in CHANGES:
                 self.change(target, reporter)
-            elif self.command == "status":
-                self.status(target, reporter)
             else:
-                self.verify(target, reporter)
+                {"status": self.status, "verify": self.verify, "plan": self.plan,
+                 "check": self.check}[self.command](target, reporter)
             state, error = State.SUCCEEDED, None
         except (SqlmigError, psycopg.Error) as err:
             state = State.CANCELLED if self.interrupted else State.FAILED
@@ -214,13 +213,14 @@ class _Run:
             "rollback": lambda migrations, applied: plan.plan_rollback(
                 migrations, applied, steps=options.steps, to=options.to,
                 everything=options.everything),
+            "redo": plan.plan_redo,
         }
+        undoes = self.command in ("rollback", "redo")
         run_plan(
             settings, reporter, planners[self.command],
-            verb="rolled back" if self.command == "rollback" else "applied", nothing="nothing",
+            verb="changed", nothing="nothing",
             snapshot_first=self.command == "migrate" and settings.snapshot_before_migrate,
-            before=hold,
-            destructive=("rollback", options.yes, None) if self.command == "rollback" else None,
+            before=hold, destructive=(self.command, options.yes, None) if undoes else None,
         )
 
     def status(self, target: Target, reporter: _Counting) -> None:
@@ -244,6 +244,20 @@ class _Run:
             first = found.problems[0].message
             raise SqlmigError(f"{counted(len(found.problems), 'problem')}: {first}"
                               + ("; see `sqlmig verify`" if len(found.problems) > 1 else ""))
+
+    def plan(self, target: Target, reporter: _Counting) -> None:
+        from sqlmig.commands.review import plan as planned
+
+        reporter.pending = len(planned(self.settings.of(target), SilentReporter(),
+                                       to=self.options.to).steps)
+
+    def check(self, target: Target, reporter: _Counting) -> None:
+        from sqlmig.commands.review import check
+
+        found = check(self.settings.of(target), SilentReporter())
+        if not found.ok:
+            first = found.failures[0].migration.id if found.failures else "the full rollback"
+            raise SqlmigError(f"{first}: its down does not reverse its up; see `sqlmig check`")
 
 
 def _first_line(err: Exception) -> str:
@@ -316,8 +330,8 @@ def fleet(
     events: Events | None = None,
     options: Options | None = None,
 ) -> FleetReport:
-    """Run `command` (migrate, up, rollback, status or verify, with `options` as their
-    single-run flags) on every target, `parallel` at a time. By default a
+    """Run `command` (one of COMMANDS, with `options` as its single-run flags) on every
+    target (`check`: on the first, as they all share the files), `parallel` at a time. By default a
     failed target leaves the others going; `fail_fast` starts none after the first failure;
     `canary` runs that many targets first and stops if any fails. Ctrl-C cancels what runs and
     returns the report so far (interrupted). Targets never started are `skipped`."""
@@ -327,6 +341,8 @@ def fleet(
     if parallel < 1:
         raise ConfigError("--parallel: must be at least 1")
     files.require_migrations_directory(settings.migrations_dir)
+    if command == "check":  # a round trip on a scratch database: one target stands for all
+        targets = targets[:1]
     run = _Run(target_settings(settings, targets), command, options or Options(),
                events or NoEvents(), fail_fast)
     with files.scanned_once(settings.migrations_dir) as scan:
