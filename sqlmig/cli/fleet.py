@@ -92,7 +92,7 @@ def fleet(
     Example: sqlmig fleet migrate --targets tenants.txt --parallel 8 --report report.json
     """
     from sqlmig import commands
-    from sqlmig.cli import render_fleet
+    from sqlmig.cli import render, render_fleet
     from sqlmig.commands.fleets import Options
     from sqlmig.core import targets as fleet_targets
 
@@ -111,6 +111,13 @@ def fleet(
         if only_failed is not None:
             names = fleet_targets.unfinished(_read(only_failed, "--only-failed"), only_failed)
             chosen = fleet_targets.only(chosen, names)
+            if not chosen and json_:
+                render_fleet.print_report(fleet_targets.FleetReport(verb), json_)
+                return
+            if not chosen:
+                render.run_line(f"nothing to rerun: {only_failed} names no unfinished target "
+                                "of this run")
+                return
         progress = render_fleet.FleetProgress(len(chosen))
         try:
             options = Options(to=to, count=count, steps=steps, everything=everything, yes=yes)
