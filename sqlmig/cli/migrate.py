@@ -9,6 +9,8 @@ from typer.core import TyperCommand
 from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
+    LockRetriesOption,
+    LockRetryDelayOption,
     LockTimeoutOption,
     LockWaitOption,
     MigrationsDirOption,
@@ -64,6 +66,8 @@ def migrate(
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -80,7 +84,8 @@ def migrate(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order,
-                                   migrations_dir=migrations_dir)
+                                   migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         reporter = line_reporter(machine=dry_run and json_)
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
@@ -97,6 +102,8 @@ def up(
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -113,7 +120,8 @@ def up(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order,
-                                   migrations_dir=migrations_dir)
+                                   migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.up(settings, line_reporter(), count, rollback_on_failure=rollback_on_failure)
 
 @app.command(short_help="Undo the last batch (or --steps, --to, --all).")
@@ -128,6 +136,8 @@ def rollback(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -143,7 +153,8 @@ def rollback(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
                           yes=yes, confirm=terminal_confirm())
 
@@ -153,6 +164,8 @@ def down(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -169,7 +182,8 @@ def down(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.down(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 
@@ -178,6 +192,8 @@ def redo(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -193,7 +209,8 @@ def redo(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 def complete_template(incomplete: str) -> list[str]:
@@ -259,6 +276,8 @@ def fresh(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -274,7 +293,8 @@ def fresh(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command(short_help="Roll back every migration, then migrate again.")
@@ -282,6 +302,8 @@ def reset(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -297,5 +319,6 @@ def reset(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.reset(settings, line_reporter(), yes=yes, confirm=terminal_confirm())

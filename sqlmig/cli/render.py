@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
+    from sqlmig.commands.history import Edit, Status, Verification
+    from sqlmig.core.lock_retries import RetryAttempt
     from sqlmig.core.plan import Problem, StatusRow, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
@@ -191,6 +192,7 @@ class LineReporter:
         self.total = 0
         self.completed = 0
         self.since = 0.0
+        self.retries: list[RetryAttempt] = []  # kept for migrate --json
 
     def target(self, message: str) -> None:
         """The first line of a changing command: the environment and the database, as libpq
@@ -256,6 +258,11 @@ class LineReporter:
             notice(line)
         else:
             detail(line)
+
+    def lock_retry(self, attempt: RetryAttempt) -> None:
+        """Each retry after a lock timeout, on stderr like a lock wait (kept for --json)."""
+        self.retries.append(attempt)
+        notice(str(attempt))
 
     def finished(self, step: Step, ms: int) -> None:
         self.completed += 1
@@ -486,15 +493,3 @@ def changes(lines: Sequence[str], nothing: str) -> None:
         out.print(nothing)
     for line in lines:
         out.print(line, markup=False, emoji=False, soft_wrap=True)
-
-
-def config_json(env: str, values: Sequence[ConfigValue]) -> dict[str, Any]:
-    return {"environment": env,
-            "settings": {v.key: {"value": v.value, "source": v.source} for v in values}}
-
-
-def config_table(values: Sequence[ConfigValue]) -> None:
-    grid = table(("setting", "value", "source"), wrap=("value",))
-    for key, value, source in values:
-        grid.add_row(key, escape("" if value is None else str(value)), escape(source))
-    console().print(grid)

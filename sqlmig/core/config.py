@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlmig.core.lock_retries import RetryPolicy, seconds
 from sqlmig.core.secrets import hide, remember, remember_secret
 from sqlmig.errors import ConfigError
 
@@ -63,6 +64,11 @@ DEFAULTS: dict[str, Any] = {
     "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
     "lint_enable": [],
+    # lock-timeout retries (core/lock_retries.py): a statement that gave up waiting for a
+    # lock is tried again after lock_retry_delay, doubling up to lock_retry_max_delay
+    "lock_retries": 5,
+    "lock_retry_delay": "2s",
+    "lock_retry_max_delay": "30s",
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -82,11 +88,14 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot_dir": (str,),
     "lint_disable": (list,),
     "lint_enable": (list,),
+    "lock_retries": (int,),
+    "lock_retry_delay": (str,),
+    "lock_retry_max_delay": (str,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
     (str,): "a string", (int, float): "a number", (bool,): "true or false",
-    (list,): "a list of rule ids",
+    (list,): "a list of rule ids", (int,): "a whole number",
 }
 ENV_OVERRIDES = {
     "MIGRATION_DIRECTORY": "migrations_dir",
@@ -95,6 +104,9 @@ ENV_OVERRIDES = {
     "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
     "SQLMIG_STATEMENT_TIMEOUT": "statement_timeout",
     "SQLMIG_SNAPSHOT_DIR": "snapshot_dir",
+    "SQLMIG_LOCK_RETRIES": "lock_retries",
+    "SQLMIG_LOCK_RETRY_DELAY": "lock_retry_delay",
+    "SQLMIG_LOCK_RETRY_MAX_DELAY": "lock_retry_max_delay",
 }
 
 
@@ -120,6 +132,7 @@ class Settings:
     snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
     lint_enable: tuple[str, ...] = ()  # opt-in lint rules to run too ("style": all)
+    lock_retries: RetryPolicy = field(default_factory=RetryPolicy)
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property
@@ -200,6 +213,23 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                               "finite number of seconds")
         if values[key] < 0:
             raise ConfigError(f"{sources.get(key, key)}: '{key}' must be >= 0")
+    _retry_policy(values, sources)
+
+
+def _retry_policy(values: dict[str, Any], sources: dict[str, str]) -> RetryPolicy:
+    """lock_retries (a whole number, from the environment a string of digits) and its
+    delays (durations with a unit), as a RetryPolicy."""
+    retries = values["lock_retries"]
+    where = sources.get("lock_retries", "lock_retries")
+    if isinstance(retries, str) and re.fullmatch(r"\s*\d+\s*", retries):
+        retries = int(retries)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ConfigError(f"{where}: 'lock_retries' = {retries!r} must be a whole number >= 0")
+    delay, most = (
+        seconds(str(values[key]), f"{sources.get(key, key)}: '{key}'")
+        for key in ("lock_retry_delay", "lock_retry_max_delay")
+    )
+    return RetryPolicy(retries, delay, max(delay, most))
 
 
 def _check_other_environments(
@@ -310,6 +340,7 @@ def resolve(
         schema_file=values["schema_file"],
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
         lint_enable=tuple(str(rule) for rule in values["lint_enable"]),
+        lock_retries=_retry_policy(values, sources),
         snapshot_dir=root / values["snapshot_dir"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
@@ -343,6 +374,9 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
         "lint_enable": list(settings.lint_enable),
+        "lock_retries": settings.lock_retries.retries,
+        "lock_retry_delay": f"{settings.lock_retries.delay:g}s",
+        "lock_retry_max_delay": f"{settings.lock_retries.max_delay:g}s",
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 
