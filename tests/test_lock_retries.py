@@ -4,6 +4,7 @@ transactional (batched) and no-transaction migrations."""
 
 from __future__ import annotations
 
+import json
 import re
 import select
 import signal
@@ -193,15 +194,25 @@ def test_a_migration_blocked_for_a_while_is_retried_and_the_history_stays_exact(
 def test_a_blocker_that_never_lets_go_fails_the_run_after_the_last_retry(
     orders: Project,
 ) -> None:
-    orders.pair("0001_add_note", "ALTER TABLE orders ADD COLUMN note text;")
+    orders.pair("0001_audit", "CREATE TABLE audit (id int);")
+    orders.pair("0002_add_note", "ALTER TABLE orders ADD COLUMN note text;")
     with blocker(orders, "UPDATE orders SET status = 'paid' WHERE id = 1") as pid:
-        result = orders.run("migrate", *FAST, "--lock-retries", "2", code=1)
-    assert result.stderr.count("lock timeout on 0001_add_note.up.sql (attempt") == 2
+        result = orders.run("migrate", *FAST, "--lock-retries", "2", "--json", code=1)
+    assert result.stderr.count("lock timeout on 0002_add_note.up.sql (attempt") == 2
+    document = json.loads(result.stdout)
+    assert (document["ok"], document["summary"]) == (False, None)
+    assert [(m["name"], m["direction"]) for m in document["migrations"]] == [("audit", "up")]
+    assert [(r["migration"], r["attempt"], r["attempts"], [b["pid"] for b in r["blockers"]])
+            for r in document["lock_retries"]] == [("0002_add_note", 1, 3, [pid]),
+                                                   ("0002_add_note", 2, 3, [pid])]
+    first = document["lock_retries"][0]["blockers"][0]
+    assert (first["application_name"], first["state"], first["query"]) == (
+        "blocker", "idle in transaction", "UPDATE orders SET status = 'paid' WHERE id = 1")
     error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
     assert "canceling statement due to lock timeout; gave up after 3 attempts, blocked by " \
            f"pid {pid} (blocker, idle in transaction since " in error
     assert "UPDATE orders SET status = 'paid' WHERE id = 1)" in error
-    assert orders.history() == []
+    assert [v for v, *_ in orders.history()] == [1]
     assert columns(orders) == ["id", "status"]
 
 

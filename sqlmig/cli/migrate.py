@@ -27,7 +27,7 @@ from sqlmig.cli.base import (
     settings_for,
     terminal_confirm,
 )
-from sqlmig.errors import EXIT_ERROR
+from sqlmig.errors import EXIT_ERROR, SqlmigError
 
 if TYPE_CHECKING:
     from sqlmig.commands.run import DryRunReport
@@ -56,7 +56,9 @@ def migrate(
         bool, typer.Option("--dry-run", help="Run the pending transactional migrations in a "
                            "transaction that is rolled back: errors and timings, no changes.")
     ] = False,
-    json_: Annotated[bool, typer.Option("--json", help="With --dry-run: JSON output.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="JSON output: the migrations applied "
+                                        "and each lock-timeout retry (or the dry run's).")
+                     ] = False,
     snapshot: Annotated[
         bool | None,
         typer.Option("--snapshot/--no-snapshot", help="pg_dump the database to "
@@ -80,19 +82,28 @@ def migrate(
     Example: sqlmig migrate --to 3 --env staging
     """
     from sqlmig import commands
+    from sqlmig.cli import render, render_run
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order,
                                    migrations_dir=migrations_dir,
                                    lock_retries=(lock_retries, lock_retry_delay))
-        reporter = line_reporter(machine=dry_run and json_)
+        reporter = render.LineReporter(machine=json_)
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return
-        commands.migrate(settings, reporter, to=to, single_transaction=single_transaction,
-                         rollback_on_failure=rollback_on_failure, snapshot=snapshot,
-                         create_missing=terminal_confirm())
+        try:
+            result = commands.migrate(
+                settings, reporter, to=to, single_transaction=single_transaction,
+                rollback_on_failure=rollback_on_failure, snapshot=snapshot,
+                create_missing=terminal_confirm())
+        except SqlmigError as err:
+            if json_:
+                render.print_json(render_run.run_json(reporter, None, err))
+            raise
+        if json_:
+            render.print_json(render_run.run_json(reporter, result))
 
 @app.command(short_help="Apply the next COUNT pending migrations (default 1).")
 def up(

@@ -192,7 +192,8 @@ class LineReporter:
         self.total = 0
         self.completed = 0
         self.since = 0.0
-        self.retries: list[RetryAttempt] = []  # kept for migrate --json
+        self.retries: list[RetryAttempt] = []  # kept for migrate --json, with what finished
+        self.finished_steps: list[tuple[Step, int]] = []
 
     def target(self, message: str) -> None:
         """The first line of a changing command: the environment and the database, as libpq
@@ -223,7 +224,7 @@ class LineReporter:
             self._start_progress()
 
     def _start_progress(self) -> None:
-        if OUTPUT.quiet or not self.out.is_terminal or self.progress is not None:
+        if OUTPUT.quiet or self.machine or not self.out.is_terminal or self.progress is not None:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -262,13 +263,16 @@ class LineReporter:
     def lock_retry(self, attempt: RetryAttempt) -> None:
         """Each retry after a lock timeout, on stderr like a lock wait (kept for --json)."""
         self.retries.append(attempt)
+        if attempt.whole_run:  # what the run reported done was rolled back
+            self.finished_steps.clear()
         notice(str(attempt))
 
     def finished(self, step: Step, ms: int) -> None:
         self.completed += 1
+        self.finished_steps.append((step, ms))
         if self.progress is not None:
             self.progress.advance(self.task)
-        if OUTPUT.quiet:
+        if OUTPUT.quiet or self.machine:
             return
         if not self.out.is_terminal:  # logs and CI: Rich adds nothing but ~0.4 ms a line
             word = "up  " if step.direction == "up" else "down"
