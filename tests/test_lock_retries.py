@@ -191,6 +191,20 @@ def test_a_migration_blocked_for_a_while_is_retried_and_the_history_stays_exact(
     assert orders.tables() >= {"audit", "log"}
 
 
+def test_a_single_transaction_run_starts_again_from_its_first_migration(
+    orders: Project,
+) -> None:
+    orders.pair("0001_audit", "CREATE TABLE audit (id int);")
+    orders.pair("0002_add_note", "ALTER TABLE orders ADD COLUMN note text;")
+    with blocker(orders, "LOCK TABLE orders IN ROW EXCLUSIVE MODE", hold=0.5):
+        result = orders.run("migrate", "--single-transaction", *FAST, "--lock-retries", "10")
+    assert "lock timeout on 0002_add_note.up.sql (attempt 1 of 11), blocked by pid " \
+        in result.stderr
+    assert "retrying the whole run in 0.1 s" in result.stderr
+    assert [(v, b) for v, _, b, _ in orders.history()] == [(1, 1), (2, 1)]
+    assert columns(orders) == ["id", "status", "note"]
+
+
 def test_a_blocker_that_never_lets_go_fails_the_run_after_the_last_retry(
     orders: Project,
 ) -> None:
