@@ -8,6 +8,7 @@ pg_blocking_pids of it is empty. Reads only; decides nothing.
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import suppress
 
 import psycopg
@@ -20,6 +21,9 @@ QUERY_CHARS = 200
 # How often the watch asks while the migration waits for a lock: a lock_timeout shorter
 # than this may end before its blocker is seen.
 WATCH_SECONDS = 0.1
+# A wait seen over longer ago than this was not the one that just timed out (a statement
+# that timed out after a wait shorter than WATCH_SECONDS went unseen).
+STALE_SECONDS = 1.0
 
 # pg_blocking_pids takes the lock manager's locks for a moment: asked only while `pid`
 # waits for a heavyweight lock (pg_stat_get_activity of one pid is cheap).
@@ -41,12 +45,15 @@ def blockers(conn: psycopg.Connection, pid: int) -> list[Blocker]:
 
 class BlockerWatch:
     """A thread asking, every WATCH_SECONDS on a connection of its own, whom `pid` waits
-    for; `seen()` is the last non-empty answer since `forget()`. If the connection cannot
-    be made or breaks, it says nothing (a retry does not need it)."""
+    for; `seen()` is the last non-empty answer, unless that wait ended well before now (it
+    was for another lock, granted in time) or `forget()` came after it. If the connection
+    cannot be made or breaks, it says nothing (a retry does not need it)."""
 
     def __init__(self, url: str, pid: int) -> None:
         self.pid = pid
         self._last: tuple[Blocker, ...] = ()
+        self._ended: float | None = None  # when the wait seen last was seen over
+        self._guard = threading.Lock()
         self._stop = threading.Event()
         self._conn: psycopg.Connection | None = None
         with suppress(psycopg.Error):
@@ -65,15 +72,23 @@ class BlockerWatch:
                 found = blockers(conn, self.pid)
             except psycopg.Error:
                 return
-            if found:
-                self._last = tuple(found)
+            with self._guard:
+                if found:
+                    self._last, self._ended = tuple(found), None
+                elif self._last and self._ended is None:
+                    self._ended = time.monotonic()
 
     def seen(self) -> tuple[Blocker, ...]:
-        return self._last
+        with self._guard:
+            ended, last = self._ended, self._last
+        if ended is not None and time.monotonic() - ended > STALE_SECONDS:
+            return ()
+        return last
 
     def forget(self) -> None:
         """A new attempt starts: what was seen before belongs to the last one."""
-        self._last = ()
+        with self._guard:
+            self._last, self._ended = (), None
 
     def close(self) -> None:
         self._stop.set()
