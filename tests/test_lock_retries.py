@@ -230,6 +230,20 @@ def test_a_blocker_that_never_lets_go_fails_the_run_after_the_last_retry(
     assert columns(orders) == ["id", "status"]
 
 
+def test_a_lock_timeout_set_on_the_database_is_retried_and_watched_from_then_on(
+    orders: Project,
+) -> None:
+    dbname = orders.query("SELECT current_database()")[0][0]
+    orders.query(f'ALTER DATABASE "{dbname}" SET lock_timeout = \'300ms\'')
+    orders.pair("0001_add_note", "ALTER TABLE orders ADD COLUMN note text;")
+    with blocker(orders, "LOCK TABLE orders IN ROW EXCLUSIVE MODE") as pid:
+        result = orders.run("migrate", "--lock-retries", "1", "--lock-retry-delay", "100ms",
+                            code=1)
+    assert "(attempt 1 of 2), blocker not seen, retrying in 0.1 s" in result.stderr
+    assert f"gave up after 2 attempts, blocked by pid {pid} (blocker, " in result.stderr
+    assert orders.history() == []
+
+
 def test_without_retries_a_lock_timeout_fails_at_once_as_before(orders: Project) -> None:
     orders.pair("0001_add_note", "ALTER TABLE orders ADD COLUMN note text;")
     with blocker(orders, "LOCK TABLE orders IN ROW EXCLUSIVE MODE"):

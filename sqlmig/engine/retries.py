@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlmig.core.lock_retries import RetryAttempt, RetryPolicy, decide, gave_up
 from sqlmig.core.plan import Step
 from sqlmig.errors import Interrupted, MigrationFailed, display_path
+from sqlmig.pg import connection
 from sqlmig.pg.blockers import BlockerWatch
 from sqlmig.pg.session import Session
 from sqlmig.reporting import Reporter
@@ -21,12 +22,14 @@ from sqlmig.reporting import Reporter
 
 @dataclass
 class Retrier:
-    """The retries of one run. `policy.retries == 0` (or no lock_timeout in effect): every
-    failure is raised as it is, as without retries."""
+    """The retries of one run (with `policy.retries == 0` every failure is raised as it
+    is, as without retries), and the watch that names blockers."""
 
     reporter: Reporter
     policy: RetryPolicy
     watch: BlockerWatch | None = None
+    url: str = ""  # where the watch connects to, if it starts late
+    pid: int = 0  # the migrating session's backend
     random: Callable[[], float] = randoms.random
     sleep: Callable[[float], None] = time.sleep
     attempts: dict[tuple[int, str, int | None], int] = field(default_factory=dict)
@@ -40,6 +43,8 @@ class Retrier:
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
         blockers = self.watch.seen() if self.watch is not None else ()
         decision = decide(self.policy, failure.sqlstate, attempt, self.random, unsafe)
+        if decision.retry and self.watch is None and self.url:
+            self.watch = BlockerWatch(self.url, self.pid)  # to name the next attempt's
         if not decision.retry:
             if decision.why_not:
                 failure.extend(gave_up(decision, blockers))
@@ -65,16 +70,19 @@ class Retrier:
 
 
 def retrier(session: Session, steps: Sequence[Step], reporter: Reporter) -> Retrier:
-    """The run's Retrier, watching for blockers on a second connection when retries are on
-    and a lock_timeout is in effect (configured, in the URL or role, or in a file)."""
+    """The run's Retrier. When retries are on and a lock_timeout is plainly in effect
+    (configured, in the URL, in a file), it watches for blockers from the start; otherwise
+    (a role's or database's default) from the first lock timeout on."""
     settings = session.settings
     policy = settings.lock_retries if settings is not None else RetryPolicy(0)
-    if policy.retries <= 0 or not steps or not session.url:
-        return Retrier(reporter, policy)
-    row = session.conn.execute("SELECT current_setting('lock_timeout') <> '0'").fetchone()
-    if not (row and row[0]) and not any(_sets_lock_timeout(s) for s in steps):
-        return Retrier(reporter, policy)  # a lock_not_available from NOWAIT is still retried
-    return Retrier(reporter, policy, BlockerWatch(session.url, session.conn.info.backend_pid))
+    retries = Retrier(reporter, policy, url=session.url, pid=session.conn.info.backend_pid)
+    if policy.retries > 0 and session.url and (
+        (settings is not None and settings.lock_timeout)
+        or "lock_timeout" in connection.given_options(session.url)
+        or any(_sets_lock_timeout(s) for s in steps)
+    ):
+        retries.watch = BlockerWatch(session.url, retries.pid)
+    return retries
 
 
 def _sets_lock_timeout(step: Step) -> bool:
