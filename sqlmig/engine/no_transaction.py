@@ -95,7 +95,7 @@ def _send_retrying(session: Session, step: Step, statement: Statement, index: in
 
 def _unsafe(session: Session, file: SqlFile, text: str) -> str | None:
     """Why sending `text` again would not be the same as sending it once (see
-    lock_retries.statement_unsafe), or None."""
+    retry_safety.statement_unsafe), or None."""
     kind = statement_kind(text)
     invalid: list[str] = []
     if kind in INDEX_BUILDS:

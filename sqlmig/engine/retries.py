@@ -9,7 +9,10 @@ from __future__ import annotations
 import random as randoms
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
+
+import psycopg
 
 from sqlmig.core.lock_retries import RetryAttempt, RetryPolicy, decide, gave_up
 from sqlmig.core.plan import Step
@@ -28,8 +31,7 @@ class Retrier:
     reporter: Reporter
     policy: RetryPolicy
     watch: BlockerWatch | None = None
-    url: str = ""  # where the watch connects to, if it starts late
-    pid: int = 0  # the migrating session's backend
+    session: Session | None = None  # whose waits the watch follows, if it starts late
     random: Callable[[], float] = randoms.random
     sleep: Callable[[float], None] = time.sleep
     attempts: dict[tuple[int, str, int | None], int] = field(default_factory=dict)
@@ -43,8 +45,8 @@ class Retrier:
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
         blockers = self.watch.seen() if self.watch is not None else ()
         decision = decide(self.policy, failure.sqlstate, attempt, self.random, unsafe)
-        if decision.retry and self.watch is None and self.url:
-            self.watch = BlockerWatch(self.url, self.pid)  # to name the next attempt's
+        if decision.retry and self.watch is None and self.session is not None:
+            self.watch = _watch(self.session)  # to name the next attempt's blocker
         if not decision.retry:
             if decision.why_not:
                 failure.extend(gave_up(decision, blockers))
@@ -75,14 +77,23 @@ def retrier(session: Session, steps: Sequence[Step], reporter: Reporter) -> Retr
     (a role's or database's default) from the first lock timeout on."""
     settings = session.settings
     policy = settings.lock_retries if settings is not None else RetryPolicy(0)
-    retries = Retrier(reporter, policy, url=session.url, pid=session.conn.info.backend_pid)
+    retries = Retrier(reporter, policy, session=session if session.url else None)
     if policy.retries > 0 and session.url and (
         (settings is not None and settings.lock_timeout)
         or "lock_timeout" in connection.given_options(session.url)
         or any(_sets_lock_timeout(s) for s in steps)
     ):
-        retries.watch = BlockerWatch(session.url, retries.pid)
+        retries.watch = _watch(session)
     return retries
+
+
+def _watch(session: Session) -> BlockerWatch:
+    # the server's own pid: behind PgBouncer, libpq's is the pooler's
+    pid = session.conn.info.backend_pid
+    with suppress(psycopg.Error):
+        row = session.conn.execute("SELECT pg_backend_pid()").fetchone()
+        pid = row[0] if row else pid
+    return BlockerWatch(session.url, pid)
 
 
 def _sets_lock_timeout(step: Step) -> bool:
