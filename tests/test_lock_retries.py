@@ -305,3 +305,16 @@ def test_ctrl_c_while_waiting_to_retry_exits_130_with_nothing_applied(
            "rolled back and not recorded" in stderr
     assert orders.history() == []
     assert columns(orders) == ["id", "status"]
+
+
+def test_through_pgbouncer_the_blocker_is_still_named(
+    orders: Project, pgbouncer_session: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_pgbouncer import through
+
+    through(orders, pgbouncer_session, monkeypatch)
+    orders.pair("0001_add_note", "ALTER TABLE orders ADD COLUMN note text;")
+    with blocker(orders, "LOCK TABLE orders IN ROW EXCLUSIVE MODE") as pid:
+        result = orders.run("migrate", *FAST, "--lock-retries", "1", code=1)
+    assert f"(attempt 1 of 2), blocked by pid {pid} (blocker, " in result.stderr
+    assert f"gave up after 2 attempts, blocked by pid {pid} (blocker, " in result.stderr
