@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from sqlmig.core.lock_retries import (
 )
 from sqlmig.core.retry_safety import opens_transactions, statement_kind, statement_unsafe
 from sqlmig.errors import EXIT_INTERRUPTED, ConfigError
+from sqlmig.pg.blockers import blockers
 from tests.conftest import Project
 
 POLICY = RetryPolicy(retries=5, delay=2.0, max_delay=30.0)
@@ -167,6 +168,29 @@ def columns(project: Project) -> list[str]:
     return [r[0] for r in project.query(
         "SELECT attname FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attnum > 0 "
         "AND NOT attisdropped ORDER BY attnum")]
+
+
+def test_blockers_names_the_sessions_a_waiting_session_waits_for(orders: Project) -> None:
+    with blocker(orders, "UPDATE orders SET status = 'paid' WHERE id = 1") as pid, \
+            psycopg.connect(orders.url, autocommit=True) as waiting, \
+            psycopg.connect(orders.url, autocommit=True) as watch:
+        assert blockers(watch, waiting.info.backend_pid) == []  # not waiting: none
+
+        def wait() -> None:
+            with suppress(psycopg.errors.QueryCanceled):  # cancelled below, once seen
+                waiting.execute("ALTER TABLE orders ADD COLUMN waited int")
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        deadline, found = time.monotonic() + 5, []
+        while not found and time.monotonic() < deadline:
+            found = blockers(watch, waiting.info.backend_pid)
+        watch.execute("SELECT pg_cancel_backend(%s)", (waiting.info.backend_pid,))
+        waiter.join()
+    [row] = found
+    assert (row.pid, row.application_name, row.state) == (pid, "blocker", "idle in transaction")
+    assert row.query == "UPDATE orders SET status = 'paid' WHERE id = 1"
+    assert row.query_start is not None and row.state_change is not None
 
 
 def test_a_migration_blocked_for_a_while_is_retried_and_the_history_stays_exact(
