@@ -130,7 +130,7 @@ def test_an_attempt_names_the_blocker_in_one_line() -> None:
 
 # -- on PostgreSQL -------------------------------------------------------------------------
 
-FAST = ("--lock-timeout", "300ms", "--lock-retry-delay", "100ms")
+FAST = ("--lock-timeout", "500ms", "--lock-retry-delay", "100ms")
 
 
 @contextmanager
@@ -220,7 +220,7 @@ def test_a_single_transaction_run_starts_again_from_its_first_migration(
 ) -> None:
     orders.pair("0001_audit", "CREATE TABLE audit (id int);")
     orders.pair("0002_add_note", "ALTER TABLE orders ADD COLUMN note text;")
-    with blocker(orders, "LOCK TABLE orders IN ROW EXCLUSIVE MODE", hold=0.5):
+    with blocker(orders, "LOCK TABLE orders IN ROW EXCLUSIVE MODE", hold=0.8):
         result = orders.run("migrate", "--single-transaction", *FAST, "--lock-retries", "10")
     assert "lock timeout on 0002_add_note.up.sql (attempt 1 of 11), blocked by pid " \
         in result.stderr
