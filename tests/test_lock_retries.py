@@ -26,6 +26,7 @@ from sqlmig.core.lock_retries import (
     backoff,
     decide,
     seconds,
+    without_passwords,
 )
 from sqlmig.core.retry_safety import opens_transactions, statement_kind, statement_unsafe
 from sqlmig.errors import EXIT_INTERRUPTED, ConfigError
@@ -126,6 +127,15 @@ def test_an_attempt_names_the_blocker_in_one_line() -> None:
     unseen = RetryAttempt("0005_x", "0005_x.up.sql", 1, 6, 2.0, (), statement=3)
     assert str(unseen) == ("lock timeout on statement 3 of 0005_x.up.sql (attempt 1 of 6), "
                            "blocker not seen, retrying in 2.0 s")
+
+
+def test_a_blocking_session_s_password_is_never_shown() -> None:
+    assert without_passwords("ALTER ROLE app PASSWORD 'hunter2' VALID UNTIL 'infinity'") == (
+        "ALTER ROLE app PASSWORD '***' VALID UNTIL 'infinity'")
+    assert without_passwords("CREATE ROLE a LOGIN ENCRYPTED password 'it''s") == (
+        "CREATE ROLE a LOGIN ENCRYPTED password '***'")  # cut short by the watcher
+    assert without_passwords("UPDATE users SET password_hash = 'x'") == (
+        "UPDATE users SET password_hash = 'x'")
 
 
 # -- on PostgreSQL -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from contextlib import suppress
 
 import psycopg
 
-from sqlmig.core.lock_retries import Blocker
+from sqlmig.core.lock_retries import Blocker, without_passwords
 
 # How much of a blocking session's query is read (pg_stat_activity keeps up to
 # track_activity_query_size bytes).
@@ -40,7 +40,9 @@ SELECT b.pid, coalesce(b.application_name, ''), b.state, b.query_start, b.state_
 
 def blockers(conn: psycopg.Connection, pid: int) -> list[Blocker]:
     """The sessions `pid` is waiting for right now (none if it is not waiting for a lock)."""
-    return [Blocker(*row) for row in conn.execute(BLOCKERS, (pid,)).fetchall()]
+    rows = conn.execute(BLOCKERS, (pid,)).fetchall()
+    return [Blocker(who, app, state, start, change, without_passwords(query))
+            for who, app, state, start, change, query in rows]
 
 
 class BlockerWatch:
