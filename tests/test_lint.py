@@ -207,10 +207,32 @@ def test_a_syntax_error_is_one_finding_with_line_and_column() -> None:
     assert '";"' in finding.message
 
 
-def test_a_syntax_error_stops_the_other_rules() -> None:
-    assert lint("DROP TABLE users;\nCREATE INDEX i ON users (a)\nSELEC 1;\n") == [
-        ("syntax-error", 3),
-    ]
+def test_a_syntax_error_hides_no_finding_of_the_statements_that_parse() -> None:
+    # a missing semicolon merges two statements: that piece is refused, the rest is linted
+    assert lint("DROP TABLE users;\nCREATE INDEX i ON users (a)\nSELEC 1;\n"
+                "ALTER TABLE users ALTER COLUMN a SET NOT NULL;\n") == [
+        ("drop-table", 1), ("syntax-error", 3), ("set-not-null", 4)]
+
+
+def test_each_refused_statement_is_a_syntax_error_of_its_own() -> None:
+    found = findings("CREATE TABLE y (id int AUTOINCREMENT);\nSELECT 1;\n"
+                     "CREATE INDEX a ON t (x)\n  CREATE INDEX b ON t (y);\n")
+    assert [(f.rule, f.line, f.column) for f in found if f.rule == "syntax-error"] == [
+        ("syntax-error", 1, 24), ("syntax-error", 4, 3)]
+
+
+def test_a_table_a_refused_statement_creates_is_new_in_the_file() -> None:
+    sql = ('CREATE TABLE app."Y" (id int AUTOINCREMENT);\n'
+           'CREATE INDEX y_id ON app."Y" (id);\nCREATE INDEX o ON orders (id);\n')
+    assert [(f.rule, f.line) for f in findings(sql) if f.rule == "index-not-concurrent"] == [
+        ("index-not-concurrent", 3)]
+
+
+def test_text_after_an_unbalanced_parenthesis_is_refused_not_dropped() -> None:
+    [finding] = findings("SELECT 1;\nSELECT (;\nSELEC 2;\n")
+    assert (finding.rule, finding.line) == ("syntax-error", 2)
+    assert [f.rule for f in findings("DROP TABLE a;\nSELECT (;\nDROP TABLE b;\n")] == [
+        "drop-table", "syntax-error"]
 
 
 def test_valid_sql_has_no_syntax_error() -> None:
