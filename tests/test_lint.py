@@ -1393,3 +1393,28 @@ def test_an_ignore_of_the_down_check_is_not_unused_when_there_is_no_down_to_chec
     sql = "-- sqlmig:lint-ignore down-does-not-drop\nCREATE TABLE kept (id int);\n"
     assert lint(sql) == []  # an up on stdin, or an irreversible one
     assert lint(sql, down_text="DROP TABLE kept;\n") == [("unused-ignore", 1)]
+
+
+# --- found on real histories ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("copy", [
+    "CREATE TABLE cache_new AS SELECT * FROM cache WHERE expires > now();",
+    "CREATE TABLE cache_new (LIKE cache);\nINSERT INTO cache_new SELECT * FROM cache;",
+    "SELECT c.* INTO cache_new FROM cache c JOIN keep k USING (id);",
+])
+def test_dropping_a_table_whose_rows_were_copied_out_loses_nothing(copy: str) -> None:
+    sql = f"{copy}\nDROP TABLE cache;\nALTER TABLE cache_new RENAME TO cache;\n"
+    assert of("drop-table", sql) == []
+    assert [f.line for f in of("drop-table", "SELECT * FROM cache;\nDROP TABLE cache;\n")] == [2]
+    assert [f.line for f in of("drop-table", f"{copy}\nDROP TABLE other;\n")] == [
+        copy.count("\n") + 2]
+
+
+def test_an_index_built_under_an_earlier_exclusive_lock_blocks_reads_too() -> None:
+    [finding] = of("index-not-concurrent",
+                   "ALTER TABLE jobs ADD COLUMN q text;\nCREATE INDEX jobs_q ON jobs (q);\n")
+    assert "blocks its reads and writes (under the ACCESS EXCLUSIVE lock taken at line 1)" in (
+        finding.message)
+    [alone] = of("index-not-concurrent", "CREATE INDEX jobs_q ON jobs (q);\n")
+    assert "blocks its writes until" in alone.message
