@@ -207,10 +207,32 @@ def test_a_syntax_error_is_one_finding_with_line_and_column() -> None:
     assert '";"' in finding.message
 
 
-def test_a_syntax_error_stops_the_other_rules() -> None:
-    assert lint("DROP TABLE users;\nCREATE INDEX i ON users (a)\nSELEC 1;\n") == [
-        ("syntax-error", 3),
-    ]
+def test_a_syntax_error_hides_no_finding_of_the_statements_that_parse() -> None:
+    # a missing semicolon merges two statements: that piece is refused, the rest is linted
+    assert lint("DROP TABLE users;\nCREATE INDEX i ON users (a)\nSELEC 1;\n"
+                "ALTER TABLE users ALTER COLUMN a SET NOT NULL;\n") == [
+        ("drop-table", 1), ("syntax-error", 3), ("set-not-null", 4)]
+
+
+def test_each_refused_statement_is_a_syntax_error_of_its_own() -> None:
+    found = findings("CREATE TABLE y (id int AUTOINCREMENT);\nSELECT 1;\n"
+                     "CREATE INDEX a ON t (x)\n  CREATE INDEX b ON t (y);\n")
+    assert [(f.rule, f.line, f.column) for f in found if f.rule == "syntax-error"] == [
+        ("syntax-error", 1, 24), ("syntax-error", 4, 3)]
+
+
+def test_a_table_a_refused_statement_creates_is_new_in_the_file() -> None:
+    sql = ('CREATE TABLE app."Y" (id int AUTOINCREMENT);\n'
+           'CREATE INDEX y_id ON app."Y" (id);\nCREATE INDEX o ON orders (id);\n')
+    assert [(f.rule, f.line) for f in findings(sql) if f.rule == "index-not-concurrent"] == [
+        ("index-not-concurrent", 3)]
+
+
+def test_text_after_an_unbalanced_parenthesis_is_refused_not_dropped() -> None:
+    [finding] = findings("SELECT 1;\nSELECT (;\nSELEC 2;\n")
+    assert (finding.rule, finding.line) == ("syntax-error", 2)
+    assert [f.rule for f in findings("DROP TABLE a;\nSELECT (;\nDROP TABLE b;\n")] == [
+        "drop-table", "syntax-error"]
 
 
 def test_valid_sql_has_no_syntax_error() -> None:
@@ -1371,3 +1393,28 @@ def test_an_ignore_of_the_down_check_is_not_unused_when_there_is_no_down_to_chec
     sql = "-- sqlmig:lint-ignore down-does-not-drop\nCREATE TABLE kept (id int);\n"
     assert lint(sql) == []  # an up on stdin, or an irreversible one
     assert lint(sql, down_text="DROP TABLE kept;\n") == [("unused-ignore", 1)]
+
+
+# --- found on real histories ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("copy", [
+    "CREATE TABLE cache_new AS SELECT * FROM cache WHERE expires > now();",
+    "CREATE TABLE cache_new (LIKE cache);\nINSERT INTO cache_new SELECT * FROM cache;",
+    "SELECT c.* INTO cache_new FROM cache c JOIN keep k USING (id);",
+])
+def test_dropping_a_table_whose_rows_were_copied_out_loses_nothing(copy: str) -> None:
+    sql = f"{copy}\nDROP TABLE cache;\nALTER TABLE cache_new RENAME TO cache;\n"
+    assert of("drop-table", sql) == []
+    assert [f.line for f in of("drop-table", "SELECT * FROM cache;\nDROP TABLE cache;\n")] == [2]
+    assert [f.line for f in of("drop-table", f"{copy}\nDROP TABLE other;\n")] == [
+        copy.count("\n") + 2]
+
+
+def test_an_index_built_under_an_earlier_exclusive_lock_blocks_reads_too() -> None:
+    [finding] = of("index-not-concurrent",
+                   "ALTER TABLE jobs ADD COLUMN q text;\nCREATE INDEX jobs_q ON jobs (q);\n")
+    assert "blocks its reads and writes (under the ACCESS EXCLUSIVE lock taken at line 1)" in (
+        finding.message)
+    [alone] = of("index-not-concurrent", "CREATE INDEX jobs_q ON jobs (q);\n")
+    assert "blocks its writes until" in alone.message

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlmig.core.lock_retries import RetryPolicy, seconds
 from sqlmig.core.secrets import hide, remember, remember_secret
 from sqlmig.errors import ConfigError
 
@@ -70,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
     # plan --locks: the dry run's own timeouts, so inspecting production never queues traffic
     "dry_run_lock_timeout": "2s",
     "dry_run_statement_timeout": "15s",
+    # lock-timeout retries (core/lock_retries.py): a statement that gave up waiting for a
+    # lock is tried again after lock_retry_delay, doubling up to lock_retry_max_delay
+    "lock_retries": 5,
+    "lock_retry_delay": "2s",
+    "lock_retry_max_delay": "30s",
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -94,6 +100,9 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "lint_small_table_rows": (int,),
     "dry_run_lock_timeout": (str,),
     "dry_run_statement_timeout": (str,),
+    "lock_retries": (int,),
+    "lock_retry_delay": (str,),
+    "lock_retry_max_delay": (str,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
@@ -107,6 +116,9 @@ ENV_OVERRIDES = {
     "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
     "SQLMIG_STATEMENT_TIMEOUT": "statement_timeout",
     "SQLMIG_SNAPSHOT_DIR": "snapshot_dir",
+    "SQLMIG_LOCK_RETRIES": "lock_retries",
+    "SQLMIG_LOCK_RETRY_DELAY": "lock_retry_delay",
+    "SQLMIG_LOCK_RETRY_MAX_DELAY": "lock_retry_max_delay",
 }
 
 
@@ -137,6 +149,7 @@ class Settings:
     lint_small_table_rows: int = 10000  # lint: a lock on a smaller table is only a note
     dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
     dry_run_statement_timeout: str = "15s"
+    lock_retries: RetryPolicy = field(default_factory=RetryPolicy)
     # a fleet's --schemas target: SET search_path to this schema alone (None: the server's)
     search_path: str | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
@@ -228,6 +241,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
     if values["lint_small_table_rows"] < 0:
         raise ConfigError(f"{sources.get('lint_small_table_rows', 'config')}: "
                           "'lint_small_table_rows' must be >= 0")
+    _retry_policy(values, sources)
 
 
 # The PostgreSQL major versions lint knows the behaviour of
@@ -238,6 +252,22 @@ def check_pg_version(version: int | None, where: str) -> None:
     if version is not None and version not in PG_VERSIONS:
         raise ConfigError(f"{where}: 'pg_version' = {version!r} must be a PostgreSQL major "
                           f"version from {PG_VERSIONS[0]} to {PG_VERSIONS[-1]}")
+
+
+def _retry_policy(values: dict[str, Any], sources: dict[str, str]) -> RetryPolicy:
+    """lock_retries (a whole number, from the environment a string of digits) and its
+    delays (durations with a unit), as a RetryPolicy."""
+    retries = values["lock_retries"]
+    where = sources.get("lock_retries", "lock_retries")
+    if isinstance(retries, str) and re.fullmatch(r"\s*\d+\s*", retries):
+        retries = int(retries)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ConfigError(f"{where}: 'lock_retries' = {retries!r} must be a whole number >= 0")
+    delay, most = (
+        seconds(str(values[key]), f"{sources.get(key, key)}: '{key}'")
+        for key in ("lock_retry_delay", "lock_retry_max_delay")
+    )
+    return RetryPolicy(retries, delay, max(delay, most))
 
 
 def _check_other_environments(
@@ -351,6 +381,7 @@ def resolve(
         lint_exclude=tuple(str(glob) for glob in values["lint_exclude"]),
         pg_version=values["pg_version"],
         lint_small_table_rows=values["lint_small_table_rows"],
+        lock_retries=_retry_policy(values, sources),
         snapshot_dir=root / values["snapshot_dir"],
         dry_run_lock_timeout=values["dry_run_lock_timeout"],
         dry_run_statement_timeout=values["dry_run_statement_timeout"],
@@ -391,6 +422,9 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "lint_small_table_rows": settings.lint_small_table_rows,
         "dry_run_lock_timeout": settings.dry_run_lock_timeout,
         "dry_run_statement_timeout": settings.dry_run_statement_timeout,
+        "lock_retries": settings.lock_retries.retries,
+        "lock_retry_delay": f"{settings.lock_retries.delay:g}s",
+        "lock_retry_max_delay": f"{settings.lock_retries.max_delay:g}s",
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 

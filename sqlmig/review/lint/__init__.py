@@ -83,21 +83,32 @@ def lint_file(
         return []
     directives = parse_directives(text, path)
     ignores = Ignores.read(path, text)
-    statements = parsed.statements(text)
-    if statements is None:
-        return ignores.problems + [
+    statements: Any = parsed.statements(text)
+    refused: list[Finding] = []
+    new_in_refused: list[tuple[str | None, str]] = []
+    if statements is None:  # report it, and still lint every statement that parses
+        refused = [
             finding("syntax-error", path, hazard.line, hazard.column,
                      hazard.what if hazard.kind == "syntax" else
                      meta_command(hazard.what), text=text)
             for hazard in hazards(text)
             if "syntax-error" not in disabled
         ]
+        salvaged = parsed.salvage(text)
+        lines = {f.line for f in refused}
+        refused += [finding("syntax-error", path, h.line, h.column, h.what, text=text)
+                    for h in salvaged.refused
+                    if h.line not in lines and "syntax-error" not in disabled]
+        statements, new_in_refused = salvaged.statements, salvaged.creates
+        if not statements:
+            return ignores.problems + refused
     state = FileState(path, text, direction, disabled,
                        transactional="no-transaction" not in directives,
                        lock_timeout=lock_timeout or "lock-timeout" in directives,
                        pg_version=pg_version,
                        known=known if known is not None and direction == "up" else Known(),
                        ignores=ignores)
+    state.created_tables.update(new_in_refused)  # so what follows them is not "existing"
     if state.transactional and unwrapped(text) is not None:
         statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
     style = StyleChecks(state, enabled, "statement-timeout" in directives) if enabled else None
@@ -133,12 +144,12 @@ def lint_file(
                 f"{MAX_IDENTIFIER} and names it {kept!r}", text=text))
     if ignores.comments:
         state.findings += ignores.problems
-        if "unused-ignore" not in disabled:
+        if "unused-ignore" not in disabled and not refused:  # a refused piece went unread
             active = (DEFAULT_RULES | enabled) - disabled
             if direction != "up" or down_text is None:  # no down to hold the up against
                 active -= {"down-does-not-drop", "enum-value-irreversible"}
             state.findings += ignores.unused(path, text, starts, active)
-    return state.findings
+    return sorted(refused + state.findings, key=lambda f: f.line) if refused else state.findings
 
 
 def _check_statement(state: FileState, node: Any) -> None:

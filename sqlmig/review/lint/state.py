@@ -38,6 +38,7 @@ class FileState:
     # existing tables an earlier statement of this transactional file holds ACCESS EXCLUSIVE
     # on, until the migration commits: table name -> line of that statement
     locked: dict[str, int] = field(default_factory=dict)
+    copied: set[str] = field(default_factory=set)  # tables whose rows a statement copied out
     enum_values: set[str] = field(default_factory=set)  # added in this transaction
     in_block: bool = False  # between an explicit BEGIN and COMMIT in a no-transaction file
     start: int = 0

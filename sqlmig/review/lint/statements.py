@@ -57,7 +57,14 @@ def _references(node: Any) -> list[Any]:
             if type(c).__name__ == "Constraint" and enum_name(c.contype) == "CONSTR_FOREIGN"]
 
 
+def _copies_from(state: FileState, query: Any) -> None:
+    """The tables a query reads into another table: their rows live on after a DROP (the
+    copy-and-swap rebuild: copy, drop the old table, rename the new one in its place)."""
+    state.copied |= {n.relname for n in nodes(query) if type(n).__name__ == "RangeVar"}
+
+
 def _create_table_as(state: FileState, node: Any) -> None:
+    _copies_from(state, node.query)
     relation = node.into.rel
     state.created_tables.add(relation_key(relation))
     if relation.relpersistence != "t":
@@ -69,6 +76,7 @@ def _select(state: FileState, node: Any) -> None:
     into = getattr(node, "intoClause", None)
     if into is not None:  # SELECT ... INTO new_table
         state.created_tables.add(relation_key(into.rel))
+        _copies_from(state, node.fromClause)
     if "set_config" not in state.text:
         return
     for call in nodes(node):
@@ -86,9 +94,13 @@ def _create_index(state: FileState, node: Any) -> None:
         state.needs_lock_timeout(locks.SHARE, table, f"CREATE INDEX on {table}")
     # ON ONLY a partitioned table: an empty parent index, built by none
     if not node.concurrent and state.existing(relation) and relation.inh:
+        held = state.locked.get(relation.relname)
+        blocked = "writes" if held is None else (
+            f"reads and writes (under the ACCESS EXCLUSIVE lock taken at line {held})")
         state.report("index-not-concurrent",
                      f"CREATE INDEX on existing table {relation_name(relation)} blocks its "
-                     "writes until the index is built", suggestion=suggest.concurrent_index(node))
+                     f"{blocked} until the index is built",
+                     suggestion=suggest.concurrent_index(node))
     if node.idxname:
         state.remember("index", relation.schemaname, node.idxname, table=relation_key(relation))
 
@@ -141,6 +153,9 @@ def _drop(state: FileState, node: Any) -> None:
             if not among(key, state.created_tables) and state.direction == "up":
                 state.needs_lock_timeout(locks.ACCESS_EXCLUSIVE, dotted(key),
                                          f"DROP TABLE {dotted(key)}")
+            # quiet when its rows were copied into a table that replaces it
+            if not among(key, state.created_tables) and state.direction == "up" and (
+                    key[1] not in state.copied):
                 state.report("drop-table",
                              f"DROP TABLE {dotted(key)} in an up migration deletes its data, "
                              "and running code that still uses it breaks")
@@ -243,6 +258,8 @@ def _assigned_twice(state: FileState, targets: Any, what: str) -> None:
 
 def _insert(state: FileState, node: Any) -> None:
     _assigned_twice(state, node.cols, "INSERT")
+    if node.selectStmt is not None:
+        _copies_from(state, node.selectStmt)
     _under_lock(state, node, "INSERT INTO")
 
 
