@@ -23,6 +23,7 @@ import psycopg
 from sqlmig.commands.common import Planner, run_plan, with_url
 from sqlmig.core import config, files, plan
 from sqlmig.core.config import Settings
+from sqlmig.core.lock_retries import RetryAttempt
 from sqlmig.core.plan import Step
 from sqlmig.core.secrets import hide
 from sqlmig.core.targets import (
@@ -82,6 +83,12 @@ class _Counting(SilentReporter):
 
     def waiting(self, holder: LockHolder | None) -> None:  # every few seconds of lock wait
         self.go_on()
+
+    def lock_retry(self, attempt: RetryAttempt) -> None:
+        """Before the backoff of a lock-timeout retry: after Ctrl-C, the retrier's own
+        interrupt (the step rolled back and not recorded), not the sleep."""
+        if self.interrupted():
+            raise KeyboardInterrupt
 
     def go_on(self) -> None:
         """Stop a target that has not started its migrations once the fleet is interrupted
