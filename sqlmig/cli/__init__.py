@@ -57,6 +57,10 @@ def main() -> None:
             from sqlmig.cli.lint_run import fast
 
             fast(sys.argv[2:])  # exits, unless Typer must read the arguments
+        if sys.argv[1:2] == ["status"] and not os.environ.get("_SQLMIG_COMPLETE"):
+            from sqlmig.cli.status_run import fast as status
+
+            status(sys.argv[2:])  # exits, unless Typer must read the arguments
         app = __getattr__("app")
         if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
             _only_the_named_command(sys.argv[1:])
