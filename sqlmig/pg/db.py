@@ -20,7 +20,7 @@ from psycopg import sql
 from sqlmig import __version__
 from sqlmig.core.config import METADATA_TABLE
 from sqlmig.core.files import Migration
-from sqlmig.core.plan import Applied
+from sqlmig.core.plan import APPLIED_FIELDS, Applied
 from sqlmig.errors import ConfigError, LockTimeout
 
 # The history table, one row per applied migration. Readable as SQL on purpose.
@@ -70,10 +70,6 @@ ADDED_COLUMNS = {
 }
 ADDED_DEFAULTS = {"state": "'applied'", "baseline": "false", "error": "NULL", "script": "NULL",
                   "adopted": "NULL"}
-APPLIED_FIELDS = (
-    "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
-    "state", "baseline", "error", "script", "adopted",
-)
 # When a migration's transaction began, as the server saw it: noted by MARK_BEGAN right after
 # its BEGIN (transaction_timestamp() is when the whole query began, shared by every migration
 # of a batch), read back by the history row in the same transaction. Its applied_at and
@@ -391,7 +387,7 @@ class History:
             for name in APPLIED_FIELDS
         )
         query = sql.SQL("SELECT {} FROM {} ORDER BY version").format(select, self.ident)
-        return [Applied(*row) for row in conn.execute(query).fetchall()]
+        return [Applied.from_row(row) for row in conn.execute(query).fetchall()]
 
 
 # An index left INVALID (pg_index.indisvalid false) by a CREATE INDEX CONCURRENTLY or REINDEX
