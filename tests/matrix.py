@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,9 @@ def main(argv: list[str]) -> int:
               f"{' '.join(map(str, VERSIONS))}", file=sys.stderr)
         return 2
     versions = [int(a) for a in argv] or list(VERSIONS)
+    # Started in the background by a shell, this process ignores SIGINT, and so would every
+    # child: the tests that interrupt sqlmig with SIGINT need it delivered.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logs = REPO / ".matrix"
     logs.mkdir(exist_ok=True)
     rows = []
