@@ -5,6 +5,9 @@ one's refusal is a located error with nothing applied."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Project
@@ -46,3 +49,24 @@ def test_newer_sql_runs_from_its_version_and_is_a_located_error_before(
     assert error in result.stderr, result.stderr
     assert result.stderr.count("Traceback") == 0
     assert project.history() == [] and not project.exists("t")
+
+
+def test_the_matrix_refuses_a_version_it_has_no_build_for() -> None:
+    from tests import pg_builds
+
+    assert pg_builds.major_version("13") == 13
+    for wrong in ("12", "19", "15.4", ""):
+        with pytest.raises(RuntimeError, match="expected one of 13, 14, 15, 16, 17, 18"):
+            pg_builds.major_version(wrong)
+
+
+def test_the_builds_are_cached_where_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests import pg_builds
+
+    monkeypatch.setenv("SQLMIG_PG_CACHE", str(tmp_path))
+    assert pg_builds.cache_root() == tmp_path
+    monkeypatch.delenv("SQLMIG_PG_CACHE")
+    expected = "/var/cache/sqlmig-postgresql" if os.geteuid() == 0 else "sqlmig-postgresql"
+    assert str(pg_builds.cache_root()).endswith(expected)
