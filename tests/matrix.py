@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
     print("\n| version | build | passed | failed | errors | time |")
     print("|---|---|---|---|---|---|")
     for major, counts, elapsed in rows:
-        print(f"| {major} | {BUILDS[major]} | {counts.get('passed', 0)} | "
+        print(f"| PostgreSQL {major} | {BUILDS[major]} | {counts.get('passed', 0)} | "
               f"{counts.get('failed', 0)} | {counts.get('error', 0)} | {elapsed:.0f} s |")
     bad = [m for m, c, _ in rows if c.get("failed") or c.get("error") or not c.get("passed")]
     return 1 if bad else 0
