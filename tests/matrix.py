@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +34,11 @@ def run_version(major: int, pytest_args: list[str], logs: Path) -> tuple[dict[st
     log = logs / f"pg{major}.log"
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as out:
+        # A temporary folder of its own: pytest's shared /tmp/pytest-of-USER keeps only the
+        # three newest runs, so another pytest on the machine could delete this one's.
+        basetemp = Path(tempfile.gettempdir()) / f"sqlmig-matrix-pg{major}"
         subprocess.run([sys.executable, "-m", "pytest", "-m", "pg", "-n", "2", "-q",
-                        "-p", "no:cacheprovider", *pytest_args],
+                        "-p", "no:cacheprovider", f"--basetemp={basetemp}", *pytest_args],
                        cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     elapsed = time.monotonic() - started
     lines = log.read_text(encoding="utf-8").splitlines()
