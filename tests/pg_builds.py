@@ -103,9 +103,10 @@ def _link_libraries(unpacked: Path) -> None:
 @contextlib.contextmanager
 def cluster(major: int, options: str = "") -> Iterator[provision.Cluster]:
     """A fresh server of PostgreSQL `major` in a temporary directory (run as `postgres` when
-    root, as initdb demands), listening on its socket and a free TCP port; stopped and removed
-    at the end. Yields a `provision.Cluster`."""
+    root, as initdb demands), on a free port number (a Unix socket in that directory only); stopped
+    and removed at the end. Yields a `provision.Cluster`."""
     bin_dir = str(install(major) / "native" / "bin")
     with provision.own_cluster(bin_dir, f"sqlmig-pg{major}-", options,
                                provision._free_port()) as server:
         yield server
+        server.stop("fast")  # a clean shutdown; own_cluster's own stop is then a no-op
