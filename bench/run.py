@@ -293,6 +293,47 @@ def w5(admin: str) -> dict:
         return compare("W5", results)
 
 
+def lint_workload(_admin: str, count: int) -> dict:
+    """`sqlmig lint` offline (issue 17's targets: 2,000 files under 1 s, as a directory or
+    named one by one; one file under 150 ms with the start-up), and the same file on stdin."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root, small = Path(tmp) / "big", Path(tmp) / "small"
+        for project, pairs in ((root, count), (small, 10)):
+            (project / "sql").mkdir(parents=True)
+            for v in range(1, pairs + 1):
+                stem = project / "sql" / f"{v:04d}_t{v}"
+                Path(f"{stem}.up.sql").write_text(
+                    f"-- sqlmig:lock-timeout 5s\nCREATE TABLE t{v} (id bigint PRIMARY KEY, "
+                    f"name text);\nALTER TABLE t{max(v - 1, 1)} ADD COLUMN c{v} text;\n")
+                Path(f"{stem}.down.sql").write_text(
+                    f"-- sqlmig:lock-timeout 5s\nALTER TABLE t{max(v - 1, 1)} DROP COLUMN "
+                    f"c{v};\nDROP TABLE t{v};\n")
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
+        env.pop("DATABASE_URL", None)
+        sqlmig_bin = str(BIN / "sqlmig")
+        named = sorted(str(p.relative_to(root)) for p in (root / "sql").iterdir())
+        last = named[-2]  # the newest up: judged with what every earlier up created
+        one = (small / "sql" / "0010_t10.up.sql").read_text()
+        files = len(named)
+        print(f"lint: {files} files")
+        nothing = lambda: None  # noqa: E731
+        results = [
+            measure(f"sqlmig lint ({files} files, directory)", nothing,
+                    lambda: run([sqlmig_bin, "lint"], cwd=root, env=env)),
+            measure(f"sqlmig lint ({files} files named)", nothing,
+                    lambda: run([sqlmig_bin, "lint", *named], cwd=root, env=env)),
+            measure(f"sqlmig lint (newest of {files} named)", nothing,
+                    lambda: run([sqlmig_bin, "lint", last], cwd=root, env=env)),
+            measure("sqlmig lint (one file of 20)", nothing,
+                    lambda: run([sqlmig_bin, "lint", "sql/0010_t10.up.sql"], cwd=small,
+                                env=env)),
+            measure("sqlmig lint - (stdin, one file of 20)", nothing,
+                    lambda: run([sqlmig_bin, "lint", "-", "--stdin-name",
+                                 "sql/0010_t10.up.sql"], cwd=small, env=env, stdin=one)),
+        ]
+        return compare("lint", results)
+
+
 def big_file(admin: str, megabytes: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         space = Workspace(Path(tmp), admin)
@@ -368,6 +409,7 @@ def main() -> None:
         ("W3", lambda admin: w3(admin, 10_000 // scale)),
         ("W4", lambda admin: w4(admin, 1_000_000 // scale)),
         ("W5", w5),
+        ("lint", lambda admin: lint_workload(admin, 1000 // scale)),
         ("big", lambda admin: big_file(admin, 200 // scale)),
     ]
     report = []

@@ -116,6 +116,11 @@ class MigrationFailed(SqlmigError):
         # migrations that ran before the failure in its --single-transaction, rolled back with it
         self.rolled_back: list[str] = []
 
+    def extend(self, text: str) -> None:
+        """Add `text` to the one-line message (a lock timeout: after how many attempts, and
+        who held the lock)."""
+        self.args = (f"{self.args[0]}{text}",)
+
     def details(self) -> list[str]:
         """Lines printed under the one-line message: the source excerpt, DETAIL, HINT."""
         out: list[str] = []

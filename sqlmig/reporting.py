@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlmig.core.plan import Step
 
 if TYPE_CHECKING:
+    from sqlmig.core.lock_retries import RetryAttempt
     from sqlmig.pg.db import LockHolder
 
 
@@ -29,6 +30,8 @@ class Reporter(Protocol):
     def finished(self, step: Step, ms: int) -> None: ...
     # a WARNING, NOTICE, INFO... the server sent while `step` ran (None: outside any step)
     def server_message(self, severity: str, message: str, step: Step | None) -> None: ...
+    # a statement gave up waiting for a lock and runs again after attempt.delay
+    def lock_retry(self, attempt: RetryAttempt) -> None: ...
 
 
 class SilentReporter:
@@ -63,6 +66,9 @@ class SilentReporter:
         pass
 
     def server_message(self, severity: str, message: str, step: Step | None) -> None:
+        pass
+
+    def lock_retry(self, attempt: RetryAttempt) -> None:
         pass
 
 

@@ -197,7 +197,8 @@ def _project(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Pr
     for variable in (
         "SQLMIG_ENV", "DATABASE_URL_TEST", "DATABASE_URL_STAGING", "MIGRATION_DIRECTORY",
         "MIGRATION_TABLE_NAME", "SQLMIG_SCHEMA", "SQLMIG_LOCK_TIMEOUT", "NO_COLOR",
-        "SQLMIG_STATEMENT_TIMEOUT", "SEED_ADMIN_PASSWORD",
+        "SQLMIG_STATEMENT_TIMEOUT", "SEED_ADMIN_PASSWORD", "SQLMIG_LOCK_RETRIES",
+        "SQLMIG_LOCK_RETRY_DELAY", "SQLMIG_LOCK_RETRY_MAX_DELAY",
     ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("DATABASE_URL", db_url)

@@ -24,7 +24,7 @@ def test_every_command_is_registered() -> None:
         ["migrate", "up", "rollback", "down", "redo", "status", "new", "fresh", "reset", "verify",
          "repair", "baseline", "seed", "setup", "plan", "check", "diff", "docs", "dump",
          "snapshots", "init", "config", "lint", "create", "drop", "load", "wait",
-         "adopt"]
+         "adopt", "locks"]
     ) == COMMANDS
 
 
@@ -62,6 +62,29 @@ def test_readme_lists_every_lint_rule_with_its_severity() -> None:
     for rule, spec in RULES.items():
         row = re.search(rf"^\| [^|]*`{rule}`[^|]*\| (\w+) \|", README, re.MULTILINE)
         assert row is not None and row[1] == spec.severity, rule
+
+
+LOCK_NAMES = ("ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE", "ROW EXCLUSIVE",
+              "none", "the statement's")
+
+
+def test_every_lint_rule_has_an_anchor_and_a_lock_in_the_readme_table() -> None:
+    from sqlmig.review.lint import RULES
+
+    for rule in RULES:
+        row = re.search(rf'^\| [^|]*<a id="rule-{rule}"></a>[^|]*`{rule}`[^|]*\| \w+ \| '
+                        r"([^|]+) \|", README, re.MULTILINE)
+        assert row is not None, f"{rule}: no README row with the anchor rule-{rule}"
+        assert row[1].strip().startswith(LOCK_NAMES), f"{rule}: lock cell {row[1]!r}"
+
+
+def test_rule_links_point_at_the_project_url_in_pyproject() -> None:
+    import tomllib
+
+    from sqlmig.review.lint.rules import rule_url
+
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]
+    assert rule_url("drop-table") == f"{urls['Homepage']}/blob/main/README.md#rule-drop-table"
 
 
 def test_the_installed_entry_point_runs_one_command_and_still_knows_them_all() -> None:

@@ -13,7 +13,6 @@ import pytest
 
 from sqlmig.core import sqlfile
 from sqlmig.core.files import discover
-from sqlmig.errors import MigrationFileError
 from sqlmig.review.lint import RULES, Finding, lint_file, lint_migration
 from sqlmig.review.lint.rules import DEFAULT_RULES, OPT_IN_RULES
 
@@ -83,6 +82,8 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any], int]] = {
                                        "UPDATE users SET mood = 'meh' WHERE id = 1;\n", {}, 2),
     "enum-value-irreversible": ("ALTER TYPE mood ADD VALUE 'meh';\n",
                                 {"down_text": "SELECT 1;\n"}, 1),
+    "bad-ignore": ("SELECT 1;\n-- sqlmig:lint-ignore drop-tabel\nDROP TABLE a;\n", {}, 2),
+    "unused-ignore": ("-- sqlmig:lint-ignore drop-table\nSELECT 1;\n", {}, 1),
 }
 
 
@@ -175,7 +176,7 @@ def test_every_rule_is_an_error_a_warning_or_info_with_a_fix() -> None:
     assert all(rule.fix for rule in RULES.values())
     assert {name for name in DEFAULT_RULES if RULES[name].severity == "warning"} == {
         "rename-column", "rename-table", "lock-timeout-missing", "update-without-where",
-        "backfill-under-lock", "attach-partition-scan",
+        "backfill-under-lock", "attach-partition-scan", "unused-ignore",
     }
 
 
@@ -954,12 +955,12 @@ def test_an_ignore_comment_silences_only_the_next_statement() -> None:
 
 def test_an_ignore_comment_silences_only_the_rule_it_names() -> None:
     sql = "-- sqlmig:lint-ignore drop-table\nALTER TABLE users DROP COLUMN age;\n"
-    assert lint(sql, lock_timeout=True) == [("drop-column", 2)]
+    assert lint(sql, lock_timeout=True) == [("drop-column", 2), ("unused-ignore", 1)]
 
 
 def test_an_ignore_comment_applies_to_the_next_statement_not_a_later_one() -> None:
     sql = "-- sqlmig:lint-ignore drop-table\nSELECT 1;\nDROP TABLE a;\n"
-    assert lint(sql) == [("drop-table", 3)]
+    assert lint(sql) == [("drop-table", 3), ("unused-ignore", 1)]
 
 
 @pytest.mark.parametrize("rules", ["drop-column, rename-column", "drop-column,rename-column",
@@ -971,7 +972,8 @@ def test_an_ignore_comment_can_name_several_rules(rules: str) -> None:
         "ALTER TABLE users DROP COLUMN age, ALTER COLUMN email SET NOT NULL;\n"
         "ALTER TABLE users DROP COLUMN bio;\n"
     )
-    assert lint(sql, lock_timeout=True) == [("set-not-null", 3), ("drop-column", 4)]
+    assert lint(sql, lock_timeout=True) == [("set-not-null", 3), ("drop-column", 4),
+                                            ("unused-ignore", 2)]  # rename-column
 
 
 def test_each_statement_keeps_its_own_ignore_comment() -> None:
@@ -993,7 +995,7 @@ def test_an_ignored_lock_timeout_warning_stays_silent_for_the_whole_file() -> No
         "ALTER TABLE users ADD COLUMN a int;\n"
         "ALTER TABLE posts ADD COLUMN b int;\n"
     )
-    assert lint(sql) == []
+    assert lint(sql, lock_timeout=False) == []
 
 
 def test_an_ignore_comment_above_a_create_silences_only_its_down_check() -> None:
@@ -1018,21 +1020,56 @@ def test_disabling_down_does_not_drop_skips_the_down_check() -> None:
     assert lint(up, down_text="SELECT 1;\n", disabled=frozenset({"down-does-not-drop"})) == []
 
 
-def test_an_unknown_rule_in_an_ignore_comment_is_an_error_naming_file_and_line() -> None:
-    sql = "SELECT 1;\nSELECT 2;\n-- sqlmig:lint-ignore drop-tabel\nDROP TABLE a;\n"
-    with pytest.raises(MigrationFileError) as caught:
-        findings(sql)
-    assert caught.value.line == 3
-    assert str(caught.value).startswith(f"{PATH}:3: ")
-    assert "drop-tabel" in str(caught.value)
+def test_an_unknown_rule_in_an_ignore_comment_is_a_finding_and_the_file_is_still_linted() -> None:
+    sql = "SELECT 1;\nSELECT 2;\n-- sqlmig:lint-ignore drop-tabel, truncate\nDROP TABLE a;\n"
+    found = findings(sql)
+    assert [(f.rule, f.line) for f in found] == [("drop-table", 4), ("bad-ignore", 3),
+                                                  ("unused-ignore", 3)]
+    assert "unknown rule drop-tabel" in found[1].message and found[1].severity == "error"
+    assert "lint-ignore truncate:" in found[2].message
 
 
-def test_an_ignore_comment_without_a_rule_is_an_error_naming_file_and_line() -> None:
+def test_an_ignore_comment_without_a_rule_is_a_finding_naming_its_line() -> None:
     sql = "SELECT 1;\n\n-- sqlmig:lint-ignore\nDROP TABLE a;\n"
-    with pytest.raises(MigrationFileError) as caught:
-        findings(sql)
-    assert caught.value.line == 3
-    assert str(caught.value).startswith(f"{PATH}:3: ")
+    assert lint(sql) == [("drop-table", 4), ("bad-ignore", 3)]
+    assert "names no rule" in of("bad-ignore", sql)[0].message
+
+
+def test_an_ignore_that_silences_nothing_is_a_warning_and_a_used_one_is_not() -> None:
+    sql = ("-- sqlmig:lint-ignore drop-table, truncate\nDROP TABLE a;\n"
+           "-- sqlmig:lint-ignore drop-column\nALTER TABLE b ADD COLUMN c int;\n"
+           "-- sqlmig:lint-ignore drop-table\n")
+    found = of("unused-ignore", sql)
+    assert [(f.line, f.severity) for f in found] == [(1, "warning"), (3, "warning"),
+                                                     (5, "warning")]
+    assert "lint-ignore truncate: no such finding in the statement below it" in found[0].message
+    assert "any statement" in found[2].message
+    assert of("unused-ignore", sql, disabled=frozenset({"unused-ignore"})) == []
+
+
+def test_an_ignore_of_a_rule_that_does_not_run_is_not_called_unused() -> None:
+    sql = "-- sqlmig:lint-ignore prefer-text, truncate\nTRUNCATE a;\n"
+    assert lint(sql) == []  # prefer-text is opt-in and off
+    assert lint(sql, disabled=frozenset({"truncate"})) == []
+
+
+def test_an_ignore_silences_down_does_not_drop_and_identifier_too_long() -> None:
+    up = ("-- sqlmig:lint-ignore down-does-not-drop, identifier-too-long\n"
+          f"CREATE TABLE {'t' * 64} (id int);\n")
+    assert lint(up, down_text="SELECT 1;\n") == []
+
+
+def test_a_file_ignore_silences_its_rules_everywhere_in_the_file() -> None:
+    sql = ("-- sqlmig:lint-ignore-file drop-table, truncate\n"
+           "DROP TABLE a;\nSELECT 1;\nDROP TABLE b;\nALTER TABLE c DROP COLUMN d;\n")
+    found = lint(sql)
+    assert found == [("drop-column", 5), ("unused-ignore", 1)]
+    assert "no such finding in this file" in of("unused-ignore", sql)[0].message
+
+
+def test_a_file_ignore_with_an_unknown_rule_is_a_bad_ignore() -> None:
+    assert lint("-- sqlmig:lint-ignore-file drop-tabel\nDROP TABLE a;\n") == [
+        ("drop-table", 2), ("bad-ignore", 1)]
 
 
 def test_a_trailing_ignore_comment_does_not_silence_the_next_statement() -> None:
@@ -1293,3 +1330,44 @@ def test_the_linter_copes_with_every_kind_of_statement(direction: str, header: s
                              direction=direction, down_text="SELECT 1;\n",
                              enabled=OPT_IN_RULES)  # the opt-in rules read them too
         assert all(f.rule in RULES for f in findings), statement
+
+
+# --- table sizes from a server (--against): a lock on a small table is a note -----------------
+
+INDEX = "CREATE INDEX users_email_idx ON users (email);\n"
+
+
+def test_a_lock_on_a_table_under_the_small_size_is_a_note_saying_the_size() -> None:
+    [found] = findings(INDEX, sizes={"users": 120})
+    assert (found.rule, found.severity) == ("index-not-concurrent", "info")
+    assert "(users: about 120 rows on the --against server, under lint_small_table_rows = " \
+        "10,000: over in moments)" in found.message
+
+
+def test_a_lock_on_a_large_table_stays_an_error_and_says_its_size() -> None:
+    [found] = findings(INDEX, sizes={"users": 2_500_000})
+    assert found.severity == "error" and found.message.endswith("(users: about 2,500,000 rows)")
+    [found] = findings(INDEX, sizes={"users": 120}, small_rows=100)
+    assert found.severity == "error"
+
+
+@pytest.mark.parametrize("sizes", [{}, {"users": None}, {"orders": 5}])
+def test_a_table_of_unknown_size_is_judged_as_before(sizes: dict[str, int | None]) -> None:
+    assert findings(INDEX, sizes=sizes) == findings(INDEX)
+
+
+def test_size_weighs_only_lock_rules_and_every_table_named() -> None:
+    assert [(f.rule, f.severity) for f in findings(
+        "DROP INDEX users_email_idx;\nTRUNCATE users;\n",
+        sizes={"users": 3, "users_email_idx": 3})] == [
+        ("index-not-concurrent", "info"), ("truncate", "error")]
+    sql = "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users;\n"
+    assert of("constraint-not-valid", sql, sizes={"orders": 5, "users": 10**6})[0].severity == (
+        "error")
+    assert of("constraint-not-valid", sql, sizes={"orders": 5, "users": 7})[0].severity == "info"
+
+
+def test_an_ignore_of_the_down_check_is_not_unused_when_there_is_no_down_to_check() -> None:
+    sql = "-- sqlmig:lint-ignore down-does-not-drop\nCREATE TABLE kept (id int);\n"
+    assert lint(sql) == []  # an up on stdin, or an irreversible one
+    assert lint(sql, down_text="DROP TABLE kept;\n") == [("unused-ignore", 1)]

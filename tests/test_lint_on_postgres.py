@@ -41,8 +41,7 @@ def test_the_recommended_expand_steps_lint_clean_and_apply_to_a_table_with_rows(
                  LOCK + "ALTER TABLE users VALIDATE CONSTRAINT users_email_present;", "SELECT 1;")
     project.pair(
         "0006_email_not_null",
-        LOCK + "-- the validated check above lets PostgreSQL skip the scan\n"
-        "-- sqlmig:lint-ignore set-not-null\n"
+        LOCK + "-- the validated check above lets PostgreSQL skip the scan (lint knows it)\n"
         "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
         LOCK + "ALTER TABLE users ALTER COLUMN email DROP NOT NULL;",
     )
@@ -78,3 +77,47 @@ def test_a_down_that_forgets_an_object_is_found_by_lint_offline_and_by_check_onl
     assert findings(project) == [("sql/0001_users.up.sql", "down-does-not-drop", 1)]
     result = project.run("check", code=None)
     assert result.exit_code != 0 and "users" in result.stdout + result.stderr
+
+
+def test_against_a_server_a_small_table_index_is_a_note_and_a_large_ones_an_error(
+    project: Project,
+) -> None:
+    project.query("CREATE TABLE tiny (id int); CREATE TABLE busy (id int);"
+                  "INSERT INTO tiny SELECT generate_series(1, 100);"
+                  "INSERT INTO busy SELECT generate_series(1, 20000);"
+                  "ANALYZE tiny; ANALYZE busy; CREATE TABLE fresh (id int)")
+    project.pair("0001_idx", LOCK + "CREATE INDEX tiny_idx ON tiny (id);\n"
+                 "CREATE INDEX busy_idx ON busy (id);\nCREATE INDEX fresh_idx ON fresh (id);",
+                 LOCK + "DROP INDEX tiny_idx, busy_idx, fresh_idx;")
+    result = project.run("lint", "--json", "--against", project.url, code=5)
+    found = {f["line"]: (f["severity"], f["message"])
+             for f in json.loads(result.stdout)["findings"] if f["file"].endswith(".up.sql")}
+    assert found[2][0] == "info" and "tiny: about 100 rows on the --against server" in found[2][1]
+    assert found[3] == ("error", found[3][1]) and found[3][1].endswith("(busy: about 20,000 rows)")
+    assert found[4][0] == "info" and "fresh: about 0 rows" in found[4][1]  # empty for sure
+    assert project.run("lint", "--json", code=5).stdout.count('"error"') == 3  # without: all
+
+
+def test_against_reads_the_servers_version_unless_pg_version_says(
+    project: Project, pg15_admin_url: str,
+) -> None:
+    project.pair("0001_total", LOCK + "ALTER TABLE items ADD COLUMN total int "
+                 "GENERATED ALWAYS AS (price * 2) VIRTUAL;",
+                 LOCK + "ALTER TABLE items DROP COLUMN total;")
+
+    def rules(*args: str) -> list[str]:
+        result = project.run("lint", "--json", *args, code=None)
+        return [f["rule"] for f in json.loads(result.stdout)["findings"]]
+
+    assert rules("--against", project.url) == []  # PostgreSQL 18: computed on read
+    assert rules("--against", pg15_admin_url) == ["add-column-volatile-default"]
+    assert rules("--against", pg15_admin_url, "--pg-version", "18") == []
+
+
+def test_against_an_unreachable_server_is_one_line_without_the_password(
+    project: Project,
+) -> None:
+    result = project.run("lint", "--against", "postgresql://u:s3cretpw@127.0.0.1:1/x", code=1)
+    assert "cannot connect to u@127.0.0.1:1/x" in result.stderr
+    assert "s3cretpw" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) <= 2

@@ -100,6 +100,9 @@ JSON_COMMANDS = {
                           "rollback_error", "leftovers"},
     ("seed", "--json"): {"environment", "seed_set", "seeds", "rows", "ms"},
     ("migrate", "--dry-run", "--json"): {"ok", "migrations", "pending_after_target"},
+    ("plan", "--locks", "--json"): {"ok", "migrations", "pending_after_target", "lock_timeout",
+                                    "statement_timeout"},
+    ("locks", "--json"): {"blocking", "migrations_take", "sessions", "tables"},
 }
 
 

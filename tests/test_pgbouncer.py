@@ -81,7 +81,7 @@ def test_the_configured_lock_timeout_applies_through_pgbouncer(
                  "ALTER TABLE users DROP COLUMN email;")
     with table_held(project, "users", seconds=10):
         started = time.monotonic()
-        result = project.run("migrate", code=EXIT_ERROR)
+        result = project.run("migrate", "--lock-retries", "0", code=EXIT_ERROR)
         elapsed = time.monotonic() - started
     assert "lock timeout" in result.stderr
     assert elapsed < 6, f"the ALTER waited {elapsed:.1f}s against lock_timeout = 1s"

@@ -134,8 +134,18 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlmig baseline --version 12": Scenario(
         check=lambda p: (_versions(p) == [1, 2, 3, 4])),
     "sqlmig plan": Scenario(),
+    # 0003 measured (ALTER TABLE users), 0004 estimated (no-transaction); nothing recorded
+    "sqlmig plan --locks": Scenario(["sqlmig migrate --to 2"],
+                                    check=lambda p: (_versions(p) == [1, 2])),
+    "sqlmig migrate --dry-run --locks": Scenario(["sqlmig migrate --to 2"],
+                                                 check=lambda p: (_versions(p) == [1, 2])),
+    "sqlmig locks": Scenario(["sqlmig migrate --to 2"]),
+    "sqlmig locks --exit-code": Scenario(["sqlmig migrate --to 2"]),  # nobody else: exit 0
     "sqlmig lint": Scenario(),
     "sqlmig lint --format github": Scenario(),
+    "sqlmig lint -": Scenario(),  # nothing on stdin: nothing to report
+    "sqlmig lint sql/0004_create_indexes.up.sql": Scenario(),
+    "sqlmig lint --pg-version 13 --exclude 'sql/0001_*'": Scenario(),
     "sqlmig check": Scenario(),
     "sqlmig check --keep-going --strict": Scenario(),
     "sqlmig diff --from staging --to production": Scenario(

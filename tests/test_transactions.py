@@ -105,7 +105,7 @@ def test_lock_timeout_directive_fails_fast_instead_of_queueing(project: Project)
     )
     with psycopg.connect(project.url) as blocker:
         blocker.execute("LOCK TABLE a IN ACCESS EXCLUSIVE MODE")
-        result = project.run("migrate", code=1)
+        result = project.run("migrate", "--lock-retries", "0", code=1)  # no retries: at once
     assert "sql/0002_alter.up.sql:2: canceling statement due to lock timeout" in result.stderr
     assert [v for v, *_ in project.history()] == [1]
 

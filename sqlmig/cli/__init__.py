@@ -1,21 +1,36 @@
 """The `sqlmig` command line: Typer commands that parse arguments and render results.
 
 base.py holds the app and the shared options; each command module registers its commands on
-it when imported here.
+it when `app` is first asked for. Importing this package alone loads no Typer, so `sqlmig
+lint` with plain arguments (lint_run.py) and the render modules start without it.
 """
 
 import importlib
 import sys
+from typing import TYPE_CHECKING, Any
 
-from sqlmig.cli.base import app
 from sqlmig.errors import EXIT_ERROR
 
-# Importing a command module registers its commands on `app`, in this order (as --help lists).
-for _module in ("migrate", "history", "database", "lint", "review", "seed", "server",
-                "adoption"):
-    importlib.import_module(f"sqlmig.cli.{_module}")
+if TYPE_CHECKING:
+    from sqlmig.cli.base import app
 
 __all__ = ["app", "main"]
+
+# The command modules, in the order --help lists their commands
+COMMAND_MODULES = ("migrate", "history", "database", "lint", "review", "seed", "server",
+                   "adoption", "locks")
+
+
+def __getattr__(name: str) -> Any:
+    """`sqlmig.cli.app`: the Typer app with every command registered (on first use)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from sqlmig.cli.base import app
+
+    for module in COMMAND_MODULES:  # importing one registers its commands on `app`
+        importlib.import_module(f"sqlmig.cli.{module}")
+    globals()["app"] = app
+    return app
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -29,9 +44,14 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
-    if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
-        _only_the_named_command(sys.argv[1:])
     try:
+        if sys.argv[1:2] == ["lint"] and not os.environ.get("_SQLMIG_COMPLETE"):
+            from sqlmig.cli.lint_run import fast
+
+            fast(sys.argv[2:])  # exits, unless Typer must read the arguments
+        app = __getattr__("app")
+        if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
+            _only_the_named_command(sys.argv[1:])
         app()
     except Exception as err:  # a bug: its traceback (Typer's excepthook would print it raw)
         from sqlmig.cli import render
@@ -51,6 +71,7 @@ def _only_the_named_command(args: list[str]) -> None:
     Click's own error on an unknown name."""
     from typer.main import get_command_name
 
+    app = __getattr__("app")
     name = next((a for a in args if not a.startswith("-")), None)
     chosen = [
         c for c in app.registered_commands

@@ -99,6 +99,18 @@ StatementTimeoutOption = Annotated[
                  help="SET statement_timeout, e.g. 10min.",
                  show_default=False),
 ]
+LockRetriesOption = Annotated[
+    int | None,
+    typer.Option("--lock-retries", metavar="N", min=0,
+                 help="Retry a statement that hit lock_timeout up to N times, backing off "
+                 "[default: lock_retries, 5; 0: no retries].", show_default=False),
+]
+LockRetryDelayOption = Annotated[
+    str | None,
+    typer.Option("--lock-retry-delay", metavar="DURATION",
+                 help="Wait before the first lock-timeout retry, doubling up to "
+                 "lock_retry_max_delay [default: 2s].", show_default=False),
+]
 RollbackOnFailureOption = Annotated[
     bool,
     typer.Option("--rollback-on-failure", help="If a migration fails, run the downs of those this "
@@ -206,9 +218,13 @@ def change_settings(
     env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
     lock_timeout: str | None = None, statement_timeout: str | None = None,
     allow_out_of_order: bool = False, migrations_dir: str | None = None,
+    lock_retries: tuple[int | None, str | None] = (None, None),
 ) -> "Settings":
+    """Settings for a command that runs migrations; `lock_retries`: --lock-retries and
+    --lock-retry-delay."""
     return settings_for(
         env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
         statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
-        migrations_dir=migrations_dir,
+        migrations_dir=migrations_dir, lock_retries=lock_retries[0],
+        lock_retry_delay=lock_retries[1],
     )

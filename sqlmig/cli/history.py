@@ -220,13 +220,13 @@ def show_config(
     Example: sqlmig config --env production --json
     """
     from sqlmig import commands
-    from sqlmig.cli import render
+    from sqlmig.cli import render, render_settings
 
     with reported(debug):
         settings = settings_for(env, database_url_, require_url=False,
                                 migrations_dir=migrations_dir)
         values = commands.config(settings)
         if json_:
-            render.print_json(render.config_json(settings.env, values))
+            render.print_json(render_settings.config_json(settings.env, values))
         else:
-            render.config_table(values)
+            render_settings.config_table(values)

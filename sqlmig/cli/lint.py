@@ -1,5 +1,5 @@
-"""`sqlmig lint`: static checks of migration files, offline. Parses options, calls
-commands.lint and renders its findings."""
+"""`sqlmig lint`: static checks of migration files, offline. Parses options; lint_run.py runs
+the command (and parses plain arguments itself, without Typer, for a fast start)."""
 
 
 from pathlib import Path
@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sqlmig.cli.base import DebugOption, MigrationsDirOption, app, reported, settings_for
-from sqlmig.errors import EXIT_LINT
-
-FORMATS = ("table", "json", "github")
+from sqlmig.cli.base import DebugOption, MigrationsDirOption, app, reported
 
 
 @app.command(short_help="Offline checks for unsafe operations, each with the safer way.")
@@ -23,7 +20,8 @@ def lint(
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", metavar="FORMAT",
-                          help="table, json or github (workflow annotations).")
+                          help="table, json, github (workflow annotations) or markdown (one "
+                               "pull-request comment).")
     ] = "table",
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     disable: Annotated[
@@ -37,6 +35,32 @@ def lint(
                      help="Opt-in rule to run (repeatable; `style` for all of them); adds to "
                           "lint_enable."),
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB",
+                     help="Files not to report (repeatable; e.g. 'sql/0001_*'); adds to "
+                          "lint_exclude. An excluded up still tells later files what "
+                          "tables exist."),
+    ] = None,
+    stdin_name: Annotated[
+        str, typer.Option("--stdin-name", metavar="NAME",
+                          help="The file name `-` (stdin) stands for; .down.sql lints it as "
+                               "a down.")
+    ] = "stdin.up.sql",
+    pg_version: Annotated[
+        int | None,
+        typer.Option("--pg-version", metavar="N",
+                     help="PostgreSQL major version the migrations will run on (13-18) "
+                          "[default: pg_version, else the --against server's, else the "
+                          "newest].", show_default=False),
+    ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option("--against", metavar="URL",
+                     help="A database to read the PostgreSQL version and table sizes from "
+                          "(read-only): a lock on a table under lint_small_table_rows rows "
+                          "is only a note.", show_default=False),
+    ] = None,
     migrations_dir: MigrationsDirOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -46,23 +70,21 @@ def lint(
     `-- sqlmig:lint-ignore RULE` just above it.
 
     Example: sqlmig lint --format github sql/0042_add_index.up.sql
+
+    Example: sqlmig lint --pg-version 13 --exclude 'sql/0001_*'
+
+    Example: sqlmig lint --against "$DATABASE_URL_PRODUCTION" --format markdown
+
+    Example: sqlmig lint - --stdin-name sql/0042_add_index.up.sql < edited.sql
     """
-    from sqlmig import commands
-    from sqlmig.cli import render_review
-    from sqlmig.errors import ConfigError
+    from sqlmig.cli.lint_run import LintOptions, run
 
     with reported(debug):
-        fmt = "json" if json_ else output_format
-        if fmt not in FORMATS:
-            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-        settings = settings_for(None, None, require_url=False, migrations_dir=migrations_dir)
-        findings = commands.lint(settings, paths or [], disable=disable or [],
-                                 enable=enable or [])
-        if fmt == "json":
-            render_review.print_json(render_review.lint_json(findings))
-        elif fmt == "github":
-            render_review.lint_github(findings)
-        else:
-            render_review.lint_table(findings)
-        if any(f.severity == "error" for f in findings):
-            raise typer.Exit(EXIT_LINT)
+        code = run(LintOptions(
+            paths=list(paths or []), output_format=output_format, json=json_,
+            disable=disable or [], enable=enable or [], exclude=exclude or [],
+            stdin_name=stdin_name, pg_version=pg_version, against=against,
+            migrations_dir=migrations_dir,
+            debug=debug))
+    if code:
+        raise typer.Exit(code)

@@ -9,6 +9,8 @@ from typer.core import TyperCommand
 from sqlmig.cli.base import (
     DebugOption,
     EnvOption,
+    LockRetriesOption,
+    LockRetryDelayOption,
     LockTimeoutOption,
     LockWaitOption,
     MigrationsDirOption,
@@ -25,7 +27,8 @@ from sqlmig.cli.base import (
     settings_for,
     terminal_confirm,
 )
-from sqlmig.errors import EXIT_ERROR
+from sqlmig.cli.locks import LocksOption, show_lock_plan
+from sqlmig.errors import EXIT_ERROR, ConfigError, SqlmigError
 
 if TYPE_CHECKING:
     from sqlmig.commands.run import DryRunReport
@@ -54,7 +57,10 @@ def migrate(
         bool, typer.Option("--dry-run", help="Run the pending transactional migrations in a "
                            "transaction that is rolled back: errors and timings, no changes.")
     ] = False,
-    json_: Annotated[bool, typer.Option("--json", help="With --dry-run: JSON output.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="JSON output: the migrations applied "
+                                        "and each lock-timeout retry (or the dry run's).")
+                     ] = False,
+    locks: LocksOption = False,
     snapshot: Annotated[
         bool | None,
         typer.Option("--snapshot/--no-snapshot", help="pg_dump the database to "
@@ -64,6 +70,8 @@ def migrate(
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -76,18 +84,33 @@ def migrate(
     Example: sqlmig migrate --to 3 --env staging
     """
     from sqlmig import commands
+    from sqlmig.cli import render, render_run
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order,
-                                   migrations_dir=migrations_dir)
-        reporter = line_reporter(machine=dry_run and json_)
+                                   migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
+        if locks and not dry_run:
+            raise ConfigError("--locks: only with --dry-run (or use `sqlmig plan --locks`)")
+        if dry_run and locks:
+            show_lock_plan(settings, to, json_)
+            return
+        reporter = render.LineReporter(machine=json_)
         if dry_run:
             show_dry_run(commands.dry_run(settings, reporter, to=to), json_)
             return
-        commands.migrate(settings, reporter, to=to, single_transaction=single_transaction,
-                         rollback_on_failure=rollback_on_failure, snapshot=snapshot,
-                         create_missing=terminal_confirm())
+        try:
+            result = commands.migrate(
+                settings, reporter, to=to, single_transaction=single_transaction,
+                rollback_on_failure=rollback_on_failure, snapshot=snapshot,
+                create_missing=terminal_confirm())
+        except SqlmigError as err:
+            if json_:
+                render.print_json(render_run.run_json(reporter, None, err))
+            raise
+        if json_:
+            render.print_json(render_run.run_json(reporter, result))
 
 @app.command(short_help="Apply the next COUNT pending migrations (default 1).")
 def up(
@@ -97,6 +120,8 @@ def up(
     allow_out_of_order: OutOfOrderOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -113,7 +138,8 @@ def up(
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
                                    statement_timeout, allow_out_of_order,
-                                   migrations_dir=migrations_dir)
+                                   migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.up(settings, line_reporter(), count, rollback_on_failure=rollback_on_failure)
 
 @app.command(short_help="Undo the last batch (or --steps, --to, --all).")
@@ -128,6 +154,8 @@ def rollback(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -143,7 +171,8 @@ def rollback(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
                           yes=yes, confirm=terminal_confirm())
 
@@ -153,6 +182,8 @@ def down(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -169,7 +200,8 @@ def down(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.down(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 
@@ -178,6 +210,8 @@ def redo(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -193,7 +227,8 @@ def redo(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.redo(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 def complete_template(incomplete: str) -> list[str]:
@@ -259,6 +294,8 @@ def fresh(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -274,7 +311,8 @@ def fresh(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.fresh(settings, line_reporter(), yes=yes, confirm=terminal_confirm())
 
 @app.command(short_help="Roll back every migration, then migrate again.")
@@ -282,6 +320,8 @@ def reset(
     yes: YesOption = False,
     lock_timeout: LockTimeoutOption = None,
     statement_timeout: StatementTimeoutOption = None,
+    lock_retries: LockRetriesOption = None,
+    lock_retry_delay: LockRetryDelayOption = None,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
     database_url_: UrlOption = None,
@@ -297,5 +337,6 @@ def reset(
 
     with reported(debug):
         settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir)
+                                   statement_timeout, migrations_dir=migrations_dir,
+                                   lock_retries=(lock_retries, lock_retry_delay))
         commands.reset(settings, line_reporter(), yes=yes, confirm=terminal_confirm())

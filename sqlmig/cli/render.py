@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from sqlmig.commands.history import ConfigValue, Edit, Status, Verification
+    from sqlmig.commands.history import Edit, Status, Verification
+    from sqlmig.core.lock_retries import RetryAttempt
     from sqlmig.core.plan import Problem, StatusRow, Step
     from sqlmig.errors import SqlmigError
     from sqlmig.pg.db import InvalidIndex, LockHolder
@@ -191,6 +192,8 @@ class LineReporter:
         self.total = 0
         self.completed = 0
         self.since = 0.0
+        self.retries: list[RetryAttempt] = []  # kept for migrate --json, with what finished
+        self.finished_steps: list[tuple[Step, int]] = []
 
     def target(self, message: str) -> None:
         """The first line of a changing command: the environment and the database, as libpq
@@ -221,7 +224,7 @@ class LineReporter:
             self._start_progress()
 
     def _start_progress(self) -> None:
-        if OUTPUT.quiet or not self.out.is_terminal or self.progress is not None:
+        if OUTPUT.quiet or self.machine or not self.out.is_terminal or self.progress is not None:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -257,11 +260,19 @@ class LineReporter:
         else:
             detail(line)
 
+    def lock_retry(self, attempt: RetryAttempt) -> None:
+        """Each retry after a lock timeout, on stderr like a lock wait (kept for --json)."""
+        self.retries.append(attempt)
+        if attempt.whole_run:  # what the run reported done was rolled back
+            self.finished_steps.clear()
+        notice(str(attempt))
+
     def finished(self, step: Step, ms: int) -> None:
         self.completed += 1
+        self.finished_steps.append((step, ms))
         if self.progress is not None:
             self.progress.advance(self.task)
-        if OUTPUT.quiet:
+        if OUTPUT.quiet or self.machine:
             return
         if not self.out.is_terminal:  # logs and CI: Rich adds nothing but ~0.4 ms a line
             word = "up  " if step.direction == "up" else "down"
@@ -486,15 +497,3 @@ def changes(lines: Sequence[str], nothing: str) -> None:
         out.print(nothing)
     for line in lines:
         out.print(line, markup=False, emoji=False, soft_wrap=True)
-
-
-def config_json(env: str, values: Sequence[ConfigValue]) -> dict[str, Any]:
-    return {"environment": env,
-            "settings": {v.key: {"value": v.value, "source": v.source} for v in values}}
-
-
-def config_table(values: Sequence[ConfigValue]) -> None:
-    grid = table(("setting", "value", "source"), wrap=("value",))
-    for key, value, source in values:
-        grid.add_row(key, escape("" if value is None else str(value)), escape(source))
-    console().print(grid)

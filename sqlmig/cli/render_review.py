@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from sqlmig.core.plan import Step
     from sqlmig.pg.catalog import Difference
     from sqlmig.review.check import CheckReport, MigrationCheck
-    from sqlmig.review.lint import Finding
 
 __all__ = ["print_json"]
 
@@ -325,57 +324,3 @@ def snapshots_listing(found: Sequence[SnapshotFile]) -> None:
         typer.echo(f"{s.file}  {s.size:,} bytes")
 
 
-def lint_json(findings: Sequence[Finding]) -> dict[str, Any]:
-    from sqlmig.errors import display_path
-
-    return {
-        "ok": not any(f.severity == "error" for f in findings),
-        "findings": [
-            {"rule": f.rule, "severity": f.severity, "file": display_path(f.path),
-             "line": f.line, "column": f.column, "message": f.message, "fix": f.fix}
-            for f in findings
-        ],
-    }
-
-
-def lint_github(findings: Sequence[Finding]) -> None:
-    """GitHub Actions workflow commands: each finding becomes an annotation on the PR diff."""
-    import sys
-
-    from sqlmig.errors import display_path
-
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    for f in findings:
-        level = {"error": "error", "info": "notice"}.get(f.severity, "warning")
-        col = f",col={f.column}" if f.column else ""
-        sys.stdout.write(
-            f"::{level} file={display_path(f.path)},line={f.line}{col},title=sqlmig {f.rule}::"
-            f"{escape(f.message)} Safer: {escape(f.fix)}\n"
-        )
-
-
-def lint_table(findings: Sequence[Finding]) -> None:
-    """One table per file (its path as the title), so a finding keeps most of the width."""
-    from sqlmig.errors import display_path
-
-    out = console()
-    if not findings:
-        out.print("[green]ok[/]: no findings")
-        return
-    by_file: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_file.setdefault(display_path(f.path), []).append(f)
-    for path, found in by_file.items():
-        grid = table(("line", "rule", "finding"), right=("line",), wrap=("finding",))
-        grid.title, grid.title_justify, grid.title_style = escape(path), "left", "bold"
-        for f in found:
-            style = {"error": "red", "info": "blue"}.get(f.severity, "yellow")
-            grid.add_row(str(f.line), f"[{style}]{f.rule}[/]",
-                         f"{escape(f.message)}\n[dim]safer: {escape(f.fix)}[/]")
-        out.print(grid)
-    errors = sum(f.severity == "error" for f in findings)
-    notes = sum(f.severity == "info" for f in findings)
-    summary = f"{counted(errors, 'error')}, {counted(len(findings) - errors - notes, 'warning')}"
-    out.print(summary + (f", {counted(notes, 'note')}" if notes else ""))

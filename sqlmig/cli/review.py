@@ -20,6 +20,7 @@ from sqlmig.cli.base import (
     reported,
     settings_for,
 )
+from sqlmig.cli.locks import LocksOption, show_lock_plan
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -35,6 +36,7 @@ def plan_command(
     to: Annotated[int | None, typer.Option("--to", metavar="VERSION",
                                            help="Stop after this version.")] = None,
     json_: JsonOption = False,
+    locks: LocksOption = False,
     allow_out_of_order: OutOfOrderOption = False,
     env: EnvOption = None,
     migrations_dir: MigrationsDirOption = None,
@@ -43,7 +45,8 @@ def plan_command(
     debug: DebugOption = False,
 ) -> None:
     """Show what `migrate` would run: each pending migration with its transaction mode,
-    directives, checksum and SQL. Runs nothing.
+    directives, checksum and SQL. Runs nothing (--locks: runs them in a transaction that is
+    rolled back, to report the locks each statement takes).
 
     Example: sqlmig plan --to 12
     """
@@ -54,6 +57,9 @@ def plan_command(
         settings = settings_for(env, database_url_, connect_wait=wait,
                                 allow_out_of_order=allow_out_of_order or None,
                                 migrations_dir=migrations_dir)
+        if locks:
+            show_lock_plan(settings, to, json_)
+            return
         planned = commands.plan(settings, line_reporter(), to=to)
         if json_:
             render_review.print_json(render_review.plan_json(planned, settings.env))

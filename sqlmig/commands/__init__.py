@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlmig.commands.database import create, drop, load, wait
     from sqlmig.commands.history import baseline, config, repair, status, verify
     from sqlmig.commands.linting import lint
+    from sqlmig.commands.locking import lock_plan, locks
     from sqlmig.commands.project import init, server_status, server_stop
     from sqlmig.commands.review import check, diff, docs, dump, plan, snapshots
     from sqlmig.commands.run import down, dry_run, fresh, migrate, redo, reset, rollback, up
@@ -41,6 +42,7 @@ HOMES = {
     "history": ["baseline", "config", "repair", "status", "verify"],
     "project": ["init", "server_status", "server_stop"],
     "linting": ["lint"],
+    "locking": ["lock_plan", "locks"],
     "review": ["check", "diff", "docs", "dump", "plan", "snapshots"],
     "seeds": ["SeedRun", "seed", "setup"],
     "adoption": ["adopt"],
@@ -48,7 +50,8 @@ HOMES = {
 _HOME = {name: module for module, names in HOMES.items() for name in names}
 __all__ = [  # the same names as HOMES (ruff reads a literal list)
     "RunResult", "SeedRun", "adopt", "baseline", "check", "config", "create", "diff", "docs",
-    "down", "drop", "dry_run", "dump", "fresh", "init", "lint", "load", "migrate", "new", "plan",
+    "down", "drop", "dry_run", "dump", "fresh", "init", "lint", "load", "lock_plan",
+    "locks", "migrate", "new", "plan",
     "redo", "repair", "reset", "rollback", "seed", "server_status", "server_stop", "setup",
     "snapshots", "status", "up", "verify", "wait",
 ]

@@ -14,6 +14,7 @@ from sqlmig.core import plan, protect
 from sqlmig.core.checks import check_history
 from sqlmig.core.config import EMBEDDED_ALLOWED, Settings
 from sqlmig.core.files import Migration
+from sqlmig.core.plan import Step
 from sqlmig.engine import DryRun
 from sqlmig.errors import DatabaseMissing
 from sqlmig.pg.connection import describe_target
@@ -176,12 +177,20 @@ def dry_run(settings: Settings, reporter: Reporter, *, to: int | None = None
     settings = with_url(settings, reporter)
     assert settings.database_url is not None
     with locked_session(settings, settings.database_url, reporter) as session:
-        check_history(session.migrations, session.applied,
-                      allow_out_of_order=settings.allow_out_of_order, verb="dry-run")
-        out_of_order = settings.allow_out_of_order
-        steps = plan.plan_migrate(session.migrations, session.applied, to=to,
-                                  allow_out_of_order=out_of_order)
-        later = plan.after_target(session.migrations, session.applied, to,
-                                  allow_out_of_order=out_of_order)
+        steps, later = pending(session, settings, to, verb="dry-run")
         return DryRunReport(engine.dry_run(session, steps), later,
                             plan.nothing_to_migrate(to, later))
+
+
+def pending(session: Session, settings: Settings, to: int | None, *, verb: str
+            ) -> tuple[list[Step], list[Migration]]:
+    """What `migrate --to` would run, and the pending migrations it leaves for later; refused
+    (naming `verb`) when the history does not verify."""
+    check_history(session.migrations, session.applied,
+                  allow_out_of_order=settings.allow_out_of_order, verb=verb)
+    out_of_order = settings.allow_out_of_order
+    steps = plan.plan_migrate(session.migrations, session.applied, to=to,
+                              allow_out_of_order=out_of_order)
+    later = plan.after_target(session.migrations, session.applied, to,
+                              allow_out_of_order=out_of_order)
+    return steps, later

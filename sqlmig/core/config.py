@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlmig.core.lock_retries import RetryPolicy, seconds
 from sqlmig.core.secrets import hide, remember, remember_secret
 from sqlmig.errors import ConfigError
 
@@ -63,6 +64,18 @@ DEFAULTS: dict[str, Any] = {
     "snapshot_dir": ".sqlmig/snapshots",
     "lint_disable": [],
     "lint_enable": [],
+    # lint: paths to skip, the target PostgreSQL, the size below which a lock is harmless
+    "lint_exclude": [],
+    "pg_version": None,  # default: the server's with --against, else the newest
+    "lint_small_table_rows": 10000,
+    # plan --locks: the dry run's own timeouts, so inspecting production never queues traffic
+    "dry_run_lock_timeout": "2s",
+    "dry_run_statement_timeout": "15s",
+    # lock-timeout retries (core/lock_retries.py): a statement that gave up waiting for a
+    # lock is tried again after lock_retry_delay, doubling up to lock_retry_max_delay
+    "lock_retries": 5,
+    "lock_retry_delay": "2s",
+    "lock_retry_max_delay": "30s",
 }
 KEY_TYPES: dict[str, tuple[type, ...]] = {
     "migrations_dir": (str,),
@@ -82,11 +95,19 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
     "snapshot_dir": (str,),
     "lint_disable": (list,),
     "lint_enable": (list,),
+    "lint_exclude": (list,),
+    "pg_version": (int,),
+    "lint_small_table_rows": (int,),
+    "dry_run_lock_timeout": (str,),
+    "dry_run_statement_timeout": (str,),
+    "lock_retries": (int,),
+    "lock_retry_delay": (str,),
+    "lock_retry_max_delay": (str,),
 }
 # What a key's type is called in an error, in the words of the config file (TOML).
 WANTED: dict[tuple[type, ...], str] = {
     (str,): "a string", (int, float): "a number", (bool,): "true or false",
-    (list,): "a list of rule ids",
+    (list,): "a list of rule ids", (int,): "a whole number",
 }
 ENV_OVERRIDES = {
     "MIGRATION_DIRECTORY": "migrations_dir",
@@ -95,6 +116,9 @@ ENV_OVERRIDES = {
     "SQLMIG_LOCK_TIMEOUT": "lock_timeout",
     "SQLMIG_STATEMENT_TIMEOUT": "statement_timeout",
     "SQLMIG_SNAPSHOT_DIR": "snapshot_dir",
+    "SQLMIG_LOCK_RETRIES": "lock_retries",
+    "SQLMIG_LOCK_RETRY_DELAY": "lock_retry_delay",
+    "SQLMIG_LOCK_RETRY_MAX_DELAY": "lock_retry_max_delay",
 }
 
 
@@ -120,6 +144,12 @@ class Settings:
     snapshot_dir: Path = Path(".sqlmig/snapshots")  # resolve() makes it absolute
     lint_disable: tuple[str, ...] = ()
     lint_enable: tuple[str, ...] = ()  # opt-in lint rules to run too ("style": all)
+    lint_exclude: tuple[str, ...] = ()  # globs of files lint does not report on
+    pg_version: int | None = None  # the major version lint judges for (None: newest/server's)
+    lint_small_table_rows: int = 10000  # lint: a lock on a smaller table is only a note
+    dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
+    dry_run_statement_timeout: str = "15s"
+    lock_retries: RetryPolicy = field(default_factory=RetryPolicy)
     sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
 
     @property
@@ -165,7 +195,7 @@ def _checked(section: Mapping[str, Any], where: str) -> dict[str, Any]:
             known = ", ".join(sorted(KEY_TYPES))
             raise ConfigError(f"{where}: unknown key '{key}' (known keys: {known})")
         types = KEY_TYPES[key]
-        if not isinstance(value, types) or (types == (int, float) and isinstance(value, bool)):
+        if not isinstance(value, types) or (int in types and isinstance(value, bool)):
             raise ConfigError(f"{where}: '{key}' must be {WANTED[types]}, got {_toml(value)}")
         values[key] = value
     return values
@@ -187,19 +217,55 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{sources.get(key, key)}: '{key}' = {values[key]!r} is not a plain SQL identifier "
                 "(letters, digits, _ and $, starting with a letter or _, at most 63 characters)"
             )
-    for key in ("lock_timeout", "statement_timeout"):
+    for key in ("lock_timeout", "statement_timeout", "dry_run_lock_timeout",
+                "dry_run_statement_timeout"):
         timeout = values[key]
         if timeout is not None and not DURATION.match(str(timeout).strip()):
             raise ConfigError(
                 f"{sources.get(key, key)}: '{key}' = {timeout!r} is not a duration like '5s', "
                 "'500ms' or '2min'"
             )
+    for key in ("dry_run_lock_timeout", "dry_run_statement_timeout"):
+        if re.match(r"^0+\s*[a-z]*$", str(values[key]).strip()):
+            raise ConfigError(f"{sources.get(key, key)}: '{key}' must be more than 0 (0 would let "
+                              "the dry run wait without end behind the traffic)")
     for key in ("lock_wait", "connect_wait"):
         if not math.isfinite(values[key]):  # nan would wait forever, as inf says
             raise ConfigError(f"{sources.get(key, key)}: '{key}' = {values[key]!r} must be a "
                               "finite number of seconds")
         if values[key] < 0:
             raise ConfigError(f"{sources.get(key, key)}: '{key}' must be >= 0")
+    check_pg_version(values["pg_version"], sources.get("pg_version", "pg_version"))
+    if values["lint_small_table_rows"] < 0:
+        raise ConfigError(f"{sources.get('lint_small_table_rows', 'config')}: "
+                          "'lint_small_table_rows' must be >= 0")
+    _retry_policy(values, sources)
+
+
+# The PostgreSQL major versions lint knows the behaviour of
+PG_VERSIONS = range(13, 19)
+
+
+def check_pg_version(version: int | None, where: str) -> None:
+    if version is not None and version not in PG_VERSIONS:
+        raise ConfigError(f"{where}: 'pg_version' = {version!r} must be a PostgreSQL major "
+                          f"version from {PG_VERSIONS[0]} to {PG_VERSIONS[-1]}")
+
+
+def _retry_policy(values: dict[str, Any], sources: dict[str, str]) -> RetryPolicy:
+    """lock_retries (a whole number, from the environment a string of digits) and its
+    delays (durations with a unit), as a RetryPolicy."""
+    retries = values["lock_retries"]
+    where = sources.get("lock_retries", "lock_retries")
+    if isinstance(retries, str) and re.fullmatch(r"\s*\d+\s*", retries):
+        retries = int(retries)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise ConfigError(f"{where}: 'lock_retries' = {retries!r} must be a whole number >= 0")
+    delay, most = (
+        seconds(str(values[key]), f"{sources.get(key, key)}: '{key}'")
+        for key in ("lock_retry_delay", "lock_retry_max_delay")
+    )
+    return RetryPolicy(retries, delay, max(delay, most))
 
 
 def _check_other_environments(
@@ -310,7 +376,13 @@ def resolve(
         schema_file=values["schema_file"],
         lint_disable=tuple(str(rule) for rule in values["lint_disable"]),
         lint_enable=tuple(str(rule) for rule in values["lint_enable"]),
+        lint_exclude=tuple(str(glob) for glob in values["lint_exclude"]),
+        pg_version=values["pg_version"],
+        lint_small_table_rows=values["lint_small_table_rows"],
+        lock_retries=_retry_policy(values, sources),
         snapshot_dir=root / values["snapshot_dir"],
+        dry_run_lock_timeout=values["dry_run_lock_timeout"],
+        dry_run_statement_timeout=values["dry_run_statement_timeout"],
         snapshot_before_migrate=(
             env == "production" if values["snapshot_before_migrate"] is None
             else values["snapshot_before_migrate"]
@@ -343,6 +415,14 @@ def explain(settings: Settings) -> list[tuple[str, Any, str]]:
         "snapshot_dir": str(settings.snapshot_dir),
         "lint_disable": list(settings.lint_disable),
         "lint_enable": list(settings.lint_enable),
+        "lint_exclude": list(settings.lint_exclude),
+        "pg_version": settings.pg_version,
+        "lint_small_table_rows": settings.lint_small_table_rows,
+        "dry_run_lock_timeout": settings.dry_run_lock_timeout,
+        "dry_run_statement_timeout": settings.dry_run_statement_timeout,
+        "lock_retries": settings.lock_retries.retries,
+        "lock_retry_delay": f"{settings.lock_retries.delay:g}s",
+        "lock_retry_max_delay": f"{settings.lock_retries.max_delay:g}s",
     }
     return [(key, value, settings.sources.get(key, "default")) for key, value in values.items()]
 

@@ -23,6 +23,7 @@ KNOWN_DIRECTIVES = {
     "lock-timeout": "SET lock_timeout while this file runs, e.g. 5s",
     "statement-timeout": "SET statement_timeout while this file runs, e.g. 10min",
     "lint-ignore": "lint rules not to report for the next statement",
+    "lint-ignore-file": "lint rules not to report anywhere in this file",
 }
 
 

@@ -15,6 +15,11 @@ CONFIG = """\
 # table = "schema_migrations"       # history table (env MIGRATION_TABLE_NAME)
 # lock_timeout = "5s"               # SET lock_timeout for migrations (env SQLMIG_LOCK_TIMEOUT)
 # statement_timeout = "10min"       # SET statement_timeout (env SQLMIG_STATEMENT_TIMEOUT)
+# dry_run_lock_timeout = "2s"       # plan --locks: give up on a lock another session holds
+# dry_run_statement_timeout = "15s" # plan --locks: stop measuring a statement after this
+# lock_retries = 5                  # retries after a lock timeout, 0: none (--lock-retries)
+# lock_retry_delay = "2s"           # before the first retry, doubled each time
+# lock_retry_max_delay = "30s"      # the longest wait between retries
 # lock_wait = 60                    # seconds to wait for another run's migration lock
 # connect_wait = 0                  # seconds to retry the first connection (--wait)
 # allow_out_of_order = false        # apply pending migrations older than the newest applied
@@ -24,6 +29,9 @@ CONFIG = """\
 # snapshot_dir = ".sqlmig/snapshots" # where those backups go (env SQLMIG_SNAPSHOT_DIR)
 # lint_disable = []                 # lint rule ids to skip everywhere
 # lint_enable = []                  # opt-in lint rules to run ("style": all of them)
+# lint_exclude = []                 # globs of files lint does not report on
+# pg_version = 18                   # lint for this PostgreSQL (default: the newest)
+# lint_small_table_rows = 10000     # lint --against: a lock on a smaller table is a note
 # database_url = ""                 # prefer DATABASE_URL* in the environment
 
 # Per-environment overrides of any key above:

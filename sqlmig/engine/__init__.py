@@ -23,6 +23,7 @@ from sqlmig.engine.batch import Pace, next_batch, run_batch, run_big
 from sqlmig.engine.common import flush, listening
 from sqlmig.engine.no_transaction import run_no_transaction
 from sqlmig.engine.one_transaction import DryRun, dry_run, run_single_transaction
+from sqlmig.engine.retries import Retrier, retrier
 from sqlmig.errors import ConnectionFailed, ConnectionLost, MigrationFailed
 from sqlmig.pg import connection, db
 from sqlmig.pg.session import Session, record_environment
@@ -54,13 +55,14 @@ def run(
         session.history.ensure(session.conn)
         record_environment(session, reporter)
     reporter.planned(steps)
+    retries = retrier(session, steps, reporter)
     try:
         outcomes: list[Outcome] = []
         try:
             if single_transaction:
-                run_single_transaction(session, steps, reporter, outcomes)
+                _run_single_transaction(session, steps, reporter, outcomes, retries)
             else:
-                _run_steps(session, steps, reporter, outcomes)
+                _run_steps(session, steps, reporter, outcomes, retries)
         except ConnectionLost as failure:
             halfway = any(not s.transactional and s.file.path == failure.path for s in steps)
             _account_for_loss(session, outcomes, failure, indexes=halfway)
@@ -73,32 +75,67 @@ def run(
             raise
         return outcomes
     finally:
+        retries.close()
         if session.unflushed:
             flush(session)
         reporter.done()
 
 
 def _run_steps(
-    session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome]
+    session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome],
+    retries: Retrier,
 ) -> None:
     """Run steps in order, appending each one's outcome as it commits: consecutive
-    transactional steps in batches, the others one at a time."""
+    transactional steps in batches, the others one at a time. A transactional migration
+    that timed out on a lock was rolled back whole (those of its batch before it committed,
+    those after it did not run): the run goes on from it, as a new batch."""
     pace, index = Pace(), 0
     while index < len(steps):
         batch = next_batch(steps, index, pace.size)
         durable = index + max(len(batch), 1) == len(steps)
-        if not batch:
-            outcomes.append(_run_step(session, steps[index], reporter, durable=durable))
-            index += 1
+        committed = len(outcomes)
+        try:
+            if not batch:
+                outcomes.append(_run_step(session, steps[index], reporter, retries,
+                                          durable=durable))
+                index += 1
+                continue
+            started = time.perf_counter()
+            run_batch(session, batch, reporter, outcomes, durable=durable)
+        except MigrationFailed as failure:
+            index += len(outcomes) - committed
+            failed = steps[index]
+            if not failed.transactional or failed.file.path != failure.path:
+                raise  # a no-transaction file retries its statements itself
+            retries.again(failed, failure)
+            pace = Pace()
             continue
-        started = time.perf_counter()
-        run_batch(session, batch, reporter, outcomes, durable=durable)
         pace.after(len(batch), time.perf_counter() - started)
         index += len(batch)
 
 
+def _run_single_transaction(
+    session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome],
+    retries: Retrier,
+) -> None:
+    """The run as one transaction; after a lock timeout it was all rolled back, so it
+    starts again from its first migration."""
+    while True:
+        try:
+            run_single_transaction(session, steps, reporter, outcomes)
+            return
+        except MigrationFailed as failure:
+            failed = next((s for s in steps if s.file.path == failure.path), None)
+            if failed is None:
+                raise
+            retries.again(failed, failure, whole_run=True)
+            outcomes.clear()
+            session.unconfirmed.clear()
+
+
 def _run_step(
-    session: Session, step: Step, reporter: Reporter, *, durable: bool = True
+    session: Session, step: Step, reporter: Reporter, retries: Retrier | None = None, *,
+    durable: bool = True,
 ) -> Outcome:
     """One step on its own: a no-transaction step, a big file, or any step via a batch of one."""
     if step.transactional and not step.file.big:
@@ -108,7 +145,7 @@ def _run_step(
     reporter.started(step)
     with listening(session, reporter, step):
         if not step.transactional:
-            ms = run_no_transaction(session, step)
+            ms = run_no_transaction(session, step, retries)
             flush(session)  # its autocommitted history writes may not have waited for the disk
         else:
             ms = run_big(session, step, durable=durable)

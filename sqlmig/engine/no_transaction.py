@@ -14,18 +14,27 @@ from sqlmig.core import plan
 from sqlmig.core.aftermath import failed_verb, invalid_note, stopped
 from sqlmig.core.files import Migration
 from sqlmig.core.located import syntax_failure
+from sqlmig.core.lock_retries import LOCK_NOT_AVAILABLE
 from sqlmig.core.plan import Step
+from sqlmig.core.retry_safety import (
+    INDEX_BUILDS,
+    opens_transactions,
+    statement_kind,
+    statement_unsafe,
+)
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.statements import Statement, iter_statements, split_statements
 from sqlmig.engine.common import timeouts
+from sqlmig.engine.retries import Retrier
 from sqlmig.errors import Interrupted, InvalidIndexes, MigrationFailed
 from sqlmig.pg import connection, db
 from sqlmig.pg.send import send
 from sqlmig.pg.session import Session
 
 
-def run_no_transaction(session: Session, step: Step) -> int:
-    """Run the step's statements one by one, recording it as it goes; its milliseconds."""
+def run_no_transaction(session: Session, step: Step, retries: Retrier | None = None) -> int:
+    """Run the step's statements one by one, recording it as it goes; its milliseconds. A
+    statement that timed out on a lock is sent again (`retries`) when that is safe."""
     conn, file, history = session.conn, step.file, session.history
     migration = step.migration
     statements = _parse_statements(file)
@@ -45,7 +54,7 @@ def run_no_transaction(session: Session, step: Step) -> int:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
             try:
-                send(conn, file, statement.text, statement=statement)
+                _send_retrying(session, step, statement, index, retries)
             except (MigrationFailed, Interrupted) as failure:
                 of = f" of {len(statements)}" if isinstance(statements, list) else ""
                 raise _stopped(session, step, failure, index, of, statement.line) from None
@@ -67,6 +76,33 @@ def run_no_transaction(session: Session, step: Step) -> int:
     else:
         conn.execute(history.delete, (migration.version,))
     return ms
+
+
+def _send_retrying(session: Session, step: Step, statement: Statement, index: int,
+                   retries: Retrier | None) -> None:
+    """Send one statement; after a lock timeout its own work was undone (autocommit), so it
+    is sent again, unless it ran in pieces or in a transaction the file opened."""
+    while True:
+        try:
+            send(session.conn, step.file, statement.text, statement=statement)
+            return
+        except MigrationFailed as failure:
+            if retries is None or failure.sqlstate != LOCK_NOT_AVAILABLE:
+                raise
+            retries.again(step, failure, statement=index,
+                          unsafe=_unsafe(session, step.file, statement.text))
+
+
+def _unsafe(session: Session, file: SqlFile, text: str) -> str | None:
+    """Why sending `text` again would not be the same as sending it once (see
+    retry_safety.statement_unsafe), or None."""
+    kind = statement_kind(text)
+    invalid: list[str] = []
+    if kind in INDEX_BUILDS:
+        with suppress(psycopg.Error):
+            invalid = [i.name for i in db.invalid_indexes(session.conn)]
+    return statement_unsafe(kind, transactions=opens_transactions(
+        None if file.big else file.text), invalid=invalid)
 
 
 def _parse_statements(file: SqlFile) -> list[Statement] | Iterator[Statement]:

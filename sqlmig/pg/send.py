@@ -68,7 +68,9 @@ def execute(
 
 
 def rollback_quietly(conn: psycopg.Connection) -> None:
-    if conn.closed:
+    """End a failed transaction; nothing to do (and no "there is no transaction in progress"
+    warning) after a failed statement of a no-transaction file, which ran in autocommit."""
+    if conn.closed or conn.pgconn.transaction_status == pq.TransactionStatus.IDLE:
         return
     with suppress(psycopg.Error):
         conn.execute("ROLLBACK")

@@ -9,7 +9,8 @@ reversal.py.
 
 from __future__ import annotations
 
-import re
+from bisect import bisect_right
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ from sqlmig.core.hazards import hazards, non_transactional, transaction_control,
 from sqlmig.core.located import locate
 from sqlmig.core.pg_ast import dotted, enum_name
 from sqlmig.core.statements import first_token
-from sqlmig.errors import MigrationFileError
+from sqlmig.review.lint import parsed
+from sqlmig.review.lint.ignores import Ignores
 from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.reversal import uncovered
-from sqlmig.review.lint.rules import RULES, Finding, finding
+from sqlmig.review.lint.rules import DEFAULT_RULES, RULES, Finding, finding
+from sqlmig.review.lint.sizes import weigh
 from sqlmig.review.lint.state import NEWEST_PG, FileState
 from sqlmig.review.lint.statements import (
     CHECKS,
@@ -36,14 +39,11 @@ from sqlmig.review.lint.style import StyleChecks
 
 __all__ = ["RULES", "Finding", "lint_file", "lint_migration"]
 
-# A comment line of its own: a trailing `-- sqlmig:lint-ignore` after a statement does not count
-IGNORE = re.compile(r"^[ \t]*--\s*sqlmig:lint-ignore\b(?P<rules>[^\n]*)", re.MULTILINE)
-
-
 def lint_migration(
     migration: Migration, *, disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
     pg_version: int = NEWEST_PG, known: Known | None = None,
-    enabled: frozenset[str] = frozenset(),
+    enabled: frozenset[str] = frozenset(), sizes: Mapping[str, int | None] | None = None,
+    small_rows: int = 10000,
 ) -> list[Finding]:
     """Both files of a migration; the up is also checked against what its down drops. Big
     files (bulk data, held as bytes) are not linted, so not decoded either. `known` carries
@@ -59,11 +59,12 @@ def lint_migration(
         down_text = down.text if down is not None and not down.big else None
         findings += lint_file(up.path, up.text, direction="up", down_text=down_text,
                               disabled=disabled, lock_timeout=lock_timeout,
-                              pg_version=pg_version, known=known, enabled=enabled)
+                              pg_version=pg_version, known=known, enabled=enabled,
+                              sizes=sizes, small_rows=small_rows)
     if down is not None and not down.big:
         findings += lint_file(down.path, down.text, direction="down", disabled=disabled,
                               lock_timeout=lock_timeout, pg_version=pg_version,
-                              enabled=enabled)
+                              enabled=enabled, sizes=sizes, small_rows=small_rows)
     return findings
 
 
@@ -71,20 +72,20 @@ def lint_file(
     path: Path, text: str, *, direction: str = "up", down_text: str | None = None,
     disabled: frozenset[str] = frozenset(), lock_timeout: bool = False,
     pg_version: int = NEWEST_PG, known: Known | None = None,
-    enabled: frozenset[str] = frozenset(),
+    enabled: frozenset[str] = frozenset(), sizes: Mapping[str, int | None] | None = None,
+    small_rows: int = 10000,
 ) -> list[Finding]:
     """Findings for one file. `lock_timeout` says one is configured for every migration;
     `pg_version` is the major version of the server it will run on; `enabled` names the
-    opt-in rules to run too. Files over sqlfile.BIG_FILE (bulk data) are not parsed."""
+    opt-in rules to run too. `sizes`: rows per table and index a server reported (a lock on
+    fewer than `small_rows` is a note). Files over sqlfile.BIG_FILE are not parsed."""
     if len(text) > sqlfile.BIG_FILE:
         return []
-    from pglast import parser
-
     directives = parse_directives(text, path)
-    try:
-        statements = parser.parse_sql(text)
-    except parser.ParseError:
-        return [
+    ignores = Ignores.read(path, text)
+    statements = parsed.statements(text)
+    if statements is None:
+        return ignores.problems + [
             finding("syntax-error", path, hazard.line, hazard.column,
                      hazard.what if hazard.kind == "syntax" else
                      meta_command(hazard.what), text=text)
@@ -95,47 +96,49 @@ def lint_file(
                        transactional="no-transaction" not in directives,
                        lock_timeout=lock_timeout or "lock-timeout" in directives,
                        pg_version=pg_version,
-                       known=known if known is not None and direction == "up" else Known())
+                       known=known if known is not None and direction == "up" else Known(),
+                       ignores=ignores)
     if state.transactional and unwrapped(text) is not None:
         statements = statements[1:-1]  # its own BEGIN/COMMIT: run as sqlmig's transaction
     style = StyleChecks(state, enabled, "statement-timeout" in directives) if enabled else None
     previous_end = 0
+    starts: list[int] = []
+    ignored: list[frozenset[str]] = []  # the rules ignored for each statement
     for raw in statements:
         start = first_token(text, raw.stmt_location or 0)
-        state.begin_statement(start, _ignored(path, text, previous_end, start))
+        starts.append(start)
+        ignored.append(ignores.between(previous_end, start) if ignores.comments else frozenset())
+        state.begin_statement(start, ignored[-1])
+        before = len(state.findings)
         _check_statement(state, raw.stmt)
         if style is not None:
             style.check(raw.stmt)
+        if sizes and len(state.findings) > before:
+            found = state.findings[before:]
+            weigh(found, raw.stmt, sizes, small_rows)
+            state.findings[before:] = found
         previous_end = start + (raw.stmt_len or len(text) - start)
     if direction == "up" and down_text is not None:
         _check_down_drops(state, down_text)
     if "identifier-too-long" not in disabled:
         for offset, name in long_identifiers(text):
+            at = bisect_right(starts, offset) - 1
+            if at >= 0 and ignores.silences("identifier-too-long", starts[at], ignored[at]):
+                continue
             line, column = locate(text, offset + 1)
             kept = name.encode("utf-8")[:MAX_IDENTIFIER].decode("utf-8", "ignore")
             state.findings.append(finding(
                 "identifier-too-long", path, line, column,
                 f"{name!r} is {len(name.encode('utf-8'))} bytes: PostgreSQL keeps the first "
                 f"{MAX_IDENTIFIER} and names it {kept!r}", text=text))
+    if ignores.comments:
+        state.findings += ignores.problems
+        if "unused-ignore" not in disabled:
+            active = (DEFAULT_RULES | enabled) - disabled
+            if direction != "up" or down_text is None:  # no down to hold the up against
+                active -= {"down-does-not-drop", "enum-value-irreversible"}
+            state.findings += ignores.unused(path, text, starts, active)
     return state.findings
-
-
-def _ignored(path: Path, text: str, start: int, end: int) -> frozenset[str]:
-    """Rules named by `-- sqlmig:lint-ignore RULE[, RULE]` comments just above a statement."""
-    rules: set[str] = set()
-    for match in IGNORE.finditer(text, start, end):
-        names = [n for n in re.split(r"[\s,]+", match["rules"].strip()) if n]
-        line = text.count("\n", 0, match.start()) + 1
-        if not names:
-            raise MigrationFileError(path, "sqlmig:lint-ignore needs the rule(s) to ignore, "
-                                     "e.g. -- sqlmig:lint-ignore drop-column", line)
-        unknown = [n for n in names if n not in RULES]
-        if unknown:
-            raise MigrationFileError(
-                path, f"sqlmig:lint-ignore: unknown rule {', '.join(unknown)} "
-                f"(rules: {', '.join(sorted(RULES))})", line)
-        rules.update(names)
-    return frozenset(rules)
 
 
 def _check_statement(state: FileState, node: Any) -> None:
@@ -183,14 +186,15 @@ def _check_down_drops(state: FileState, down_text: str) -> None:
         return
     for created in uncovered(state.created, down_text):
         if created.kind == "enum-value":
-            if "enum-value-irreversible" not in created.ignored | state.disabled:
+            if not state.suppressed("enum-value-irreversible", created.statement,
+                                    created.ignored):
                 state.findings.append(finding(
                     "enum-value-irreversible", state.path, created.line, created.column,
                     f"the up adds a value to enum {dotted((created.schema, created.name))}, "
                     "and PostgreSQL cannot remove an enum value: the down leaves it there",
                     text=state.text))
             continue
-        if "down-does-not-drop" in created.ignored | state.disabled:
+        if state.suppressed("down-does-not-drop", created.statement, created.ignored):
             continue
         what = f"{created.kind} {dotted((created.schema, created.name))}"
         if created.table is not None:

@@ -255,7 +255,7 @@ def _altered_type(state: FileState, table: str, key: str, column: str, definitio
     state.report("alter-column-type",
                  f"ALTER COLUMN {column} TYPE {suggest.sql(definition.typeName)}{was} on "
                  f"existing table {table} rewrites it under an ACCESS EXCLUSIVE lock (reads and "
-                 "writes wait)")
+                 "writes wait)", getattr(definition.typeName, "location", None))
 
 
 def _set_not_null(state: FileState, table: str, key: str, column: str) -> None:

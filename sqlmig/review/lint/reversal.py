@@ -17,6 +17,7 @@ from sqlmig.core.pg_ast import (
     relation_key,
     strings,
 )
+from sqlmig.review.lint import parsed
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Created:
     replace: bool = False  # CREATE OR REPLACE: a down may also restore it with OR REPLACE
     ignored: frozenset[str] = frozenset()
     function: tuple[str | None, str] | None = None  # a trigger's: DROP FUNCTION CASCADE drops it
+    statement: int = 0  # the offset of the statement that creates it (for lint-ignore)
 
 
 # DROP object types, as the kinds `Created` uses.
@@ -83,11 +85,8 @@ class Drops:
 
 def down_drops(text: str) -> Drops | None:
     """None when the down cannot be judged: it does not parse, or builds SQL dynamically."""
-    from pglast import parser
-
-    try:
-        statements = parser.parse_sql(text)
-    except parser.ParseError:
+    statements = parsed.statements(text)
+    if statements is None:
         return None
     drops = Drops()
     for raw in statements:

@@ -25,6 +25,11 @@ RULES: dict[str, Rule] = {
     "file-problem": Rule(
         "error", "fix the file or its name: sqlmig cannot run it as it is (every such problem: "
         "`sqlmig verify --offline`)"),
+    "bad-ignore": Rule(
+        "error", "name the rule(s) to silence, as `sqlmig lint --help` lists them: "
+        "`-- sqlmig:lint-ignore drop-column`"),
+    "unused-ignore": Rule(
+        "warning", "remove the comment, or the rule names in it that no longer fire"),
     "index-not-concurrent": Rule(
         "error",
         "CREATE INDEX / DROP INDEX / REINDEX ... CONCURRENTLY, in a file with "
@@ -183,6 +188,14 @@ RULES: dict[str, Rule] = {
         opt_in=True),
 }
 
+# Each rule has a section (an anchor `rule-NAME`) in the README; [project.urls] says the same
+README = "https://github.com/sqlmig/sqlmig/blob/main/README.md"
+
+
+def rule_url(rule: str) -> str:
+    return f"{README}#rule-{rule}"
+
+
 # Rules that run unless disabled, and those that run only when enabled
 DEFAULT_RULES = frozenset(name for name, rule in RULES.items() if not rule.opt_in)
 OPT_IN_RULES = frozenset(name for name, rule in RULES.items() if rule.opt_in)
@@ -199,6 +212,11 @@ class Finding:
     fix: str
     source: str | None = None  # the line of the file the finding points at, for a caret
     suggestion: str | None = None  # the safer SQL, in the migration's own names
+
+    @property
+    def docs(self) -> str:
+        """The rule's section of the README."""
+        return rule_url(self.rule)
 
 
 def source_line(text: str, line: int) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmig.core.located import locate
 from sqlmig.core.pg_ast import among, relation_key
 from sqlmig.review.lint import locks
+from sqlmig.review.lint.ignores import Ignores
 from sqlmig.review.lint.known import Known
 from sqlmig.review.lint.reversal import DROP_KINDS, Created
 from sqlmig.review.lint.rules import Finding, finding
@@ -41,6 +42,7 @@ class FileState:
     in_block: bool = False  # between an explicit BEGIN and COMMIT in a no-transaction file
     start: int = 0
     ignored: frozenset[str] = frozenset()
+    ignores: Ignores = field(default_factory=Ignores)  # the file's lint-ignore comments
 
     def begin_statement(self, start: int, ignored: frozenset[str]) -> None:
         self.start, self.ignored = start, ignored
@@ -48,12 +50,16 @@ class FileState:
     def report(self, rule: str, message: str, location: int | None = None, *,
                suggestion: str | None = None) -> None:
         """`suggestion`: the safer SQL for this statement, in its own names."""
-        if rule in self.disabled or rule in self.ignored:
+        if self.suppressed(rule, self.start, self.ignored):
             return
         offset = location if location is not None and location >= 0 else self.start
         line, column = locate(self.text, offset + 1)
         self.findings.append(finding(rule, self.path, line, column, message, text=self.text,
                                      suggestion=suggestion))
+
+    def suppressed(self, rule: str, statement: int, ignored: frozenset[str]) -> bool:
+        """Disabled, or ignored for the statement at offset `statement` or the whole file."""
+        return rule in self.disabled or self.ignores.silences(rule, statement, ignored)
 
     def line(self) -> int:
         """The line the current statement starts on."""
@@ -92,7 +98,7 @@ class FileState:
         offset = location if location is not None and location >= 0 else self.start
         line, column = locate(self.text, offset + 1)
         self.created.append(Created(kind, schema, name, table, line, column, replace,
-                                    self.ignored, function))
+                                    self.ignored, function, self.start))
 
     def forget(self, drop_kind: str, targets: list[tuple[str | None, str]]) -> None:
         """Objects the same up drops again (a helper table, a temporary sequence): nothing is

@@ -6,7 +6,7 @@ the migrations are known by what they declare; anything else may be volatile."""
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 # Extension functions seen in defaults, not in pg_catalog (uuid-ossp's, most of all).
 EXTENSION_VOLATILE = frozenset({"uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4"})
@@ -15,7 +15,8 @@ EXTENSION_VOLATILE = frozenset({"uuid_generate_v1", "uuid_generate_v1mc", "uuid_
 @cache
 def builtins() -> dict[str, bool]:
     """Built-in function name -> whether any of its overloads is volatile."""
-    text = resources.files(__package__).joinpath("pg_functions.txt").read_text("utf-8")
+    # beside this module in a wheel and a checkout alike (importlib.resources: +8 ms a start)
+    text = (Path(__file__).parent / "pg_functions.txt").read_text("utf-8")
     return {line[2:]: line[0] == "v" for line in text.splitlines() if line[:1] in ("v", "s")}
 
 
