@@ -8,10 +8,10 @@ STAMP_TEST := $(VENV)/.installed-test
 # importlib.util) are half of what a bare `python -c pass` start-up takes.
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: help migrate setup seed status test test-pure lint fmt bench attack clean
+.PHONY: help migrate setup seed status test test-pure test-matrix lint fmt bench attack clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ test: $(STAMP_TEST) ## ruff, mypy and the whole test suite against a real Postgr
 
 test-pure: $(STAMP_TEST) ## the tests that need no PostgreSQL (pytest -m "not pg"), with none reachable
 	SQLMIG_TEST_DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(BIN)/python -m pytest -n 2 -q -m "not pg"
+
+test-matrix: $(STAMP_TEST) ## the database tests on PostgreSQL 13 to 18 (PG_VERSIONS="13 14" for some)
+	$(BIN)/python tests/matrix.py $(PG_VERSIONS)
 
 lint: $(STAMP_TEST) ## ruff and mypy
 	$(BIN)/ruff check sqlmig tests bench
