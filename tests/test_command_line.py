@@ -123,3 +123,44 @@ def test_shell_completion_offers_environments_and_templates(
              "COMP_CWORD": str(len(words.split(" ")) - 1)},
     )
     assert completed.stdout.split() == offered, completed.stderr
+
+
+# --- the top-level help and --version start without Typer, and say what Typer would ----------
+
+def _started(*args: str, columns: str = "80") -> subprocess.CompletedProcess[str]:
+    """The installed `sqlmig` command (`python -m sqlmig` is named otherwise in help)."""
+    command = Path(sys.executable).with_name("sqlmig")
+    return subprocess.run([str(command), *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": columns})
+
+
+def test_the_static_top_level_help_is_what_typer_prints() -> None:
+    from sqlmig.cli.top_help import HELP
+
+    # Click wraps at min(columns, 80) - 2
+    typer = CliRunner().invoke(app, ["--help"], prog_name="sqlmig", terminal_width=78)
+    assert typer.exit_code == 0
+    assert typer.stdout == HELP, "regenerate sqlmig/cli/top_help.py's HELP from Typer's output"
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_help_alone_and_version_print_typers_text_from_the_fast_start(columns: str) -> None:
+    from sqlmig import __version__
+    from sqlmig.cli.top_help import HELP
+
+    for flag in ("--help", "-h"):
+        shown = _started(flag, columns=columns)
+        assert (shown.returncode, shown.stdout, shown.stderr) == (0, HELP, "")
+    bare = _started(columns=columns)  # Click: the help on stderr, a usage error
+    typer = CliRunner().invoke(app, [], prog_name="sqlmig", terminal_width=78)
+    assert (bare.returncode, bare.stderr, bare.stdout) == (EXIT_USAGE, HELP, "")
+    assert typer.exit_code == EXIT_USAGE and typer.output == HELP
+    version = _started("--version", columns=columns)
+    assert (version.returncode, version.stdout) == (0, f"sqlmig {__version__}\n")
+
+
+def test_a_narrow_terminal_gets_typers_own_wrapping() -> None:
+    shown = _started("--help", columns="60")
+    typer = CliRunner().invoke(app, ["--help"], prog_name="sqlmig", terminal_width=58)
+    assert shown.returncode == 0 and shown.stdout == typer.stdout
+    assert "Usage: sqlmig" in shown.stdout

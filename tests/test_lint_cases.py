@@ -256,5 +256,7 @@ def test_the_shipped_list_of_built_in_functions_matches_the_servers_catalog(
     shipped = builtins()
     common = server.keys() & shipped.keys()
     assert len(common) > 0.9 * len(server)  # an older server lacks a few newer names
-    assert {name for name in common if server[name] != shipped[name]} == set()
+    # Before 15, timezone(text, timetz) was volatile (15 made it stable); the list is 18's.
+    older = {"timezone"} if witness.info.server_version < 150000 else set()
+    assert {name for name in common if server[name] != shipped[name]} == older
     assert shipped["random"] and shipped["nextval"] and not shipped["now"]

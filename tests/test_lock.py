@@ -40,6 +40,23 @@ def test_lock_wait_gives_up_and_names_the_holder(project: Project) -> None:
     assert not project.exists("a")
 
 
+def test_a_lock_held_by_a_sqlmig_session_on_postgresql_13_says_how_to_end_it(
+    project: Project,
+) -> None:
+    """A kill -9 frees nothing on 13 until the running statement ends (no
+    client_connection_check_interval); 14+ frees it within seconds, so no hint there."""
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    key = db.lock_key("public", "schema_migrations")
+    with psycopg.connect(project.url, autocommit=True, application_name="sqlmig") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+        pid = holder.info.backend_pid
+        result = project.run("migrate", "--lock-wait", "0.2", code=EXIT_LOCK_TIMEOUT)
+        old = holder.info.server_version < 140000
+    hint = f"end it with SELECT pg_terminate_backend({pid})"
+    assert (hint in result.stderr) is old, result.stderr
+    assert f"held by pid {pid} (sqlmig" in result.stderr
+
+
 def test_lock_is_released_after_a_failed_run(project: Project) -> None:
     project.pair("0001_bad", "SELECT 1/0;", "SELECT 1;")
     project.run("migrate", code=1)

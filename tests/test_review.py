@@ -14,6 +14,7 @@ from sqlmig.pg import connection
 from sqlmig.review import check
 from tests import provision
 from tests.conftest import Project
+from tests.test_resilience import sleep_for
 
 
 def test_plan_lists_pending_migrations_with_mode_directives_and_sql(project: Project) -> None:
@@ -266,12 +267,13 @@ def test_a_check_killed_with_9_leaves_a_scratch_database_the_next_check_drops(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
-    project.pair("0002_slow", "SELECT pg_sleep(30);", "SELECT 1;")
+    project.pair("0002_slow", f"SELECT pg_sleep({sleep_for(project)});", "SELECT 1;")
     process = project.spawn("check")
     scratch = wait_for_check_sleeping(project)
     process.kill()
     process.wait(timeout=10)
-    deadline = time.monotonic() + 15  # until the server notices the dead client
+    deadline = time.monotonic() + 15  # until the server notices the dead client (13: the
+    # sleep's end)
     while project.query("SELECT 1 FROM pg_stat_activity WHERE datname = %s", (scratch,)):
         assert time.monotonic() < deadline, "the server never noticed the killed check"
         time.sleep(0.1)

@@ -30,6 +30,7 @@ def password_role(pg_admin_url: str) -> Iterator[str]:
             "DO $$ BEGIN CREATE ROLE sqlmig_pw_user LOGIN SUPERUSER; "
             "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
         )
+        conn.execute("SET password_encryption = 'scram-sha-256'")  # 13 defaults to md5
         conn.execute(f"ALTER ROLE {ROLE} PASSWORD '{PASSWORD}'")
         hba_file = conn.execute("SHOW hba_file").fetchone()[0]  # type: ignore[index]
         if os.path.exists(hba_file):
@@ -177,6 +178,7 @@ def awkward_roles(pg_admin_url: str) -> str:
             f"DO $$ BEGIN CREATE ROLE {AWKWARD_GROUP} NOLOGIN; "
             "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
         )
+        conn.execute("SET password_encryption = 'scram-sha-256'")  # 13 defaults to md5
         for index, case in enumerate(AWKWARD_URLS):
             role = case.role(index)
             conn.execute(

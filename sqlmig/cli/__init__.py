@@ -5,13 +5,16 @@ it when `app` is first asked for. Importing this package alone loads no Typer, s
 lint` with plain arguments (lint_run.py) and the render modules start without it.
 """
 
+from __future__ import annotations
+
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any
 
-from sqlmig.errors import EXIT_ERROR
-
+# Not `typing.TYPE_CHECKING`: importing typing is a third of a bare `sqlmig --help`
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sqlmig.cli.base import app
 
 __all__ = ["app", "main"]
@@ -39,9 +42,14 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    import gc
     import os
-    import signal
+
+    if len(sys.argv) <= 2 and not os.environ.get("_SQLMIG_COMPLETE"):
+        from sqlmig.cli.top_help import fast as top_level
+
+        top_level(sys.argv[1:])  # `--help`, `--version`: exits, unless Typer must answer
+    import gc
+    import signal  # (imports enum: a third of what `--help` took before it returned)
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -49,12 +57,17 @@ def main() -> None:
             from sqlmig.cli.lint_run import fast
 
             fast(sys.argv[2:])  # exits, unless Typer must read the arguments
+        if sys.argv[1:2] == ["status"] and not os.environ.get("_SQLMIG_COMPLETE"):
+            from sqlmig.cli.status_run import fast as status
+
+            status(sys.argv[2:])  # exits, unless Typer must read the arguments
         app = __getattr__("app")
         if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
             _only_the_named_command(sys.argv[1:])
         app()
     except Exception as err:  # a bug: its traceback (Typer's excepthook would print it raw)
         from sqlmig.cli import render
+        from sqlmig.errors import EXIT_ERROR
 
         render.traceback(err)
         raise SystemExit(EXIT_ERROR) from None

@@ -14,12 +14,6 @@ import typer
 
 from sqlmig import __version__
 from sqlmig.cli.group import SqlmigGroup
-from sqlmig.errors import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    Interrupted,
-    SqlmigError,
-)
 
 if TYPE_CHECKING:
     from sqlmig.core.config import Settings
@@ -156,33 +150,13 @@ def reported(debug: bool) -> Iterator[None]:
     and those too without passwords (secrets.hide)."""
     try:
         yield
-    except KeyboardInterrupt as err:
-        from sqlmig.cli import render
+    except (Exception, KeyboardInterrupt) as err:
+        from sqlmig.cli.status_run import failure_code
 
-        if debug:
-            render.traceback(err)
-        render.error(Interrupted("interrupted; nothing was left half-done"))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except SqlmigError as err:
-        from sqlmig.cli import render
-
-        if debug:
-            render.traceback(err)
-        render.error(err)
-        raise typer.Exit(err.exit_code) from None
-    except Exception as err:  # a database error sqlmig did not foresee: still one line
-        from sqlmig.cli import render
-        from sqlmig.commands.common import unforeseen_database_error
-
-        failure = unforeseen_database_error(err)
-        if debug:
-            render.traceback(err)
-            if failure is None:
-                raise typer.Exit(EXIT_ERROR) from None
-        elif failure is None:
+        code = failure_code(err, debug)
+        if code is None:
             raise  # a bug: main's excepthook prints it, passwords hidden
-        render.error(failure)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(code) from None
 
 
 def settings_for(

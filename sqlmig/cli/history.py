@@ -50,22 +50,14 @@ def status(
 
     Example: sqlmig status --exit-code   # in CI: fails when migrations are pending
     """
-    from sqlmig import commands
-    from sqlmig.cli import render
+    from sqlmig.cli.status_run import StatusOptions, run
 
     with reported(debug):
-        settings = settings_for(env, database_url_, connect_wait=wait,
-                                migrations_dir=migrations_dir)
-        result = commands.status(settings, render.LineReporter(machine=json_))
-        if json_:
-            render.print_json(render.status_json(result))
-        else:
-            render.status_table(result)
-            render.invalid_warnings(result.invalid)
-        if result.stale_schema_file:
-            render.notice(result.stale_schema_file)
-        if exit_code and not result.clean:
-            raise typer.Exit(EXIT_PENDING)
+        code = run(StatusOptions(json=json_, exit_code=exit_code, env=env,
+                                 migrations_dir=migrations_dir, database_url=database_url_,
+                                 wait=wait, debug=debug))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(short_help="Check files against history and report every problem.")

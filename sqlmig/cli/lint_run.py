@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlmig.cli.fast_args import option
 from sqlmig.errors import EXIT_LINT, ConfigError, SqlmigError
 
 FORMATS = ("table", "json", "github", "markdown")
@@ -62,19 +63,19 @@ def run(options: LintOptions) -> int:
     return EXIT_LINT if any(f.severity == "error" for f in findings) else 0
 
 
-# Options the fast path reads: flag -> (field, takes a value, repeatable)
-OPTIONS: dict[str, tuple[str, bool, bool]] = {
-    "--format": ("output_format", True, False),
-    "--json": ("json", False, False),
-    "--disable": ("disable", True, True),
-    "--enable": ("enable", True, True),
-    "--exclude": ("exclude", True, True),
-    "--stdin-name": ("stdin_name", True, False),
-    "--pg-version": ("pg_version", True, False),
-    "--against": ("against", True, False),
-    "--migrations-dir": ("migrations_dir", True, False),
-    "-d": ("migrations_dir", True, False),
-    "--debug": ("debug", False, False),
+# Options the fast path reads: flag -> (field, "value" if it takes one, "list" if repeatable)
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "--format": ("output_format", "value"),
+    "--json": ("json", "flag"),
+    "--disable": ("disable", "value", "list"),
+    "--enable": ("enable", "value", "list"),
+    "--exclude": ("exclude", "value", "list"),
+    "--stdin-name": ("stdin_name", "value"),
+    "--pg-version": ("pg_version", "value"),
+    "--against": ("against", "value"),
+    "--migrations-dir": ("migrations_dir", "value"),
+    "-d": ("migrations_dir", "value"),
+    "--debug": ("debug", "flag"),
 }
 
 
@@ -90,25 +91,17 @@ def parse(args: list[str]) -> LintOptions | None:
         if arg == "--":
             only_paths = True
             continue
-        flag, equals, value = arg.partition("=")
-        spec = OPTIONS.get(flag)
-        if spec is None:
+        read = option(arg, values, OPTIONS)
+        if read is None:
             return None  # --help, a typo: Typer's help or usage error
-        name, takes_value, repeatable = spec
-        if not takes_value:
-            if equals:
-                return None
+        name, value = read
+        if value is None:
             setattr(options, name, True)
-            continue
-        if not equals:
-            value = next(values, None)  # type: ignore[assignment]
-            if value is None:
-                return None
-        if name == "pg_version":
+        elif name == "pg_version":
             if not value.lstrip("-").isdigit():
                 return None
             options.pg_version = int(value)
-        elif repeatable:
+        elif OPTIONS[arg.partition("=")[0]][2:] == ("list",):
             getattr(options, name).append(value)
         else:
             setattr(options, name, value)

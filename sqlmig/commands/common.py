@@ -8,9 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlmig import engine
 from sqlmig.core import files, protect, schema_file
-from sqlmig.core.checks import check_history
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
@@ -113,6 +111,10 @@ def run_plan(
     of every command that changes the database. `check` refuses on any problem `verify`
     would report; `snapshot_first` takes a pg_dump first and refuses if it fails;
     `destructive` = (command, --yes, confirm) guards the undoing of migrations."""
+    # here, not at the top: status and verify import this module but run no plan
+    from sqlmig import engine
+    from sqlmig.core.checks import check_history
+
     if snapshot_first:  # a folder it cannot write must fail before anything starts
         dump.check_snapshot_folder(settings.snapshot_dir)
     settings = with_url(settings, reporter)

@@ -10,7 +10,6 @@ from typing import Any, NamedTuple
 
 from sqlmig.commands.common import Confirm, connection_url, current_schema_text, guard
 from sqlmig.core import files, plan
-from sqlmig.core.checks import offline_problems
 from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Problem, State, StatusRow
@@ -139,6 +138,8 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
     duplicates, out-of-order pending migrations, missing down files, failed migrations; and
     the database's INVALID indexes; and everything a run would refuse in the files.
     `offline`: the files alone, no database. `diff`: keep each edit's two texts."""
+    from sqlmig.core.checks import offline_problems  # pglast's checks: not for status
+
     scan = files.scan(settings.migrations_dir)
     applied: list[Applied] = []
     invalid: list[InvalidIndex] = []

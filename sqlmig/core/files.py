@@ -155,15 +155,16 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
                 )
             )
             continue
-        version, name = int(match["version"]), match["name"]
+        digits, name, direction = match.groups()
+        version = int(digits)
         if version > MAX_VERSION:
             result.problems.append(MigrationFileError(
-                path, f"version {match['version']} is too big: versions are stored as bigint "
+                path, f"version {digits} is too big: versions are stored as bigint "
                 f"(at most {MAX_VERSION})"
             ))
             continue
-        if match["direction"] == "up":
-            ups.setdefault(version, []).append((name, path, match["version"]))
+        if direction == "up":
+            ups.setdefault(version, []).append((name, path, digits))
         else:
             downs[(version, name)] = path
 

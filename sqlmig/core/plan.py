@@ -7,10 +7,10 @@ Pure: no database, no files, no output. Every ordering rule is a unit test away.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from sqlmig.core.files import FILE_NAME, Migration, version_text
 from sqlmig.core.sqlfile import SqlFile
@@ -45,12 +45,25 @@ class Applied:
     def id(self) -> str:
         return f"{self.version:04d}_{self.name}"
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Applied:
+        """A history row, its values in the order of the fields. Without the frozen
+        dataclass's __init__, which sets each field through object.__setattr__: that was
+        half of reading a history of 10,000 rows."""
+        self = object.__new__(cls)
+        self.__dict__.update(zip(APPLIED_FIELDS, row, strict=True))
+        return self
+
     @property
     def down_stopped(self) -> bool:
         """A no-transaction rollback of this migration failed or was cut off halfway."""
         return self.state != "applied" and (self.error or "").startswith(
             (ROLLING_BACK, ROLLBACK_FAILED)
         )
+
+
+# Applied's fields in order: pg/db.py reads the history's columns in this order
+APPLIED_FIELDS = tuple(f.name for f in fields(Applied))
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,8 @@ def read_migration_file(path: Path | str, direction: str = "up") -> SqlFile:
     nothing: an empty file is more likely a forgotten save than a migration that does
     nothing on purpose."""
     read = read_sql_file(path)
-    if not read.big and not read.text.strip():
+    text = read._text  # None for a big file
+    if text is not None and (not text or text.isspace()):  # (strip() would copy every file)
         raise MigrationFileError(path, EMPTY[direction])
     return read
 

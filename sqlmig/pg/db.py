@@ -20,8 +20,9 @@ from psycopg import sql
 from sqlmig import __version__
 from sqlmig.core.config import METADATA_TABLE
 from sqlmig.core.files import Migration
-from sqlmig.core.plan import Applied
+from sqlmig.core.plan import APPLIED_FIELDS, Applied
 from sqlmig.errors import ConfigError, LockTimeout
+from sqlmig.pg.connection import APPLICATION_NAME
 
 # The history table, one row per applied migration. Readable as SQL on purpose.
 # state: 'applied'; 'running' while a no-transaction migration runs (left behind only by a
@@ -70,10 +71,6 @@ ADDED_COLUMNS = {
 }
 ADDED_DEFAULTS = {"state": "'applied'", "baseline": "false", "error": "NULL", "script": "NULL",
                   "adopted": "NULL"}
-APPLIED_FIELDS = (
-    "version", "name", "checksum", "batch", "applied_at", "execution_ms", "applied_by",
-    "state", "baseline", "error", "script", "adopted",
-)
 # When a migration's transaction began, as the server saw it: noted by MARK_BEGAN right after
 # its BEGIN (transaction_timestamp() is when the whole query began, shared by every migration
 # of a batch), read back by the history row in the same transaction. Its applied_at and
@@ -122,6 +119,17 @@ def lock_holder(conn: psycopg.Connection, key: int) -> LockHolder | None:
     return LockHolder(*row) if row else None
 
 
+def _killed_run_hint(conn: psycopg.Connection, holder: LockHolder | None) -> str:
+    """Before PostgreSQL 14 (no client_connection_check_interval) a killed sqlmig's session
+    keeps the lock until its running statement ends; say how to end it sooner."""
+    version = conn.info.server_version
+    if holder is None or holder.application_name != APPLICATION_NAME or version >= 140000:
+        return ""
+    return (f"; PostgreSQL {version // 10000} keeps a killed sqlmig's statement running until "
+            "it ends: if no sqlmig run is alive, end it with "
+            f"SELECT pg_terminate_backend({holder.pid})")
+
+
 def acquire_lock(
     conn: psycopg.Connection,
     key: int,
@@ -144,6 +152,7 @@ def acquire_lock(
             raise LockTimeout(
                 f"gave up after {wait:g}s waiting for the migration lock{who}; "
                 "another sqlmig run is in progress (raise --lock-wait to wait longer)"
+                + _killed_run_hint(conn, holder)
             )
         time.sleep(min(delay, max(0.0, deadline - now)))
         delay = min(delay * 2, 0.5)
@@ -391,7 +400,7 @@ class History:
             for name in APPLIED_FIELDS
         )
         query = sql.SQL("SELECT {} FROM {} ORDER BY version").format(select, self.ident)
-        return [Applied(*row) for row in conn.execute(query).fetchall()]
+        return [Applied.from_row(row) for row in conn.execute(query).fetchall()]
 
 
 # An index left INVALID (pg_index.indisvalid false) by a CREATE INDEX CONCURRENTLY or REINDEX

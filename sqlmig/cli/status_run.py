@@ -1,0 +1,138 @@
+"""`sqlmig status` without Typer: the command's body (the Typer command in history.py calls
+it), and the start-up path `sqlmig status ...` takes when its arguments are plain (CI runs
+status on every deploy: importing Typer is a third of a short history's run). Help, an
+unknown option or a value Typer would check go to Typer, which words those errors. The
+same pattern as lint_run.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmig.cli.fast_args import option
+from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, SqlmigError
+
+
+@dataclass
+class StatusOptions:
+    json: bool = False
+    exit_code: bool = False
+    env: str | None = None
+    migrations_dir: str | None = None
+    database_url: str | None = None
+    wait: float | None = None
+    debug: bool = False
+    # the app's output flags, which may also follow the command name (cli/group.py)
+    quiet: bool = False
+    verbose: bool = False
+    no_color: bool = False
+
+
+def run(options: StatusOptions) -> int:
+    """Show every migration's state; the exit code (EXIT_PENDING with --exit-code when
+    anything is not applied as written)."""
+    from sqlmig import commands
+    from sqlmig.cli import render
+    from sqlmig.core import config
+
+    settings = config.resolve(env=options.env, database_url=options.database_url,
+                              overrides={"connect_wait": options.wait,
+                                         "migrations_dir": options.migrations_dir})
+    result = commands.status(settings, render.LineReporter(machine=options.json))
+    if options.json:
+        render.print_json(render.status_json(result))
+    else:
+        render.status_table(result)
+        render.invalid_warnings(result.invalid)
+    if result.stale_schema_file:
+        render.notice(result.stale_schema_file)
+    return EXIT_PENDING if options.exit_code and not result.clean else 0
+
+
+# Options the fast path reads: flag -> (field, "value" if it takes one)
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "--json": ("json", "flag"),
+    "--exit-code": ("exit_code", "flag"),
+    "--env": ("env", "value"),
+    "-e": ("env", "value"),
+    "--migrations-dir": ("migrations_dir", "value"),
+    "-d": ("migrations_dir", "value"),
+    "--database-url": ("database_url", "value"),
+    "--url": ("database_url", "value"),
+    "-u": ("database_url", "value"),
+    "--wait": ("wait", "value"),
+    "--debug": ("debug", "flag"),
+    "--quiet": ("quiet", "flag"),
+    "-q": ("quiet", "flag"),
+    "--verbose": ("verbose", "flag"),
+    "-v": ("verbose", "flag"),
+    "--no-color": ("no_color", "flag"),
+}
+SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def parse(args: list[str]) -> StatusOptions | None:
+    """The options of `sqlmig status ARGS`, or None for anything Typer should handle."""
+    options = StatusOptions()
+    values = iter(args)
+    for arg in values:
+        read = option(arg, values, OPTIONS)
+        if read is None:
+            return None  # --help, a typo, an argument: Typer's help or usage error
+        name, value = read
+        if value is None:
+            setattr(options, name, True)
+        elif name == "wait":
+            if not SECONDS.fullmatch(value):
+                return None
+            options.wait = float(value)
+        else:
+            setattr(options, name, value)
+    return options
+
+
+def failure_code(err: BaseException, debug: bool) -> int | None:
+    """Say a failure as cli.base.reported does; its exit code, or None for a bug (to be
+    raised with its traceback)."""
+    from sqlmig.cli import render
+
+    if isinstance(err, KeyboardInterrupt):
+        if debug:
+            render.traceback(err)
+        render.error(Interrupted("interrupted; nothing was left half-done"))
+        return EXIT_INTERRUPTED
+    if isinstance(err, SqlmigError):
+        if debug:
+            render.traceback(err)
+        render.error(err)
+        return err.exit_code
+    from sqlmig.commands.common import unforeseen_database_error
+
+    failure = unforeseen_database_error(err)  # type: ignore[arg-type]
+    if debug:
+        render.traceback(err)
+        if failure is None:
+            return EXIT_ERROR
+    elif failure is None:
+        return None
+    render.error(failure)
+    return EXIT_ERROR
+
+
+def fast(args: list[str]) -> None:
+    """Run `sqlmig status ARGS` and exit, or return when Typer must parse the arguments."""
+    options = parse(args)
+    if options is None:
+        return
+    from sqlmig.cli import render
+
+    render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = (
+        options.no_color, options.quiet, options.verbose)
+    try:
+        code = run(options)
+    except (Exception, KeyboardInterrupt) as err:
+        failed = failure_code(err, options.debug)
+        if failed is None:
+            raise
+        code = failed
+    raise SystemExit(code)
