@@ -62,6 +62,7 @@ Commands:
   seed       Load the environment's seeds in one transaction.
   setup      Migrate, then seed.
   adopt      Switch from another migrator: its files and its history.
+  fleet      Migrate (or check) many databases or schemas at once.
   server     The project's embedded development PostgreSQL (.sqlmig/pgdata).
 """
 
