@@ -444,7 +444,14 @@ def attack_secrets(target: Target, work: Path) -> dict:
                 (url, ("--debug", "migrate")), (url, ("docs",)), (url, ("rollback", "--all")),
                 (wrong_port, ("status",)), (wrong_port, ("--debug", "migrate")),
                 (None, ("migrate", "--database-url", wrong_port)),
+                (url, ("plan", "--locks", "--json")), (url, ("locks", "--json")),
+                (None, ("lint", "--against", url)), (None, ("lint", "--against", wrong_port)),
             ]
+            if url.startswith("postgresql://"):  # a targets file holds URLs, one a line
+                fleet = root / "targets.txt"
+                fleet.write_text(f"{url}\n{wrong_port}\n")
+                commands += [(None, ("fleet", "status", "--targets", str(fleet))),
+                             (None, ("fleet", "migrate", "--targets", str(fleet), "--json"))]
             for database_url, args in commands:
                 result = sqlmig(root, database_url, *args, env=extra, timeout=60)
                 figures["runs"] += 1
