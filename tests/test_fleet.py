@@ -229,6 +229,12 @@ def test_schemas_mode_migrates_each_schema_with_its_own_history(fleet: Fleet) ->
 
     status = fleet.fleet("status", "--schemas", "tenant_a,Tenant_B", "--database-url", url)
     assert "status: 2 targets: 2 succeeded" in status.stdout
+    # the familiar spelling: a command given targets runs as `sqlmig fleet COMMAND`
+    same = fleet.spawn("status", "--schemas=tenant_a", "--database-url", url, "--json")
+    out, err = same.communicate(timeout=60)
+    assert same.returncode == 0, err
+    assert [(r["target"], r["state"]) for r in json.loads(out)["targets"]] == [
+        ("tenant_a", "succeeded")]
 
 
 def test_a_targets_query_on_a_control_database_names_databases_or_schemas(

@@ -162,3 +162,18 @@ def test_a_targets_query_returns_urls_or_schema_names() -> None:
                                  "nor a schema name (a plain SQL identifier)")
     with pytest.raises(ConfigError, match=r"^--targets-query: names no targets$"):
         targets_from_rows([])
+
+
+def test_a_command_given_targets_is_the_fleet_command() -> None:
+    from sqlmig.cli import FLEET_COMMANDS, fleet_spelling
+    from sqlmig.commands.fleets import COMMANDS
+
+    assert FLEET_COMMANDS == COMMANDS
+    assert fleet_spelling(["migrate", "--targets", "t.txt", "-j", "8"]) == [
+        "fleet", "migrate", "--targets", "t.txt", "-j", "8"]
+    assert fleet_spelling(["--json", "status", "--schemas=a,b"]) == [
+        "--json", "fleet", "status", "--schemas=a,b"]
+    assert fleet_spelling(["rollback", "--all", "--targets-query", "SELECT 1"])[0] == "fleet"
+    for single in (["migrate"], ["status", "--json"], ["lint", "--targets", "x"],
+                   ["fleet", "migrate", "--targets", "t"], ["migrate", "--targetsx"], []):
+        assert fleet_spelling(single) == single

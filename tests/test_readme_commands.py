@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
+from sqlmig.cli import fleet_spelling
 from tests import provision
 from tests import test_adopt as adopt_tests
 from tests import test_adopt_dbmate as adopt_dbmate
@@ -240,6 +241,8 @@ SCENARIOS: dict[str, Scenario] = {
         [_tenants("development"), "sqlmig fleet migrate --targets tenants.txt --to 2",
          "sqlmig fleet migrate --targets tenants.txt --to 1 --report report.json"],
         check=lambda p: _versions(p) == [1, 2]),  # nothing to rerun: all succeeded
+    "sqlmig migrate --targets tenants.txt": Scenario(
+        [_tenants("development")], check=lambda p: _versions(p) == [1, 2, 3, 4]),
     "sqlmig fleet status --targets tenants.txt --json": Scenario(
         [_tenants("development"), *MIGRATED]),
     "sqlmig fleet migrate --schemas tenant_a,tenant_b,tenant_c": Scenario(check=_in_schemas),
@@ -251,7 +254,8 @@ SCENARIOS: dict[str, Scenario] = {
 def _run(project: Project, command: str, code: int = 0) -> str:
     args = shlex.split(command)
     assert args[0] == "sqlmig"
-    return str(project.run(*args[1:], code=code).stdout)
+    # as sqlmig's main() reads them (`migrate --targets F` is `fleet migrate --targets F`)
+    return str(project.run(*fleet_spelling(args[1:]), code=code).stdout)
 
 
 @pytest.fixture

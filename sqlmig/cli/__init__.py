@@ -52,6 +52,7 @@ def main() -> None:
     import signal  # (imports enum: a third of what `--help` took before it returned)
 
     signal.signal(signal.SIGTERM, _terminate)
+    sys.argv[1:] = fleet_spelling(sys.argv[1:])
     try:
         if sys.argv[1:2] == ["lint"] and not os.environ.get("_SQLMIG_COMPLETE"):
             from sqlmig.cli.lint_run import fast
@@ -75,6 +76,24 @@ def main() -> None:
         # The interpreter's last garbage collection would walk every object the imports made
         # (30-40 ms, a fifth of a short command) only to free memory the OS takes back anyway.
         gc.freeze()
+
+
+# The commands `sqlmig fleet` runs (commands.fleets.COMMANDS; a test keeps them equal), and
+# the options that name a fleet's targets.
+FLEET_COMMANDS = ("migrate", "up", "rollback", "redo", "status", "verify", "plan", "check")
+_TARGET_OPTIONS = ("--targets", "--schemas", "--targets-query")
+
+
+def fleet_spelling(args: list[str]) -> list[str]:
+    """`sqlmig migrate --targets FILE ...` is `sqlmig fleet migrate --targets FILE ...`: any
+    command a fleet runs takes the fleet's options when it is given targets."""
+    at = next((i for i, arg in enumerate(args) if not arg.startswith("-")), None)
+    if at is None or args[at] not in FLEET_COMMANDS:
+        return args
+    if not any(arg == option or arg.startswith(option + "=")
+               for arg in args[at + 1:] for option in _TARGET_OPTIONS):
+        return args
+    return [*args[:at], "fleet", *args[at:]]
 
 
 def _only_the_named_command(args: list[str]) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote
 
 from sqlmig.core.config import ENVIRONMENTS, IDENTIFIER
 from sqlmig.core.secrets import hide, remember
-from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError, display_path
+from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError, counted, display_path
 
 SCHEMES = ("postgres", "postgresql")
 # A comment starts a line, or follows a space: a password may hold a `#`, never ` #`.
@@ -226,7 +226,8 @@ class FleetReport:
     def summary(self) -> str:
         counts = self.counts
         parts = [f"{n} {state}" for state, n in counts.items() if n]
-        return f"{self.command}: {len(self.results)} targets: {', '.join(parts) or 'none'}"
+        return f"{self.command}: {counted(len(self.results), 'target')}: " \
+            f"{', '.join(parts) or 'none'}"
 
     def as_json(self) -> dict[str, Any]:
         return {"command": self.command, "interrupted": self.interrupted,
