@@ -1,11 +1,12 @@
 """`sqlmig fleet` on a real server: twelve small databases (made once for the module, emptied
-before each test) migrated in parallel, one of them broken; two fleet runs at once; Ctrl-C
-mid-fleet; --fail-fast, --canary, --only-failed; --schemas; a bad targets file. Every line
-printed is checked for the targets' password."""
+before each test; fifty for the broken-target test) migrated in parallel, one of them
+broken; two fleet runs at once; Ctrl-C mid-fleet; --fail-fast, --canary, --only-failed;
+--schemas; a bad targets file. Every line printed is checked for the targets' password."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 import uuid
@@ -27,6 +28,7 @@ from sqlmig.errors import EXIT_INTERRUPTED, EXIT_USAGE
 from tests.conftest import Project, _project
 
 SIZE = 12
+LARGE = 50  # the broken-target test's fleet: SIZE and databases of its own
 PASSWORD = "Fl33t-s3cret"
 BROKEN = 4  # the target whose database already holds what 0002 creates
 
@@ -134,32 +136,48 @@ def _states(report: dict[str, Any]) -> list[str]:
     return [row["state"] for row in report["targets"]]
 
 
+@pytest.fixture
+def large(fleet: Fleet) -> Iterator[list[str]]:
+    """LARGE targets: the fleet's databases and databases of this test's own (in large.txt)."""
+    servers = fleet.servers
+    names = [f"{servers.role}_x{n:02d}" for n in range(LARGE - SIZE)]
+    _each(servers.admin, "CREATE DATABASE {db} OWNER {role}", names, servers.role)
+    urls = [*servers.urls, *(_url(servers.admin, servers.role, name) for name in names)]
+    fleet.write("large.txt", "\n".join(urls) + "\n", ".")
+    try:
+        yield urls
+    finally:
+        _each(servers.admin, "DROP DATABASE IF EXISTS {db} WITH (FORCE)", names, servers.role)
+
+
 def test_a_broken_target_fails_alone_and_the_rerun_after_the_fix_finishes_it(
-    fleet: Fleet,
+    fleet: Fleet, large: list[str],
 ) -> None:
     _break(fleet)
-    first = fleet.report("migrate", "--targets", "fleet.txt", "--parallel", "4", code=1)
+    first = fleet.report("migrate", "--targets", "large.txt", "--parallel", "4", code=1)
     broken = first["targets"][BROKEN]
     assert broken["target"] == parse_targets(fleet.urls[BROKEN], "x")[0].name
     assert broken["state"] == "failed"
     assert (broken["from_version"], broken["to_version"], broken["applied"]) == (0, 1, 1)
     assert broken["error"] == 'sql/0002_orders.up.sql:1: relation "orders" already exists'
     others = [row for n, row in enumerate(first["targets"]) if n != BROKEN]
+    assert len(others) == LARGE - 1
     assert {(r["state"], r["from_version"], r["to_version"], r["applied"]) for r in others} \
         == {("succeeded", 0, 3, 3)}
-    assert first["counts"] == {"succeeded": 11, "failed": 1, "cancelled": 0, "skipped": 0}
+    assert first["counts"] == {"succeeded": LARGE - 1, "failed": 1, "cancelled": 0,
+                               "skipped": 0}
     assert fleet.versions(fleet.urls[BROKEN]) == [1]
 
     _fix(fleet)
     fleet.write("report.json", json.dumps(first), ".")
-    rerun = fleet.report("migrate", "--targets", "fleet.txt", "--only-failed", "report.json")
+    rerun = fleet.report("migrate", "--targets", "large.txt", "--only-failed", "report.json")
     assert [(r["target"], r["applied"], r["to_version"]) for r in rerun["targets"]] \
         == [(broken["target"], 2, 3)]
-    assert all(fleet.versions(url) == [1, 2, 3] for url in fleet.urls)
+    assert all(fleet.versions(url) == [1, 2, 3] for url in large)
 
-    table = fleet.fleet("migrate", "--targets", "fleet.txt").stdout
-    assert "migrate: 12 targets: 12 succeeded" in table
-    assert f"{broken['target']}  succeeded  0003" in table
+    table = fleet.fleet("migrate", "--targets", "large.txt").stdout
+    assert f"migrate: {LARGE} targets: {LARGE} succeeded" in table
+    assert re.search(rf"{re.escape(broken['target'])} +succeeded +0003", table)
 
 
 def test_two_fleet_runs_and_a_single_run_at_once_apply_each_migration_once_per_target(
@@ -274,7 +292,7 @@ def test_up_rollback_redo_plan_check_and_verify_run_over_the_fleet_as_single_run
     assert {(r["from_version"], r["to_version"], r["applied"]) for r in rolled["targets"]} \
         == {(2, 1, 1)}
     table = fleet.fleet("up", "--targets", "fleet.txt", "--count", "2").stdout
-    assert "migrate" not in table and "up: 12 targets: 12 succeeded" in table
+    assert "migrate" not in table and f"up: {SIZE} targets: {SIZE} succeeded" in table
     assert {tuple(fleet.versions(url) or []) for url in fleet.urls} == {(1, 2, 3)}
 
     redone = fleet.report("redo", "--targets", "fleet.txt")
