@@ -5,6 +5,7 @@ and --schemas, naming targets without their passwords, the report's exit code an
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,17 @@ def test_a_command_given_targets_is_the_fleet_command() -> None:
     for single in (["migrate"], ["status", "--json"], ["lint", "--targets", "x"],
                    ["fleet", "migrate", "--targets", "t"], ["migrate", "--targetsx"], []):
         assert fleet_spelling(single) == single
+
+
+def test_schemas_from_a_file_one_a_line_with_comments(tmp_path: Path) -> None:
+    from sqlmig.core.targets import parse_schema_file
+
+    text = "# tenants\nacme\nglobex, initech  # two on a line\n\n"
+    assert [t.name for t in parse_schema_file(text, tmp_path / "s.txt")] == [
+        "acme", "globex", "initech"]
+    with pytest.raises(ConfigError, match=r"s\.txt:3: 'bad-name' is not a plain SQL"):
+        parse_schema_file("acme\n# fine\nbad-name\n", tmp_path / "s.txt")
+    with pytest.raises(ConfigError, match="acme"):
+        parse_schema_file("acme\nacme\n", tmp_path / "s.txt")
+    with pytest.raises(ConfigError, match="names no targets"):
+        parse_schema_file("# none\n", tmp_path / "s.txt")

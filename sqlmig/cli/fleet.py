@@ -39,7 +39,8 @@ def fleet(
         str | None,
         typer.Option("--schemas", metavar="A,B,C", help="Schemas of the one database "
                      "(--database-url or the environment's): each gets its own history "
-                     "table and search_path.", show_default=False),
+                     "table and search_path. @FILE reads them from a file, one a line.",
+                     show_default=False),
     ] = None,
     targets_query: Annotated[
         str | None,
@@ -104,6 +105,9 @@ def fleet(
                                    statement_timeout, migrations_dir=migrations_dir)
         if targets is not None:
             chosen = fleet_targets.parse_targets(_read(targets, "--targets"), targets)
+        elif schemas is not None and schemas.startswith("@"):  # a list too long to type
+            chosen = fleet_targets.parse_schema_file(_read(Path(schemas[1:]), "--schemas"),
+                                                     Path(schemas[1:]))
         elif schemas is not None:
             chosen = fleet_targets.parse_schemas(schemas)
         else:

@@ -149,6 +149,18 @@ def parse_schemas(text: str, where: str = "--schemas") -> list[Target]:
     return _unique([(Target(n, schema=n), where) for n in names], where)
 
 
+def parse_schema_file(text: str, path: Path) -> list[Target]:
+    """`--schemas @FILE`: schema names a line (or comma-separated), `#` comments; an error
+    names the file and line."""
+    found: list[tuple[Target, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        names = line.split("#", 1)[0]
+        if names.strip():
+            at = f"{display_path(path)}:{number}"
+            found += [(target, at) for target in parse_schemas(names, at)]
+    return _unique(found, f"--schemas @{display_path(path)}")
+
+
 def targets_from_rows(values: Sequence[object], where: str = "--targets-query") -> list[Target]:
     """The targets a query returned, its first column a row: postgresql:// URLs (databases)
     or plain identifiers (schemas of the database it ran on)."""
