@@ -174,7 +174,8 @@ def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> Non
     quiet = orders.run("locks", "--exit-code")
     assert "no other session holds or waits for a lock on them" in quiet.stdout
     with psycopg.connect(orders.url) as holder, psycopg.connect(orders.url) as waiter:
-        holder.execute("SELECT count(*) FROM orders")  # ACCESS SHARE, idle in transaction
+        holder.execute(  # ACCESS SHARE, idle in transaction; its query shows a password
+            "SELECT count(*) FROM orders -- ALTER ROLE app PASSWORD 'hunter2'")
         holder_pid, waiter_pid = holder.info.backend_pid, waiter.info.backend_pid
         queued = threading.Thread(
             target=lambda: waiter.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"))
@@ -198,6 +199,7 @@ def test_locks_names_the_blocker_and_who_waits_behind_it(orders: Project) -> Non
     assert (held["mode"], held["granted"], held["blocks_migration"]) == (
         "ACCESS SHARE", True, True)
     assert held["state"] == "idle in transaction" and held["long_running"] is True
+    assert held["query"].endswith("PASSWORD '***'") and "hunter2" not in text
     waiting = by_pid[waiter_pid]
     assert (waiting["granted"], waiting["blocked_by"]) == (False, [holder_pid])
     assert f"blocked by {holder_pid}" in text and "the migrations would wait for it" in text

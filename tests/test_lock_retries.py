@@ -26,9 +26,9 @@ from sqlmig.core.lock_retries import (
     backoff,
     decide,
     seconds,
-    without_passwords,
 )
 from sqlmig.core.retry_safety import opens_transactions, statement_kind, statement_unsafe
+from sqlmig.core.secrets import without_passwords
 from sqlmig.errors import EXIT_INTERRUPTED, ConfigError
 from sqlmig.pg.blockers import blockers
 from tests.conftest import Project

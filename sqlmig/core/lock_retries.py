@@ -77,16 +77,6 @@ def decide(policy: RetryPolicy, sqlstate: str | None, attempt: int,
     return Decision(True, backoff(policy, attempt, random))
 
 
-# A string after PASSWORD (CREATE/ALTER ROLE, a user mapping's OPTIONS), cut short or not;
-# `password=...` in a conninfo string is secrets.hide's, on every output path.
-_PASSWORD_LITERAL = re.compile(r"(\bpassword\s+)E?'(?:[^']|'')*'?", re.IGNORECASE)
-
-
-def without_passwords(query: str) -> str:
-    """Another session's query as sqlmig shows it: a password literal in it masked."""
-    return _PASSWORD_LITERAL.sub(r"\1'***'", query)
-
-
 @dataclass(frozen=True)
 class Blocker:
     """A session holding a lock the migration waited for (pg_blocking_pids), as read by the

@@ -133,6 +133,16 @@ def hide(text: str) -> str:
     return text
 
 
+# A string after PASSWORD (CREATE/ALTER ROLE, a user mapping's OPTIONS), cut short or not;
+# `password=...` in a conninfo string is hide's, on every output path.
+_PASSWORD_LITERAL = re.compile(r"(\bpassword\s+)E?'(?:[^']|'')*'?", re.IGNORECASE)
+
+
+def without_passwords(query: str) -> str:
+    """Another session's query as sqlmig shows it: a password literal in it masked."""
+    return _PASSWORD_LITERAL.sub(r"\1'" + MASK + "'", query)
+
+
 def unencoded(url: str) -> str | None:
     """The reserved character a URL's password holds unencoded where libpq cannot read it
     (`@`, `/` or a space), with its encoding, for a hint; None if there is none."""

@@ -13,7 +13,8 @@ from contextlib import suppress
 
 import psycopg
 
-from sqlmig.core.lock_retries import Blocker, without_passwords
+from sqlmig.core.lock_retries import Blocker
+from sqlmig.core.secrets import without_passwords
 
 # How much of a blocking session's query is read (pg_stat_activity keeps up to
 # track_activity_query_size bytes).

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import psycopg
 
+from sqlmig.core.secrets import without_passwords
 from sqlmig.review.lock_report import HeldLock, TableState, mode_name
 
 # User tables, materialized views and partitioned tables: what a migration's locks matter on.
@@ -113,6 +114,7 @@ def session_locks(conn: psycopg.Connection, oids: list[int]) -> list[SessionLock
         "AND l.pid <> pg_backend_pid() ORDER BY a.xact_start NULLS LAST, l.pid",
         (oids,)).fetchall()
     return [SessionLock(pid, relation, mode_name(mode), granted, user, application, state,
-                        started, seconds, waited, query, list(blockers))
+                        started, seconds, waited,
+                        None if query is None else without_passwords(query), list(blockers))
             for (pid, relation, mode, granted, user, application, state, started, seconds,
                  waited, query, blockers) in rows]
