@@ -151,8 +151,9 @@ def new_locks(before: Mapping[int, str], after: list[HeldLock],
         if oid not in existing:
             continue
         old, new = tables_before.get(oid), tables_after.get(oid)
-        rewritten = old is not None and new is not None and old.filenode != new.filenode
-        scanned = old is not None and new is not None and new.seq_tup_read > old.seq_tup_read
+        rewritten = scanned = False
+        if old is not None and new is not None:
+            rewritten, scanned = old.filenode != new.filenode, new.seq_tup_read > old.seq_tup_read
         newly = stronger(held.mode, before.get(oid))
         if newly or rewritten or scanned:
             taken.append(Lock(held.relation, held.mode, held.bytes, held.rows,
