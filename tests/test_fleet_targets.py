@@ -142,6 +142,17 @@ def test_the_json_report_has_one_object_per_target_with_passwords_hidden() -> No
     assert report.summary() == "migrate: 2 targets: 1 succeeded, 1 failed"
 
 
+def test_the_json_report_is_written_a_target_at_a_time_as_json_dumps_writes_it() -> None:
+    rows = [TargetResult("acme", State.SUCCEEDED, 1, 3, 2, None, 12, None),
+            TargetResult("line\nbreak", State.FAILED, None, None, 0, 4, 8, "a\nb \u00e9 \"q\""),
+            TargetResult("c", State.SKIPPED, error="not started")]
+    for count in range(4):
+        report = FleetReport("status", rows[:count], interrupted=count == 2)
+        chunks = list(report.json_chunks())
+        assert len(chunks) == (1 if count == 0 else count + 2)  # a chunk a target
+        assert "".join(chunks) == json.dumps(report.as_json(), indent=2) + "\n"
+
+
 def test_only_failed_reads_back_the_targets_a_report_did_not_finish() -> None:
     text = json.dumps(_report(State.SUCCEEDED, State.FAILED, State.SKIPPED,
                               State.CANCELLED).as_json())

@@ -3,7 +3,7 @@ to 80 columns and wrap. Decides nothing; render.table() picks it when stdout is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,32 +16,35 @@ class PlainTable:
 
     def __init__(self, columns: Sequence[str], right: Sequence[str]) -> None:
         self.columns, self.right = list(columns), set(right)
-        self.rows: list[list[list[str]]] = []
+        self.rows: list[tuple[str, ...]] = []  # plain text: a fleet's may be 10,000 rows
         self.title: str | None = None
         self.title_justify, self.title_style = "left", ""
 
     def add_row(self, *cells: str) -> None:
         from rich.text import Text
 
-        self.rows.append([Text.from_markup(cell).plain.splitlines() or [""] for cell in cells])
+        self.rows.append(tuple(Text.from_markup(cell).plain for cell in cells))
 
-    def lines(self) -> list[str]:
+    def lines(self) -> Iterator[str]:
+        """The lines one by one, so a long table is printed without being built whole."""
         from rich.text import Text
 
-        rows = [[[c] for c in self.columns], *self.rows]
-        widths = [max(len(line) for row in rows for line in row[i][:1])
-                  for i in range(len(self.columns))]
-        out = [Text.from_markup(self.title).plain] if self.title else []
-        for row in rows:
+        widths = [len(column) for column in self.columns]
+        for row in self.rows:
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], len((cell.splitlines() or [""])[0]))
+        if self.title:
+            yield Text.from_markup(self.title).plain
+        for row in (tuple(self.columns), *self.rows):
+            cells = [cell.splitlines() or [""] for cell in row]
             first = [
-                row[i][0].rjust(w) if self.columns[i] in self.right else row[i][0].ljust(w)
+                cells[i][0].rjust(w) if self.columns[i] in self.right else cells[i][0].ljust(w)
                 for i, w in enumerate(widths)
             ]
-            out.append("  ".join(first).rstrip())
-            for i, cell in enumerate(row):
+            yield "  ".join(first).rstrip()
+            for i, more in enumerate(cells):
                 indent = " " * (sum(widths[:i]) + 2 * i)
-                out.extend(f"{indent}{line}".rstrip() for line in cell[1:])
-        return out
+                yield from (f"{indent}{line}".rstrip() for line in more[1:])
 
     def __rich__(self) -> Text:
         from rich.text import Text

@@ -4,7 +4,6 @@ summary table or the JSON report. Target names and errors are printed literally.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,22 +97,24 @@ def report_table(report: FleetReport) -> None:
         cells = [render.escape(cell) for cell in cells]
         cells[1] = f"[{STATE_STYLES[row.state]}]{cells[1]}[/]"
         table.add_row(*cells)
-    out = render.console()
-    out.print(table)
-    out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
+    render.print_table(table)
+    render.console().print(report.summary(), markup=False, highlight=False, soft_wrap=True)
 
 
 def write_report(report: FleetReport, path: Path) -> None:
     from sqlmig.core.secrets import hide
 
     try:
-        path.write_text(hide(json.dumps(report.as_json(), indent=2)) + "\n", encoding="utf-8")
+        with path.open("w", encoding="utf-8") as out:
+            out.writelines(hide(chunk) for chunk in report.json_chunks())
     except OSError as err:
         raise ConfigError(f"--report: cannot write {path}: {err.strerror or err}") from None
 
 
 def print_report(report: FleetReport, json_: bool) -> None:
     if json_:
-        render.print_json(report.as_json())
+        out = render.HiddenFile()
+        for chunk in report.json_chunks():  # a target at a time: flat memory at any size
+            out.write(chunk)
     else:
         report_table(report)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -244,6 +244,20 @@ class FleetReport:
     def as_json(self) -> dict[str, Any]:
         return {"command": self.command, "interrupted": self.interrupted,
                 "counts": self.counts, "targets": [r.as_json() for r in self.results]}
+
+    def json_chunks(self) -> Iterator[str]:
+        """as_json() as json.dumps(indent=2) writes it, a target at a time: a report of
+        10,000 targets is written without being built whole in memory."""
+        head = json.dumps({"command": self.command, "interrupted": self.interrupted,
+                           "counts": self.counts, "targets": []}, indent=2)
+        if not self.results:
+            yield head + "\n"
+            return
+        yield head.removesuffix("[]\n}") + "["
+        for i, row in enumerate(self.results):
+            text = json.dumps(row.as_json(), indent=2).replace("\n", "\n    ")
+            yield ("," if i else "") + "\n    " + text
+        yield "\n  ]\n}\n"
 
 
 def unfinished(report_text: str, path: Path | str) -> set[str]:
