@@ -319,9 +319,9 @@ def test_status_over_the_fleet_reads_pending_counts_and_the_files_once(
     scans: list[Path] = []
     real_scan = files._scan
 
-    def counted(directory: Path, defer_downs: bool) -> files.Scan:
+    def counted(directory: Path, defer_downs: bool, cache: Path | None = None) -> files.Scan:
         scans.append(directory)
-        return real_scan(directory, defer_downs)
+        return real_scan(directory, defer_downs, cache)
 
     monkeypatch.setattr(files, "_scan", counted)
     settings = config.resolve(root=fleet.root, env="development")

@@ -58,6 +58,10 @@ def main() -> None:
             from sqlmig.cli.lint_run import fast
 
             fast(sys.argv[2:])  # exits, unless Typer must read the arguments
+        if sys.argv[1:2] == ["migrate"] and not os.environ.get("_SQLMIG_COMPLETE"):
+            from sqlmig.cli.migrate_run import fast as migrate
+
+            migrate(sys.argv[2:])  # exits when there is nothing to do, else Typer runs it
         if sys.argv[1:2] == ["status"] and not os.environ.get("_SQLMIG_COMPLETE"):
             from sqlmig.cli.status_run import fast as status
 

@@ -25,3 +25,16 @@ def option(arg: str, rest: Iterator[str], known: Mapping[str, tuple[str, ...]]
             return None
         value = following
     return spec[0], value
+
+
+# The options that choose the database and the files, as every command spells them:
+# flag -> (field, "value")
+SETTINGS_OPTIONS: dict[str, tuple[str, ...]] = {
+    "--env": ("env", "value"),
+    "-e": ("env", "value"),
+    "--migrations-dir": ("migrations_dir", "value"),
+    "-d": ("migrations_dir", "value"),
+    "--database-url": ("database_url", "value"),
+    "--url": ("database_url", "value"),
+    "-u": ("database_url", "value"),
+}

@@ -141,18 +141,6 @@ def table(
     return result
 
 
-def print_table(table: Table) -> None:
-    """A table on stdout; a PlainTable line by line, so a long one is never built whole."""
-    from sqlmig.cli.plain import PlainTable
-
-    if isinstance(table, PlainTable):
-        out = HiddenFile()
-        for line in table.lines():
-            out.write(line + "\n")
-    else:
-        console().print(table)
-
-
 def error(err: SqlmigError) -> None:
     from rich.text import Text
 

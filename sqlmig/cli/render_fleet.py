@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.cli import render
+from sqlmig.cli.plain import PlainTable
 from sqlmig.core.targets import FleetReport, State, TargetResult
 from sqlmig.errors import ConfigError
 
@@ -97,7 +98,12 @@ def report_table(report: FleetReport) -> None:
         cells = [render.escape(cell) for cell in cells]
         cells[1] = f"[{STATE_STYLES[row.state]}]{cells[1]}[/]"
         table.add_row(*cells)
-    render.print_table(table)
+    if isinstance(table, PlainTable):  # line by line: 10,000 targets are never built whole
+        out = render.HiddenFile()
+        for line in table.lines():
+            out.write(line + "\n")
+    else:
+        render.console().print(table)
     render.console().print(report.summary(), markup=False, highlight=False, soft_wrap=True)
 
 

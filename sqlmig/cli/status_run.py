@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlmig.cli.fast_args import option
+from sqlmig.cli.fast_args import SETTINGS_OPTIONS, option
 from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, SqlmigError
 
 
@@ -53,13 +53,7 @@ def run(options: StatusOptions) -> int:
 OPTIONS: dict[str, tuple[str, ...]] = {
     "--json": ("json", "flag"),
     "--exit-code": ("exit_code", "flag"),
-    "--env": ("env", "value"),
-    "-e": ("env", "value"),
-    "--migrations-dir": ("migrations_dir", "value"),
-    "-d": ("migrations_dir", "value"),
-    "--database-url": ("database_url", "value"),
-    "--url": ("database_url", "value"),
-    "-u": ("database_url", "value"),
+    **SETTINGS_OPTIONS,
     "--wait": ("wait", "value"),
     "--debug": ("debug", "flag"),
     "--quiet": ("quiet", "flag"),

@@ -352,7 +352,7 @@ def fleet(
         targets = targets[:1]
     run = _Run(target_settings(settings, targets), command, options or Options(),
                events or NoEvents(), fail_fast)
-    with files.scanned_once(settings.migrations_dir) as scan:
+    with files.scanned_once(settings.migrations_dir, cache=settings.cache_dir) as scan:
         if command in CHANGES and scan.problems:
             raise scan.problems[0]  # a bad file: no target is touched
         try:

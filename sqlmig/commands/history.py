@@ -115,7 +115,7 @@ def status(settings: Settings, reporter: Reporter) -> Status:
     failed (stopped halfway); the INVALID indexes (an interrupted CONCURRENTLY)."""
     # no down file is read: a broken one is for verify and rollback to report; a file that
     # is no migration as it is becomes a row marked with its problem, never a failed status
-    scan = files.scan(settings.migrations_dir, defer_downs=True)
+    scan = files.scan(settings.migrations_dir, defer_downs=True, cache=settings.cache_dir)
     if not settings.migrations_dir.is_dir():
         raise scan.problems[0]
     url = connection_url(settings, reporter)

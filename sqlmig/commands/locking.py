@@ -84,7 +84,8 @@ def locks(settings: Settings, reporter: Reporter, *, older_than: float = 60.0) -
     """The sessions holding or waiting for locks on the tables the pending migrations would
     lock (from their parse), with who blocks whom; `older_than` seconds of transaction make
     one long-running."""
-    migrations = files.discover(settings.migrations_dir, defer_downs=True)
+    migrations = files.discover(settings.migrations_dir, defer_downs=True,
+                                cache=settings.cache_dir)
     with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
         applied = db.History(settings.schema, settings.table).read(conn)
         steps = plan.plan_migrate(migrations, applied,

@@ -34,7 +34,8 @@ class Planned:
 
 def plan(settings: Settings, reporter: Reporter, *, to: int | None = None) -> Planned:
     """What `migrate` would run, up to `to`: the pending steps, as one batch. Runs nothing."""
-    migrations = files.discover(settings.migrations_dir, defer_downs=True)
+    migrations = files.discover(settings.migrations_dir, defer_downs=True,
+                                cache=settings.cache_dir)
     with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
         applied = db.History(settings.schema, settings.table).read(conn)
     out_of_order = settings.allow_out_of_order

@@ -160,6 +160,11 @@ class Settings:
         return ((self.schema, self.table), (self.schema, METADATA_TABLE))
 
     @property
+    def cache_dir(self) -> Path:
+        """Where the file cache lives (core/file_cache.py): never committed, safe to delete."""
+        return self.root / ".sqlmig" / "cache"
+
+    @property
     def protected(self) -> bool:
         """Environments where destructive commands need an explicit --yes."""
         return self.env in PROTECTED

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlmig.core.file_cache import FileCache, Known, location
 from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
 from sqlmig.errors import MigrationFileError
 
@@ -82,10 +83,10 @@ _SHARED: ContextVar[tuple[Path, Scan] | None] = ContextVar("sqlmig_shared_scan",
 
 
 @contextmanager
-def scanned_once(directory: Path) -> Iterator[Scan]:
+def scanned_once(directory: Path, *, cache: Path | None = None) -> Iterator[Scan]:
     """Read and hash `directory` once; in this context (and its copies, one per fleet worker
     thread) every `scan(directory, defer_downs=True)` returns that same Scan."""
-    result = scan(directory, defer_downs=True)
+    result = scan(directory, defer_downs=True, cache=cache)
     for migration in result.migrations:
         _ = migration.checksum  # hashed here, not by the first target of each worker
     token = _SHARED.set((directory, result))
@@ -95,9 +96,11 @@ def scanned_once(directory: Path) -> Iterator[Scan]:
         _SHARED.reset(token)
 
 
-def scan(directory: Path, *, defer_downs: bool = False) -> Scan:
+def scan(directory: Path, *, defer_downs: bool = False, cache: Path | None = None) -> Scan:
     """Read every migration in `directory`, collecting problems instead of stopping at the first.
-    `defer_downs`: down files are read on first use (commands that only go up or report)."""
+    `defer_downs`: down files are read on first use (commands that only go up or report).
+    `cache`: the folder of the file cache (core/file_cache.py), where up files whose stat is
+    unchanged since an earlier scan are not read again."""
     shared = _SHARED.get()
     if shared is not None and defer_downs and shared[0] == directory:
         return shared[1]
@@ -105,31 +108,38 @@ def scan(directory: Path, *, defer_downs: bool = False) -> Scan:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(directory, defer_downs)
+        return _scan(directory, defer_downs, cache)
     finally:
         if enabled:
             gc.enable()
 
 
-def _scan(directory: Path, defer_downs: bool) -> Scan:
+def _scan(directory: Path, defer_downs: bool, cache: Path | None = None) -> Scan:
     result = Scan()
     if not directory.is_dir():
         result.problems.append(no_migrations_directory(directory))
         return result
 
+    known = FileCache(location(cache, directory), directory) if cache is not None else None
     ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
     # os.scandir and plain strings: with 20,000 files, Path sorting and stat calls dominate
     folders: list[str] = []
+    listing: list[str] = []  # every name but hidden ones, for the file cache
+    names: list[str] = []
     try:
         with os.scandir(directory) as entries:
-            names = sorted(
-                entry.name for entry in entries
-                if not entry.name.startswith(".") and (
-                    _is_migration_file(entry, result) if entry.name[-4:].lower() == ".sql"
-                    else _note_folder(entry, folders))
-            )
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                listing.append(entry.name)
+                if entry.name[-4:].lower() == ".sql":
+                    if _is_migration_file(entry, result):
+                        names.append(entry.name)
+                else:
+                    _note_folder(entry, folders)
+        names.sort()
     except OSError as err:
         result.problems.append(MigrationFileError(
             directory, f"cannot list the migrations directory: {err.strerror or err}"
@@ -181,7 +191,8 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
         if down_path is None and f"{up_path[:-len('.up.sql')]}.down.sql".lower() in refused:
             continue  # its down is there but refused, and reported as such
         try:
-            migration = _read_pair(version, name, up_path, down_path, defer_downs, digits)
+            migration = _read_pair(version, name, up_path, down_path, defer_downs, digits,
+                                   known)
         except MigrationFileError as err:
             result.problems.append(err)
             continue
@@ -198,6 +209,8 @@ def _scan(directory: Path, defer_downs: bool) -> Scan:
     _check_requires(result)
     _check_folders(directory, sorted(folders), result)
     result.problems.sort(key=lambda e: str(e.path))
+    if known is not None:
+        known.save(sorted(listing), clean=not result.problems and not folders)
     return result
 
 
@@ -274,9 +287,9 @@ def _check_requires(result: Scan) -> None:
 
 def _read_pair(
     version: int, name: str, up_path: str, down_path: str | None, defer_down: bool = False,
-    digits: str = "",
+    digits: str = "", known: FileCache | None = None,
 ) -> Migration:
-    up = read_migration_file(up_path)
+    up = read_migration_file(up_path) if known is None else _read_up(up_path, known)
     if down_path is None:
         if "irreversible" not in up.directives:
             expected = os.path.basename(up_path)[: -len(".up.sql")] + ".down.sql"
@@ -295,6 +308,23 @@ def _read_pair(
     return Migration(version, name, up, down, digits)
 
 
+def _read_up(path: str, known: FileCache) -> SqlFile:
+    """An up file as the cache knows it when its stat is unchanged, else read (and the
+    cache told what the read found)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return read_migration_file(path)  # the read says what is wrong
+    name = os.path.basename(path)
+    found = known.get(name, stat)
+    if found is not None:
+        return SqlFile.known(path, read_migration_file, found.checksum, found.directives,
+                             found.has_sql)
+    up = read_migration_file(path)
+    known.put(name, stat, Known(up.checksum, has_sql(up), dict(up.directives)))
+    return up
+
+
 def no_migrations_directory(directory: Path) -> MigrationFileError:
     """The error of a folder that is not a sqlmig project (or not its root)."""
     what = "is not a directory" if directory.exists() else "does not exist"
@@ -311,9 +341,11 @@ def require_migrations_directory(directory: Path) -> None:
         raise no_migrations_directory(directory)
 
 
-def discover(directory: Path, *, defer_downs: bool = False) -> list[Migration]:
+def discover(
+    directory: Path, *, defer_downs: bool = False, cache: Path | None = None
+) -> list[Migration]:
     """All migrations in version order, or the first problem as a MigrationFileError."""
-    result = scan(directory, defer_downs=defer_downs)
+    result = scan(directory, defer_downs=defer_downs, cache=cache)
     if result.problems:
         raise result.problems[0]
     return result.migrations

@@ -151,3 +151,10 @@ def unencoded(url: str) -> str | None:
         if password and character in password:
             return f"the password holds an unencoded '{character}'; write it as {encoded}"
     return None
+
+
+def named_target(user: str, host: str, port: str, dbname: str) -> str:
+    """`user@host:port/dbname` (a socket folder as `socket /path`) for messages, without a
+    password, however libpq split a malformed URL."""
+    host = f"socket {host}" if host.startswith("/") else host
+    return hide(f"{user}@{host}:{port}/{dbname}".lstrip("@"))

@@ -43,7 +43,8 @@ class SqlFile:
     use.
     """
 
-    __slots__ = ("_checksum", "_data", "_directives", "_location", "_path", "_reader", "_text")
+    __slots__ = ("_checksum", "_data", "_directives", "_has_sql", "_location", "_path",
+                 "_reader", "_text")
 
     def __init__(self, path: Path | str, text: str | None,
                  directives: Mapping[str, str] | None = None, *, data: bytes | None = None):
@@ -57,6 +58,7 @@ class SqlFile:
         # name -> arguments ("" for flags)
         self._directives: Mapping[str, str] | None = {} if directives is None else directives
         self._reader: Callable[[Path | str], SqlFile] = read_sql_file
+        self._has_sql: bool | None = None
 
     @classmethod
     def deferred(
@@ -67,18 +69,32 @@ class SqlFile:
         self = cls.__new__(cls)
         self._location = os.fspath(path)
         self._path = path if isinstance(path, Path) else None
-        self._checksum = self._text = self._data = self._directives = None
+        self._checksum = self._text = self._data = self._directives = self._has_sql = None
         self._reader = reader or read_sql_file
         return self
 
+    @classmethod
+    def known(
+        cls, path: Path | str, reader: Callable[[Path | str], SqlFile], checksum: str,
+        directives: Mapping[str, str], has_sql: bool,
+    ) -> SqlFile:
+        """A file an earlier read found unchanged since (core/file_cache.py): its checksum,
+        directives and has_sql as that read found them, its text read on first use (and its
+        checksum then taken from that text, which is what runs)."""
+        self = cls.deferred(path, reader)
+        self._checksum, self._directives, self._has_sql = checksum, directives, has_sql
+        return self
+
     def _load(self) -> None:
-        if self._directives is None:
+        if self._text is None and self._data is None:
             loaded = self._reader(self._location)
             self._text, self._data, self._directives = loaded._text, loaded._data, loaded.directives
+            self._checksum = self._has_sql = None
 
     @property
     def directives(self) -> Mapping[str, str]:
-        self._load()
+        if self._directives is None:
+            self._load()
         assert self._directives is not None
         return self._directives
 
@@ -178,6 +194,14 @@ def foreign(raw: bytes, path: Path | str) -> None:
 
 def has_sql(text: str | SqlFile) -> bool:
     """True when anything but whitespace and comments (`--` and `/* */`, nested) is left."""
+    if isinstance(text, SqlFile):
+        if text._has_sql is None:
+            text._has_sql = _has_sql(text)
+        return text._has_sql
+    return _has_sql(text)
+
+
+def _has_sql(text: str | SqlFile) -> bool:
     if isinstance(text, SqlFile):
         sql = text.sql()
         if isinstance(sql, bytes):  # a big file: scanned as bytes, never decoded

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from sqlmig.core.config import Settings
-from sqlmig.core.secrets import hide, remember, unencoded
+from sqlmig.core.secrets import hide, named_target, remember, unencoded
 from sqlmig.errors import ConnectionFailed, DatabaseMissing, PooledPerTransaction
 
 APPLICATION_NAME = "sqlmig"
@@ -32,7 +32,7 @@ def describe_target(url: str) -> str:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "<invalid database URL>"
-    return _named(str(params.get("user", "")), str(params.get("host") or "localhost"),
+    return named_target(str(params.get("user", "")), str(params.get("host") or "localhost"),
                   str(params.get("port") or "5432"), str(params.get("dbname", "")))
 
 
@@ -40,12 +40,7 @@ def describe_connection(conn: psycopg.Connection) -> str:
     """`user@host:port/dbname` as libpq really connected: a URL without a database name
     still lands in one (the user's), and the first line of a changing command names it."""
     info = conn.info
-    return _named(info.user, info.host, str(info.port), info.dbname)
-
-
-def _named(user: str, host: str, port: str, dbname: str) -> str:
-    host = f"socket {host}" if host.startswith("/") else host
-    return hide(f"{user}@{host}:{port}/{dbname}".lstrip("@"))
+    return named_target(info.user, info.host, str(info.port), info.dbname)
 
 
 def _reason(err: Exception) -> str:

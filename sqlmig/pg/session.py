@@ -77,7 +77,8 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
     the lock and read the history. The history table is created only before the first write,
     so a refused command leaves no trace."""
     # downs are read when a step needs one (check_hazards reads them before anything runs)
-    migrations = files.discover(settings.migrations_dir, defer_downs=True)
+    migrations = files.discover(settings.migrations_dir, defer_downs=True,
+                                cache=settings.cache_dir)
     conn = connection.connect(url, settings=settings, on_retry=reporter.notice)
     reporter.target(f"{settings.env} · {connection.describe_connection(conn)}")
     try:

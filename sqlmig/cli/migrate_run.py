@@ -1,0 +1,62 @@
+"""`sqlmig migrate` with plain arguments starts here, without Typer: when commands/quick.py
+can tell that there is nothing to do, it says so as `migrate` does and exits; otherwise (or
+for --help, any other option, a typo) it returns and the Typer command runs as ever. The
+same pattern as status_run.py and lint_run.py."""
+
+from __future__ import annotations
+
+from sqlmig.cli.fast_args import SETTINGS_OPTIONS, option
+
+# Options that leave a run with nothing to do unchanged: flag -> (field, "value" if it takes one)
+OPTIONS: dict[str, tuple[str, ...]] = {
+    **SETTINGS_OPTIONS,
+    "--quiet": ("quiet", "flag"),
+    "-q": ("quiet", "flag"),
+    "--no-color": ("no_color", "flag"),
+}
+
+
+def parse(args: list[str]) -> dict[str, str | bool] | None:
+    """The options of `sqlmig migrate ARGS`, or None for anything the Typer command reads."""
+    options: dict[str, str | bool] = {}
+    values = iter(args)
+    for arg in values:
+        read = option(arg, values, OPTIONS)
+        if read is None:
+            return None
+        name, value = read
+        options[name] = True if value is None else value
+    return options
+
+
+def fast(args: list[str]) -> None:
+    """Say "nothing to migrate" and exit when that is all `sqlmig migrate ARGS` would do;
+    else return (nothing printed, nothing changed)."""
+    options = parse(args)
+    if options is None:
+        return
+    try:
+        from sqlmig.commands.quick import up_to_date
+        from sqlmig.core import config
+
+        settings = config.resolve(
+            env=_text(options.get("env")), database_url=_text(options.get("database_url")),
+            overrides={"migrations_dir": _text(options.get("migrations_dir"))})
+        target = up_to_date(settings)
+    except Exception:  # a bad setting or anything else: the ordinary way says what is wrong
+        return
+    if target is None:
+        return
+    from sqlmig.cli import render
+    from sqlmig.commands.quick import UP_TO_DATE
+
+    render.OUTPUT.no_color, render.OUTPUT.quiet = bool(options.get("no_color")), bool(
+        options.get("quiet"))
+    reporter = render.LineReporter()
+    reporter.target(f"{settings.env} · {target}")
+    reporter.result(UP_TO_DATE)
+    raise SystemExit(0)
+
+
+def _text(value: str | bool | None) -> str | None:
+    return value if isinstance(value, str) else None
