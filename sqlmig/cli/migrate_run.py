@@ -43,18 +43,24 @@ def fast(args: list[str]) -> None:
             env=_text(options.get("env")), database_url=_text(options.get("database_url")),
             overrides={"migrations_dir": _text(options.get("migrations_dir"))})
         target = up_to_date(settings)
+    except KeyboardInterrupt:  # nothing was changed: said as every command says it
+        from sqlmig.cli.status_run import failure_code
+
+        raise SystemExit(failure_code(KeyboardInterrupt(), debug=False)) from None
     except Exception:  # a bad setting or anything else: the ordinary way says what is wrong
         return
     if target is None:
         return
-    from sqlmig.cli import render
-    from sqlmig.commands.quick import UP_TO_DATE
+    # what render.LineReporter prints (the target line is left out with --quiet), written
+    # here: loading render would be a tenth of this path's time
+    import sys
 
-    render.OUTPUT.no_color, render.OUTPUT.quiet = bool(options.get("no_color")), bool(
-        options.get("quiet"))
-    reporter = render.LineReporter()
-    reporter.target(f"{settings.env} · {target}")
-    reporter.result(UP_TO_DATE)
+    from sqlmig.commands.quick import UP_TO_DATE
+    from sqlmig.core.secrets import hide
+
+    lines = [UP_TO_DATE] if options.get("quiet") else [f"{settings.env} · {target}", UP_TO_DATE]
+    sys.stdout.write(hide("\n".join(lines)) + "\n")
+    sys.stdout.flush()
     raise SystemExit(0)
 
 

@@ -14,8 +14,6 @@ the digests differ and the ordinary way waits for it.
 
 from __future__ import annotations
 
-import hashlib
-
 from sqlmig.core.config import Settings
 from sqlmig.core.file_cache import FileCache, location
 from sqlmig.core.secrets import named_target, remember
@@ -23,18 +21,14 @@ from sqlmig.core.secrets import named_target, remember
 # What `migrate` says then (plan.nothing_to_migrate's words: a test keeps them equal)
 UP_TO_DATE = "nothing to migrate: the database is up to date"
 
-# The digest of the applied (version, checksum) pairs, in version order, as digest() below
-# computes it from the files; and whether any row is other than applied.
+# The digest of the applied (version, checksum) pairs, in version order, as file_cache.digest
+# computes it from the files; and whether any row is other than applied. The identifiers are
+# quoted by libpq's PQescapeIdentifier (psycopg.sql is not loaded on this path).
 HISTORY_DIGEST = (
     "SELECT count(*), count(*) FILTER (WHERE state <> 'applied'), "
     "encode(sha256(convert_to(coalesce(string_agg(version::text || ':' || checksum, ',' "
     "ORDER BY version), ''), 'UTF8')), 'hex') FROM {table}"
 )
-
-
-def digest(pairs: list[tuple[int, str]]) -> str:
-    text = ",".join(f"{version}:{checksum}" for version, checksum in pairs)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def up_to_date(settings: Settings) -> str | None:
@@ -43,9 +37,9 @@ def up_to_date(settings: Settings) -> str | None:
     url = settings.database_url
     if not url:
         return None  # the embedded server, or an error: the ordinary way
-    pairs = FileCache(location(settings.cache_dir, settings.migrations_dir),
+    found = FileCache(location(settings.cache_dir, settings.migrations_dir),
                       settings.migrations_dir).unchanged()
-    if not pairs:
+    if not found or not found[0]:
         return None
     from sqlmig.pg import libpq
 
@@ -58,6 +52,6 @@ def up_to_date(settings: Settings) -> str | None:
             described = named_target(*conn.described())
     except libpq.LibpqError:
         return None
-    if rows != [[str(len(pairs)), "0", digest(pairs)]]:
+    if rows != [[str(found[0]), "0", found[1]]]:
         return None
     return described

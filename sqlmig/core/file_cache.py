@@ -64,6 +64,7 @@ class FileCache:
         # the folder's own stamp before that scan listed it: a name added or gone changes it
         self.folder: Stamp | None = None
         self.clean = False  # that scan found no problem
+        self.summary: tuple[int, str] | None = None  # what unchanged() returns
         self.changed = False
         if path is not None:
             self._load(path)
@@ -74,20 +75,21 @@ class FileCache:
 
     def _load(self, path: Path) -> None:
         try:  # (marshal.load on a file would read it in thousands of small pieces)
-            header, clean, folder, listing, entries = marshal.loads(path.read_bytes())
+            header, clean, folder, listing, entries, summary = marshal.loads(path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return
         if header != self._header() or not isinstance(entries, dict) \
                 or not isinstance(listing, list):
             return
-        self.clean, self.folder = clean is True, folder
+        self.clean, self.folder, self.summary = clean is True, folder, summary
         self.listing, self.entries = listing, entries
 
-    def unchanged(self) -> list[tuple[int, str]] | None:
-        """(version, checksum) of every migration, in version order, when the folder holds
-        exactly the names of its last scan, that scan was clean and no up file's stat has
-        changed since: a scan now would find the same. None when that cannot be told so."""
-        if not self.clean:
+    def unchanged(self) -> tuple[int, str] | None:
+        """How many migrations there are and the digest() of their (version, checksum) pairs,
+        when the folder holds exactly the names of its last scan, that scan was clean and no
+        up file's stat has changed since: a scan now would find the same. None when that
+        cannot be told so."""
+        if not self.clean or self.summary is None:
             return None
         try:
             # every name, folders and other files too (a clean scan saw no folder), unless the
@@ -99,19 +101,16 @@ class FileCache:
                 return None
             folder = os.open(self.directory, os.O_RDONLY)
             try:
-                found = []
                 for name, entry in self.entries.items():
                     stat = os.stat(name, dir_fd=folder)
                     if (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
                             stat.st_ino) != entry[:4]:
                         return None
-                    found.append((entry[7], entry[4]))
             finally:
                 os.close(folder)
         except OSError:
             return None
-        found.sort()
-        return found
+        return self.summary
 
     def get(self, name: str, stat: os.stat_result) -> Known | None:
         entry = self.entries.get(name)
@@ -141,13 +140,20 @@ class FileCache:
         name in the folder but hidden ones, sorted."""
         if self.path is None:
             return
+        names = set(listing)
+        if any(name not in names for name in self.entries):  # files gone since
+            self.entries = {name: e for name, e in self.entries.items() if name in names}
+            self.changed = True
         folder = self.seen
         if folder is not None and time.time_ns() - max(folder[1:3]) < RACY_NS:
             folder = None  # changed too recently to vouch for: the names are compared
         if not self.changed and (listing, clean, folder) == (self.listing, self.clean,
                                                              self.folder):
             return
-        data = marshal.dumps((self._header(), clean, folder, listing, self.entries))
+        pairs = sorted((entry[7], entry[4]) for entry in self.entries.values())
+        summary = (len(pairs), digest(pairs)) if clean and len(pairs) == sum(
+            name.endswith(".up.sql") for name in listing) else None
+        data = marshal.dumps((self._header(), clean, folder, listing, self.entries, summary))
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +165,13 @@ class FileCache:
         except OSError:
             with suppress(OSError):
                 temporary.unlink(missing_ok=True)
+
+
+def digest(pairs: list[tuple[int, str]]) -> str:
+    """SHA-256 of `version:checksum` pairs joined by commas, in version order: what
+    commands/quick.py asks the server to compute over the history."""
+    text = ",".join(f"{version}:{checksum}" for version, checksum in pairs)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _folder_stamp(directory: str) -> Stamp | None:
