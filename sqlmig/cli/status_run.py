@@ -38,7 +38,10 @@ def run(options: StatusOptions) -> int:
     settings = config.resolve(env=options.env, database_url=options.database_url,
                               overrides={"connect_wait": options.wait,
                                          "migrations_dir": options.migrations_dir})
-    result = commands.status(settings, render.LineReporter(machine=options.json))
+    from sqlmig.commands.quick import status
+
+    result = status(settings) or commands.status(settings,
+                                                 render.LineReporter(machine=options.json))
     if options.json:
         render.print_json(render.status_json(result))
     else:

@@ -12,41 +12,12 @@ from sqlmig.commands.common import Confirm, connection_url, current_schema_text,
 from sqlmig.core import files, plan
 from sqlmig.core.config import Settings, explain
 from sqlmig.core.files import Migration
-from sqlmig.core.plan import Applied, Problem, State, StatusRow
-from sqlmig.errors import MigrationFileError, invalid_index_problem
+from sqlmig.core.plan import Applied, Problem
+from sqlmig.core.status import InvalidIndex, Status
+from sqlmig.errors import invalid_index_problem
 from sqlmig.pg import connection, db
-from sqlmig.pg.db import InvalidIndex
 from sqlmig.pg.session import locked_session, record_baseline, repair_history
 from sqlmig.reporting import Reporter
-
-
-@dataclass(frozen=True)
-class Status:
-    """Every migration known to the files or the history, with its state; the INVALID
-    indexes; and, with dump_schema on, the warning that schema_file no longer matches."""
-
-    env: str
-    target: str  # the database, as connection.describe_target says it (no password)
-    rows: list[StatusRow]
-    invalid: list[InvalidIndex]
-    history_table: bool  # False: sqlmig has never written to this database
-    stale_schema_file: str | None = None
-    problems: list[MigrationFileError] = field(default_factory=list)  # files.scan's
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """How many migrations are in each state, every state listed."""
-        counts = {str(state): 0 for state in State}
-        for row in self.rows:
-            counts[row.state] += 1
-        return counts
-
-    @property
-    def clean(self) -> bool:
-        """Everything applied as written and no INVALID index: what `status --exit-code`
-        asks."""
-        return (not self.invalid and not self.problems
-                and all(row.state == State.APPLIED for row in self.rows))
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,30 @@
-"""`sqlmig migrate` with nothing to do, told in a tenth of the ordinary time: CI and deploys
-run it on every push, and with 10,000 migrations the ordinary way reads every file, imports
-psycopg and converts every history row. Here the files are only stat'ed against the file
-cache (core/file_cache.py), and the history is compared on the server: one query returns a
-digest of its (version, checksum) pairs, through libpq itself (pg/libpq.py).
+"""`sqlmig migrate` with nothing to do, and `sqlmig status`, without importing psycopg: CI
+and deploys run them on every push, and loading the driver is most of a short run. Both read
+the files through the file cache (core/file_cache.py) and the database through libpq itself
+(pg/libpq.py). For migrate with 10,000 migrations the files are only stat'ed, and the history
+is compared on the server: one query returns a digest of its (version, checksum) pairs.
 
 Only ever a shortcut to "nothing to do": anything else (a file changed since its last scan, a
 migration pending, a history that differs, no cache, no libpq, a connection that fails) is
 None, and the caller runs `migrate` the ordinary way, which takes the lock and says what is
 wrong. No lock is taken: when the history equals the files there is nothing a lock would
 wait for, and a run that is applying migrations right now has not committed them yet, so
-the digests differ and the ordinary way waits for it.
+the digests differ and the ordinary way waits for it. Status reads the history as one
+JSON document (a C call per value through ctypes would cost more than the query) and the
+INVALID indexes in the same query, and builds the very Status the ordinary way builds.
 """
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING, Any
+
 from sqlmig.core.config import Settings
 from sqlmig.core.file_cache import FileCache, location
-from sqlmig.core.secrets import named_target, remember
+from sqlmig.core.secrets import named_params, named_target, remember
+
+if TYPE_CHECKING:
+    from sqlmig.core.status import Status
 
 # What `migrate` says then (plan.nothing_to_migrate's words: a test keeps them equal)
 UP_TO_DATE = "nothing to migrate: the database is up to date"
@@ -41,6 +49,19 @@ def up_to_date(settings: Settings) -> str | None:
                       settings.migrations_dir).unchanged()
     if not found or not found[0]:
         return None
+    read = _read(settings, url, HISTORY_DIGEST)
+    if read is None:
+        return None
+    rows, connected = read
+    if rows != [[str(found[0]), "0", found[1]]]:
+        return None
+    return named_target(*connected)
+
+
+def _read(settings: Settings, url: str, query: str, **parts: str
+          ) -> tuple[list[list[str | None]], tuple[str, str, str, str]] | None:
+    """The rows of `query` ({table}: the history table, quoted by libpq; `parts` the rest),
+    and (user, host, port, dbname) as libpq connected; None on any failure."""
     from sqlmig.pg import libpq
 
     remember(url)
@@ -48,10 +69,55 @@ def up_to_date(settings: Settings) -> str | None:
         with libpq.Connection({"dbname": url, "application_name": "sqlmig",
                                "connect_timeout": "10", "client_encoding": "UTF8"}) as conn:
             table = f"{conn.identifier(settings.schema)}.{conn.identifier(settings.table)}"
-            rows = conn.rows(HISTORY_DIGEST.format(table=table))
-            described = named_target(*conn.described())
+            return conn.rows(query.format(table=table, **parts)), conn.described()
     except libpq.LibpqError:
         return None
-    if rows != [[str(found[0]), "0", found[1]]]:
+
+
+# Every history row as the ordinary read returns it (plan.APPLIED_FIELDS, the script left
+# out as there), and how many INVALID indexes there are: one query, one value each.
+HISTORY_ROWS = (
+    "SELECT (SELECT json_agg(json_build_array(version, name, checksum, batch, applied_at, "
+    "execution_ms, applied_by, state, baseline, error, NULL, adopted) ORDER BY version) "
+    "FROM {table}), (SELECT count(*) FROM ({invalid}) i)"
+)
+
+
+def status(settings: Settings) -> Status | None:
+    """What commands.status returns, or None where only the ordinary way can tell: no URL
+    (the embedded server), dump_schema on (it compares a pg_dump), a history table that is
+    absent or from an older sqlmig, an INVALID index (read twice there), no libpq, a
+    connection that fails."""
+    url = settings.database_url
+    if not url or settings.dump_schema or not settings.migrations_dir.is_dir():
         return None
-    return described
+    from sqlmig.core.status import INVALID_INDEXES
+    from sqlmig.pg import libpq
+
+    read = _read(settings, url, HISTORY_ROWS,
+                 invalid=INVALID_INDEXES.strip().removesuffix("ORDER BY 1"))
+    try:
+        target = named_params(libpq.parse(url))
+    except libpq.LibpqError:
+        return None
+    if read is None:
+        return None
+    [[history, invalid]] = read[0]
+    if invalid != "0":
+        return None
+    return _status(settings, target, json.loads(history) if history else [])
+
+
+def _status(settings: Settings, target: str, history: list[list[Any]]) -> Status:
+    from datetime import datetime
+
+    from sqlmig.core import files, plan
+    from sqlmig.core.status import Status
+
+    for row in history:
+        if row[4] is not None:
+            row[4] = datetime.fromisoformat(row[4])
+    applied = [plan.Applied.from_row(row) for row in history]
+    scan = files.scan(settings.migrations_dir, defer_downs=True, cache=settings.cache_dir)
+    rows = plan.status(scan.migrations, applied, scan.problems)
+    return Status(settings.env, target, rows, [], True, None, scan.problems)

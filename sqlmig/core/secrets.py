@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
 MASK = "***"
@@ -158,3 +159,9 @@ def named_target(user: str, host: str, port: str, dbname: str) -> str:
     password, however libpq split a malformed URL."""
     host = f"socket {host}" if host.startswith("/") else host
     return hide(f"{user}@{host}:{port}/{dbname}".lstrip("@"))
+
+
+def named_params(params: Mapping[str, object]) -> str:
+    """named_target of parsed connection parameters (libpq's defaults where one is absent)."""
+    return named_target(str(params.get("user", "")), str(params.get("host") or "localhost"),
+                        str(params.get("port") or "5432"), str(params.get("dbname", "")))

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from sqlmig.core.config import Settings
-from sqlmig.core.secrets import hide, named_target, remember, unencoded
+from sqlmig.core.secrets import hide, named_params, named_target, remember, unencoded
 from sqlmig.errors import ConnectionFailed, DatabaseMissing, PooledPerTransaction
 
 APPLICATION_NAME = "sqlmig"
@@ -32,8 +32,7 @@ def describe_target(url: str) -> str:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "<invalid database URL>"
-    return named_target(str(params.get("user", "")), str(params.get("host") or "localhost"),
-                  str(params.get("port") or "5432"), str(params.get("dbname", "")))
+    return named_params(params)
 
 
 def describe_connection(conn: psycopg.Connection) -> str:

@@ -21,6 +21,7 @@ from sqlmig import __version__
 from sqlmig.core.config import METADATA_TABLE
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import APPLIED_FIELDS, Applied
+from sqlmig.core.status import INVALID_INDEXES, InvalidIndex
 from sqlmig.errors import ConfigError, LockTimeout
 from sqlmig.pg.connection import APPLICATION_NAME
 
@@ -403,37 +404,6 @@ class History:
         return [Applied.from_row(row) for row in conn.execute(query).fetchall()]
 
 
-# An index left INVALID (pg_index.indisvalid false) by a CREATE INDEX CONCURRENTLY or REINDEX
-# CONCURRENTLY that did not finish: queries never use it, every write still maintains it, and
-# `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it. Builds running right now in other
-# sessions are left out (one that does not name its index yet, on the same table; one whose
-# commit of `indisvalid` is under way, its pg_index row's xmax still running: the progress
-# view ends before that commit), and so are partitioned indexes (`CREATE INDEX ... ON ONLY`: invalid
-# by design until every partition's index is attached); names come quoted by the server.
-INVALID_INDEXES = """
-SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-       quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
-  FROM pg_index i
-  JOIN pg_class c ON c.oid = i.indexrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_class t ON t.oid = i.indrelid
-  JOIN pg_namespace tn ON tn.oid = t.relnamespace
- WHERE NOT i.indisvalid
-   AND c.relkind = 'i'
-   AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
-                    WHERE p.pid <> pg_backend_pid()
-                      AND (p.index_relid = i.indexrelid
-                           OR (p.index_relid = 0 AND p.relid = i.indrelid)))
-   AND NOT EXISTS (SELECT FROM pg_locks l
-                    WHERE l.locktype = 'transactionid' AND l.transactionid = i.xmax)
- ORDER BY 1
-"""
-
-
-@dataclass(frozen=True)
-class InvalidIndex:
-    name: str  # schema-qualified, quoted where SQL needs it
-    table: str
 
 
 def invalid_indexes(conn: psycopg.Connection) -> list[InvalidIndex]:

@@ -9,6 +9,7 @@ quoted by libpq's own PQescapeIdentifier, values passed as parameters.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,39 @@ def _library() -> ctypes.CDLL:
     raise LibpqError("no libpq")
 
 
+class _Option(ctypes.Structure):
+    """libpq's PQconninfoOption."""
+
+    _fields_ = [("keyword", ctypes.c_char_p), ("envvar", ctypes.c_char_p),
+                ("compiled", ctypes.c_char_p), ("val", ctypes.c_char_p),
+                ("label", ctypes.c_char_p), ("dispchar", ctypes.c_char_p),
+                ("dispsize", ctypes.c_int)]
+
+
+def parse(conninfo: str) -> dict[str, str]:
+    """The parameters a URL or conninfo string sets, as libpq reads it (psycopg's
+    conninfo_to_dict does the same)."""
+    lib = _libpq()
+    options = lib.PQconninfoParse(conninfo.encode("utf-8"), None)
+    if not options:
+        raise LibpqError("invalid connection string")
+    try:
+        found = {}
+        index = 0
+        while options[index].keyword is not None:
+            if options[index].val is not None:
+                found[options[index].keyword.decode()] = options[index].val.decode("utf-8")
+            index += 1
+        return found
+    finally:
+        lib.PQconninfoFree(options)
+
+
+@functools.cache
+def _libpq() -> ctypes.CDLL:
+    return _bind(_library())
+
+
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, c_int, c_char_p = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
     strings = ctypes.POINTER(c_char_p)
@@ -64,6 +98,8 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         ("PQhost", [p], c_char_p),
         ("PQport", [p], c_char_p),
         ("PQdb", [p], c_char_p),
+        ("PQconninfoParse", [c_char_p, p], ctypes.POINTER(_Option)),
+        ("PQconninfoFree", [ctypes.POINTER(_Option)], None),
     ):
         function = getattr(lib, name)
         function.argtypes, function.restype = argtypes, restype
@@ -81,7 +117,7 @@ class Connection:
     """One libpq connection; a context manager that always finishes it."""
 
     def __init__(self, parameters: dict[str, str]) -> None:
-        self.lib = _bind(_library())
+        self.lib = _libpq()
         keywords, values = _strings(list(parameters)), _strings(list(parameters.values()))
         self.conn = self.lib.PQconnectdbParams(keywords, values, 1)  # dbname may be a URL
         if not self.conn or self.lib.PQstatus(self.conn) != CONNECTION_OK:

@@ -1,0 +1,91 @@
+"""`sqlmig status` through libpq (commands/quick.py) builds the very Status the ordinary way
+builds through psycopg, in every state a history can be in; where it cannot (no history
+table, an older one, an INVALID index, dump_schema, a bad URL) it says None and the ordinary
+way runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+
+from sqlmig import commands
+from sqlmig.cli import render
+from sqlmig.commands import quick
+from sqlmig.core import config
+from sqlmig.core.status import Status
+from sqlmig.reporting import SilentReporter
+from tests.conftest import Project
+
+
+def _both(project: Project, **overrides: Any) -> tuple[Status | None, Status]:
+    settings = dataclasses.replace(config.resolve(root=project.root), **overrides)
+    return quick.status(settings), commands.status(settings, SilentReporter())
+
+
+def test_every_state_reads_the_same_as_the_ordinary_way(project: Project) -> None:
+    project.pair("0001_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
+    project.pair("0002_noop", "-- only a comment\n")
+    project.pair("0003_edited", "SELECT 1;")
+    project.pair("0004_gone", "SELECT 1;")
+    project.pair("0005_failed", "SELECT 1;")
+    project.run("migrate")
+    project.run("baseline", "--version", "5", code=None)
+    project.pair("0006_pending", "SELECT 1;")
+    project.write("0007_bad.up.sql", "")  # a problem: empty
+    (project.sql_dir / "0004_gone.up.sql").unlink()
+    (project.sql_dir / "0004_gone.down.sql").unlink()
+    project.write("0003_edited.up.sql", "SELECT 2;")
+    project.query("UPDATE public.schema_migrations SET state = 'failed', "
+                  "error = E'stopped: ünïcode\\ttab\\nline' WHERE version = 5")
+    project.query("UPDATE public.schema_migrations SET adopted = 'dbmate', execution_ms = NULL "
+                  "WHERE version = 2")
+    fast, ordinary = _both(project)
+    assert fast is not None and ordinary is not None
+    # (exceptions compare by identity: the problems by their words)
+    assert [str(p) for p in fast.problems] == [str(p) for p in ordinary.problems]
+    assert dataclasses.replace(fast, problems=[]) == dataclasses.replace(ordinary, problems=[])
+    assert {str(row.state) for row in fast.rows} == {
+        "applied", "changed", "missing", "failed", "pending", "problem"}
+    assert render.status_json(fast) == render.status_json(ordinary)
+
+
+def test_an_empty_history_table_is_a_history_table(project: Project) -> None:
+    project.pair("0001_a", "SELECT 1;")
+    project.run("migrate")
+    project.query("DELETE FROM public.schema_migrations")
+    fast, ordinary = _both(project)
+    assert fast is not None and fast == ordinary and fast.history_table
+
+
+def test_where_only_the_ordinary_way_can_tell_it_says_none(project: Project) -> None:
+    project.pair("0001_a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    assert _both(project)[0] is None  # no history table yet
+    project.run("migrate")
+    assert _both(project)[0] is not None
+    assert _both(project, dump_schema=True)[0] is None
+    settings = dataclasses.replace(config.resolve(root=project.root),
+                                   database_url="postgresql://nobody@127.0.0.1:1/none")
+    assert quick.status(settings) is None
+    project.query("INSERT INTO a SELECT 1 FROM generate_series(1, 2)")
+    with psycopg.connect(project.url, autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("CREATE UNIQUE INDEX CONCURRENTLY a_id ON a (id)")
+    assert _both(project)[0] is None  # an INVALID index: the ordinary way reads it twice
+    project.query("DROP INDEX a_id")
+    project.query("ALTER TABLE public.schema_migrations DROP COLUMN adopted")  # an older one
+    assert _both(project)[0] is None
+
+
+def test_the_command_answers_without_psycopg(project: Project) -> None:
+    project.pair("0001_a", "SELECT 1;")
+    project.run("migrate")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sqlmig", "status"],
+                          text=True, capture_output=True, cwd=project.root, timeout=60)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert done.returncode == 0 and "0001" in done.stdout
+    assert "psycopg" not in imported
