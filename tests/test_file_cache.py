@@ -53,6 +53,10 @@ def test_a_second_scan_reads_no_unchanged_up_file_and_finds_the_same(folder: Pat
     second = _scan(folder)
     for before, after in zip(first.migrations, second.migrations, strict=True):
         assert after.up._text is None  # not read
+        assert (after.version, after.name, after.digits, after.up.path) == (
+            before.version, before.name, before.digits, before.up.path)
+        assert after.down is not None and before.down is not None
+        assert after.down.path == before.down.path
         assert (after.checksum, dict(after.up.directives), after.no_op) == (
             before.checksum, dict(before.up.directives), before.no_op)
         assert after.up._text is None  # still not read: all three came from the cache
@@ -139,3 +143,11 @@ def test_unchanged_is_none_after_a_scan_with_a_problem_or_a_folder(folder: Path)
     _settle()
     assert not _scan(folder).problems
     assert _cache(folder).unchanged() is None  # a folder: a scan looks into it
+
+
+def test_a_scan_that_reads_the_downs_still_reads_them(folder: Path) -> None:
+    _settle()
+    assert not _scan(folder).problems
+    (folder / "0002_b.down.sql").write_bytes(b"\xff\xfe not utf-8")
+    scan = files.scan(folder, cache=folder.parent / ".sqlmig" / "cache")  # downs read
+    assert [p.path.name for p in scan.problems] == ["0002_b.down.sql"]

@@ -65,6 +65,8 @@ class FileCache:
         self.folder: Stamp | None = None
         self.clean = False  # that scan found no problem
         self.summary: tuple[int, str] | None = None  # what unchanged() returns
+        # the migrations of that clean scan: (version, name, digits, up name, down name)
+        self.layout: list[tuple[int, str, str, str, str | None]] = []
         self.changed = False
         if path is not None:
             self._load(path)
@@ -75,13 +77,15 @@ class FileCache:
 
     def _load(self, path: Path) -> None:
         try:  # (marshal.load on a file would read it in thousands of small pieces)
-            header, clean, folder, listing, entries, summary = marshal.loads(path.read_bytes())
+            header, clean, folder, listing, entries, summary, layout = marshal.loads(
+                path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return
         if header != self._header() or not isinstance(entries, dict) \
                 or not isinstance(listing, list):
             return
         self.clean, self.folder, self.summary = clean is True, folder, summary
+        self.layout = layout if isinstance(layout, list) else []
         self.listing, self.entries = listing, entries
 
     def unchanged(self) -> tuple[int, str] | None:
@@ -112,9 +116,11 @@ class FileCache:
             return None
         return self.summary
 
-    def get(self, name: str, stat: os.stat_result) -> Known | None:
+    def get(self, name: str, stat: os.stat_result | None = None) -> Known | None:
+        """What the cache knows of an up file whose stat is `stat` (None: unchanged() has
+        just checked it)."""
         entry = self.entries.get(name)
-        if entry is None or entry[:4] != stamp(stat):
+        if entry is None or (stat is not None and entry[:4] != stamp(stat)):
             return None
         try:
             directives = json.loads(entry[6]) if entry[6] else {}
@@ -134,7 +140,8 @@ class FileCache:
             self.entries[name] = entry
             self.changed = True
 
-    def save(self, listing: list[str], clean: bool) -> None:
+    def save(self, listing: list[str], clean: bool,
+             layout: list[tuple[int, str, str, str, str | None]] | None = None) -> None:
         """Write the cache if anything changed (atomically; failures ignored: a read-only
         checkout or a container's read-only volume just goes without). `listing`: every
         name in the folder but hidden ones, sorted."""
@@ -147,13 +154,17 @@ class FileCache:
         folder = self.seen
         if folder is not None and time.time_ns() - max(folder[1:3]) < RACY_NS:
             folder = None  # changed too recently to vouch for: the names are compared
-        if not self.changed and (listing, clean, folder) == (self.listing, self.clean,
-                                                             self.folder):
+        layout = layout or []
+        if not self.changed and (listing, clean, folder, layout) == (
+                self.listing, self.clean, self.folder, self.layout):
             return
         pairs = sorted((entry[7], entry[4]) for entry in self.entries.values())
         summary = (len(pairs), digest(pairs)) if clean and len(pairs) == sum(
             name.endswith(".up.sql") for name in listing) else None
-        data = marshal.dumps((self._header(), clean, folder, listing, self.entries, summary))
+        if summary is None:
+            layout = []
+        data = marshal.dumps((self._header(), clean, folder, listing, self.entries, summary,
+                              layout))
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -121,6 +121,8 @@ def _scan(directory: Path, defer_downs: bool, cache: Path | None = None) -> Scan
         return result
 
     known = FileCache(location(cache, directory), directory) if cache is not None else None
+    if known is not None and defer_downs and known.unchanged() is not None:
+        return _as_cached(known, directory)  # a scan would find what the last one found
     ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
@@ -210,8 +212,28 @@ def _scan(directory: Path, defer_downs: bool, cache: Path | None = None) -> Scan
     _check_folders(directory, sorted(folders), result)
     result.problems.sort(key=lambda e: str(e.path))
     if known is not None:
-        known.save(sorted(listing), clean=not result.problems and not folders)
+        clean = not result.problems and not folders
+        known.save(sorted(listing), clean, [
+            (m.version, m.name, m.digits, os.path.basename(m.up._location),
+             None if m.down is None else os.path.basename(m.down._location))
+            for m in result.migrations] if clean else None)
     return result
+
+
+def _as_cached(known: FileCache, directory: Path) -> Scan:
+    """The migrations of the last clean scan, from the cache (FileCache.unchanged() has just
+    checked every up file's stat and the folder's names): what _scan would build, without
+    reading, matching or sorting 20,000 names again."""
+    base = os.path.join(os.fspath(directory), "")
+    migrations = []
+    for version, name, digits, up_name, down_name in known.layout:
+        found = known.get(up_name)
+        assert found is not None  # unchanged() saw every up's entry
+        up = SqlFile.known(base + up_name, read_migration_file, found.checksum,
+                           found.directives, found.has_sql)
+        down = None if down_name is None else SqlFile.deferred(base + down_name, read_down_file)
+        migrations.append(Migration(version, name, up, down, digits))
+    return Scan(migrations)
 
 
 # A folder per migration holding up.sql and down.sql: Diesel's layout, and Sourcegraph's.
