@@ -48,6 +48,10 @@ def main() -> None:
         from sqlmig.cli.top_help import fast as top_level
 
         top_level(sys.argv[1:])  # `--help`, `--version`: exits, unless Typer must answer
+    if sys.argv[1:2] == ["migrate"] and not os.environ.get("_SQLMIG_COMPLETE"):
+        from sqlmig.cli.migrate_run import fast as migrate
+
+        migrate(sys.argv[2:])  # nothing to do: says so and exits, before any set-up
     import gc
     import signal  # (imports enum: a third of what `--help` took before it returned)
 
@@ -58,10 +62,6 @@ def main() -> None:
             from sqlmig.cli.lint_run import fast
 
             fast(sys.argv[2:])  # exits, unless Typer must read the arguments
-        if sys.argv[1:2] == ["migrate"] and not os.environ.get("_SQLMIG_COMPLETE"):
-            from sqlmig.cli.migrate_run import fast as migrate
-
-            migrate(sys.argv[2:])  # exits when there is nothing to do, else Typer runs it
         if sys.argv[1:2] == ["status"] and not os.environ.get("_SQLMIG_COMPLETE"):
             from sqlmig.cli.status_run import fast as status
 

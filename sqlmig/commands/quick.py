@@ -16,7 +16,6 @@ INVALID indexes in the same query, and builds the very Status the ordinary way b
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.core.config import Settings
@@ -105,6 +104,8 @@ def status(settings: Settings) -> Status | None:
     [[history, invalid]] = read[0]
     if invalid != "0":
         return None
+    import json
+
     return _status(settings, target, json.loads(history) if history else [])
 
 

@@ -12,12 +12,11 @@ nothing to do can tell, from stats alone, that a scan would find exactly what it
 
 from __future__ import annotations
 
-import hashlib
-import json
 import marshal
 import os
 import sys
 import time
+import zlib
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -47,8 +46,9 @@ def stamp(stat: os.stat_result) -> Stamp:
 
 def location(cache_dir: Path, directory: Path) -> Path:
     """One cache file per migrations folder, under the project's `.sqlmig/cache/`."""
-    key = hashlib.sha256(os.fsencode(os.path.abspath(directory))).hexdigest()[:16]
-    return cache_dir / f"files-{key}"
+    # (a checksum, not hashlib: loading OpenSSL would cost the quick path more than it saves;
+    # two folders that collide only take turns, as the header names the folder)
+    return cache_dir / f"files-{zlib.crc32(os.fsencode(os.path.abspath(directory))):08x}"
 
 
 class FileCache:
@@ -122,10 +122,14 @@ class FileCache:
         entry = self.entries.get(name)
         if entry is None or (stat is not None and entry[:4] != stamp(stat)):
             return None
-        try:
-            directives = json.loads(entry[6]) if entry[6] else {}
-        except ValueError:
-            return None
+        directives: Mapping[str, str] = {}
+        if entry[6]:
+            import json
+
+            try:
+                directives = json.loads(entry[6])
+            except ValueError:
+                return None
         return Known(entry[4], entry[5], directives)
 
     def put(self, name: str, stat: os.stat_result, known: Known) -> None:
@@ -133,6 +137,8 @@ class FileCache:
             if self.entries.pop(name, None) is not None:  # too fresh to vouch for
                 self.changed = True
             return
+        import json
+
         directives = json.dumps(dict(known.directives)) if known.directives else ""
         entry = (*stamp(stat), known.checksum, known.has_sql, directives,
                  int(name.partition("_")[0]))
@@ -181,6 +187,8 @@ class FileCache:
 def digest(pairs: list[tuple[int, str]]) -> str:
     """SHA-256 of `version:checksum` pairs joined by commas, in version order: what
     commands/quick.py asks the server to compute over the history."""
+    import hashlib
+
     text = ",".join(f"{version}:{checksum}" for version, checksum in pairs)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

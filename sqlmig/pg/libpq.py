@@ -13,7 +13,6 @@ import functools
 import os
 import sys
 from collections.abc import Sequence
-from importlib.util import find_spec
 
 CONNECTION_OK = 0
 PGRES_TUPLES_OK = 2
@@ -26,15 +25,16 @@ class LibpqError(Exception):
 def _library() -> ctypes.CDLL:
     """psycopg[binary]'s own libpq (it ships one beside its extension), else the system's."""
     candidates: list[str] = []
-    spec = find_spec("psycopg_binary")
-    if spec is not None and spec.origin is not None:
-        package = os.path.dirname(spec.origin)
+    for entry in sys.path:  # where the import system would find psycopg_binary (as its
+        package = os.path.join(entry or ".", "psycopg_binary")  # own loader does)
         for folder in (f"{package}.libs", os.path.join(package, ".dylibs")):
             try:
                 candidates += sorted(os.path.join(folder, name) for name in os.listdir(folder)
                                      if name.startswith("libpq"))
             except OSError:
                 continue
+        if candidates:
+            break
     candidates.append("libpq.5.dylib" if sys.platform == "darwin" else "libpq.so.5")
     for candidate in candidates:
         try:
