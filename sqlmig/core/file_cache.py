@@ -171,7 +171,11 @@ class FileCache:
             layout = []
         data = marshal.dumps((self._header(), clean, folder, listing, self.entries, summary,
                               layout))
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        import threading  # (only here: the quick path never writes)
+
+        # a name of this process and thread alone: concurrent writers never share one
+        temporary = self.path.with_name(
+            f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             ignore = self.path.parent / ".gitignore"
