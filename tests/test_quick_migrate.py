@@ -17,6 +17,8 @@ from sqlmig.cli.migrate_run import OPTIONS, parse
 from sqlmig.commands.quick import UP_TO_DATE
 from sqlmig.core import file_cache
 from sqlmig.core.plan import nothing_to_migrate
+from sqlmig.errors import EXIT_ERROR
+from tests import provision
 from tests.conftest import Project
 
 
@@ -114,3 +116,18 @@ def test_the_fast_path_reads_only_options_of_the_typer_command() -> None:
             "quiet": True, "no_color": True}
     for args in (["--to", "3"], ["--json"], ["--dry-run"], ["--help"], ["-qv"], ["--env"]):
         assert parse(args) is None
+
+
+def test_behind_a_pooler_the_ordinary_way_decides(
+    applied: Project, pgbouncer_transaction: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick answer is given only where libpq's backend is the one answering: behind
+    PgBouncer pooling per transaction, migrate and status are refused as ever, with a
+    history that is up to date."""
+    monkeypatch.setenv("DATABASE_URL",
+                       provision.through_pgbouncer(applied.url, pgbouncer_transaction))
+    done, ordinary_way = _migrate(applied)
+    assert ordinary_way and done.returncode == EXIT_ERROR
+    assert "is pooled per transaction" in done.stderr
+    status = applied.run("status", code=EXIT_ERROR)
+    assert "is pooled per transaction" in status.stderr

@@ -59,8 +59,9 @@ def up_to_date(settings: Settings) -> str | None:
 
 def _read(settings: Settings, url: str, query: str, **parts: str
           ) -> tuple[list[list[str | None]], tuple[str, str, str, str]] | None:
-    """The rows of `query` ({table}: the history table, quoted by libpq; `parts` the rest),
-    and (user, host, port, dbname) as libpq connected; None on any failure."""
+    """The one row of `query` ({table}: the history table, quoted by libpq; `parts` the
+    rest), and (user, host, port, dbname) as libpq connected; None on any failure, and
+    behind a pooler (the ordinary way probes it, and refuses one that pools transactions)."""
     from sqlmig.pg import libpq
 
     remember(url)
@@ -68,7 +69,11 @@ def _read(settings: Settings, url: str, query: str, **parts: str
         with libpq.Connection({"dbname": url, "application_name": "sqlmig",
                                "connect_timeout": "10", "client_encoding": "UTF8"}) as conn:
             table = f"{conn.identifier(settings.schema)}.{conn.identifier(settings.table)}"
-            return conn.rows(query.format(table=table, **parts)), conn.described()
+            rows = conn.rows(f"SELECT q.*, pg_backend_pid() FROM ({query}) q".format(
+                table=table, **parts))
+            if len(rows) != 1 or rows[0][-1] != str(conn.backend_pid()):
+                return None
+            return [rows[0][:-1]], conn.described()
     except libpq.LibpqError:
         return None
 

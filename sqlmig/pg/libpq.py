@@ -98,6 +98,7 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         ("PQhost", [p], c_char_p),
         ("PQport", [p], c_char_p),
         ("PQdb", [p], c_char_p),
+        ("PQbackendPID", [p], c_int),
         ("PQconninfoParse", [c_char_p, p], ctypes.POINTER(_Option)),
         ("PQconninfoFree", [ctypes.POINTER(_Option)], None),
     ):
@@ -163,6 +164,11 @@ class Connection:
         finally:
             if result:
                 self.lib.PQclear(result)
+
+    def backend_pid(self) -> int:
+        """The server process libpq connected to (from the cancel key): a pooler in between
+        answers queries from another."""
+        return int(self.lib.PQbackendPID(self.conn))
 
     def described(self) -> tuple[str, str, str, str]:
         """(user, host, port, dbname) as libpq really connected."""
