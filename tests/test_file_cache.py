@@ -12,6 +12,7 @@ import pytest
 
 from sqlmig.core import file_cache, files
 from sqlmig.core.file_cache import FileCache, location
+from sqlmig.errors import MigrationFileError
 
 
 @pytest.fixture(autouse=True)
@@ -151,3 +152,14 @@ def test_a_scan_that_reads_the_downs_still_reads_them(folder: Path) -> None:
     (folder / "0002_b.down.sql").write_bytes(b"\xff\xfe not utf-8")
     scan = files.scan(folder, cache=folder.parent / ".sqlmig" / "cache")  # downs read
     assert [p.path.name for p in scan.problems] == ["0002_b.down.sql"]
+
+
+def test_a_file_edited_after_the_scan_is_refused_when_its_text_is_needed(folder: Path) -> None:
+    _settle()
+    _scan(folder)
+    migration = _scan(folder).migrations[0]
+    assert migration.up._text is None  # known from the cache, not read
+    (folder / "0001_a.up.sql").write_text("CREATE TABLE changed (id int);\n")
+    with pytest.raises(MigrationFileError, match=r"0001_a.up.sql: changed while sqlmig was "
+                                                 r"running .*; run it again"):
+        _ = migration.up.text

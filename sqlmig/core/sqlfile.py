@@ -79,8 +79,9 @@ class SqlFile:
         directives: Mapping[str, str], has_sql: bool,
     ) -> SqlFile:
         """A file an earlier read found unchanged since (core/file_cache.py): its checksum,
-        directives and has_sql as that read found them, its text read on first use (and its
-        checksum then taken from that text, which is what runs)."""
+        directives and has_sql as that read found them, its text read on first use. Text
+        that no longer has that checksum (the file was edited since the scan) is refused:
+        what was planned from the cache must be what runs."""
         self = cls.deferred(path, reader)
         self._checksum, self._directives, self._has_sql = checksum, directives, has_sql
         return self
@@ -88,8 +89,10 @@ class SqlFile:
     def _load(self) -> None:
         if self._text is None and self._data is None:
             loaded = self._reader(self._location)
+            if self._checksum is not None and loaded.checksum != self._checksum:
+                raise MigrationFileError(self._location, "changed while sqlmig was running "
+                                         "(after its scan of the folder); run it again")
             self._text, self._data, self._directives = loaded._text, loaded._data, loaded.directives
-            self._checksum = self._has_sql = None
 
     @property
     def directives(self) -> Mapping[str, str]:
