@@ -1,17 +1,18 @@
 """`sqlmig migrate` with nothing to do, and `sqlmig status`, without importing psycopg: CI
 and deploys run them on every push, and loading the driver is most of a short run. Both read
 the files through the file cache (core/file_cache.py) and the database through libpq itself
-(pg/libpq.py). For migrate with 10,000 migrations the files are only stat'ed, and the history
-is compared on the server: one query returns a digest of its (version, checksum) pairs.
+(pg/libpq.py), on a direct connection only (behind a pooler, the ordinary way probes it).
 
-Only ever a shortcut to "nothing to do": anything else (a file changed since its last scan, a
-migration pending, a history that differs, no cache, no libpq, a connection that fails) is
-None, and the caller runs `migrate` the ordinary way, which takes the lock and says what is
-wrong. No lock is taken: when the history equals the files there is nothing a lock would
-wait for, and a run that is applying migrations right now has not committed them yet, so
-the digests differ and the ordinary way waits for it. Status reads the history as one
-JSON document (a C call per value through ctypes would cost more than the query) and the
-INVALID indexes in the same query, and builds the very Status the ordinary way builds.
+up_to_date() is only ever a shortcut to "nothing to do": the files are only stat'ed, and the
+server computes a digest of the history's (version, checksum) pairs. Anything else (a file
+changed since its last scan, a migration pending, a history that differs, no cache, no
+libpq, a connection that fails) is None, and the caller runs `migrate` the ordinary way,
+which takes the lock and says what is wrong. No lock is taken: a run applying migrations
+right now has not committed them, so the digests differ and the ordinary way waits for it.
+
+status() reads the history as one JSON value (a C call per value through ctypes would cost
+more than the query) with the INVALID indexes in the same query, and builds the very Status
+the ordinary way builds; None where only the ordinary way can tell.
 """
 
 from __future__ import annotations
