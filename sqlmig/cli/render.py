@@ -299,12 +299,15 @@ def _state(row: StatusRow) -> str:
     """The state and its marks (`baseline`, `adopted from TOOL`, `no-op`), or its problem."""
     if row.problem is not None:
         return f"{row.state}: {row.problem}"
-    tool = row.applied.adopted if row.applied else None
-    marks = [mark for mark, on in (
-        ("baseline", row.applied is not None and row.applied.baseline),
-        (f"adopted from {tool}", tool is not None),
-        ("no-op", row.migration is not None and row.migration.no_op)) if on]
-    return f"{row.state} ({', '.join(marks)})" if marks else str(row.state)
+    applied, migration = row.applied, row.migration
+    tool = applied.adopted if applied else None
+    baseline = applied is not None and applied.baseline
+    no_op = migration is not None and migration.no_op
+    if not (baseline or tool is not None or no_op):  # most rows: no list built
+        return row.state.value
+    marks = [mark for mark, on in (("baseline", baseline), (f"adopted from {tool}",
+                                   tool is not None), ("no-op", no_op)) if on]
+    return f"{row.state} ({', '.join(marks)})"
 
 
 def status_table(status: Status) -> None:

@@ -133,20 +133,30 @@ def status(files: Sequence[Migration], applied: Sequence[Applied],
         migration, row = by_version.get(version), history.get(version)
         if version in broken:
             name, message = broken[version]
-            rows.append(StatusRow(version, name, State.PROBLEM, row, None, message))
+            rows.append(_status_row(version, name, State.PROBLEM, row, None, message))
         elif row is None:
             assert migration is not None
-            rows.append(StatusRow(version, migration.name, State.PENDING, None, migration))
+            rows.append(_status_row(version, migration.name, State.PENDING, None, migration))
         elif row.state != "applied":
             name = migration.name if migration else row.name
-            rows.append(StatusRow(version, name, State.FAILED, row, migration))
+            rows.append(_status_row(version, name, State.FAILED, row, migration))
         elif migration is None:
-            rows.append(StatusRow(version, row.name, State.MISSING, row, None))
+            rows.append(_status_row(version, row.name, State.MISSING, row, None))
         elif migration.checksum != row.checksum:
-            rows.append(StatusRow(version, migration.name, State.CHANGED, row, migration))
+            rows.append(_status_row(version, migration.name, State.CHANGED, row, migration))
         else:
-            rows.append(StatusRow(version, migration.name, State.APPLIED, row, migration))
+            rows.append(_status_row(version, migration.name, State.APPLIED, row, migration))
     return rows
+
+
+def _status_row(version: int, name: str, state: State, applied: Applied | None,
+                migration: Migration | None, problem: str | None = None) -> StatusRow:
+    """A StatusRow without the frozen dataclass's per-field __setattr__ (a fifth of a status
+    of 10,000 rows), as Applied.from_row does."""
+    self = object.__new__(StatusRow)
+    self.__dict__.update(version=version, name=name, state=state, applied=applied,
+                         migration=migration, problem=problem)
+    return self
 
 
 def next_batch(applied: Sequence[Applied]) -> int:
