@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from sqlmig import commands
-from sqlmig.cli import render
+from sqlmig.cli import render_status
 from sqlmig.commands import quick
 from sqlmig.core import config
 from sqlmig.core.status import Status
@@ -51,7 +51,7 @@ def test_every_state_reads_the_same_as_the_ordinary_way(project: Project) -> Non
     assert dataclasses.replace(fast, problems=[]) == dataclasses.replace(ordinary, problems=[])
     assert {str(row.state) for row in fast.rows} == {
         "applied", "changed", "missing", "failed", "pending", "problem"}
-    assert render.status_json(fast) == render.status_json(ordinary)
+    assert render_status.status_json(fast) == render_status.status_json(ordinary)
 
 
 def test_an_empty_history_table_is_a_history_table(project: Project) -> None:

@@ -32,7 +32,7 @@ def run(options: StatusOptions) -> int:
     """Show every migration's state; the exit code (EXIT_PENDING with --exit-code when
     anything is not applied as written)."""
     from sqlmig import commands
-    from sqlmig.cli import render
+    from sqlmig.cli import render, render_status
     from sqlmig.core import config
 
     settings = config.resolve(env=options.env, database_url=options.database_url,
@@ -43,9 +43,9 @@ def run(options: StatusOptions) -> int:
     result = status(settings) or commands.status(settings,
                                                  render.LineReporter(machine=options.json))
     if options.json:
-        render.print_json(render.status_json(result))
+        render.print_json(render_status.status_json(result))
     else:
-        render.status_table(result)
+        render_status.status_table(result)
         render.invalid_warnings(result.invalid)
     if result.stale_schema_file:
         render.notice(result.stale_schema_file)

@@ -151,8 +151,7 @@ def status(files: Sequence[Migration], applied: Sequence[Applied],
 
 def _status_row(version: int, name: str, state: State, applied: Applied | None,
                 migration: Migration | None, problem: str | None = None) -> StatusRow:
-    """A StatusRow without the frozen dataclass's per-field __setattr__ (a fifth of a status
-    of 10,000 rows), as Applied.from_row does."""
+    """A StatusRow without the frozen dataclass's per-field __setattr__, as Applied.from_row."""
     self = object.__new__(StatusRow)
     self.__dict__.update(version=version, name=name, state=state, applied=applied,
                          migration=migration, problem=problem)
@@ -175,11 +174,9 @@ def out_of_order(
     late = [m.id for m in todo if m.version < newest]
     if not late:
         return None
-    return (
-        f"{', '.join(late)} is pending but older than the newest applied migration "
-        f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
-        "migrations (--allow-out-of-order)"
-    )
+    return (f"{', '.join(late)} is pending but older than the newest applied migration "
+            f"({newest:04d}); renumber it above {newest:04d} or allow out-of-order "
+            "migrations (--allow-out-of-order)")
 
 
 def pending(
@@ -477,13 +474,8 @@ class Repair:
     restore: list[Applied] = field(default_factory=list)  # stopped downs: applied again
 
 
-def plan_repair(
-    files: Sequence[Migration],
-    applied: Sequence[Applied],
-    *,
-    accept: Sequence[int] = (),
-    all_changed: bool = False,
-) -> Repair:
+def plan_repair(files: Sequence[Migration], applied: Sequence[Applied], *,
+                accept: Sequence[int] = (), all_changed: bool = False) -> Repair:
     """What `repair` changes: failed ups are removed (pending again), failed downs are applied
     again (their objects are still there, so a rollback can be rerun); checksums are accepted
     only when asked."""
@@ -495,10 +487,8 @@ def plan_repair(
         if row is None or row.applied is None:
             raise PlanError(f"repair --accept {version}: no applied migration has that version")
         if row.state is not State.CHANGED:
-            raise PlanError(
-                f"repair --accept {version}: {row.id} is {row.state}, not changed; nothing to "
-                "accept"
-            )
+            raise PlanError(f"repair --accept {version}: {row.id} is {row.state}, not "
+                            "changed; nothing to accept")
         if row not in chosen:
             chosen.append(row)
     failed = [r.applied for r in rows.values() if r.state is State.FAILED and r.applied]
