@@ -5,9 +5,10 @@ them. Never trusted for a file whose stat changed, never written for a file chan
 last seconds (a later edit in the same clock tick would keep its stat), and never a reason
 for a command to fail: a cache that cannot be read or written is simply not used.
 
-Also the folder's listing and whether its last scan was clean, so `sqlmig migrate` with
-nothing to do can tell, from stats alone, that a scan would find exactly what it found then
-(cli/quick_migrate.py).
+Also the folder's listing, whether its last scan was clean and the migrations it found, so
+that, from stats alone, a scan can be rebuilt without reading or matching names again
+(files._as_cached) and `sqlmig migrate` with nothing to do can tell that a scan would find
+exactly what the last one found (commands/quick.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMAT = "sqlmig-file-cache 2"
+FORMAT = "sqlmig-file-cache 3"
 # A file changed this recently may change again within its mtime's resolution unseen
 RACY_NS = 2_000_000_000
 
