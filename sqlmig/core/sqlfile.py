@@ -6,7 +6,6 @@ MigrationFileError naming the file (and line). Pure: no database access.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -133,6 +132,8 @@ class SqlFile:
         if self._checksum is None:
             self._load()
             if self._data is not None:
+                import hashlib
+
                 self._checksum = hashlib.sha256(self._data).hexdigest()
             else:
                 self._checksum = checksum(self.text)
@@ -155,6 +156,8 @@ class SqlFile:
 def checksum(text: str) -> str:
     """SHA-256 of the normalised text, so CRLF checkouts and editors adding a BOM don't count
     as drift."""
+    import hashlib  # (here: a status whose files the cache knows never hashes one)
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
