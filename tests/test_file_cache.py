@@ -44,7 +44,7 @@ def _scan(folder: Path) -> files.Scan:
 
 
 def _cache(folder: Path) -> FileCache:
-    return FileCache(location(folder.parent / ".sqlmig" / "cache", folder), folder)
+    return FileCache(folder.parent / ".sqlmig" / "cache", folder)
 
 
 def test_a_second_scan_reads_no_unchanged_up_file_and_finds_the_same(folder: Path) -> None:

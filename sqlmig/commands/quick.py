@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.core.config import Settings
-from sqlmig.core.file_cache import FileCache, location
+from sqlmig.core.file_cache import FileCache
 from sqlmig.core.secrets import named_params, named_target, remember
 
 if TYPE_CHECKING:
@@ -45,8 +45,7 @@ def up_to_date(settings: Settings) -> str | None:
     url = settings.database_url
     if not url:
         return None  # the embedded server, or an error: the ordinary way
-    found = FileCache(location(settings.cache_dir, settings.migrations_dir),
-                      settings.migrations_dir).unchanged()
+    found = FileCache(settings.cache_dir, settings.migrations_dir).unchanged()
     if not found or not found[0]:
         return None
     read = _read(settings, url, HISTORY_DIGEST)
@@ -79,12 +78,11 @@ def _read(settings: Settings, url: str, query: str, **parts: str
         return None
 
 
-# Every history row as the ordinary read returns it (plan.APPLIED_FIELDS, the script left
-# out as there), and how many INVALID indexes there are: one query, one value each.
+# Every history row as the ordinary read returns it ({columns}: plan.APPLIED_FIELDS, the
+# script left out as there), and how many INVALID indexes there are: one value each.
 HISTORY_ROWS = (
-    "SELECT (SELECT json_agg(json_build_array(version, name, checksum, batch, applied_at, "
-    "execution_ms, applied_by, state, baseline, error, NULL, adopted) ORDER BY version) "
-    "FROM {table}), (SELECT count(*) FROM ({invalid}) i)"
+    "SELECT (SELECT json_agg(json_build_array({columns}) ORDER BY version) FROM {table}), "
+    "(SELECT count(*) FROM ({invalid}) i)"
 )
 
 
@@ -96,10 +94,12 @@ def status(settings: Settings) -> Status | None:
     url = settings.database_url
     if not url or settings.dump_schema or not settings.migrations_dir.is_dir():
         return None
+    from sqlmig.core.plan import APPLIED_FIELDS
     from sqlmig.core.status import INVALID_INDEXES
     from sqlmig.pg import libpq
 
-    read = _read(settings, url, HISTORY_ROWS,
+    columns = ", ".join("NULL" if name == "script" else name for name in APPLIED_FIELDS)
+    read = _read(settings, url, HISTORY_ROWS, columns=columns,
                  invalid=INVALID_INDEXES.strip().removesuffix("ORDER BY 1"))
     try:
         target = named_params(libpq.parse(url))
@@ -121,9 +121,10 @@ def _status(settings: Settings, target: str, history: list[list[Any]]) -> Status
     from sqlmig.core import files, plan
     from sqlmig.core.status import Status
 
+    at = plan.APPLIED_FIELDS.index("applied_at")  # JSON carries the time as ISO text
     for row in history:
-        if row[4] is not None:
-            row[4] = datetime.fromisoformat(row[4])
+        if row[at] is not None:
+            row[at] = datetime.fromisoformat(row[at])
     applied = [plan.Applied.from_row(row) for row in history]
     scan = files.scan(settings.migrations_dir, defer_downs=True, cache=settings.cache_dir)
     rows = plan.status(scan.migrations, applied, scan.problems)

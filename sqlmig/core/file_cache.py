@@ -57,8 +57,8 @@ class FileCache:
     marshal (a tenth of JSON's time to load 10,000 entries), under a header naming the format,
     sqlmig's and Python's versions and the folder: any other file is ignored."""
 
-    def __init__(self, path: Path | None, directory: Path) -> None:
-        self.path = path
+    def __init__(self, cache_dir: Path, directory: Path) -> None:
+        self.path = location(cache_dir, directory)
         self.directory = os.path.abspath(directory)
         self.entries: dict[str, Entry] = {}  # up file name -> what its last read found
         self.listing: list[str] = []  # every name the last scan saw in the folder
@@ -69,8 +69,7 @@ class FileCache:
         # the migrations of that clean scan: (version, name, digits, up name, down name)
         self.layout: list[tuple[int, str, str, str, str | None]] = []
         self.changed = False
-        if path is not None:
-            self._load(path)
+        self._load(self.path)
         self.seen = _folder_stamp(self.directory)  # made before a scan lists the folder
 
     def _header(self) -> tuple[str, str, str, str]:
@@ -152,8 +151,6 @@ class FileCache:
         """Write the cache if anything changed (atomically; failures ignored: a read-only
         checkout or a container's read-only volume just goes without). `listing`: every
         name in the folder but hidden ones, sorted."""
-        if self.path is None:
-            return
         names = set(listing)
         if any(name not in names for name in self.entries):  # files gone since
             self.entries = {name: e for name, e in self.entries.items() if name in names}

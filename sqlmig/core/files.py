@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmig.core.file_cache import FileCache, Known, location
+from sqlmig.core.file_cache import FileCache, Known
 from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
 from sqlmig.errors import MigrationFileError
 
@@ -120,7 +120,7 @@ def _scan(directory: Path, defer_downs: bool, cache: Path | None = None) -> Scan
         result.problems.append(no_migrations_directory(directory))
         return result
 
-    known = FileCache(location(cache, directory), directory) if cache is not None else None
+    known = FileCache(cache, directory) if cache is not None else None
     if known is not None and defer_downs and known.unchanged() is not None:
         return _as_cached(known, directory)  # a scan would find what the last one found
     ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
