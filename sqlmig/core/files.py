@@ -244,12 +244,11 @@ def _as_cached(known: FileCache, directory: Path) -> Scan:
 FOLDER_VERSION = re.compile(r"^(?P<version>[0-9][0-9-]*)_(?P<name>.+)$")
 
 
-def _note_folder(entry: os.DirEntry[str], folders: list[str]) -> bool:
+def _note_folder(entry: os.DirEntry[str], folders: list[str]) -> None:
     """Keep the folders of the migrations directory aside; they are never migrations."""
     with suppress(OSError):
         if entry.is_dir():
             folders.append(entry.path)
-    return False
 
 
 def _check_folders(directory: Path, folders: list[str], result: Scan) -> None:
