@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from typing import Any
 
 import psycopg
@@ -16,8 +17,9 @@ import pytest
 from sqlmig import commands
 from sqlmig.cli import render_status
 from sqlmig.commands import quick
-from sqlmig.core import config
-from sqlmig.core.status import Status
+from sqlmig.core import config, file_cache
+from sqlmig.core import status as status_module
+from sqlmig.core.status import Status, StatusTable
 from sqlmig.reporting import SilentReporter
 from tests.conftest import Project
 
@@ -89,3 +91,73 @@ def test_the_command_answers_without_psycopg(project: Project) -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert done.returncode == 0 and "0001" in done.stdout
     assert "psycopg" not in imported
+
+
+def _tables(project: Project) -> tuple[StatusTable | None, StatusTable]:
+    settings = config.resolve(root=project.root)
+    return quick.status_table(settings), commands.status(settings, SilentReporter()).table()
+
+
+@pytest.fixture
+def cached(project: Project) -> Project:
+    """Five applied migrations (one a no-op), written long enough ago for the file cache to
+    vouch for them, and scanned clean once."""
+    project.pair("0001_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
+    project.pair("0002_noop", "-- kept for the numbering\n")
+    for version in (3, 4, 5):
+        project.pair(f"000{version}_step {version} ü", "SELECT 1;")
+    time.sleep(file_cache.RACY_NS / 1e9 + 0.1)
+    project.run("migrate")
+    return project
+
+
+def test_a_healthy_history_reads_a_column_at_a_time_as_the_ordinary_way(
+    cached: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    healthy: list[Any] = []
+    monkeypatch.setattr(status_module, "healthy_lines", _spy(status_module.healthy_lines,
+                                                             healthy))
+    fast, ordinary = _tables(cached)
+    assert healthy and fast == ordinary
+    assert [line[2] for line in fast.lines] == ["applied"] * 5
+    assert fast.lines[1][3] == "no-op" and fast.clean
+
+
+@pytest.mark.parametrize(("change", "clean"), [
+    ("UPDATE public.schema_migrations SET checksum = repeat('0', 64) WHERE version = 3", False),
+    ("UPDATE public.schema_migrations SET state = 'failed', error = 'x' WHERE version = 4",
+     False),
+    ("DELETE FROM public.schema_migrations WHERE version = 5", False),
+    ("UPDATE public.schema_migrations SET baseline = true WHERE version <= 2", True),
+    ("UPDATE public.schema_migrations SET adopted = 'dbmate', execution_ms = NULL "
+     "WHERE version = 1", True),
+    ("INSERT INTO public.schema_migrations (version, name, checksum, batch, applied_by, "
+     "sqlmig_version) SELECT 9, 'gone ü', repeat('1', 64), 7, 'me', '0.1.0'", False),
+])
+def test_every_state_and_mark_reads_as_the_ordinary_way(cached: Project, change: str,
+                                                        clean: bool) -> None:
+    before, _ = _tables(cached)
+    cached.query(change)
+    fast, ordinary = _tables(cached)
+    assert fast is not None and fast == ordinary
+    assert before is not None and fast.lines != before.lines and fast.clean is clean
+
+
+def test_where_the_table_cannot_be_read_as_text_it_says_none(cached: Project) -> None:
+    assert _tables(cached)[0] is not None
+    cached.query("INSERT INTO public.schema_migrations (version, name, checksum, batch, "
+                 "applied_by, sqlmig_version) SELECT 9, E'tab\\there', 'x', 1, 'me', '0.1.0'")
+    fast, ordinary = _tables(cached)
+    assert fast is None and ordinary.lines[-1][1] == "tab\there"
+    cached.query("DELETE FROM public.schema_migrations WHERE version = 9")
+    cached.pair("0006_new", "SELECT 1;")  # too fresh for the cache to vouch for the folder
+    assert _tables(cached)[0] is None
+    assert quick.status(config.resolve(root=cached.root)) is not None
+
+
+def _spy(function: Any, calls: list[Any]) -> Any:
+    def spied(*args: Any) -> Any:
+        calls.append(args)
+        return function(*args)
+
+    return spied

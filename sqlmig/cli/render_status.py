@@ -4,91 +4,68 @@ Table of 10,000 rows takes tens of seconds) and its JSON document. Decides nothi
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.cli.render import STATE_STYLES, invalid_indexes_json, run_output
+from sqlmig.core.states import State
 
 if TYPE_CHECKING:
-    from sqlmig.core.plan import StatusRow
-    from sqlmig.core.status import Status
-
-
-def _when(value: datetime | None) -> str:
-    """Local time to the second. A batch shares a few seconds, so a long history formats a
-    handful of distinct values, not one per row."""
-    return _local_second(int(value.timestamp())) if value else ""
+    from sqlmig.core.status import Status, StatusTable
 
 
 @functools.lru_cache(maxsize=4096)
-def _local_second(epoch: int) -> str:
+def _when(epoch: str) -> str:
+    """Local time to the second. A batch shares a few seconds, so a long history formats a
+    handful of distinct values, not one per row."""
     import time
 
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(epoch))) if epoch else ""
 
 
-def _state(row: StatusRow) -> str:
+def _state(state: State, note: str) -> str:
     """The state and its marks (`baseline`, `adopted from TOOL`, `no-op`), or its problem."""
-    if row.problem is not None:
-        return f"{row.state}: {row.problem}"
-    applied, migration = row.applied, row.migration
-    tool = applied.adopted if applied else None
-    baseline = applied is not None and applied.baseline
-    no_op = migration is not None and migration.no_op
-    if not (baseline or tool is not None or no_op):  # most rows: no list built
-        return row.state.value
-    marks = [mark for mark, on in (("baseline", baseline), (f"adopted from {tool}",
-                                   tool is not None), ("no-op", no_op)) if on]
-    return f"{row.state} ({', '.join(marks)})"
+    if not note:
+        return state.value
+    return f"{state}: {note}" if state is State.PROBLEM else f"{state} ({note})"
 
 
-def status_table(status: Status) -> None:
+def status_table(table: StatusTable) -> None:
     """The same look as Rich's tables, laid out by hand: a Rich Table of 10,000 rows takes
-    tens of seconds to render, and long histories are exactly when status is run in CI."""
-    rows, env, target = status.rows, status.env, status.target
+    tens of seconds to render, and long histories are exactly when status is run in CI.
+    Built a column at a time, each cell by C code where it can be."""
     headers = ("version", "name", "state", "applied at", "duration", "batch")
-    cells = [
-        (
-            row.shown_version,
-            row.name,
-            _state(row),
-            _when(row.applied.applied_at) if row.applied else "",
-            f"{row.applied.execution_ms} ms"
-            if row.applied and row.applied.execution_ms is not None else "",
-            str(row.applied.batch) if row.applied else "",
-        )
-        for row in rows
-    ]
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
+    versions, names, states, notes, ats, durations, batches = (
+        zip(*table.lines, strict=True) if table.lines else [()] * 7)
+    columns = [versions, names,
+               states if not any(notes) else list(map(_state, states, notes)),
+               list(map(_when, ats)), [f"{ms} ms" if ms else "" for ms in durations], batches]
+    widths = [max(len(header), max(map(len, column), default=0))
+              for header, column in zip(headers, columns, strict=True)]
     right = (4, 5)
-    layout = "  ".join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
-
-    def line(values: Sequence[str]) -> str:
-        return layout.format(*values).rstrip()
-
+    layout = "  ".join(f"%{'' if i in right else '-'}{w}s" for i, w in enumerate(widths))
+    rows = list(map(str.rstrip, map(layout.__mod__, zip(*columns, strict=True))))
     out: Any = run_output()
+    head = f"{table.env} · {table.target}"
+    header = (layout % headers).rstrip()
     if out.color_system is None:  # a log, a pipe or NO_COLOR: Rich's rendering would be pure cost
-        out.file.write("".join([f"{env} · {target}\n", line(headers), "\n",
-                                *(line(values) + "\n" for values in cells),
-                                status_summary(status.counts), "\n",
-                                *(f"problem: {p}\n" for p in status.problems)]))
+        out.file.write("".join([head, "\n", header, "\n", *(f"{row}\n" for row in rows),
+                                status_summary(table.counts), "\n",
+                                *(f"problem: {p}\n" for p in table.problems)]))
         return
     from rich.text import Text
 
     text = Text()
-    text.append(line(headers) + "\n", style="bold")
-    text.append("─" * len(line(headers)) + "\n")
+    text.append(header + "\n", style="bold")
+    text.append("─" * len(header) + "\n")
     state_at = sum(widths[:2]) + 4
-    for values, row in zip(cells, rows, strict=True):
-        rendered = line(values)
+    for rendered, state, shown in zip(rows, states, columns[2], strict=True):
         text.append(rendered[:state_at])
-        text.append(rendered[state_at:state_at + len(values[2])], style=STATE_STYLES[row.state])
-        text.append(rendered[state_at + len(values[2]):] + "\n")
-    out.print(Text.assemble((env, "bold"), f" · {target}"), soft_wrap=True)
+        text.append(rendered[state_at:state_at + len(shown)], style=STATE_STYLES[state])
+        text.append(rendered[state_at + len(shown):] + "\n")
+    out.print(Text.assemble((table.env, "bold"), f" · {table.target}"), soft_wrap=True)
     out.print(text, soft_wrap=True, no_wrap=True, overflow="ignore", crop=False)
-    out.print(status_summary(status.counts))
-    for problem in status.problems:
+    out.print(status_summary(table.counts))
+    for problem in table.problems:
         out.print(Text(f"problem: {problem}", style="red"), soft_wrap=True)
 
 

@@ -38,18 +38,24 @@ def run(options: StatusOptions) -> int:
     settings = config.resolve(env=options.env, database_url=options.database_url,
                               overrides={"connect_wait": options.wait,
                                          "migrations_dir": options.migrations_dir})
-    from sqlmig.commands.quick import status
+    from sqlmig.commands import quick
+    from sqlmig.core.status import Status, StatusTable
 
-    result = status(settings) or commands.status(settings,
-                                                 render.LineReporter(machine=options.json))
-    if options.json:
-        render.print_json(render_status.status_json(result))
-    else:
-        render_status.status_table(result)
-        render.invalid_warnings(result.invalid)
-    if result.stale_schema_file:
-        render.notice(result.stale_schema_file)
-    return EXIT_PENDING if options.exit_code and not result.clean else 0
+    shown: Status | StatusTable | None = None if options.json else quick.status_table(settings)
+    if shown is None:
+        shown = quick.status(settings) or commands.status(
+            settings, render.LineReporter(machine=options.json))
+    if isinstance(shown, Status):
+        if options.json:
+            render.print_json(render_status.status_json(shown))
+        else:
+            shown = shown.table()
+    if isinstance(shown, StatusTable):
+        render_status.status_table(shown)
+        render.invalid_warnings(shown.invalid)
+    if shown.stale_schema_file:
+        render.notice(shown.stale_schema_file)
+    return EXIT_PENDING if options.exit_code and not shown.clean else 0
 
 
 # Options the fast path reads: flag -> (field, "value" if it takes one)

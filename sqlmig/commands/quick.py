@@ -17,6 +17,8 @@ the ordinary way builds; None where only the ordinary way can tell.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.core.config import Settings
@@ -24,7 +26,9 @@ from sqlmig.core.file_cache import FileCache
 from sqlmig.core.secrets import named_params, named_target, remember
 
 if TYPE_CHECKING:
-    from sqlmig.core.status import Status
+    from sqlmig.core.status import Recorded, Status, StatusTable
+
+Read = tuple[list[list[str | None]], tuple[str, str, str, str]]
 
 # What `migrate` says then (plan.nothing_to_migrate's words: a test keeps them equal)
 UP_TO_DATE = "nothing to migrate: the database is up to date"
@@ -32,10 +36,10 @@ UP_TO_DATE = "nothing to migrate: the database is up to date"
 # The digest of the applied (version, checksum) pairs, in version order, as file_cache.digest
 # computes it from the files; and whether any row is other than applied. The identifiers are
 # quoted by libpq's PQescapeIdentifier (psycopg.sql is not loaded on this path).
+DIGEST = ("encode(sha256(convert_to(coalesce(string_agg(version::text || ':' || checksum, "
+          "',' ORDER BY version), ''), 'UTF8')), 'hex')")
 HISTORY_DIGEST = (
-    "SELECT count(*), count(*) FILTER (WHERE state <> 'applied'), "
-    "encode(sha256(convert_to(coalesce(string_agg(version::text || ':' || checksum, ',' "
-    "ORDER BY version), ''), 'UTF8')), 'hex') FROM {table}"
+    "SELECT count(*), count(*) FILTER (WHERE state <> 'applied'), " + DIGEST + " FROM {table}"
 )
 
 
@@ -45,11 +49,10 @@ def up_to_date(settings: Settings) -> str | None:
     url = settings.database_url
     if not url:
         return None  # the embedded server, or an error: the ordinary way
+    asked = _asked(settings, url, HISTORY_DIGEST)
     found = FileCache(settings.cache_dir, settings.migrations_dir).unchanged()
-    if not found or not found[0]:
-        return None
-    read = _read(settings, url, HISTORY_DIGEST)
-    if read is None:
+    read = asked()
+    if not found or not found[0] or read is None:
         return None
     rows, connected = read
     if rows != [[str(found[0]), "0", found[1]]]:
@@ -57,20 +60,44 @@ def up_to_date(settings: Settings) -> str | None:
     return named_target(*connected)
 
 
-def _read(settings: Settings, url: str, query: str, **parts: str
-          ) -> tuple[list[list[str | None]], tuple[str, str, str, str]] | None:
+def _asked(settings: Settings, url: str, query: str, parameters: tuple[str, ...] = (),
+           **parts: str) -> Callable[[], Read | None]:
+    """_read() in a thread of its own, while the caller stats the files (libpq waits for
+    the server without holding the GIL): call the function returned for its answer."""
+    import threading
+
+    remember(url)
+    answer: list[Read | None] = []
+
+    def ask() -> None:
+        try:
+            answer.append(_read(settings, url, query, parameters, **parts))
+        except Exception:
+            answer.append(None)
+
+    thread = threading.Thread(target=ask, name="sqlmig-quick", daemon=True)
+    thread.start()
+
+    def result() -> Read | None:
+        thread.join()
+        return answer[0] if answer else None
+
+    return result
+
+
+def _read(settings: Settings, url: str, query: str, parameters: tuple[str, ...] = (),
+          **parts: str) -> Read | None:
     """The one row of `query` ({table}: the history table, quoted by libpq; `parts` the
     rest), and (user, host, port, dbname) as libpq connected; None on any failure, and
     behind a pooler (the ordinary way probes it, and refuses one that pools transactions)."""
     from sqlmig.pg import libpq
 
-    remember(url)
     try:
         with libpq.Connection({"dbname": url, "application_name": "sqlmig",
                                "connect_timeout": "10", "client_encoding": "UTF8"}) as conn:
             table = f"{conn.identifier(settings.schema)}.{conn.identifier(settings.table)}"
             rows = conn.rows(f"SELECT q.*, pg_backend_pid() FROM ({query}) q".format(
-                table=table, **parts))
+                table=table, **parts), parameters)
             if len(rows) != 1 or rows[0][-1] != str(conn.backend_pid()):
                 return None
             return [rows[0][:-1]], conn.described()
@@ -95,12 +122,11 @@ def status(settings: Settings) -> Status | None:
     if not url or settings.dump_schema or not settings.migrations_dir.is_dir():
         return None
     from sqlmig.core.plan import APPLIED_FIELDS
-    from sqlmig.core.status import INVALID_INDEXES
     from sqlmig.pg import libpq
 
     columns = ", ".join("NULL" if name == "script" else name for name in APPLIED_FIELDS)
-    read = _read(settings, url, HISTORY_ROWS, columns=columns,
-                 invalid=INVALID_INDEXES.strip().removesuffix("ORDER BY 1"))
+    remember(url)
+    read = _read(settings, url, HISTORY_ROWS, columns=columns, invalid=_invalid())
     try:
         target = named_params(libpq.parse(url))
     except libpq.LibpqError:
@@ -129,3 +155,81 @@ def _status(settings: Settings, target: str, history: list[list[Any]]) -> Status
     scan = files.scan(settings.migrations_dir, defer_downs=True, cache=settings.cache_dir)
     rows = plan.status(scan.migrations, applied, scan.problems)
     return Status(settings.env, target, rows, [], True, None, scan.problems)
+
+
+def _invalid() -> str:
+    from sqlmig.core.status import INVALID_INDEXES
+
+    return INVALID_INDEXES.strip().removesuffix("ORDER BY 1")
+
+
+# How the status table reads the history, in one query ($1: the digest of the files' (version,
+# checksum) pairs, as the file cache keeps it). When the server's digest is the same and no
+# row is marked (failed, running, baseline, adopted), every migration is applied as written,
+# and only each row's applied_at (whole epoch seconds), execution_ms and batch are needed, as
+# text, a line a row (`times`). Otherwise every row is needed, a tab between values in
+# core.status.Recorded's order, with whether any text value holds a tab or a newline (then
+# only the JSON way can tell). And how many INVALID indexes there are.
+TIMES = ("concat_ws(E'\\t', coalesce(trunc(date_part('epoch', applied_at))::bigint::text, ''), "
+         "coalesce(execution_ms::text, ''), batch)")
+ROWS = ("concat_ws(E'\\t', version, checksum, batch, coalesce(execution_ms::text, ''), "
+        "coalesce(trunc(date_part('epoch', applied_at))::bigint::text, ''), state, baseline, "
+        "coalesce('+' || adopted, ''), name)")
+HISTORY_TABLE = (
+    "WITH h AS (SELECT " + DIGEST + " AS digest, count(*) FILTER (WHERE state <> 'applied' "
+    "OR baseline OR adopted IS NOT NULL) AS marked, string_agg(" + TIMES + ", E'\\n' "
+    "ORDER BY version) AS times FROM {table}) "
+    "SELECT CASE WHEN digest = $1 AND marked = 0 THEN coalesce(times, '') END, "
+    "CASE WHEN digest <> $1 OR marked > 0 THEN (SELECT string_agg(" + ROWS + ", E'\\n' "
+    "ORDER BY version) FROM {table}) END, "
+    "CASE WHEN digest <> $1 OR marked > 0 THEN (SELECT coalesce(bool_or(concat(checksum, "
+    "state, adopted, name) ~ E'[\\t\\n]'), false) FROM {table}) END, "
+    "(SELECT count(*) FROM ({invalid}) i) FROM h"
+)
+
+
+def status_table(settings: Settings) -> StatusTable | None:
+    """The status table of a long history, when the files are as their last clean scan
+    found them: from the file cache and the history as text, without an object per
+    migration. None wherever status() or the ordinary way must tell (see status())."""
+    url = settings.database_url
+    if not url or settings.dump_schema or not settings.migrations_dir.is_dir():
+        return None
+    cache = FileCache(settings.cache_dir, settings.migrations_dir)
+    summary = cache.summary
+    asked = _asked(settings, url, HISTORY_TABLE, (summary[1] if summary else "",),
+                   invalid=_invalid())
+    vouched = cache.unchanged()
+    read = asked()
+    if vouched is None or read is None:
+        return None
+    [[times, rows, awkward, invalid]] = read[0]
+    if invalid != "0":
+        return None
+    from sqlmig.core.status import Found, StatusTable, count, healthy_lines, table_lines
+    from sqlmig.pg import libpq
+
+    found, lines = Found(*cache.found()), None
+    if times is not None:
+        lines = healthy_lines(found, times.replace("\n", "\t").split("\t") if times else [])
+    elif rows is not None and awkward == "f" and (recorded := _recorded(rows)) is not None:
+        lines = table_lines(found, recorded)
+    if lines is None:
+        return None
+    try:
+        target = named_params(libpq.parse(url))
+    except libpq.LibpqError:
+        return None
+    return StatusTable(settings.env, target, lines, count(line[2] for line in lines))
+
+
+def _recorded(text: str) -> Recorded | None:
+    """HISTORY_TABLE's rows as columns (None: not nine values a row)."""
+    from sqlmig.core.status import Recorded
+
+    values = text.replace("\n", "\t").split("\t")
+    width = len(fields(Recorded))
+    if len(values) % width:
+        return None
+    columns = [values[i::width] for i in range(width)]
+    return Recorded([int(v) for v in columns[0]], *columns[1:])

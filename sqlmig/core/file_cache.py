@@ -116,6 +116,14 @@ class FileCache:
             return None
         return self.summary
 
+    def found(self) -> tuple[list[int], list[str], list[str], list[str], list[bool]]:
+        """The migrations of the last clean scan as columns (versions, names, digits,
+        checksums, has_sql), in version order: for after unchanged() has vouched for them."""
+        layout, entries = self.layout, self.entries
+        ups = [entries[up] for _, _, _, up, _ in layout]
+        return ([m[0] for m in layout], [m[1] for m in layout], [m[2] for m in layout],
+                [e[4] for e in ups], [e[5] for e in ups])
+
     def get(self, name: str, stat: os.stat_result | None = None) -> Known | None:
         """What the cache knows of an up file whose stat is `stat` (None: unchanged() has
         just checked it)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlmig.core.file_cache import FileCache, Known
 from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
+from sqlmig.core.states import version_text
 from sqlmig.errors import MigrationFileError
 
 # What golang-migrate accepts: a version of any width (compared as an integer), `_`, then any
@@ -27,12 +28,6 @@ FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|dow
 
 # Versions are stored as bigint; a bigger one would only fail once earlier ones had run.
 MAX_VERSION = 2**63 - 1
-
-
-def version_text(version: int, digits: str = "") -> str:
-    """A version as users see it: as its file writes it (`001`, `20240101120000`), or padded
-    to four digits when there is no file to say."""
-    return digits or f"{version:04d}"
 
 
 @dataclass(frozen=True)

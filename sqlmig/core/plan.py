@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Literal
 
-from sqlmig.core.files import FILE_NAME, Migration, version_text
+from sqlmig.core.files import FILE_NAME, Migration
 from sqlmig.core.sqlfile import SqlFile
+from sqlmig.core.states import State, state_of, version_text
 from sqlmig.errors import MigrationFileError, PlanError, counted
 
 # How the history row of a no-transaction migration whose down stopped halfway begins its
@@ -88,15 +88,6 @@ class Step:
         return "no-transaction" not in self.file.directives
 
 
-class State(StrEnum):
-    APPLIED = "applied"
-    PENDING = "pending"
-    CHANGED = "changed"  # applied, but the up file's checksum differs from the recorded one
-    MISSING = "missing"  # applied, but its files are gone
-    FAILED = "failed"  # a no-transaction migration stopped halfway (or its process died)
-    PROBLEM = "problem"  # its files are not a migration as they are (no down file, empty...)
-
-
 @dataclass(frozen=True)
 class StatusRow:
     version: int
@@ -134,18 +125,13 @@ def status(files: Sequence[Migration], applied: Sequence[Applied],
         if version in broken:
             name, message = broken[version]
             rows.append(_status_row(version, name, State.PROBLEM, row, None, message))
-        elif row is None:
-            assert migration is not None
-            rows.append(_status_row(version, migration.name, State.PENDING, None, migration))
-        elif row.state != "applied":
-            name = migration.name if migration else row.name
-            rows.append(_status_row(version, name, State.FAILED, row, migration))
-        elif migration is None:
-            rows.append(_status_row(version, row.name, State.MISSING, row, None))
-        elif migration.checksum != row.checksum:
-            rows.append(_status_row(version, migration.name, State.CHANGED, row, migration))
+        elif migration is not None:
+            state = state_of(migration.checksum, row.state, row.checksum) if row else State.PENDING
+            rows.append(_status_row(version, migration.name, state, row, migration))
         else:
-            rows.append(_status_row(version, migration.name, State.APPLIED, row, migration))
+            assert row is not None
+            rows.append(_status_row(version, row.name, state_of(None, row.state, row.checksum),
+                                    row, None))
     return rows
 
 

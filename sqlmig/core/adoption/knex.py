@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmig.core import files
 from sqlmig.core.adoption import AdoptionError, Conversion, PlannedMigration
+from sqlmig.core.states import version_text
 
 # what knex loads from its folder (lib/migrations/migrate/sources: loadExtensions)
 SCRIPT = re.compile(r"^(?P<stem>[0-9]+_.+)\.(?:js|cjs|mjs|ts|cts|mts|coffee|litcoffee|ls)$")
@@ -31,7 +32,7 @@ def convert(directory: Path, migrations_dir: Path) -> Conversion:
                 f"{script}: knex migrations cannot be converted; write its SQL as "
                 f"{migrations_dir.name}/{stem(script.name)}.up.sql and .down.sql first")
     migrations = [
-        PlannedMigration(m.version, files.version_text(m.version, m.digits), m.name, m.up.text,
+        PlannedMigration(m.version, version_text(m.version, m.digits), m.name, m.up.text,
                          m.down.text if m.down is not None else None, str(m.up.path), m.id)
         for m in pairs.values()
     ]
