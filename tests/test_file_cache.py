@@ -163,3 +163,19 @@ def test_a_file_edited_after_the_scan_is_refused_when_its_text_is_needed(folder:
     with pytest.raises(MigrationFileError, match=r"0001_a.up.sql: changed while sqlmig was "
                                                  r"running .*; run it again"):
         _ = migration.up.text
+
+
+def test_one_irreversible_migration_without_a_down_is_kept_as_it_is(tmp_path: Path) -> None:
+    """The cache joins names into one string: one migration without a down file is a
+    column of one empty name, not an empty column."""
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    (sql / "0001_only.up.sql").write_text("-- sqlmig:irreversible\nCREATE TABLE a (id int);\n")
+    _settle()
+    first = _scan(sql)
+    assert not first.problems and first.migrations[0].down is None
+    assert _cache(sql).unchanged() == (1, file_cache.digest([(1, first.migrations[0].checksum)]))
+    second = _scan(sql)
+    assert second.migrations[0].up._text is None and second.migrations[0].down is None
+    assert _cache(sql).found() == ([1], ["only"], ["0001"], [first.migrations[0].checksum],
+                                   [True])
