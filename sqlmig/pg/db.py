@@ -262,6 +262,7 @@ class History:
         ).format(self.ident)
         self.host = socket.gethostname()
         self._inline_insert: tuple[str, str] | None = None
+        self._inline_delete: tuple[str, str] | None = None
         self.metadata = sql.Identifier(schema, METADATA_TABLE)
 
     def recorded_environment(self, conn: psycopg.Connection) -> str | None:
@@ -311,8 +312,16 @@ class History:
     def delete_inline(self, conn: psycopg.Connection, version: int) -> str:
         """Removing the row in the rollback's own transaction; returns the milliseconds the
         transaction ran, as measured by the server."""
-        return sql.SQL("DELETE FROM {} WHERE version = {} RETURNING {}").format(
-            self.ident, sql.Literal(version), sql.SQL(ELAPSED_MS)).as_string(conn)
+        head, tail = self._inline_delete or self._compose_inline_delete(conn)
+        return head + sql.Literal(version).as_string(conn) + tail
+
+    def _compose_inline_delete(self, conn: psycopg.Connection) -> tuple[str, str]:
+        """What every inline delete shares, composed once per command (as the insert)."""
+        self._inline_delete = (
+            sql.SQL("DELETE FROM {} WHERE version = ").format(self.ident).as_string(conn),
+            sql.SQL(" RETURNING {}").format(sql.SQL(ELAPSED_MS)).as_string(conn),
+        )
+        return self._inline_delete
 
     def insert_params(
         self,
