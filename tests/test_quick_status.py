@@ -115,8 +115,8 @@ def test_a_healthy_history_reads_a_column_at_a_time_as_the_ordinary_way(
     cached: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     healthy: list[Any] = []
-    monkeypatch.setattr(status_module, "healthy_lines", _spy(status_module.healthy_lines,
-                                                             healthy))
+    monkeypatch.setattr(status_module, "healthy_columns",
+                        _spy(status_module.healthy_columns, healthy))
     fast, ordinary = _tables(cached)
     assert healthy and fast == ordinary
     assert [line[2] for line in fast.lines] == ["applied"] * 5

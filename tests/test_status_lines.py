@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmig.core.states import State
-from sqlmig.core.status import Found, Recorded, healthy_lines, table_lines
+from sqlmig.core.status import Found, Recorded, columns, healthy_columns, table_lines
 
 FOUND = Found([1, 2, 30], ["a", "noop", "c d"], ["001", "002", ""], ["x1", "x2", "x3"],
               [True, False, True])
@@ -23,12 +23,13 @@ def _recorded(**changes: Any) -> Recorded:
 
 def test_a_healthy_history_a_column_at_a_time_reads_as_row_by_row() -> None:
     times = ["1700000000", "5", "1", "1700000000", "", "1", "1700000100", "0", "2"]
-    lines = healthy_lines(FOUND, times)
-    assert lines == table_lines(FOUND, _recorded())
-    assert lines == [("001", "a", State.APPLIED, "", "1700000000", "5", "1"),
-                     ("002", "noop", State.APPLIED, "no-op", "1700000000", "", "1"),
-                     ("0030", "c d", State.APPLIED, "", "1700000100", "0", "2")]
-    assert healthy_lines(FOUND, times[:-1]) is None  # not three values a migration
+    table = healthy_columns(FOUND, times)
+    assert table == columns(table_lines(FOUND, _recorded()))
+    assert table is not None and list(zip(*table, strict=True)) == [
+        ("001", "a", State.APPLIED, "", "1700000000", "5", "1"),
+        ("002", "noop", State.APPLIED, "no-op", "1700000000", "", "1"),
+        ("0030", "c d", State.APPLIED, "", "1700000100", "0", "2")]
+    assert healthy_columns(FOUND, times[:-1]) is None  # not three values a migration
 
 
 def test_the_row_by_row_merge_finds_every_state_and_mark() -> None:

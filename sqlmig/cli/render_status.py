@@ -34,8 +34,7 @@ def status_table(table: StatusTable) -> None:
     tens of seconds to render, and long histories are exactly when status is run in CI.
     Built a column at a time, each cell by C code where it can be."""
     headers = ("version", "name", "state", "applied at", "duration", "batch")
-    versions, names, states, notes, ats, durations, batches = (
-        zip(*table.lines, strict=True) if table.lines else [()] * 7)
+    versions, names, states, notes, ats, durations, batches = table.columns
     columns = [versions, names,
                states if not any(notes) else list(map(_state, states, notes)),
                list(map(_when, ats)), [f"{ms} ms" if ms else "" for ms in durations], batches]

@@ -206,21 +206,25 @@ def status_table(settings: Settings) -> StatusTable | None:
     [[times, rows, awkward, invalid]] = read[0]
     if invalid != "0":
         return None
-    from sqlmig.core.status import Found, StatusTable, count, healthy_lines, table_lines
+    from sqlmig.core import status as tables
     from sqlmig.pg import libpq
 
-    found, lines = Found(*cache.found()), None
+    found, table = tables.Found(*cache.found(checksums=times is None)), None
     if times is not None:
-        lines = healthy_lines(found, times.replace("\n", "\t").split("\t") if times else [])
+        table = tables.healthy_columns(
+            found, times.replace("\n", "\t").split("\t") if times else [])
+        counts = tables.count(())
+        counts["applied"] = len(found.versions)
     elif rows is not None and awkward == "f" and (recorded := _recorded(rows)) is not None:
-        lines = table_lines(found, recorded)
-    if lines is None:
+        table = tables.columns(tables.table_lines(found, recorded))
+        counts = tables.count(table[2])
+    if table is None:
         return None
     try:
         target = named_params(libpq.parse(url))
     except libpq.LibpqError:
         return None
-    return StatusTable(settings.env, target, lines, count(line[2] for line in lines))
+    return tables.StatusTable(settings.env, target, table, counts)
 
 
 def _recorded(text: str) -> Recorded | None:

@@ -137,16 +137,18 @@ class FileCache:
             return None
         return self.summary
 
-    def found(self) -> tuple[list[int], list[str], list[str], list[str], list[bool]]:
+    def found(self, *, checksums: bool = True
+              ) -> tuple[list[int], list[str], list[str], list[str], list[bool]]:
         """The migrations of the last clean scan as columns (versions, names, digits,
-        checksums, has_sql), in version order: for after unchanged() has vouched for them."""
+        checksums, has_sql), in version order: for after unchanged() has vouched for them.
+        Without `checksums`, that column is left empty."""
         columns = self._columns
         if columns is None:
             return [], [], [], [], []
         ups, count = columns.ups.tolist(), len(columns.versions)
-        checksums, has_sql = _split(columns.checksums), columns.has_sql
+        known, has_sql = _split(columns.checksums) if checksums else [], columns.has_sql
         return (columns.versions.tolist(), _split(columns.migration_names, count),
-                _split(columns.digits, count), [checksums[i] for i in ups],
+                _split(columns.digits, count), [known[i] for i in ups] if checksums else [],
                 [has_sql[i] == 1 for i in ups])
 
     def get(self, name: str, stat: os.stat_result | None = None) -> Known | None:

@@ -52,6 +52,9 @@ class InvalidIndex:
 # the problem of State.PROBLEM, else marks(). A long history's table is built from these
 # without a StatusRow per migration (commands/quick.py).
 Line = tuple[str, str, State, str, str, str, str]
+# The table as columns, in Line's order: a long history's is built, and laid out, a column at
+# a time
+Columns = tuple[list[str], list[str], list[State], list[str], list[str], list[str], list[str]]
 
 
 def marks(baseline: bool, adopted: str | None, no_op: bool) -> str:
@@ -105,11 +108,11 @@ class Recorded:
     names: list[str]
 
 
-def healthy_lines(found: Found, times: list[str]) -> list[Line] | None:
-    """The table's lines when every migration of a clean scan is applied as written and
-    no history row is marked (the history's digest says so): a column at a time. `times`:
-    each row's applied_at, execution_ms and batch, as Recorded has them, one after another
-    (None: not three for each migration)."""
+def healthy_columns(found: Found, times: list[str]) -> Columns | None:
+    """The table when every migration of a clean scan is applied as written and no history
+    row is marked (the history's digest says so), built a column at a time. `times`: each
+    row's applied_at, execution_ms and batch, as Recorded has them, one after another (None:
+    not three for each migration)."""
     n = len(found.versions)
     if len(times) != 3 * n:
         return None
@@ -118,8 +121,7 @@ def healthy_lines(found: Found, times: list[str]) -> list[Line] | None:
                                                                strict=True)]
     notes = [""] * n if all(found.has_sql) else [marks(False, None, not has_sql)
                                                  for has_sql in found.has_sql]
-    return list(zip(digits, found.names, [State.APPLIED] * n, notes, times[0::3], times[1::3],
-                    times[2::3], strict=True))
+    return digits, found.names, [State.APPLIED] * n, notes, times[0::3], times[1::3], times[2::3]
 
 
 def table_lines(found: Found, recorded: Recorded) -> list[Line]:
@@ -147,6 +149,15 @@ def table_lines(found: Found, recorded: Recorded) -> list[Line]:
     return lines
 
 
+def columns(lines: Iterable[Line]) -> Columns:
+    """Lines as the table's columns."""
+    rows = list(lines)
+    if not rows:
+        return [], [], [], [], [], [], []
+    versions, names, states, notes, at, ms, batches = map(list, zip(*rows, strict=True))
+    return versions, names, states, notes, at, ms, batches
+
+
 def count(states: Iterable[State]) -> dict[str, int]:
     """How many migrations are in each state, every state listed."""
     counts = {str(state): 0 for state in State}
@@ -162,17 +173,21 @@ class StatusTable:
 
     env: str
     target: str
-    lines: list[Line]
+    columns: Columns
     counts: dict[str, int]
     problems: list[MigrationFileError] = field(default_factory=list)
     invalid: list[InvalidIndex] = field(default_factory=list)
     stale_schema_file: str | None = None
 
     @property
+    def lines(self) -> list[Line]:
+        return list(zip(*self.columns, strict=True))
+
+    @property
     def clean(self) -> bool:
         """As Status.clean."""
         return (not self.invalid and not self.problems
-                and self.counts[State.APPLIED] == len(self.lines))
+                and self.counts[State.APPLIED] == len(self.columns[0]))
 
 
 @dataclass(frozen=True)
@@ -194,7 +209,7 @@ class Status:
         return count(row.state for row in self.rows)
 
     def table(self) -> StatusTable:
-        return StatusTable(self.env, self.target, [line(row) for row in self.rows],
+        return StatusTable(self.env, self.target, columns(line(row) for row in self.rows),
                            self.counts, self.problems, self.invalid, self.stale_schema_file)
 
     @property
