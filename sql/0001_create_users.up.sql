@@ -2,11 +2,16 @@
 -- pgcrypto provides crypt()/gen_salt() for password hashes. Nothing in the schema needs it
 -- (gen_random_uuid() is built in since PostgreSQL 13), and some builds ship without it
 -- (the embedded development server has no OpenSSL), so it is installed where available.
+-- An extension belongs to the whole database: when a fleet migrates several schemas of one
+-- database at once, another may create it at the same moment (unique_violation: it exists).
 DO $$
 BEGIN
     CREATE EXTENSION IF NOT EXISTS pgcrypto;
-EXCEPTION WHEN feature_not_supported OR undefined_file THEN
-    RAISE NOTICE 'pgcrypto is not available on this server; skipping it';
+EXCEPTION
+    WHEN feature_not_supported OR undefined_file THEN
+        RAISE NOTICE 'pgcrypto is not available on this server; skipping it';
+    WHEN unique_violation THEN
+        NULL;  -- created by a concurrent migration of another schema
 END
 $$;
 
