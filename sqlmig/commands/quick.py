@@ -10,9 +10,12 @@ libpq, a connection that fails) is None, and the caller runs `migrate` the ordin
 which takes the lock and says what is wrong. No lock is taken: a run applying migrations
 right now has not committed them, so the digests differ and the ordinary way waits for it.
 
-status() reads the history as one JSON value (a C call per value through ctypes would cost
-more than the query) with the INVALID indexes in the same query, and builds the very Status
-the ordinary way builds; None where only the ordinary way can tell.
+status_table() is the table `sqlmig status` prints, when the cache vouches for the folder:
+built from the cache's columns and the history read as text, without an object per
+migration. status() reads the history as one JSON value (a C call per value through ctypes
+would cost more than the query) and builds the very Status the ordinary way builds. Both
+say None where only the ordinary way can tell. The query runs in a thread while the files
+are stat'ed: libpq waits for the server without holding the GIL.
 """
 
 from __future__ import annotations
