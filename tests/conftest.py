@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,41 @@ def second_database(pg_admin_url: str) -> Iterator[str]:
     url = provision.create_database(pg_admin_url)
     yield url
     provision.drop_database(pg_admin_url, url)
+
+
+class AgedFolders:
+    """Migrations folders written ahead and aged past the file cache's racy window together
+    (a file written in its last RACY_NS is never cached): each test takes one ready instead
+    of waiting 2 s itself. A folder renamed into place keeps its files' stats."""
+
+    def __init__(self, root: Path, pairs: dict[str, tuple[str, str]], count: int) -> None:
+        self.root, self.pairs = root, pairs
+        self.ready = [self._write(str(i)) for i in range(count)]
+        self._age()
+
+    def _write(self, name: str) -> Path:
+        folder = self.root / name
+        folder.mkdir()
+        for stem, (up, down) in self.pairs.items():
+            (folder / f"{stem}.up.sql").write_text(up, encoding="utf-8")
+            (folder / f"{stem}.down.sql").write_text(down, encoding="utf-8")
+        return folder
+
+    @staticmethod
+    def _age() -> None:
+        from sqlmig.core import file_cache
+
+        time.sleep(file_cache.RACY_NS / 1e9 + 0.1)
+
+    def take(self, project: Project) -> None:
+        """Put one as `project`'s migrations folder (written and aged now if none is left)."""
+        if self.ready:
+            folder = self.ready.pop()
+        else:
+            folder = self._write(f"late-{len(list(self.root.iterdir()))}")
+            self._age()
+        project.sql_dir.rmdir()
+        folder.rename(project.sql_dir)
 
 
 class Project:

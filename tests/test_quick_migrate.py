@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 import typer.main
@@ -15,11 +14,10 @@ import typer.main
 from sqlmig.cli import app
 from sqlmig.cli.migrate_run import OPTIONS, parse
 from sqlmig.commands.quick import UP_TO_DATE
-from sqlmig.core import file_cache
 from sqlmig.core.plan import nothing_to_migrate
 from sqlmig.errors import EXIT_ERROR
 from tests import provision
-from tests.conftest import Project
+from tests.conftest import AgedFolders, Project
 
 
 def _migrate(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[str], bool]:
@@ -35,16 +33,20 @@ def _migrate(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[
     return done, "psycopg" in imported
 
 
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> AgedFolders:
+    return AgedFolders(tmp_path_factory.mktemp("aged"), {
+        "0001_users": ("CREATE TABLE IF NOT EXISTS users (id int);", "DROP TABLE users;"),
+        "0002_noop": ("-- kept for the numbering\n", "SELECT 1;"),
+        "0003_orders": ("CREATE TABLE IF NOT EXISTS orders (id int);", "DROP TABLE orders;"),
+    }, count=8)
+
+
 @pytest.fixture
-def applied(project: Project) -> Project:
+def applied(project: Project, aged: AgedFolders) -> Project:
     """Three applied migrations, written long enough ago for the file cache to vouch for
     them (files younger than RACY_NS are read every time)."""
-    project.pair("0001_users", "CREATE TABLE IF NOT EXISTS users (id int);",
-                 "DROP TABLE users;")
-    project.pair("0002_noop", "-- kept for the numbering\n")
-    project.pair("0003_orders", "CREATE TABLE IF NOT EXISTS orders (id int);",
-                 "DROP TABLE orders;")
-    time.sleep(file_cache.RACY_NS / 1e9 + 0.1)
+    aged.take(project)
     first, _ = _migrate(project)
     assert first.returncode == 0 and "applied 3 migrations" in first.stdout
     return project

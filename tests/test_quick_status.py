@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-import time
 from typing import Any
 
 import psycopg
@@ -17,11 +16,11 @@ import pytest
 from sqlmig import commands
 from sqlmig.cli import render_status
 from sqlmig.commands import quick
-from sqlmig.core import config, file_cache
+from sqlmig.core import config
 from sqlmig.core import status as status_module
 from sqlmig.core.status import Status, StatusTable
 from sqlmig.reporting import SilentReporter
-from tests.conftest import Project
+from tests.conftest import AgedFolders, Project
 
 
 def _both(project: Project, **overrides: Any) -> tuple[Status | None, Status]:
@@ -98,15 +97,20 @@ def _tables(project: Project) -> tuple[StatusTable | None, StatusTable]:
     return quick.status_table(settings), commands.status(settings, SilentReporter()).table()
 
 
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> AgedFolders:
+    return AgedFolders(tmp_path_factory.mktemp("aged"), {
+        "0001_users": ("CREATE TABLE users (id int);", "DROP TABLE users;"),
+        "0002_noop": ("-- kept for the numbering\n", "SELECT 1;"),
+        **{f"000{v}_step {v} ü": ("SELECT 1;", "SELECT 1;") for v in (3, 4, 5)},
+    }, count=9)
+
+
 @pytest.fixture
-def cached(project: Project) -> Project:
+def cached(project: Project, aged: AgedFolders) -> Project:
     """Five applied migrations (one a no-op), written long enough ago for the file cache to
     vouch for them, and scanned clean once."""
-    project.pair("0001_users", "CREATE TABLE users (id int);", "DROP TABLE users;")
-    project.pair("0002_noop", "-- kept for the numbering\n")
-    for version in (3, 4, 5):
-        project.pair(f"000{version}_step {version} ü", "SELECT 1;")
-    time.sleep(file_cache.RACY_NS / 1e9 + 0.1)
+    aged.take(project)
     project.run("migrate")
     return project
 
