@@ -7,7 +7,6 @@ server is printed literally, never read as Rich markup.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -296,6 +295,8 @@ def invalid_warnings(invalid: Sequence[InvalidIndex]) -> None:
 
 
 def print_json(document: Any) -> None:
+    import json  # (here: the plain table's start-up does without it)
+
     HiddenFile().write(json.dumps(document, indent=2, default=str) + "\n")
 
 

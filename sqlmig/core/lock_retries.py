@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmig.errors import ConfigError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 LOCK_NOT_AVAILABLE = "55P03"
 # Each delay is spread over +-JITTER of itself, so runs that timed out together (several
