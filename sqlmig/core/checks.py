@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from sqlmig.core.checked import Checked
 from sqlmig.core.files import Migration
 from sqlmig.core.hazards import Hazard, hazards, runnable
 from sqlmig.core.located import excerpt
@@ -38,19 +39,20 @@ def check_history(migrations: Sequence[Migration], applied: Sequence[Applied], *
 
 def check_run(steps: Sequence[Step], *, single_transaction: bool = False,
               rollback_on_failure: bool = False,
-              history: tuple[str, str] | None = None) -> None:
+              history: tuple[str, str] | None = None, verdicts: Checked | None = None) -> None:
     """Refuse, before anything runs, SQL that would break the transaction handling: in the
     steps' files, in the downs that --rollback-on-failure may have to run, and a
     no-transaction step in a --single-transaction run (which the planner refuses already);
     and a file that drops or renames the history table (schema, table). Every refusal in
-    every file is named at once: one is raised as it is, several as one VerifyFailed."""
+    every file is named at once: one is raised as it is, several as one VerifyFailed.
+    `verdicts`: texts found clean before are not parsed again (core/checked.py)."""
     checked = list(steps)
     if rollback_on_failure:
         checked += [Step(s.migration, "down") for s in steps
                     if s.direction == "up" and s.migration.down is not None]
     problems: list[SqlmigError] = []
     for index, step in enumerate(checked):
-        problems += _problems(step.file, transactional=step.transactional)
+        problems += _problems(step.file, transactional=step.transactional, verdicts=verdicts)
         if history is not None and index < len(steps):
             try:
                 check_history_table(step.file, *history)
@@ -72,13 +74,14 @@ def check_file(file: SqlFile, *, transactional: bool, noun: str = "migration") -
         raise problem
 
 
-def _problems(file: SqlFile, *, transactional: bool, noun: str = "migration"
-              ) -> list[SqlmigError]:
+def _problems(file: SqlFile, *, transactional: bool, noun: str = "migration",
+              verdicts: Checked | None = None) -> list[SqlmigError]:
     return [
         MigrationFailed(file.path, message, line=hazard.line, column=hazard.column,
                         excerpt=excerpt(file.text, hazard.line, hazard.column))
         if hazard.kind == "syntax" else MigrationFileError(file.path, message, hazard.line)
-        for hazard, message in _refused(file, transactional=transactional, noun=noun)
+        for hazard, message in _refused(file, transactional=transactional, noun=noun,
+                                        verdicts=verdicts)
     ]
 
 
@@ -131,12 +134,15 @@ def offline_problems(migrations: Sequence[Migration]) -> list[MigrationFileError
     return found
 
 
-def _refused(file: SqlFile, *, transactional: bool, noun: str = "migration"
-             ) -> Iterator[tuple[Hazard, str]]:
+def _refused(file: SqlFile, *, transactional: bool, noun: str = "migration",
+             verdicts: Checked | None = None) -> Iterator[tuple[Hazard, str]]:
     sent = runnable(file)
-    if isinstance(sent, bytes):
+    if isinstance(sent, bytes) or (verdicts is not None and verdicts.clean(sent)):
         return
-    for hazard in hazards(sent):
+    found = hazards(sent)
+    if not found and verdicts is not None:
+        verdicts.add(sent)
+    for hazard in found:
         if hazard.kind == "syntax":
             yield hazard, hazard.what
             continue

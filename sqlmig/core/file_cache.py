@@ -203,23 +203,29 @@ class FileCache:
             name.endswith(".up.sql") for name in listing) else None
         if summary is None or any(up not in entries for _, _, _, up, _ in layout):
             layout = []
-        data = marshal.dumps((self._header(), clean, folder, summary,
-                              *_Columns.of(listing, entries, layout).stored()))
-        import threading  # (only here: the quick path never writes)
+        store(self.path, marshal.dumps((self._header(), clean, folder, summary,
+                                        *_Columns.of(listing, entries, layout).stored())))
 
-        # a name of this process and thread alone: concurrent writers never share one
-        temporary = self.path.with_name(
-            f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.path.parent / ".gitignore"
-            if not ignore.exists():  # a project that does not ignore .sqlmig/ yet
-                ignore.write_text("# sqlmig's cache: never committed\n*\n", encoding="utf-8")
-            temporary.write_bytes(data)
-            os.replace(temporary, self.path)
-        except OSError:
-            with suppress(OSError):
-                temporary.unlink(missing_ok=True)
+
+def store(path: Path, data: bytes) -> bool:
+    """Write a file of the cache folder atomically, with the folder's `.gitignore`; False
+    when it cannot be written (a read-only checkout or volume just goes without)."""
+    import threading  # (only here: the quick paths never write)
+
+    # a name of this process and thread alone: concurrent writers never share one
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = path.parent / ".gitignore"
+        if not ignore.exists():  # a project that does not ignore .sqlmig/ yet
+            ignore.write_text("# sqlmig's cache: never committed\n*\n", encoding="utf-8")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        with suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        return False
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import replace
 import psycopg
 
 from sqlmig.core.aftermath import invalid_note, loss_note, unconfirmed_note
+from sqlmig.core.checked import Checked
 from sqlmig.core.checks import check_run
 from sqlmig.core.plan import Step
 from sqlmig.engine.batch import Pace, next_batch, run_batch, run_big
@@ -48,9 +49,13 @@ def run(
     steps don't run and earlier ones stay: unless single_transaction (the whole run is one
     transaction, for steps planned so: see plan.check_single_transaction) or
     rollback_on_failure (their downs run, newest first)."""
-    check_run(steps, single_transaction=single_transaction,
-              rollback_on_failure=rollback_on_failure,
-              history=(session.history.schema, session.history.table))
+    checked = Checked(session.settings.cache_dir if session.settings else None)
+    try:
+        check_run(steps, single_transaction=single_transaction,
+                  rollback_on_failure=rollback_on_failure,
+                  history=(session.history.schema, session.history.table), verdicts=checked)
+    finally:
+        checked.save()
     if steps:
         session.history.ensure(session.conn)
         record_environment(session, reporter)
