@@ -4,6 +4,8 @@ an entry whose file changed, was written too recently, or a cache it cannot read
 
 from __future__ import annotations
 
+import dataclasses
+import marshal
 import os
 import time
 from pathlib import Path
@@ -179,3 +181,18 @@ def test_one_irreversible_migration_without_a_down_is_kept_as_it_is(tmp_path: Pa
     assert second.migrations[0].up._text is None and second.migrations[0].down is None
     assert _cache(sql).found() == ([1], ["only"], ["0001"], [first.migrations[0].checksum],
                                    [True])
+
+
+def test_directives_the_cache_cannot_read_mean_a_scan_not_a_failure(folder: Path) -> None:
+    _settle()
+    first = _scan(folder)
+    cache = _cache(folder)
+    assert cache.unchanged() is not None
+    stored = list(marshal.loads(cache.path.read_bytes()))
+    directives_at = 4 + [f.name for f in dataclasses.fields(file_cache._Columns)].index(
+        "directives")
+    stored[directives_at] = ["{not json"] * len(stored[directives_at])
+    cache.path.write_bytes(marshal.dumps(tuple(stored)))
+    again = _scan(folder)
+    assert [m.checksum for m in again.migrations] == [m.checksum for m in first.migrations]
+    assert dict(again.migrations[0].up.directives) == dict(first.migrations[0].up.directives)

@@ -117,7 +117,8 @@ def _scan(directory: Path, defer_downs: bool, cache: Path | None = None) -> Scan
 
     known = FileCache(cache, directory) if cache is not None else None
     if known is not None and defer_downs and known.unchanged() is not None:
-        return _as_cached(known, directory)  # a scan would find what the last one found
+        with suppress(ValueError, TypeError):  # (directives the cache cannot read: scan)
+            return _as_cached(known, directory)  # a scan would find what the last one found
     ups: dict[int, list[tuple[str, str, str]]] = {}  # version -> (name, path, digits)
     downs: dict[tuple[int, str], str] = {}
     base = os.path.join(os.fspath(directory), "")
@@ -221,9 +222,7 @@ def _as_cached(known: FileCache, directory: Path) -> Scan:
     reading, matching or sorting 20,000 names again."""
     base = os.path.join(os.fspath(directory), "")
     migrations = []
-    for version, name, digits, up_name, down_name in known.layout:
-        found = known.get(up_name)
-        assert found is not None  # unchanged() saw every up's entry
+    for version, name, digits, up_name, down_name, found in known.cached():
         up = SqlFile.known(base + up_name, read_migration_file, found.checksum,
                            found.directives, found.has_sql)
         down = None if down_name is None else SqlFile.deferred(base + down_name, read_down_file)
