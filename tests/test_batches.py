@@ -296,10 +296,11 @@ def wait_until(project: Project, query: str, never: str, timeout: float = 20) ->
 
 
 def wait_for_pg_sleep(project: Project, timeout: float = 20) -> None:
-    """Until a sqlmig session sleeps (a batch's query text is too long for pg_stat_activity
-    to show the pg_sleep inside it, so look at what it waits on)."""
+    """Until a sqlmig session sleeps in this test's database (a batch's query text is too
+    long for pg_stat_activity to show the pg_sleep inside it, so look at what it waits on)."""
     wait_until(project, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'sqlmig' "
-               "AND wait_event = 'PgSleep'", "the slow migration never started", timeout)
+               "AND datname = current_database() AND wait_event = 'PgSleep'",
+               "the slow migration never started", timeout)
 
 
 def run_terminated_while_sleeping(project: Project, *args: str) -> Any:
@@ -309,7 +310,8 @@ def run_terminated_while_sleeping(project: Project, *args: str) -> Any:
     def terminate() -> None:
         wait_for_pg_sleep(project)
         project.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = 'sqlmig' AND wait_event = 'PgSleep'")
+                      "WHERE application_name = 'sqlmig' AND datname = current_database() "
+                      "AND wait_event = 'PgSleep'")
 
     killer = threading.Thread(target=terminate)
     killer.start()

@@ -5,8 +5,11 @@ a connection that fails) goes the ordinary way, which says what is wrong."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import typer.main
@@ -102,6 +105,22 @@ def test_a_connection_that_fails_goes_the_ordinary_way(applied: Project) -> None
     assert ordinary_way and done.returncode != 0
     assert done.stderr.startswith("error: cannot connect to nobody@127.0.0.1:1/none")
     assert "secret-pw" not in done.stdout + done.stderr
+
+
+def test_sigterm_while_the_quick_answer_waits_is_an_interrupt(applied: Project) -> None:
+    """A server that accepts the connection and never answers: `docker stop` meanwhile ends
+    the run as an interrupt (exit 130, said so), not a silent kill nor a 10 s wait."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/none"
+        process = applied.spawn("migrate", "--url", url)
+        time.sleep(1.5)  # started, stat'ed its files, and waiting for the server
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130 and time.monotonic() - started < 5
+    assert stderr == "error: interrupted; nothing was left half-done\n"
 
 
 def test_the_words_are_the_ordinary_ones() -> None:

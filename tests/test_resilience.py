@@ -19,12 +19,13 @@ from tests.conftest import REPO, Project
 
 
 def wait_for_sleeping_migration(project: Project, timeout: float = 20) -> None:
-    """Block until a sqlmig session is inside pg_sleep on the server."""
+    """Block until a sqlmig session is inside pg_sleep on the server, in this test's own
+    database (another test's, on the other worker, may be sleeping too)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = project.query(
             "SELECT 1 FROM pg_stat_activity WHERE application_name = 'sqlmig' "
-            "AND state = 'active' AND query LIKE %s",
+            "AND datname = current_database() AND state = 'active' AND query LIKE %s",
             ("%pg_sleep%",),
         )
         if rows:

@@ -48,14 +48,16 @@ def main() -> None:
         from sqlmig.cli.top_help import fast as top_level
 
         top_level(sys.argv[1:])  # `--help`, `--version`: exits, unless Typer must answer
-    if sys.argv[1:2] == ["migrate"] and not os.environ.get("_SQLMIG_COMPLETE"):
-        from sqlmig.cli.migrate_run import fast as migrate
-
-        migrate(sys.argv[2:])  # nothing to do: says so and exits, before any set-up
     import gc
     import signal  # (imports enum: a third of what `--help` took before it returned)
 
+    # before the quick `migrate` too: a `docker stop` while it asks the server still ends
+    # as an interrupt (exit 130, said so), not a silent kill
     signal.signal(signal.SIGTERM, _terminate)
+    if sys.argv[1:2] == ["migrate"] and not os.environ.get("_SQLMIG_COMPLETE"):
+        from sqlmig.cli.migrate_run import fast as migrate
+
+        migrate(sys.argv[2:])  # nothing to do: says so and exits, before any other set-up
     sys.argv[1:] = fleet_spelling(sys.argv[1:])
     try:
         if sys.argv[1:2] == ["lint"] and not os.environ.get("_SQLMIG_COMPLETE"):

@@ -52,10 +52,15 @@ def up_to_date(settings: Settings) -> str | None:
     url = settings.database_url
     if not url:
         return None  # the embedded server, or an error: the ordinary way
+    cache = FileCache(settings.cache_dir, settings.migrations_dir)
+    if not cache.clean or not cache.summary or not cache.summary[0]:
+        return None  # no server asked: nothing the cache could vouch for
     asked = _asked(settings, url, HISTORY_DIGEST)
-    found = FileCache(settings.cache_dir, settings.migrations_dir).unchanged()
+    found = cache.unchanged()
+    if not found:
+        return None  # (the question is left to finish on its own: the ordinary way goes on)
     read = asked()
-    if not found or not found[0] or read is None:
+    if read is None:
         return None
     rows, connected = read
     if rows != [[str(found[0]), "0", found[1]]]:
@@ -200,11 +205,13 @@ def status_table(settings: Settings) -> StatusTable | None:
     if not url or settings.dump_schema or not settings.migrations_dir.is_dir():
         return None
     cache = FileCache(settings.cache_dir, settings.migrations_dir)
-    summary = cache.summary
-    asked = _asked(settings, url, HISTORY_TABLE, (summary[1] if summary else "",))
-    vouched = cache.unchanged()
+    if not cache.clean or cache.summary is None:
+        return None
+    asked = _asked(settings, url, HISTORY_TABLE, (cache.summary[1],))
+    if cache.unchanged() is None:
+        return None  # (the question is left to finish on its own, as in up_to_date)
     read = asked()
-    if vouched is None or read is None:
+    if read is None:
         return None
     [[times, rows, awkward, invalid]] = read[0]
     if invalid != "0":
