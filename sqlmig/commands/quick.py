@@ -137,16 +137,12 @@ def status(settings: Settings) -> Status | None:
     if not url or settings.dump_schema or not settings.migrations_dir.is_dir():
         return None
     from sqlmig.core.plan import APPLIED_FIELDS
-    from sqlmig.pg import libpq
 
     columns = ", ".join("NULL" if name == "script" else name for name in APPLIED_FIELDS)
     remember(url)
     read = _read(settings, url, HISTORY_ROWS, columns=columns)
-    try:
-        target = named_params(libpq.parse(url))
-    except libpq.LibpqError:
-        return None
-    if read is None:
+    target = _target(url)
+    if read is None or target is None:
         return None
     [[history, invalid]] = read[0]
     if invalid != "0":
@@ -187,13 +183,12 @@ ROWS = ("concat_ws(E'\\t', version, checksum, batch, coalesce(execution_ms::text
 HISTORY_TABLE = (
     "WITH h AS (SELECT " + DIGEST + " AS digest, count(*) FILTER (WHERE state <> 'applied' "
     "OR baseline OR adopted IS NOT NULL) AS marked, string_agg(" + TIMES + ", E'\\n' "
-    "ORDER BY version) AS times FROM {table}) "
-    "SELECT CASE WHEN digest = $1 AND marked = 0 THEN coalesce(times, '') END, "
-    "CASE WHEN digest <> $1 OR marked > 0 THEN (SELECT string_agg(" + ROWS + ", E'\\n' "
-    "ORDER BY version) FROM {table}) END, "
-    "CASE WHEN digest <> $1 OR marked > 0 THEN (SELECT coalesce(bool_or(concat(checksum, "
-    "state, adopted, name) ~ E'[\\t\\n]'), false) FROM {table}) END, "
-    "(" + ANY_INVALID + ") FROM h"
+    "ORDER BY version) AS times FROM {table}), "
+    "healthy AS (SELECT digest = $1 AND marked = 0 AS yes, times FROM h) "
+    "SELECT CASE WHEN healthy.yes THEN coalesce(healthy.times, '') END, r.rows, r.awkward, "
+    "(" + ANY_INVALID + ") FROM healthy LEFT JOIN LATERAL (SELECT string_agg(" + ROWS + ", "
+    "E'\\n' ORDER BY version) AS rows, coalesce(bool_or(concat(checksum, state, adopted, "
+    "name) ~ E'[\\t\\n]'), false) AS awkward FROM {table} WHERE NOT healthy.yes) r ON true"
 )
 
 
@@ -217,7 +212,6 @@ def status_table(settings: Settings) -> StatusTable | None:
     if invalid != "0":
         return None
     from sqlmig.core import status as tables
-    from sqlmig.pg import libpq
 
     found, table = tables.Found(*cache.found(checksums=times is None)), None
     if times is not None:
@@ -228,13 +222,20 @@ def status_table(settings: Settings) -> StatusTable | None:
     elif rows is not None and awkward == "f" and (recorded := _recorded(rows)) is not None:
         table = tables.columns(tables.table_lines(found, recorded))
         counts = tables.count(table[2])
-    if table is None:
-        return None
-    try:
-        target = named_params(libpq.parse(url))
-    except libpq.LibpqError:
+    target = _target(url)
+    if table is None or target is None:
         return None
     return tables.StatusTable(settings.env, target, table, counts)
+
+
+def _target(url: str) -> str | None:
+    """The database as status names it, from the URL as libpq reads it (None: it cannot)."""
+    from sqlmig.pg import libpq
+
+    try:
+        return named_params(libpq.parse(url))
+    except libpq.LibpqError:
+        return None
 
 
 def _recorded(text: str) -> Recorded | None:

@@ -28,6 +28,7 @@ class Checked:
         self.path = None if cache_dir is None else cache_dir / NAME
         self.digests: set[str] = set()
         self.added = False
+        self._asked: tuple[str, str] | None = None  # the last text clean() hashed, and its digest
         if self.path is not None:
             self._load(self.path)
 
@@ -41,14 +42,19 @@ class Checked:
 
     def clean(self, text: str) -> bool:
         """Whether `text` was checked and found clean before."""
-        return bool(self.digests) and _digest(text) in self.digests
+        if not self.digests:
+            return False
+        self._asked = (text, _digest(text))
+        return self._asked[1] in self.digests
 
     def add(self, text: str) -> None:
+        """Remember `text` as clean (hashed once, when clean() has just asked about it)."""
         if self.path is None:
             return
         if len(self.digests) >= LIMIT:
             self.digests.clear()
-        digest = _digest(text)
+        asked = self._asked
+        digest = asked[1] if asked is not None and asked[0] is text else _digest(text)
         if digest not in self.digests:
             self.digests.add(digest)
             self.added = True

@@ -159,13 +159,10 @@ class FileCache:
         columns = self._columns
         if columns is None:
             return
-        entries, count = len(columns.directives), len(columns.versions)
+        entries = len(columns.directives)
         names, checksums = _split(columns.names, entries), _split(columns.checksums, entries)
         has_sql, directives = columns.has_sql, columns.directives
-        for version, name, digits, up, down in zip(
-                columns.versions, _split(columns.migration_names, count),
-                _split(columns.digits, count), columns.ups, _split(columns.downs, count),
-                strict=True):
+        for version, name, digits, up, down in columns.migrations():
             yield (version, name, digits, names[up], down or None,
                    Known(checksums[up], has_sql[up] == 1, _directives(directives[up])))
 
@@ -307,13 +304,16 @@ class _Columns:
                 strict=True))
         }
 
+    def migrations(self) -> Iterator[tuple[int, str, str, int, str]]:
+        """The layout's rows: (version, name, digits, up file's index, down name or "")."""
+        count = len(self.versions)
+        return zip(self.versions, _split(self.migration_names, count),
+                   _split(self.digits, count), self.ups, _split(self.downs, count), strict=True)
+
     def layout(self) -> list[tuple[int, str, str, str, str | None]]:
-        names, count = _split(self.names, len(self.directives)), len(self.versions)
+        names = _split(self.names, len(self.directives))
         return [(version, name, digits, names[up], down or None)
-                for version, name, digits, up, down in zip(
-                    self.versions, _split(self.migration_names, count),
-                    _split(self.digits, count), self.ups, _split(self.downs, count),
-                    strict=True)]
+                for version, name, digits, up, down in self.migrations()]
 
 
 _NO_DIRECTIVES: Mapping[str, str] = MappingProxyType({})
