@@ -5,7 +5,6 @@ way runs."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from typing import Any
@@ -24,7 +23,7 @@ from tests.conftest import AgedFolders, Project
 
 
 def _both(project: Project, **overrides: Any) -> tuple[Status | None, Status]:
-    settings = dataclasses.replace(config.resolve(root=project.root), **overrides)
+    settings = config.resolve(root=project.root)._replace(**overrides)
     return quick.status(settings), commands.status(settings, SilentReporter())
 
 
@@ -49,7 +48,7 @@ def test_every_state_reads_the_same_as_the_ordinary_way(project: Project) -> Non
     assert fast is not None and ordinary is not None
     # (exceptions compare by identity: the problems by their words)
     assert [str(p) for p in fast.problems] == [str(p) for p in ordinary.problems]
-    assert dataclasses.replace(fast, problems=[]) == dataclasses.replace(ordinary, problems=[])
+    assert fast._replace(problems=[]) == ordinary._replace(problems=[])
     assert {str(row.state) for row in fast.rows} == {
         "applied", "changed", "missing", "failed", "pending", "problem"}
     assert render_status.status_json(fast) == render_status.status_json(ordinary)
@@ -69,8 +68,8 @@ def test_where_only_the_ordinary_way_can_tell_it_says_none(project: Project) -> 
     project.run("migrate")
     assert _both(project)[0] is not None
     assert _both(project, dump_schema=True)[0] is None
-    settings = dataclasses.replace(config.resolve(root=project.root),
-                                   database_url="postgresql://nobody@127.0.0.1:1/none")
+    settings = config.resolve(root=project.root)._replace(
+        database_url="postgresql://nobody@127.0.0.1:1/none")
     assert quick.status(settings) is None
     project.query("INSERT INTO a SELECT 1 FROM generate_series(1, 2)")
     with psycopg.connect(project.url, autocommit=True) as conn, \

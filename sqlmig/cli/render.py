@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from sqlmig.errors import counted
@@ -35,13 +34,13 @@ STATE_STYLES = {
 }
 
 
-@dataclass
 class Output:
-    """Global output switches (`sqlmig --no-color --quiet --verbose COMMAND`)."""
+    """Global output switches (`sqlmig --no-color --quiet --verbose COMMAND`). A plain
+    class, as every class the quick paths load (tests/test_start_up.py)."""
 
-    no_color: bool = False
-    quiet: bool = False
-    verbose: bool = False
+    no_color = False
+    quiet = False
+    verbose = False
 
 
 OUTPUT = Output()

@@ -7,14 +7,16 @@ same pattern as lint_run.py."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlmig.cli.fast_args import SETTINGS_OPTIONS, option
 from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, SqlmigError
 
 
-@dataclass
-class StatusOptions:
+class StatusOptions(NamedTuple):
+    """What `sqlmig status` was asked for (a NamedTuple: a dataclass costs a start-up a
+    millisecond to make, and importing dataclasses ten more)."""
+
     json: bool = False
     exit_code: bool = False
     env: str | None = None
@@ -76,7 +78,7 @@ SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 def parse(args: list[str]) -> StatusOptions | None:
     """The options of `sqlmig status ARGS`, or None for anything Typer should handle."""
-    options = StatusOptions()
+    options: dict[str, Any] = {}
     values = iter(args)
     for arg in values:
         read = option(arg, values, OPTIONS)
@@ -84,14 +86,14 @@ def parse(args: list[str]) -> StatusOptions | None:
             return None  # --help, a typo, an argument: Typer's help or usage error
         name, value = read
         if value is None:
-            setattr(options, name, True)
+            options[name] = True
         elif name == "wait":
             if not SECONDS.fullmatch(value):
                 return None
-            options.wait = float(value)
+            options[name] = float(value)
         else:
-            setattr(options, name, value)
-    return options
+            options[name] = value
+    return StatusOptions()._replace(**options)
 
 
 def failure_code(err: BaseException, debug: bool) -> int | None:

@@ -4,7 +4,7 @@ are written for what it applied, under sqlmig's lock and in one transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmig.commands.common import Confirm, guard
@@ -47,7 +47,7 @@ def adopt(settings: Settings, reporter: Reporter, tool: str, *, directory: Path 
     conversion = adoption.convert(tool, folder, settings.migrations_dir)
     config_path, config_text = _config_change(settings, tool)
     if config_text is not None:
-        settings = replace(settings, table=ADOPTED_TABLE)
+        settings = settings._replace(table=ADOPTED_TABLE)
     files = _planned_files(settings, conversion)
     if config_text is not None:
         files[config_path] = config_text

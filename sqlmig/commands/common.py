@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmig.core import files, protect, schema_file
@@ -63,7 +63,7 @@ def connection_url(settings: Settings, reporter: Reporter, *,
 
 def with_url(settings: Settings, reporter: Reporter) -> Settings:
     """`settings` with the URL resolved once (the embedded server is started, and said, once)."""
-    return replace(settings, database_url=connection_url(settings, reporter))
+    return settings._replace(database_url=connection_url(settings, reporter))
 
 
 def guard(session: Session, reporter: Reporter, command: str, what: str, *, yes: bool,

@@ -5,7 +5,6 @@ destructive-command guard, `load` refuses any database that is not empty."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from sqlmig.commands.common import Confirm, connection_url
@@ -39,7 +38,7 @@ def drop(settings: Settings, reporter: Reporter, *, yes: bool = False,
     url = connection_url(settings, reporter, needs_migrations=False)
     name, target = admin.database_name(url), connection.describe_target(url)
     try:
-        with connection.connect(url, settings=replace(settings, connect_wait=0)) as conn:
+        with connection.connect(url, settings=settings._replace(connect_wait=0)) as conn:
             recorded = db.History(settings.schema, settings.table).recorded_environment(conn)
     except DatabaseMissing:
         return f"database {name} does not exist on {target}: nothing to drop"
@@ -59,7 +58,7 @@ def wait(settings: Settings, reporter: Reporter, timeout: float) -> str:
     target = connection.describe_target(url)
     started = time.monotonic()
     try:
-        with connection.connect(url, settings=replace(settings, connect_wait=timeout),
+        with connection.connect(url, settings=settings._replace(connect_wait=timeout),
                                 on_retry=reporter.notice):
             pass
     except DatabaseMissing:

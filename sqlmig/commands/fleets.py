@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import psycopg
@@ -288,8 +288,8 @@ class TargetSettings:
         if target.env is not None:
             return self.environments[target.env]
         if target.schema is not None:
-            return replace(self.base, schema=target.schema, search_path=target.schema)
-        return replace(self.base, database_url=target.url)
+            return self.base._replace(schema=target.schema, search_path=target.schema)
+        return self.base._replace(database_url=target.url)
 
 
 def target_settings(settings: Settings, targets: Sequence[Target]) -> TargetSettings:
@@ -297,10 +297,10 @@ def target_settings(settings: Settings, targets: Sequence[Target]) -> TargetSett
     with the command line's flags (lock timeouts, waits) and migrations folder."""
     flags = {key: getattr(settings, key) for key, source in settings.sources.items()
              if source.startswith("--") and key not in ("env", "database_url")
-             and key in Settings.__dataclass_fields__}
+             and key in Settings._fields}
     flags["migrations_dir"] = settings.migrations_dir  # one folder, read once, for all
     environments = {
-        env: replace(config.resolve(root=settings.root, env=env), **flags)
+        env: config.resolve(root=settings.root, env=env)._replace(**flags)
         for env in dict.fromkeys(t.env for t in targets if t.env is not None)
     }
     if any(t.schema is not None for t in targets):

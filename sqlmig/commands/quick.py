@@ -21,7 +21,6 @@ are stat'ed: libpq waits for the server without holding the GIL.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from sqlmig.core.config import Settings
@@ -243,7 +242,7 @@ def _recorded(text: str) -> Recorded | None:
     from sqlmig.core.status import Recorded
 
     values = text.replace("\n", "\t").split("\t")
-    width = len(fields(Recorded))
+    width = len(Recorded._fields)
     if len(values) % width:
         return None
     columns = [values[i::width] for i in range(width)]

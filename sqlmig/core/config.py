@@ -11,9 +11,9 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from sqlmig.core.lock_retries import RetryPolicy, seconds
 from sqlmig.core.secrets import hide, remember, remember_secret
@@ -122,8 +122,11 @@ ENV_OVERRIDES = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """One environment's settings, resolved (resolve()). A NamedTuple, as every record the
+    quick paths load: a dataclass costs a start-up a millisecond to make, and importing
+    dataclasses (and inspect) ten more (tests/test_start_up.py)."""
+
     env: str
     root: Path
     migrations_dir: Path
@@ -149,10 +152,10 @@ class Settings:
     lint_small_table_rows: int = 10000  # lint: a lock on a smaller table is only a note
     dry_run_lock_timeout: str = "2s"  # plan --locks (see DEFAULTS)
     dry_run_statement_timeout: str = "15s"
-    lock_retries: RetryPolicy = field(default_factory=RetryPolicy)
+    lock_retries: RetryPolicy = RetryPolicy()
     # a fleet's --schemas target: SET search_path to this schema alone (None: the server's)
     search_path: str | None = None
-    sources: dict[str, str] = field(default_factory=dict, compare=False)  # key -> origin
+    sources: Mapping[str, str] = MappingProxyType({})  # key -> origin
 
     @property
     def own_tables(self) -> tuple[tuple[str, str], ...]:

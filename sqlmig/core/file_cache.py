@@ -21,10 +21,9 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 FORMAT = "sqlmig-file-cache 4"
 # A file changed this recently may change again within its mtime's resolution unseen
@@ -34,8 +33,7 @@ Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Entry = tuple[int, int, int, int, str, bool, str, int]  # stamp, Known (directives as JSON), version
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(NamedTuple):
     """What a read of an up file found."""
 
     checksum: str
@@ -80,7 +78,7 @@ class FileCache:
     def _load(self, path: Path) -> None:
         try:  # (marshal.load on a file would read it in thousands of small pieces)
             header, clean, folder, summary, *columns = marshal.loads(path.read_bytes())
-            loaded = _Columns(*columns)
+            loaded = _Columns.loaded(columns)
         except (OSError, EOFError, ValueError, TypeError):
             return
         if header != self._header() or not loaded.valid():
@@ -238,10 +236,10 @@ def store(path: Path, data: bytes) -> bool:
         return False
 
 
-@dataclass
-class _Columns:
+class _Columns(NamedTuple):
     """The cache as stored: names joined by NUL (which no file name holds), numbers in
-    arrays. The entries' columns are in the order of `names`; the layout's `ups` index them."""
+    arrays. The entries' columns are in the order of `names`; the layout's `ups` index them.
+    (NamedTuples, not dataclasses, on the quick paths: core/config.py's Settings says why.)"""
 
     listing: str  # every name the scan saw
     names: str  # the up files read
@@ -270,15 +268,16 @@ class _Columns:
             _join(m[2] for m in layout), array("q", [index[m[3]] for m in layout]),
             _join(m[4] or "" for m in layout))
 
-    def stored(self) -> tuple[Any, ...]:
-        return tuple(value.tobytes() if isinstance(value, array) else value
-                     for value in (getattr(self, f.name) for f in fields(self)))
+    @classmethod
+    def loaded(cls, stored: list[Any]) -> _Columns:
+        """stored()'s values back (TypeError or ValueError if they are not)."""
+        values: list[Any] = [
+            array(_ARRAYS[name], value) if name in _ARRAYS and isinstance(value, bytes) else value
+            for name, value in zip(cls._fields, stored, strict=True)]
+        return cls(*values)
 
-    def __post_init__(self) -> None:
-        for f, code in (("sizes", "Q"), ("times", "q"), ("versions", "q"), ("ups", "q")):
-            value = getattr(self, f)
-            if isinstance(value, bytes):
-                setattr(self, f, array(code, value))
+    def stored(self) -> tuple[Any, ...]:
+        return tuple(value.tobytes() if isinstance(value, array) else value for value in self)
 
     def valid(self) -> bool:
         """Whether the columns are as save() writes them (counted, not split)."""
@@ -315,6 +314,9 @@ class _Columns:
         return [(version, name, digits, names[up], down or None)
                 for version, name, digits, up, down in self.migrations()]
 
+
+# The columns stored as arrays, with their typecodes
+_ARRAYS = {"sizes": "Q", "times": "q", "versions": "q", "ups": "q"}
 
 _NO_DIRECTIVES: Mapping[str, str] = MappingProxyType({})
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlmig.errors import ConfigError
 
@@ -38,8 +37,7 @@ def seconds(value: str, key: str) -> float:
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How often, and after how long, a statement that timed out on a lock is tried again."""
 
     retries: int = 5  # attempts after the first; 0: fail at once, as without retries
@@ -58,8 +56,7 @@ def backoff(policy: RetryPolicy, attempt: int, random: Callable[[], float]) -> f
     return round(min(policy.max_delay, base * (1 - JITTER + 2 * JITTER * random())), 3)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """Whether to try again, after how long, or why not (said to the user)."""
 
     retry: bool
@@ -80,8 +77,7 @@ def decide(policy: RetryPolicy, sqlstate: str | None, attempt: int,
     return Decision(True, backoff(policy, attempt, random))
 
 
-@dataclass(frozen=True)
-class Blocker:
+class Blocker(NamedTuple):
     """A session holding a lock the migration waited for (pg_blocking_pids), as read by the
     watcher connection: never its user's password, only what pg_stat_activity shows."""
 
@@ -110,8 +106,7 @@ def blocked_by(blockers: Sequence[Blocker]) -> str:
     return "blocked by " + ", ".join(str(b) for b in blockers)
 
 
-@dataclass(frozen=True)
-class RetryAttempt:
+class RetryAttempt(NamedTuple):
     """One failed attempt that will be tried again, as printed and in --json."""
 
     migration: str

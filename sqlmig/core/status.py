@@ -4,9 +4,8 @@ result without loading the database driver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlmig.core.states import State, state_of, version_text
 from sqlmig.errors import MigrationFileError
@@ -41,8 +40,7 @@ SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
 """
 
 
-@dataclass(frozen=True)
-class InvalidIndex:
+class InvalidIndex(NamedTuple):
     name: str  # schema-qualified, quoted where SQL needs it
     table: str
 
@@ -81,8 +79,7 @@ def line(row: StatusRow) -> Line:
             str(applied.batch))
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """The migrations of a clean scan, a list per column, in version order."""
 
     versions: list[int]
@@ -92,8 +89,7 @@ class Found:
     has_sql: list[bool]
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """The history as commands/quick.py reads it, a list per column, in version order: all
     text (as the table shows it; "" where NULL) but the versions."""
 
@@ -166,8 +162,7 @@ def count(states: Iterable[State]) -> dict[str, int]:
     return counts
 
 
-@dataclass(frozen=True)
-class StatusTable:
+class StatusTable(NamedTuple):
     """What the status table shows: Status.table(), or built from the file cache and a
     history read as text (commands/quick.py) when the history is long."""
 
@@ -175,8 +170,8 @@ class StatusTable:
     target: str
     columns: Columns
     counts: dict[str, int]
-    problems: list[MigrationFileError] = field(default_factory=list)
-    invalid: list[InvalidIndex] = field(default_factory=list)
+    problems: Sequence[MigrationFileError] = ()
+    invalid: Sequence[InvalidIndex] = ()
     stale_schema_file: str | None = None
 
     @property
@@ -190,8 +185,7 @@ class StatusTable:
                 and self.counts[State.APPLIED] == len(self.columns[0]))
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """Every migration known to the files or the history, with its state; the INVALID
     indexes; and, with dump_schema on, the warning that schema_file no longer matches."""
 
@@ -201,7 +195,7 @@ class Status:
     invalid: list[InvalidIndex]
     history_table: bool  # False: sqlmig has never written to this database
     stale_schema_file: str | None = None
-    problems: list[MigrationFileError] = field(default_factory=list)  # files.scan's
+    problems: Sequence[MigrationFileError] = ()  # files.scan's
 
     @property
     def counts(self) -> dict[str, int]:
@@ -210,7 +204,8 @@ class Status:
 
     def table(self) -> StatusTable:
         return StatusTable(self.env, self.target, columns(line(row) for row in self.rows),
-                           self.counts, self.problems, self.invalid, self.stale_schema_file)
+                           self.counts, tuple(self.problems), tuple(self.invalid),
+                           self.stale_schema_file)
 
     @property
     def clean(self) -> bool:

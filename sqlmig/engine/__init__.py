@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 import psycopg
 
@@ -183,7 +182,7 @@ def _account_for_loss(session: Session, outcomes: Sequence[Outcome],
         if settings is None:
             raise ConnectionFailed("no settings to reconnect with")
         wait = max(settings.connect_wait, RECONNECT_SECONDS)
-        conn = connection.connect(session.url, settings=replace(settings, connect_wait=wait),
+        conn = connection.connect(session.url, settings=settings._replace(connect_wait=wait),
                                   connect_timeout=5)
     except ConnectionFailed as err:
         failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],

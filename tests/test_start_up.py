@@ -1,0 +1,61 @@
+"""What the commands CI runs on every push load before they answer. A short `status` or a
+`migrate` with nothing to do is mostly Python starting and importing, so their paths load
+neither the database driver, nor Typer or Rich, nor dataclasses: importing dataclasses (and
+the inspect module it needs) cost ten milliseconds here, and making each dataclass one more
+(fourteen on `status`'s path: a quarter of its run), where a NamedTuple costs a tenth of
+that. Records on these paths are NamedTuples or plain classes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AgedFolders, Project
+
+# Modules none of the quick starts may load
+HEAVY = ("psycopg", "typer", "rich", "dataclasses", "inspect", "pglast")
+
+
+def _imported(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`sqlmig ARGS` as its own process (the console script: `python -m sqlmig --help` is
+    Click's), and the modules it imported."""
+    done = subprocess.run([str(Path(sys.executable).with_name("sqlmig")), *args], text=True,
+                          capture_output=True, cwd=project.root, timeout=120,
+                          env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "COLUMNS": "120"})
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    return done, imported
+
+
+@pytest.fixture(scope="module")
+def aged(tmp_path_factory: pytest.TempPathFactory) -> AgedFolders:
+    return AgedFolders(tmp_path_factory.mktemp("aged"), {
+        "0001_users": ("CREATE TABLE users (id int);", "DROP TABLE users;"),
+        "0002_noop": ("-- kept for the numbering\n", "SELECT 1;"),
+    }, count=2)
+
+
+def test_status_and_a_migrate_with_nothing_to_do_load_nothing_heavy(
+        project: Project, aged: AgedFolders) -> None:
+    aged.take(project)
+    first, loaded = _imported(project, "migrate")
+    assert first.returncode == 0 and "applied 2 migrations" in first.stdout
+    assert "psycopg" in loaded and "dataclasses" in loaded  # the ordinary way: the check sees
+    again, loaded = _imported(project, "migrate")
+    assert again.returncode == 0 and again.stdout.endswith("up to date\n")
+    assert loaded.isdisjoint(HEAVY), sorted(loaded.intersection(HEAVY))
+    status, loaded = _imported(project, "status")
+    assert status.returncode == 0, status.stderr
+    assert [line.split()[:3] for line in status.stdout.splitlines()[2:4]] == [
+        ["0001", "users", "applied"], ["0002", "noop", "applied"]]
+    assert loaded.isdisjoint(HEAVY), sorted(loaded.intersection(HEAVY))
+
+
+def test_help_loads_nothing_heavy(project: Project) -> None:
+    done, loaded = _imported(project, "--help")
+    assert done.returncode == 0 and "migrate" in done.stdout
+    assert loaded.isdisjoint(HEAVY), sorted(loaded.intersection(HEAVY))
