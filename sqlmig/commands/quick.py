@@ -73,8 +73,14 @@ def _asked(settings: Settings, url: str, query: str, parameters: tuple[str, ...]
     the server without holding the GIL): call the function returned for its answer."""
     import threading
 
+    from sqlmig.pg import libpq
+
     remember(url)
     answer: list[Read | None] = []
+    try:  # loaded here: in the thread, its Python work (ctypes, binding) would contend for
+        libpq.load()  # the GIL with the stats, which let go of it at every call (20-30 ms)
+    except libpq.LibpqError:
+        return lambda: None
 
     def ask() -> None:
         try:

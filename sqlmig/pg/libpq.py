@@ -77,6 +77,11 @@ def _libpq() -> ctypes.CDLL:
     return _bind(_library())
 
 
+def load() -> None:
+    """Load and bind the library now (LibpqError without one), not on first use."""
+    _libpq()
+
+
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, c_int, c_char_p = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
     strings = ctypes.POINTER(c_char_p)
