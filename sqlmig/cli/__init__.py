@@ -68,6 +68,11 @@ def main() -> None:
             from sqlmig.cli.status_run import fast as status
 
             status(sys.argv[2:])  # exits, unless Typer must read the arguments
+        if sys.argv[1:2] in (["migrate"], ["rollback"]) and not os.environ.get(
+                "_SQLMIG_COMPLETE"):
+            from sqlmig.cli.change_run import fast as change
+
+            change(sys.argv[1], sys.argv[2:])  # exits, unless Typer must read the arguments
         app = __getattr__("app")
         if not os.environ.get("_SQLMIG_COMPLETE"):  # completion must see every command
             _only_the_named_command(sys.argv[1:])

@@ -15,9 +15,8 @@ from sqlmig.cli.base import (
     YesOption,
     app,
     reported,
-    settings_for,
-    terminal_confirm,
 )
+from sqlmig.cli.common import settings_for, terminal_confirm
 from sqlmig.errors import counted
 
 if TYPE_CHECKING:

@@ -1,23 +1,19 @@
-"""What every `sqlmig` command shares: the Typer app, the common options, resolving settings
-and turning errors into one line and an exit code. Imports no command module.
+"""What every `sqlmig` Typer command shares: the app, the common options and turning errors
+into one line and an exit code (resolving settings is common.py's). Imports no command
+module.
 
 Heavy imports (psycopg, pglast, Rich tables) happen inside the functions that need them, so
 `sqlmig --help` starts fast.
 """
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from sqlmig import __version__
 from sqlmig.cli.group import SqlmigGroup
-
-if TYPE_CHECKING:
-    from sqlmig.core.config import Settings
-    from sqlmig.reporting import Reporter
 
 app = typer.Typer(
     cls=SqlmigGroup,
@@ -157,48 +153,3 @@ def reported(debug: bool) -> Iterator[None]:
         if code is None:
             raise  # a bug: main's excepthook prints it, passwords hidden
         raise typer.Exit(code) from None
-
-
-def settings_for(
-    env: str | None, url: str | None, *, require_url: bool = True, **overrides: Any
-) -> "Settings":
-    from sqlmig.core import config
-
-    return config.resolve(
-        env=env, database_url=url, overrides=overrides, require_url=require_url
-    )
-
-
-def line_reporter(*, machine: bool = False) -> "Reporter":
-    """The reporter of a command run from the terminal (`machine`: stdout carries --json)."""
-    from sqlmig.cli import render
-
-    return render.LineReporter(machine=machine)
-
-
-def terminal_confirm() -> "Callable[[str], bool] | None":
-    """Ask at a terminal (on stderr) before a destructive command; None where nobody can
-    answer (CI, a pipe), so the command refuses unless --yes."""
-    if not sys.stdin.isatty():
-        return None
-
-    def confirm(question: str) -> bool:
-        return typer.confirm(question, default=False, err=True)
-
-    return confirm
-
-
-def change_settings(
-    env: str | None, url: str | None, lock_wait: float | None, wait: float | None,
-    lock_timeout: str | None = None, statement_timeout: str | None = None,
-    allow_out_of_order: bool = False, migrations_dir: str | None = None,
-    lock_retries: tuple[int | None, str | None] = (None, None),
-) -> "Settings":
-    """Settings for a command that runs migrations; `lock_retries`: --lock-retries and
-    --lock-retry-delay."""
-    return settings_for(
-        env, url, lock_wait=lock_wait, connect_wait=wait, lock_timeout=lock_timeout,
-        statement_timeout=statement_timeout, allow_out_of_order=allow_out_of_order or None,
-        migrations_dir=migrations_dir, lock_retries=lock_retries[0],
-        lock_retry_delay=lock_retries[1],
-    )

@@ -13,11 +13,9 @@ from sqlmig.cli.base import (
     UrlOption,
     YesOption,
     app,
-    line_reporter,
     reported,
-    settings_for,
-    terminal_confirm,
 )
+from sqlmig.cli.common import line_reporter, settings_for, terminal_confirm
 
 
 @app.command(short_help="Create the database the URL names.")

@@ -16,9 +16,9 @@ from sqlmig.cli.base import (
     UrlOption,
     YesOption,
     app,
-    change_settings,
     reported,
 )
+from sqlmig.cli.common import change_settings
 from sqlmig.cli.migrate import _RequiredArgumentUsage as RequiredArgumentUsage
 from sqlmig.errors import ConfigError
 

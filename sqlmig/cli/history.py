@@ -19,9 +19,8 @@ from sqlmig.cli.base import (
     YesOption,
     app,
     reported,
-    settings_for,
-    terminal_confirm,
 )
+from sqlmig.cli.common import settings_for, terminal_confirm
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]

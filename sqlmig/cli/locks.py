@@ -12,10 +12,9 @@ from sqlmig.cli.base import (
     UrlOption,
     WaitOption,
     app,
-    line_reporter,
     reported,
-    settings_for,
 )
+from sqlmig.cli.common import line_reporter, settings_for
 from sqlmig.errors import EXIT_ERROR, EXIT_LOCK_TIMEOUT, EXIT_PENDING
 
 if TYPE_CHECKING:

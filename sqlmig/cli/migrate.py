@@ -21,12 +21,9 @@ from sqlmig.cli.base import (
     WaitOption,
     YesOption,
     app,
-    change_settings,
-    line_reporter,
     reported,
-    settings_for,
-    terminal_confirm,
 )
+from sqlmig.cli.common import change_settings, line_reporter, settings_for, terminal_confirm
 from sqlmig.cli.locks import LocksOption, show_lock_plan
 from sqlmig.errors import EXIT_ERROR, ConfigError, SqlmigError
 
@@ -167,14 +164,14 @@ def rollback(
 
     Example: sqlmig rollback --to 2
     """
-    from sqlmig import commands
+    from sqlmig.cli import change_run
 
     with reported(debug):
-        settings = change_settings(env, database_url_, lock_wait, wait, lock_timeout,
-                                   statement_timeout, migrations_dir=migrations_dir,
-                                   lock_retries=(lock_retries, lock_retry_delay))
-        commands.rollback(settings, line_reporter(), steps=steps, to=to, everything=everything,
-                          yes=yes, confirm=terminal_confirm())
+        change_run.rollback(change_run.ChangeOptions(
+            env=env, migrations_dir=migrations_dir, database_url=database_url_,
+            lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+            lock_retries=lock_retries, lock_retry_delay=lock_retry_delay, lock_wait=lock_wait,
+            wait=wait, to=to, steps=steps, everything=everything, yes=yes))
 
 
 @app.command(short_help="Undo exactly one migration, the newest.")

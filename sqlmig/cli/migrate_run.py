@@ -5,7 +5,10 @@ same pattern as status_run.py and lint_run.py."""
 
 from __future__ import annotations
 
-from sqlmig.cli.fast_args import SETTINGS_OPTIONS, option
+from typing import Any
+
+from sqlmig.cli import fast_args
+from sqlmig.cli.fast_args import SETTINGS_OPTIONS
 
 # Options that leave a run with nothing to do unchanged: flag -> (field, "value" if it takes one)
 OPTIONS: dict[str, tuple[str, ...]] = {
@@ -16,17 +19,9 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse(args: list[str]) -> dict[str, str | bool] | None:
+def parse(args: list[str]) -> dict[str, Any] | None:
     """The options of `sqlmig migrate ARGS`, or None for anything the Typer command reads."""
-    options: dict[str, str | bool] = {}
-    values = iter(args)
-    for arg in values:
-        read = option(arg, values, OPTIONS)
-        if read is None:
-            return None
-        name, value = read
-        options[name] = True if value is None else value
-    return options
+    return fast_args.parse(args, OPTIONS)
 
 
 def fast(args: list[str]) -> None:

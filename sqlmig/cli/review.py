@@ -16,10 +16,9 @@ from sqlmig.cli.base import (
     UrlOption,
     WaitOption,
     app,
-    line_reporter,
     reported,
-    settings_for,
 )
+from sqlmig.cli.common import line_reporter, settings_for
 from sqlmig.cli.locks import LocksOption, show_lock_plan
 from sqlmig.errors import EXIT_ERROR, EXIT_PENDING
 

@@ -14,9 +14,9 @@ from sqlmig.cli.base import (
     UrlOption,
     WaitOption,
     app,
-    change_settings,
     reported,
 )
+from sqlmig.cli.common import change_settings
 
 if TYPE_CHECKING:
     from sqlmig.commands.seeds import SeedRun

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sqlmig.cli.base import DebugOption, app, reported, settings_for
+from sqlmig.cli.base import DebugOption, app, reported
+from sqlmig.cli.common import settings_for
 
 if TYPE_CHECKING:
     from sqlmig.pg.embedded import ServerState

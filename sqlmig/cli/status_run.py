@@ -6,10 +6,11 @@ same pattern as lint_run.py."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
-from sqlmig.cli.fast_args import SETTINGS_OPTIONS, option
+from sqlmig.cli import fast_args
+from sqlmig.cli.fast_args import OUTPUT_OPTIONS, SETTINGS_OPTIONS
 from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, SqlmigError
 
 
@@ -65,34 +66,16 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "--json": ("json", "flag"),
     "--exit-code": ("exit_code", "flag"),
     **SETTINGS_OPTIONS,
-    "--wait": ("wait", "value"),
-    "--debug": ("debug", "flag"),
-    "--quiet": ("quiet", "flag"),
-    "-q": ("quiet", "flag"),
-    "--verbose": ("verbose", "flag"),
-    "-v": ("verbose", "flag"),
-    "--no-color": ("no_color", "flag"),
+    "--wait": ("wait", "value", "seconds"),
+    **OUTPUT_OPTIONS,
 }
-SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 def parse(args: list[str]) -> StatusOptions | None:
     """The options of `sqlmig status ARGS`, or None for anything Typer should handle."""
-    options: dict[str, Any] = {}
-    values = iter(args)
-    for arg in values:
-        read = option(arg, values, OPTIONS)
-        if read is None:
-            return None  # --help, a typo, an argument: Typer's help or usage error
-        name, value = read
-        if value is None:
-            options[name] = True
-        elif name == "wait":
-            if not SECONDS.fullmatch(value):
-                return None
-            options[name] = float(value)
-        else:
-            options[name] = value
+    options = fast_args.parse(args, OPTIONS)
+    if options is None:
+        return None
     return StatusOptions()._replace(**options)
 
 
@@ -133,11 +116,16 @@ def fast(args: list[str]) -> None:
 
     render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = (
         options.no_color, options.quiet, options.verbose)
+    raise SystemExit(outcome(lambda: run(options), options.debug))
+
+
+def outcome(run: Callable[[], int], debug: bool) -> int:
+    """The exit code of `run()`, or of its failure, said as cli.base.reported says it (a
+    bug is raised, for main to print its traceback)."""
     try:
-        code = run(options)
+        return run()
     except (Exception, KeyboardInterrupt) as err:
-        failed = failure_code(err, options.debug)
+        failed = failure_code(err, debug)
         if failed is None:
             raise
-        code = failed
-    raise SystemExit(code)
+        return failed
