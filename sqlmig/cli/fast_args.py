@@ -21,23 +21,23 @@ KINDS: dict[str, tuple[re.Pattern[str], Any]] = {
 
 
 def option(arg: str, rest: Iterator[str], known: Mapping[str, tuple[str, ...]]
-           ) -> tuple[str, str | None] | None:
-    """(field, value) of the option `arg` (its value from `--name=value` or the next of
-    `rest`; None for a flag), or None when Typer must read it: an unknown option (--help, a
-    typo, bundled short flags), a flag given a value, a value missing. `known`: flag ->
-    (field, "value" if it takes one, ...)."""
+           ) -> tuple[str, str | None, tuple[str, ...]] | None:
+    """(field, value, the rest of its spec) of the option `arg` (its value from
+    `--name=value` or the next of `rest`; None for a flag), or None when Typer must read it:
+    an unknown option (--help, a typo, bundled short flags), a flag given a value, a value
+    missing. `known`: flag -> (field, "value" if it takes one, ...)."""
     flag, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
     spec = known.get(flag)
     if spec is None:
         return None
     if spec[1] != "value":
-        return None if equals else (spec[0], None)
+        return None if equals else (spec[0], None, spec[2:])
     if not equals:
         following = next(rest, None)
         if following is None:
             return None
         value = following
-    return spec[0], value
+    return spec[0], value, spec[2:]
 
 
 def parse(args: list[str], known: Mapping[str, tuple[str, ...]]) -> dict[str, Any] | None:
@@ -50,11 +50,10 @@ def parse(args: list[str], known: Mapping[str, tuple[str, ...]]) -> dict[str, An
         read = option(arg, values, known)
         if read is None:
             return None  # --help, a typo, an argument: Typer's help or usage error
-        name, value = read
+        name, value, kind = read
         if value is None:
             options[name] = True
             continue
-        kind = known[arg.partition("=")[0] if arg.startswith("--") else arg][2:]
         if kind:
             pattern, read_as = KINDS[kind[0]]
             if not pattern.fullmatch(value):

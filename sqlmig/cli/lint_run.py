@@ -94,14 +94,14 @@ def parse(args: list[str]) -> LintOptions | None:
         read = option(arg, values, OPTIONS)
         if read is None:
             return None  # --help, a typo: Typer's help or usage error
-        name, value = read
+        name, value, kind = read
         if value is None:
             setattr(options, name, True)
         elif name == "pg_version":
             if not value.lstrip("-").isdigit():
                 return None
             options.pg_version = int(value)
-        elif OPTIONS[arg.partition("=")[0]][2:] == ("list",):
+        elif kind == ("list",):
             getattr(options, name).append(value)
         else:
             setattr(options, name, value)
