@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmig.core import files, protect, schema_file
+from sqlmig.core import files, protect
 from sqlmig.core.config import Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Applied, Step
 from sqlmig.errors import MigrationFailed, SqlmigError, display_path
-from sqlmig.pg import catalog, connection, db, dump, embedded
+from sqlmig.pg import connection, db
 from sqlmig.pg.session import Session, locked_session
 from sqlmig.reporting import Outcome, Reporter
 
@@ -53,6 +53,8 @@ def connection_url(settings: Settings, reporter: Reporter, *,
         files.require_migrations_directory(settings.migrations_dir)
     if settings.database_url:
         return settings.database_url
+    from sqlmig.pg import embedded
+
     url = embedded.database_url(settings.root, settings.env)
     reporter.notice(
         f"no database URL for {settings.env}: using the embedded PostgreSQL in "
@@ -116,6 +118,8 @@ def run_plan(
     from sqlmig.core.checks import check_history
 
     if snapshot_first:  # a folder it cannot write must fail before anything starts
+        from sqlmig.pg import dump
+
         dump.check_snapshot_folder(settings.snapshot_dir)
     settings = with_url(settings, reporter)
     url = settings.database_url
@@ -158,6 +162,8 @@ def run_plan(
 
 def take_snapshot(settings: Settings, session: Session, reporter: Reporter) -> None:
     """A pg_dump backup before migrating; refuses (raises) if it fails."""
+    from sqlmig.pg import dump
+
     version = max((a.version for a in session.applied), default=0)
     path = dump.backup(session.url, session.conn.info.server_version // 10000,
                        settings.snapshot_dir, settings.env, version)
@@ -168,6 +174,10 @@ def take_snapshot(settings: Settings, session: Session, reporter: Reporter) -> N
 def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
     """The schema as `dump` writes it, sqlmig's own tables left out, ending with the
     migrations it holds (for `load`)."""
+    # here, not at the top: only dumps need them, and a run's start-up is part of its time
+    from sqlmig.core import schema_file
+    from sqlmig.pg import catalog, dump
+
     exclude = settings.own_tables
     text = dump.schema_text(url, conn.info.server_version // 10000, exclude,
                             catalog.take(conn, exclude=exclude))

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
-from sqlmig.commands.database import create
 from sqlmig.core import plan, protect
 from sqlmig.core.checks import check_history
 from sqlmig.core.config import EMBEDDED_ALLOWED, Settings
 from sqlmig.core.files import Migration
 from sqlmig.core.plan import Step
-from sqlmig.engine import DryRun
 from sqlmig.errors import DatabaseMissing
 from sqlmig.pg.connection import describe_target
 from sqlmig.pg.session import Session, drop_schema_objects, locked_session
 from sqlmig.reporting import Reporter
+
+if TYPE_CHECKING:
+    from sqlmig.engine.one_transaction import DryRun
 
 
 def migrate(
@@ -60,6 +62,8 @@ def migrate(
         if settings.env not in EMBEDDED_ALLOWED or create_missing is None \
                 or not create_missing(question):
             raise
+    from sqlmig.commands.database import create  # only now: it loads what dumps need
+
     reporter.line(create(settings, reporter))
     return run()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -21,15 +22,16 @@ from sqlmig.core.checks import check_run
 from sqlmig.core.plan import Step
 from sqlmig.engine.batch import Pace, next_batch, run_batch, run_big
 from sqlmig.engine.common import flush, listening
-from sqlmig.engine.no_transaction import run_no_transaction
-from sqlmig.engine.one_transaction import DryRun, dry_run, run_single_transaction
 from sqlmig.engine.retries import Retrier, retrier
 from sqlmig.errors import ConnectionFailed, ConnectionLost, MigrationFailed
 from sqlmig.pg import connection, db
 from sqlmig.pg.session import Session, record_environment
 from sqlmig.reporting import Outcome, Reporter
 
-__all__ = ["DryRun", "dry_run", "run"]
+if TYPE_CHECKING:
+    from sqlmig.engine.one_transaction import DryRun
+
+__all__ = ["dry_run", "run"]
 
 # If the connection breaks, what was reported done is checked against the history over a
 # new connection, waiting for a restarting server at least this long (or --wait).
@@ -85,6 +87,13 @@ def run(
         reporter.done()
 
 
+def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
+    """Each step run in a transaction that is rolled back (one_transaction.dry_run)."""
+    from sqlmig.engine.one_transaction import dry_run
+
+    return dry_run(session, steps)
+
+
 def _run_steps(
     session: Session, steps: Sequence[Step], reporter: Reporter, outcomes: list[Outcome],
     retries: Retrier,
@@ -124,6 +133,8 @@ def _run_single_transaction(
 ) -> None:
     """The run as one transaction; after a lock timeout it was all rolled back, so it
     starts again from its first migration."""
+    from sqlmig.engine.one_transaction import run_single_transaction
+
     while True:
         try:
             run_single_transaction(session, steps, reporter, outcomes)
@@ -149,6 +160,9 @@ def _run_step(
     reporter.started(step)
     with listening(session, reporter, step):
         if not step.transactional:
+            # here, not at the top: most runs have none, and start-up is part of a run's time
+            from sqlmig.engine.no_transaction import run_no_transaction
+
             ms = run_no_transaction(session, step, retries)
             flush(session)  # its autocommitted history writes may not have waited for the disk
         else:
