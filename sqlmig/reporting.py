@@ -4,8 +4,7 @@ the commands talk through (the CLI renders it; SilentReporter says nothing)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from sqlmig.core.plan import Step
 
@@ -72,7 +71,6 @@ class SilentReporter:
         pass
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     step: Step
     ms: int

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmig.core import files, protect
 from sqlmig.core.config import Settings
@@ -24,8 +23,7 @@ Planner = Callable[[list[Migration], list[Applied]], list[Step]]
 Nothing = str | Callable[[list[Migration], list[Applied]], str]
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(NamedTuple):
     """What a command that runs migrations did: each step as it committed, the wall time,
     and the one line that sums it up."""
 

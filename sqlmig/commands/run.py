@@ -5,8 +5,7 @@ common.run_plan, and returns what it did."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlmig import engine
 from sqlmig.commands.common import Confirm, RunResult, guard, run_plan, summary, with_url
@@ -164,8 +163,7 @@ def reset(settings: Settings, reporter: Reporter, *, yes: bool = False,
                     nothing="nothing to migrate", before=rollback_all)
 
 
-@dataclass(frozen=True)
-class DryRunReport:
+class DryRunReport(NamedTuple):
     """Each pending migration's dry-run result, and the pending migrations `--to` leaves
     for later; `nothing` is what to say when there were none to try."""
 

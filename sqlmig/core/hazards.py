@@ -6,16 +6,14 @@ inside a transaction block, psql meta-commands. Pure: never connects, never prin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmig.core import sqlfile
 from sqlmig.core.located import locate
 from sqlmig.core.statements import first_token
 
 
-@dataclass(frozen=True)
-class Hazard:
+class Hazard(NamedTuple):
     """A statement that breaks sqlmig's transaction handling, found before anything runs."""
 
     kind: str  # "transaction-control" | "non-transactional" | "meta-command" | "syntax"

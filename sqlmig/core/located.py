@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.statements import Statement, first_token, split_statements, statement_offsets
@@ -37,8 +37,7 @@ def excerpt(text: str, line: int, column: int | None = None) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class ServerError:
+class ServerError(NamedTuple):
     """One failed statement, as the server described it."""
 
     message: str
@@ -52,8 +51,7 @@ class ServerError:
     internal_query: str | None = None
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One file's share of a query sent: `prefix + text + suffix`, starting `offset`
     characters into the query. The suffix, when there is one, is the file's history row and
     COMMIT."""
@@ -79,8 +77,8 @@ def located(part: Part, error: ServerError, before: int = 0) -> MigrationFailed:
     """The failure of a query, located in `part`'s file; `before` statements of the query
     (those of earlier parts) succeeded before the part began. An error in the suffix is
     reported as the commit failing."""
-    error = replace(
-        error, statement_index=error.statement_index - before,
+    error = error._replace(
+        statement_index=error.statement_index - before,
         position=None if error.position is None else error.position - part.offset,
     )
     if part.suffix and _in_suffix(error, part):

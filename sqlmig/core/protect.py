@@ -8,7 +8,7 @@ commands/common.py guards each destructive command, the CLI asks at a terminal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlmig.core.config import PROTECTED
 from sqlmig.core.plan import Step
@@ -24,8 +24,7 @@ def should_record(recorded: str | None, env: str) -> bool:
     return recorded is None or RANK[env] > RANK.get(recorded, 0)
 
 
-@dataclass(frozen=True)
-class Destruction:
+class Destruction(NamedTuple):
     """What a destructive command is about to do, to which database."""
 
     command: str  # fresh, reset, rollback, redo, repair, baseline

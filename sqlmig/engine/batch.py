@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from psycopg import pq
 
@@ -48,11 +48,11 @@ BATCH_CHARS = 1_000_000
 PROGRESS_NOTICE = f"DO $sqlmig$BEGIN RAISE NOTICE '{PROGRESS_MESSAGE}'; END$sqlmig$;\n"
 
 
-@dataclass
 class Pace:
     """How many migrations the next batch may hold: it doubles while they run fast."""
 
-    size: int = 1
+    def __init__(self) -> None:
+        self.size = 1
 
     def after(self, count: int, seconds: float) -> None:
         fits = int(BATCH_SECONDS * count / seconds) if seconds > 0 else BATCH_MAX
@@ -75,8 +75,7 @@ def next_batch(steps: Sequence[Step], start: int, size: int) -> list[Step]:
     return batch
 
 
-@dataclass(frozen=True)
-class _Segment:
+class _Segment(NamedTuple):
     """One step's part of a batch's query: BEGIN, settings, the file, its history row and
     COMMIT."""
 

@@ -11,8 +11,8 @@ import hashlib
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -91,8 +91,7 @@ def lock_key(schema: str, table: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-@dataclass(frozen=True)
-class LockHolder:
+class LockHolder(NamedTuple):
     pid: int
     application_name: str
     client: str

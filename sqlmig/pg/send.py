@@ -16,7 +16,7 @@ from __future__ import annotations
 import select
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import psycopg
 from psycopg import pq
@@ -120,8 +120,7 @@ def _wait(pgconn: pq.abc.PGconn) -> None:
     select.select([pgconn.socket], [], [])
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     error: ServerError | None  # the first failed statement, if any
     rows: int  # rows inserted, updated, deleted or copied by the statements that succeeded
 

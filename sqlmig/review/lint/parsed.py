@@ -3,7 +3,7 @@ check (what does it drop?) and then linted itself. Pure."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -76,7 +76,7 @@ def _shifted(hazard: Hazard, text: str, start: int) -> Hazard:
     column = hazard.column
     if column is not None and hazard.line == 1:
         column += start - line_start
-    return replace(hazard, line=hazard.line + text.count("\n", 0, start), column=column)
+    return hazard._replace(line=hazard.line + text.count("\n", 0, start), column=column)
 
 
 _TABLE_PREFIX = {"GLOBAL", "LOCAL", "TEMP", "TEMPORARY", "UNLOGGED"}
