@@ -428,7 +428,6 @@ def test_redo_with_nothing_applied_is_refused() -> None:
 
 
 def test_a_history_row_read_fast_is_the_same_frozen_applied() -> None:
-    import dataclasses
     from datetime import UTC, datetime
 
     row = (3, "add_users", "ab" * 32, 2, datetime(2026, 1, 2, tzinfo=UTC), 41, "ci@host",
@@ -436,7 +435,7 @@ def test_a_history_row_read_fast_is_the_same_frozen_applied() -> None:
     fast = Applied.from_row(row)
     assert fast == Applied(*row) and hash(fast) == hash(Applied(*row))
     assert fast.down_stopped and fast.adopted == "dbmate"
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         fast.state = "applied"  # type: ignore[misc]
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         Applied.from_row(row[:-1])  # a column missing is never a shifted record

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlmig.core.file_cache import FileCache, Known
 from sqlmig.core.sqlfile import SqlFile, has_sql, read_down_file, read_migration_file
@@ -30,8 +30,7 @@ FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|dow
 MAX_VERSION = 2**63 - 1
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     version: int
     name: str
     up: SqlFile
@@ -66,10 +65,13 @@ class Migration:
         return tuple(int(v) for v in re.split(r"[\s,]+", args) if v)
 
 
-@dataclass
 class Scan:
-    migrations: list[Migration] = field(default_factory=list)
-    problems: list[MigrationFileError] = field(default_factory=list)
+    """The migrations a folder holds, and what is wrong with the files that are none."""
+
+    def __init__(self, migrations: list[Migration] | None = None,
+                 problems: list[MigrationFileError] | None = None) -> None:
+        self.migrations = [] if migrations is None else migrations
+        self.problems = [] if problems is None else problems
 
 
 # The scan a fleet run made once for all its targets (scanned_once), seen by the scans its
@@ -226,11 +228,7 @@ def _as_cached(known: FileCache, directory: Path) -> Scan:
         up = SqlFile.known(base + up_name, read_migration_file, found.checksum,
                            found.directives, found.has_sql)
         down = None if down_name is None else SqlFile.deferred(base + down_name, read_down_file)
-        # as Applied.from_row: the frozen dataclass's __init__ sets each field through
-        # object.__setattr__, a cost that shows at 10,000
-        migration = object.__new__(Migration)
-        migration.__dict__.update(version=version, name=name, up=up, down=down, digits=digits)
-        migrations.append(migration)
+        migrations.append(Migration(version, name, up, down, digits))
     return Scan(migrations)
 
 

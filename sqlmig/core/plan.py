@@ -7,9 +7,8 @@ Pure: no database, no files, no output. Every ordering rule is a unit test away.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlmig.core.files import FILE_NAME, Migration
 from sqlmig.core.sqlfile import SqlFile
@@ -24,8 +23,7 @@ ROLLING_BACK = "rolling back"
 ROLLBACK_FAILED = "rollback failed"
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """One row of the history table."""
 
     version: int
@@ -47,12 +45,8 @@ class Applied:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Applied:
-        """A history row, its values in the order of the fields. Without the frozen
-        dataclass's __init__, which sets each field through object.__setattr__: that was
-        half of reading a history of 10,000 rows."""
-        self = object.__new__(cls)
-        self.__dict__.update(zip(APPLIED_FIELDS, row, strict=True))
-        return self
+        """A history row, its values in the order of the fields (TypeError: not as many)."""
+        return cls._make(row)
 
     @property
     def down_stopped(self) -> bool:
@@ -63,11 +57,10 @@ class Applied:
 
 
 # Applied's fields in order: pg/db.py reads the history's columns in this order
-APPLIED_FIELDS = tuple(f.name for f in fields(Applied))
+APPLIED_FIELDS = Applied._fields
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     migration: Migration
     direction: Literal["up", "down"]
     batch: int | None = None  # the batch an up step is recorded in
@@ -88,8 +81,7 @@ class Step:
         return "no-transaction" not in self.file.directives
 
 
-@dataclass(frozen=True)
-class StatusRow:
+class StatusRow(NamedTuple):
     version: int
     name: str
     state: State
@@ -137,11 +129,7 @@ def status(files: Sequence[Migration], applied: Sequence[Applied],
 
 def _status_row(version: int, name: str, state: State, applied: Applied | None,
                 migration: Migration | None, problem: str | None = None) -> StatusRow:
-    """A StatusRow without the frozen dataclass's per-field __setattr__, as Applied.from_row."""
-    self = object.__new__(StatusRow)
-    self.__dict__.update(version=version, name=name, state=state, applied=applied,
-                         migration=migration, problem=problem)
-    return self
+    return StatusRow(version, name, state, applied, migration, problem)
 
 
 def next_batch(applied: Sequence[Applied]) -> int:
@@ -359,8 +347,7 @@ def check_requires_for_down(
             )
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One inconsistency between files and history, as `verify` reports it."""
 
     kind: str  # file | changed | missing | out_of_order | failed | invalid_index
@@ -453,11 +440,10 @@ def covers(chosen: Sequence[Migration], version: int) -> str:
     return f"{span}, every file numbered {version} or lower"
 
 
-@dataclass(frozen=True)
-class Repair:
+class Repair(NamedTuple):
     accept: list[tuple[Applied, Migration]]  # record the file's current checksum
     remove: list[Applied]  # failed/running ups, removed after a manual fix: pending again
-    restore: list[Applied] = field(default_factory=list)  # stopped downs: applied again
+    restore: list[Applied]  # stopped downs: applied again
 
 
 def plan_repair(files: Sequence[Migration], applied: Sequence[Applied], *,

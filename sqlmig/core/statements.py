@@ -5,14 +5,13 @@ session state behind. Pure: never connects, never prints.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import AnyStr
+from typing import AnyStr, NamedTuple
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     text: str
     offset: int  # character offset of `text` in the file
     line: int  # 1-based line where the statement starts
@@ -88,10 +87,14 @@ _TOKEN = (
 )
 
 
-_STATEMENT_RUN = re.compile(rb"(?:(?:" + _TOKEN + rb")*+;){1,64}+", re.DOTALL)
+# Up to 64 statements, and one: compiled on first use (_compiled), as only big files need them
+_STATEMENT_RUN = rb"(?:(?:" + _TOKEN + rb")*+;){1,64}+"
+_STATEMENT = rb"(?:" + _TOKEN + rb")*+;"
 
 
-_STATEMENT = re.compile(rb"(?:" + _TOKEN + rb")*+;", re.DOTALL)
+@functools.cache
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern, re.DOTALL)
 
 
 _NESTED_COMMENT = re.compile(rb"/\*(?:[^*]|\*(?!/))*?/\*", re.DOTALL)
@@ -105,8 +108,9 @@ def statement_runs(data: bytes, size: int) -> Iterator[tuple[int, int]]:
         yield 0, len(data)
         return
     start = end = 0
+    statements = _compiled(_STATEMENT_RUN)
     while end < len(data):
-        match = _STATEMENT_RUN.match(data, end)
+        match = statements.match(data, end)
         if match is None or match.end() == end:
             break
         end = match.end()
@@ -122,8 +126,9 @@ def _statement_spans(data: bytes) -> Iterator[tuple[int, int, bool]]:
     own), each with whether the lexer found its end; where it cannot follow the text, the
     rest is one last span."""
     position = 0
+    statement = _compiled(_STATEMENT)
     while position < len(data):
-        match = _STATEMENT.match(data, position)
+        match = statement.match(data, position)
         found = match is not None and match.end() > position
         end = match.end() if match is not None and found else len(data)
         yield position, end, found

@@ -10,7 +10,6 @@ import random as randoms
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 
 import psycopg
 
@@ -23,18 +22,17 @@ from sqlmig.pg.session import Session
 from sqlmig.reporting import Reporter
 
 
-@dataclass
 class Retrier:
     """The retries of one run (with `policy.retries == 0` every failure is raised as it
     is, as without retries), and the watch that names blockers."""
 
-    reporter: Reporter
-    policy: RetryPolicy
-    watch: BlockerWatch | None = None
-    session: Session | None = None  # whose waits the watch follows, if it starts late
-    random: Callable[[], float] = randoms.random
-    sleep: Callable[[float], None] = time.sleep
-    attempts: dict[tuple[int, str, int | None], int] = field(default_factory=dict)
+    def __init__(self, reporter: Reporter, policy: RetryPolicy, watch: BlockerWatch | None = None,
+                 session: Session | None = None, random: Callable[[], float] = randoms.random,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.reporter, self.policy, self.watch = reporter, policy, watch
+        self.session = session  # whose waits the watch follows, if it starts late
+        self.random, self.sleep = random, sleep
+        self.attempts: dict[tuple[int, str, int | None], int] = {}
 
     def again(self, step: Step, failure: MigrationFailed, *, statement: int | None = None,
               unsafe: str | None = None, whole_run: bool = False) -> None:

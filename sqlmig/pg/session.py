@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import psycopg
 
@@ -24,27 +23,28 @@ from sqlmig.reporting import Reporter, SilentReporter
 PROGRESS_MESSAGE = "sqlmig: committed"
 
 
-@dataclass
 class Session:
     """A connection holding the migration lock, with the history as it was when the lock was
     taken."""
 
-    conn: psycopg.Connection
-    history: db.History
-    migrations: list[Migration]
-    applied: list[Applied] = field(default_factory=list)
-    dirty: bool = False  # SQL run on this connection may have changed its session state
-    unflushed: bool = False  # a commit of this run may not be on disk yet
-    notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked yet
-    env: str | None = None  # the environment to record on the database (None: a scratch one)
-    url: str = ""  # where to reconnect to after a lost connection
-    settings: Settings | None = None
-    # migrations reported done whose commit did not wait for the disk (ASYNC_COMMIT), since
-    # the last commit that did: a server crash may still lose them
-    unconfirmed: list[str] = field(default_factory=list)
-    # who hears the server's warnings and notices (the engine points it at the running step)
-    listener: Callable[[str, str], None] | None = None
-    boundaries: int = 0  # PROGRESS_NOTICEs seen in the running query: where a batch is
+    def __init__(self, conn: psycopg.Connection, history: db.History, migrations: list[Migration],
+                 applied: list[Applied] | None = None, *, env: str | None = None, url: str = "",
+                 settings: Settings | None = None) -> None:
+        self.conn, self.history, self.migrations = conn, history, migrations
+        self.applied = [] if applied is None else applied
+        self.dirty = False  # SQL run on this connection may have changed its session state
+        self.unflushed = False  # a commit of this run may not be on disk yet
+        self.notices: bool | None = None  # whether PROGRESS_NOTICE can run here; None: not asked
+        # the environment to record on the database (None: a scratch one)
+        self.env = env
+        self.url = url  # where to reconnect to after a lost connection
+        self.settings = settings
+        # migrations reported done whose commit did not wait for the disk (ASYNC_COMMIT),
+        # since the last commit that did: a server crash may still lose them
+        self.unconfirmed: list[str] = []
+        # who hears the server's warnings and notices (the engine points it at the running step)
+        self.listener: Callable[[str, str], None] | None = None
+        self.boundaries = 0  # PROGRESS_NOTICEs seen in the running query: where a batch is
 
     def heard(self, diag: psycopg.errors.Diagnostic) -> None:
         """The connection's notice handler. The engine's own progress notice marks where a
