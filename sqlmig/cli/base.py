@@ -147,7 +147,7 @@ def reported(debug: bool) -> Iterator[None]:
     try:
         yield
     except (Exception, KeyboardInterrupt) as err:
-        from sqlmig.cli.status_run import failure_code
+        from sqlmig.cli.common import failure_code
 
         code = failure_code(err, debug)
         if code is None:

@@ -120,7 +120,7 @@ def fast(command: str, args: list[str]) -> None:
     if options is None:
         return
     from sqlmig.cli import render
-    from sqlmig.cli.status_run import outcome
+    from sqlmig.cli.common import outcome
 
     render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = (
         options.no_color, options.quiet, options.verbose)

@@ -39,7 +39,7 @@ def fast(args: list[str]) -> None:
             overrides={"migrations_dir": _text(options.get("migrations_dir"))})
         target = up_to_date(settings)
     except KeyboardInterrupt:  # nothing was changed: said as every command says it
-        from sqlmig.cli.status_run import failure_code
+        from sqlmig.cli.common import failure_code
 
         raise SystemExit(failure_code(KeyboardInterrupt(), debug=False)) from None
     except Exception:  # a bad setting or anything else: the ordinary way says what is wrong

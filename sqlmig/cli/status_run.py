@@ -6,12 +6,12 @@ same pattern as lint_run.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 from sqlmig.cli import fast_args
+from sqlmig.cli.common import outcome
 from sqlmig.cli.fast_args import OUTPUT_OPTIONS, SETTINGS_OPTIONS
-from sqlmig.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PENDING, Interrupted, SqlmigError
+from sqlmig.errors import EXIT_PENDING
 
 
 class StatusOptions(NamedTuple):
@@ -79,34 +79,6 @@ def parse(args: list[str]) -> StatusOptions | None:
     return StatusOptions()._replace(**options)
 
 
-def failure_code(err: BaseException, debug: bool) -> int | None:
-    """Say a failure as cli.base.reported does; its exit code, or None for a bug (to be
-    raised with its traceback)."""
-    from sqlmig.cli import render
-
-    if isinstance(err, KeyboardInterrupt):
-        if debug:
-            render.traceback(err)
-        render.error(Interrupted("interrupted; nothing was left half-done"))
-        return EXIT_INTERRUPTED
-    if isinstance(err, SqlmigError):
-        if debug:
-            render.traceback(err)
-        render.error(err)
-        return err.exit_code
-    from sqlmig.commands.common import unforeseen_database_error
-
-    failure = unforeseen_database_error(err)  # type: ignore[arg-type]
-    if debug:
-        render.traceback(err)
-        if failure is None:
-            return EXIT_ERROR
-    elif failure is None:
-        return None
-    render.error(failure)
-    return EXIT_ERROR
-
-
 def fast(args: list[str]) -> None:
     """Run `sqlmig status ARGS` and exit, or return when Typer must parse the arguments."""
     options = parse(args)
@@ -117,15 +89,3 @@ def fast(args: list[str]) -> None:
     render.OUTPUT.no_color, render.OUTPUT.quiet, render.OUTPUT.verbose = (
         options.no_color, options.quiet, options.verbose)
     raise SystemExit(outcome(lambda: run(options), options.debug))
-
-
-def outcome(run: Callable[[], int], debug: bool) -> int:
-    """The exit code of `run()`, or of its failure, said as cli.base.reported says it (a
-    bug is raised, for main to print its traceback)."""
-    try:
-        return run()
-    except (Exception, KeyboardInterrupt) as err:
-        failed = failure_code(err, debug)
-        if failed is None:
-            raise
-        return failed
