@@ -116,20 +116,15 @@ def status(files: Sequence[Migration], applied: Sequence[Applied],
         migration, row = by_version.get(version), history.get(version)
         if version in broken:
             name, message = broken[version]
-            rows.append(_status_row(version, name, State.PROBLEM, row, None, message))
+            rows.append(StatusRow(version, name, State.PROBLEM, row, None, message))
         elif migration is not None:
             state = state_of(migration.checksum, row.state, row.checksum) if row else State.PENDING
-            rows.append(_status_row(version, migration.name, state, row, migration))
+            rows.append(StatusRow(version, migration.name, state, row, migration))
         else:
             assert row is not None
-            rows.append(_status_row(version, row.name, state_of(None, row.state, row.checksum),
-                                    row, None))
+            rows.append(StatusRow(version, row.name, state_of(None, row.state, row.checksum),
+                                  row, None))
     return rows
-
-
-def _status_row(version: int, name: str, state: State, applied: Applied | None,
-                migration: Migration | None, problem: str | None = None) -> StatusRow:
-    return StatusRow(version, name, state, applied, migration, problem)
 
 
 def next_batch(applied: Sequence[Applied]) -> int:
