@@ -81,7 +81,7 @@ def test_the_installed_commands_print_and_exit_as_typer_does(project: Project) -
                     if line.startswith("import time:")}
         stderr = "".join(line + "\n" for line in fast.stderr.splitlines()
                          if not line.startswith("import time:"))
-        assert "typer" not in imported and "psycopg" in imported, change
+        assert "typer" not in imported and "sqlmig.pg.session" in imported, change
         after_fast = project.history()
         project.run(*undo)
         typer_run = project.run(*change, code=None)

@@ -177,39 +177,44 @@ def test_the_urls_own_options_win_over_configured_settings_even_after_a_reset(
 
 
 def test_session_sets_skip_what_the_url_sets_and_watch_the_client_from_postgresql_14(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
     monkeypatch.delenv("PGOPTIONS", raising=False)
     settings = resolve(root=tmp_path, environ={
         "SQLMIG_LOCK_TIMEOUT": "1 s", "SQLMIG_STATEMENT_TIMEOUT": "1min",
         "DATABASE_URL": "postgresql://db/app",
     })
-    assert connection.session_sets("postgresql://db/app", settings, 140000) == (
-        'SET "client_min_messages" = \'notice\'',
-        'SET "client_connection_check_interval" = \'2s\'',
-        'SET "lock_timeout" = \'1 s\'',
-        'SET "statement_timeout" = \'1min\'',
-    )
-    assert connection.session_sets("postgresql://db/app", None, 130000) == (
-        'SET "client_min_messages" = \'notice\'',
-    )
-    url = "postgresql://db/app?options=-c%20lock_timeout%3D5s%20--statement-timeout%3D0"
-    sets = connection.session_sets(url, settings, 130000)
-    assert sets == ('SET "client_min_messages" = \'notice\'',)
-    monkeypatch.setenv("PGOPTIONS", "-c client_min_messages=warning")
-    assert connection.session_sets("postgresql://db/app", None, 130000) == ()
+    with connection.open_link(db_url, libpq=True) as link:  # quotes them, as libpq does
+        assert link.psycopg is None
+        assert connection.session_sets("postgresql://db/app", settings, 140000, link) == (
+            'SET "client_min_messages" = \'notice\'',
+            'SET "client_connection_check_interval" = \'2s\'',
+            'SET "lock_timeout" = \'1 s\'',
+            'SET "statement_timeout" = \'1min\'',
+        )
+        assert connection.session_sets("postgresql://db/app", None, 130000, link) == (
+            'SET "client_min_messages" = \'notice\'',
+        )
+        url = "postgresql://db/app?options=-c%20lock_timeout%3D5s%20--statement-timeout%3D0"
+        sets = connection.session_sets(url, settings, 130000, link)
+        assert sets == ('SET "client_min_messages" = \'notice\'',)
+        monkeypatch.setenv("PGOPTIONS", "-c client_min_messages=warning")
+        assert connection.session_sets("postgresql://db/app", None, 130000, link) == ()
 
 
+@pytest.mark.parametrize("libpq", [False, True])
 def test_connections_prepare_nothing_and_their_reset_sets_sqlmigs_settings_again(
-    project: Project,
+    project: Project, libpq: bool
 ) -> None:
     """A pooler may not keep a prepared statement; RESET ALL undoes the SETs, so the reset
-    sends them again."""
-    with connection.connect(project.url) as conn:
-        assert conn.prepare_threshold is None
-        reset = connection.session_reset(conn)
+    sends them again (through either driver)."""
+    with connection.open_link(project.url, libpq=libpq) as link:
+        assert (link.psycopg is None) == libpq
+        if link.psycopg is not None:
+            assert link.psycopg.prepare_threshold is None
+        reset = connection.session_reset(link)
         assert reset.startswith("RESET ALL;\nDISCARD TEMP;\n")
-        assert all(f"{statement};\n" in reset for statement in conn.sets)
-        conn.execute("SET client_min_messages = warning")
-        conn.execute(reset)
-        assert conn.execute("SHOW client_min_messages").fetchone() == ("notice",)
+        assert link.sets and all(f"{statement};\n" in reset for statement in link.sets)
+        link.run("SET client_min_messages = warning")
+        link.run(reset)
+        assert link.rows("SHOW client_min_messages") == [("notice",)]

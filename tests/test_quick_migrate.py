@@ -24,8 +24,8 @@ from tests.conftest import AgedFolders, Project
 
 
 def _migrate(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[str], bool]:
-    """`sqlmig migrate ARGS` as its own process; and whether it imported psycopg (the
-    ordinary way) or answered without it."""
+    """`sqlmig migrate ARGS` as its own process; and whether it went the ordinary way (took
+    the locked session) or answered without it."""
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sqlmig", "migrate",
                            *args], text=True, capture_output=True, cwd=project.root,
                           timeout=120)
@@ -33,7 +33,7 @@ def _migrate(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[
                 if line.startswith("import time:")}
     done.stderr = "".join(line + "\n" for line in done.stderr.splitlines()
                           if not line.startswith("import time:"))
-    return done, "psycopg" in imported
+    return done, "sqlmig.pg.session" in imported
 
 
 @pytest.fixture(scope="module")

@@ -136,15 +136,16 @@ def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversio
     url = settings.database_url
     assert url is not None
     history = db.History(settings.schema, settings.table)
-    with connection.connect(url, settings=settings, on_retry=reporter.notice) as conn:
-        reporter.target(f"{settings.env} · {connection.describe_connection(conn)}")
-        db.acquire_lock(conn, db.lock_key(settings.schema, settings.table), settings.lock_wait,
+    with connection.open_link(url, settings=settings, on_retry=reporter.notice) as link:
+        conn = link.conn
+        reporter.target(f"{settings.env} · {connection.describe_connection(link)}")
+        db.acquire_lock(link, db.lock_key(settings.schema, settings.table), settings.lock_wait,
                         reporter.waiting)
         records = tool_history.read_records(conn, conversion.tool, settings.schema, conversion)
         rows = adoption.adopted_rows(conversion, records,
                                      f"{settings.schema}.{tool_history.TABLES[conversion.tool]}")
         versions = {r.migration.version for r in rows}
-        recorded = [a.version for a in history.read(conn) if a.version in versions]
+        recorded = [a.version for a in history.read(link) if a.version in versions]
         if recorded:
             raise AdoptionError(
                 f"{settings.schema}.{settings.table} already records "
@@ -152,14 +153,14 @@ def _adopt_history(settings: Settings, reporter: Reporter, conversion: Conversio
                 f"({', '.join(map(str, recorded))}): this database was adopted already")
         if dry_run:
             return rows
-        session = Session(conn, history, [], env=settings.env, url=url, settings=settings)
+        session = Session(link, history, [], env=settings.env, url=url, settings=settings)
         if rows:
             guard(session, reporter, "adopt",
                   f"records {counted(len(rows), 'migration')} {conversion.tool} applied as "
                   "applied", yes=yes, confirm=confirm)
         _write(files, written)
         with conn.transaction():
-            history.ensure(conn)
+            history.ensure(link)
             record_environment(session, SilentReporter())
             tool_history.record_adopted(conn, history, conversion.tool, rows)
     return rows

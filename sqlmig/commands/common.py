@@ -74,8 +74,8 @@ def guard(session: Session, reporter: Reporter, command: str, what: str, *, yes:
     settings = session.settings
     assert settings is not None
     destruction = protect.Destruction(
-        command, connection.describe_connection(session.conn),
-        session.history.recorded_environment(session.conn), what,
+        command, connection.describe_connection(session.link),
+        session.history.recorded_environment(session.link), what,
     )
     reporter.line(str(destruction))
     protect.check(destruction, settings.env, yes=yes, confirm=confirm)
@@ -111,10 +111,6 @@ def run_plan(
     of every command that changes the database. `check` refuses on any problem `verify`
     would report; `snapshot_first` takes a pg_dump first and refuses if it fails;
     `destructive` = (command, --yes, confirm) guards the undoing of migrations."""
-    # here, not at the top: status and verify import this module but run no plan
-    from sqlmig import engine
-    from sqlmig.core.checks import check_history
-
     if snapshot_first:  # a folder it cannot write must fail before anything starts
         from sqlmig.pg import dump
 
@@ -122,30 +118,23 @@ def run_plan(
     settings = with_url(settings, reporter)
     url = settings.database_url
     assert url is not None
+    # A run that needs nothing only psycopg does goes through libpq alone (see pg/link.py).
+    # Its plan is known only once the history is read: one with a no-transaction or big
+    # file lets the lock go and starts again through psycopg, nothing done yet.
+    libpq = before is None and not (snapshot_first or single_transaction or rollback_on_failure
+                                    or settings.dump_schema)
     try:
-        with locked_session(settings, url, reporter) as session:
-            if check:
-                check_history(session.migrations, session.applied,
-                              allow_out_of_order=settings.allow_out_of_order)
-            if before is not None:
-                before(session)
-            steps = make_plan(session.migrations, session.applied)
-            if not isinstance(nothing, str):
-                nothing = nothing(session.migrations, session.applied)
-            if destructive is not None and any(s.direction == "down" for s in steps):
-                command, yes, confirm = destructive
-                guard(session, reporter, command, protect.undoes(steps), yes=yes,
-                      confirm=confirm)
-            if snapshot_first and steps:
-                take_snapshot(settings, session, reporter)
-            started = time.perf_counter()
-            outcomes = engine.run(
-                session, steps, reporter,
+        try:
+            outcomes, ms, said = _locked_run(
+                settings, url, reporter, make_plan, nothing, libpq=libpq, check=check,
+                before=before, destructive=destructive, snapshot_first=snapshot_first,
+                single_transaction=single_transaction, rollback_on_failure=rollback_on_failure)
+        except _NeedsPsycopg:
+            outcomes, ms, said = _locked_run(
+                settings, url, reporter, make_plan, nothing, libpq=False, check=check,
+                before=before, destructive=destructive, snapshot_first=snapshot_first,
                 single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
-            )
-            ms = round((time.perf_counter() - started) * 1000)
-            if outcomes and settings.dump_schema:
-                write_schema_file(settings, session.conn)
+                announce=False)
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
@@ -153,9 +142,51 @@ def run_plan(
             failure.add_note(f"--single-transaction rolled back: {', '.join(failure.rolled_back)} "
                              "(nothing this run applied is kept)")
         raise
-    result = RunResult(outcomes, ms, summary(outcomes, verb, nothing, ms))
+    result = RunResult(outcomes, ms, summary(outcomes, verb, said, ms))
     reporter.result(result.summary)
     return result
+
+
+class _NeedsPsycopg(Exception):
+    """The plan holds a step only the psycopg engine runs; nothing was done."""
+
+
+def _locked_run(
+    settings: Settings, url: str, reporter: Reporter, make_plan: Planner, nothing: Nothing, *,
+    libpq: bool, check: bool, before: Callable[[Session], None] | None,
+    destructive: tuple[str, bool, Confirm] | None, snapshot_first: bool,
+    single_transaction: bool, rollback_on_failure: bool, announce: bool = True,
+) -> tuple[list[Outcome], int, str]:
+    """run_plan's work under the lock: (outcomes, wall ms, what to say if nothing ran)."""
+    from sqlmig import engine  # here, not at the top: status and verify run no plan
+    from sqlmig.core.checks import check_history
+
+    with locked_session(settings, url, reporter, libpq=libpq, announce=announce) as session:
+        if check:
+            check_history(session.migrations, session.applied,
+                          allow_out_of_order=settings.allow_out_of_order)
+        if before is not None:
+            before(session)
+        steps = make_plan(session.migrations, session.applied)
+        if session.link.psycopg is None and not all(
+                s.transactional and not s.file.big for s in steps):
+            raise _NeedsPsycopg
+        said = nothing if isinstance(nothing, str) else nothing(session.migrations,
+                                                                session.applied)
+        if destructive is not None and any(s.direction == "down" for s in steps):
+            command, yes, confirm = destructive
+            guard(session, reporter, command, protect.undoes(steps), yes=yes, confirm=confirm)
+        if snapshot_first and steps:
+            take_snapshot(settings, session, reporter)
+        started = time.perf_counter()
+        outcomes = engine.run(
+            session, steps, reporter,
+            single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
+        )
+        ms = round((time.perf_counter() - started) * 1000)
+        if outcomes and settings.dump_schema:
+            write_schema_file(settings, session.conn)
+    return outcomes, ms, said
 
 
 def take_snapshot(settings: Settings, session: Session, reporter: Reporter) -> None:
@@ -179,7 +210,10 @@ def current_schema_text(settings: Settings, url: str, conn: Any) -> str:
     exclude = settings.own_tables
     text = dump.schema_text(url, conn.info.server_version // 10000, exclude,
                             catalog.take(conn, exclude=exclude))
-    return text + schema_file.held_block(db.History(settings.schema, settings.table).read(conn))
+    from sqlmig.pg.link import psycopg_link
+
+    held = db.History(settings.schema, settings.table).read(psycopg_link(conn))
+    return text + schema_file.held_block(held)
 
 
 def write_schema_file(settings: Settings, conn: Any) -> None:

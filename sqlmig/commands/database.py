@@ -38,8 +38,8 @@ def drop(settings: Settings, reporter: Reporter, *, yes: bool = False,
     url = connection_url(settings, reporter, needs_migrations=False)
     name, target = admin.database_name(url), connection.describe_target(url)
     try:
-        with connection.connect(url, settings=settings._replace(connect_wait=0)) as conn:
-            recorded = db.History(settings.schema, settings.table).recorded_environment(conn)
+        with connection.open_link(url, settings=settings._replace(connect_wait=0)) as link:
+            recorded = db.History(settings.schema, settings.table).recorded_environment(link)
     except DatabaseMissing:
         return f"database {name} does not exist on {target}: nothing to drop"
     destruction = protect.Destruction("drop", target, recorded,
@@ -91,15 +91,15 @@ def load(settings: Settings, reporter: Reporter, path: Path | None = None) -> st
                             f"(it has {found}); load is for a new database (`sqlmig drop` "
                             "then `sqlmig create`)")
         conn, history = session.conn, session.history
-        send(conn, file, file.text, prefix="BEGIN;\n", prefix_statements=1)
+        send(session.link, file, file.text, prefix="BEGIN;\n", prefix_statements=1)
         try:  # the history after the schema: the file may create the history's schema
-            history.ensure(conn)
+            history.ensure(session.link)
             record_environment(session, reporter)
             for migration in chosen:
                 conn.execute(history.insert, history.insert_params(migration, 1, ms=0))
             conn.execute("COMMIT")
         except BaseException:
-            rollback_quietly(conn)
+            rollback_quietly(session.link)
             raise
     count = f"{len(chosen)} migration{'s' * (len(chosen) != 1)}"
     return f"loaded {path.name} and recorded {count} as applied"

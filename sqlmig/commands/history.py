@@ -93,10 +93,11 @@ def status(settings: Settings, reporter: Reporter) -> Status:
     history = db.History(settings.schema, settings.table)
     # no lock, nothing created: status must work on a database sqlmig has never touched,
     # and while a migration runs
-    with connection.connect(url, settings=settings) as conn:
-        applied = history.read(conn)
+    with connection.open_link(url, settings=settings) as link:
+        conn = link.conn
+        applied = history.read(link)
         invalid = db.invalid_indexes(conn)
-        exists = bool(applied) or history.exists(conn)
+        exists = bool(applied) or history.exists(link)
         stale = _stale_schema_file(settings, url, conn) if settings.dump_schema else None
     rows = plan.status(scan.migrations, applied, scan.problems)
     return Status(settings.env, connection.describe_target(url), rows, invalid, exists, stale,
@@ -117,9 +118,9 @@ def verify(settings: Settings, reporter: Reporter, *, diff: bool = False,
     scan.problems.extend(offline_problems(scan.migrations))
     if not offline:
         url = connection_url(settings, reporter)
-        with connection.connect(url, settings=settings) as conn:  # no lock: as status
-            applied = db.History(settings.schema, settings.table).read(conn, scripts=True)
-            invalid = db.invalid_indexes(conn)
+        with connection.open_link(url, settings=settings) as link:  # no lock: as status
+            applied = db.History(settings.schema, settings.table).read(link, scripts=True)
+            invalid = db.invalid_indexes(link.conn)
     problems = plan.verify(
         scan.migrations, applied, file_problems=scan.problems,
         allow_out_of_order=settings.allow_out_of_order,

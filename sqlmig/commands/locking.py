@@ -86,8 +86,8 @@ def locks(settings: Settings, reporter: Reporter, *, older_than: float = 60.0) -
     one long-running."""
     migrations = files.discover(settings.migrations_dir, defer_downs=True,
                                 cache=settings.cache_dir)
-    with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
-        applied = db.History(settings.schema, settings.table).read(conn)
+    with connection.open_link(connection_url(settings, reporter), settings=settings) as link:
+        conn, applied = link.conn, db.History(settings.schema, settings.table).read(link)
         steps = plan.plan_migrate(migrations, applied,
                                   allow_out_of_order=settings.allow_out_of_order)
         takes = [take for step in steps for take in _file_takes(step.file)]

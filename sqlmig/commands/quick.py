@@ -158,16 +158,10 @@ def status(settings: Settings) -> Status | None:
 
 
 def _status(settings: Settings, target: str, history: list[list[Any]]) -> Status:
-    from datetime import datetime
-
     from sqlmig.core import files, plan
     from sqlmig.core.status import Status
 
-    at = plan.APPLIED_FIELDS.index("applied_at")  # JSON carries the time as ISO text
-    for row in history:
-        if row[at] is not None:
-            row[at] = datetime.fromisoformat(row[at])
-    applied = [plan.Applied.from_row(row) for row in history]
+    applied = plan.applied_from_json(history)
     scan = files.scan(settings.migrations_dir, defer_downs=True, cache=settings.cache_dir)
     rows = plan.status(scan.migrations, applied, scan.problems)
     return Status(settings.env, target, rows, [], True, None, scan.problems)

@@ -36,8 +36,8 @@ def plan(settings: Settings, reporter: Reporter, *, to: int | None = None) -> Pl
     """What `migrate` would run, up to `to`: the pending steps, as one batch. Runs nothing."""
     migrations = files.discover(settings.migrations_dir, defer_downs=True,
                                 cache=settings.cache_dir)
-    with connection.connect(connection_url(settings, reporter), settings=settings) as conn:
-        applied = db.History(settings.schema, settings.table).read(conn)
+    with connection.open_link(connection_url(settings, reporter), settings=settings) as link:
+        applied = db.History(settings.schema, settings.table).read(link)
     out_of_order = settings.allow_out_of_order
     steps = plan_migrate(migrations, applied, to=to, allow_out_of_order=out_of_order)
     later = after_target(migrations, applied, to, allow_out_of_order=out_of_order)

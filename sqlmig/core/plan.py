@@ -60,6 +60,16 @@ class Applied(NamedTuple):
 APPLIED_FIELDS = Applied._fields
 
 
+def applied_from_json(rows: list[list[Any]]) -> list[Applied]:
+    """History rows read as a JSON array of arrays (in APPLIED_FIELDS' order): the time
+    comes as ISO text."""
+    at = APPLIED_FIELDS.index("applied_at")
+    for row in rows:
+        if row[at] is not None:
+            row[at] = datetime.fromisoformat(row[at])
+    return [Applied._make(row) for row in rows]
+
+
 class Step(NamedTuple):
     migration: Migration
     direction: Literal["up", "down"]

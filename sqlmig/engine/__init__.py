@@ -14,8 +14,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import psycopg
-
 from sqlmig.core.aftermath import invalid_note, loss_note, unconfirmed_note
 from sqlmig.core.checked import Checked
 from sqlmig.core.checks import check_run
@@ -58,7 +56,7 @@ def run(
     finally:
         checked.save()
     if steps:
-        session.history.ensure(session.conn)
+        session.history.ensure(session.link)
         record_environment(session, reporter)
     reporter.planned(steps)
     retries = retrier(session, steps, reporter)
@@ -196,17 +194,17 @@ def _account_for_loss(session: Session, outcomes: Sequence[Outcome],
         if settings is None:
             raise ConnectionFailed("no settings to reconnect with")
         wait = max(settings.connect_wait, RECONNECT_SECONDS)
-        conn = connection.connect(session.url, settings=settings._replace(connect_wait=wait),
-                                  connect_timeout=5)
+        link = connection.open_link(session.url, settings=settings._replace(connect_wait=wait),
+                                    connect_timeout=5)
     except ConnectionFailed as err:
         failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
                                           session.unconfirmed, str(err)))
         return
     try:
-        with conn:
-            recorded = {a.version for a in session.history.read(conn) if a.state == "applied"}
-            invalid = db.invalid_indexes(conn) if indexes else []
-    except psycopg.Error as err:
+        with link:
+            recorded = {a.version for a in session.history.read(link) if a.state == "applied"}
+            invalid = db.invalid_indexes(link.conn) if indexes else []
+    except link.lost as err:
         failure.add_note(unconfirmed_note([o.step.migration.id for o in outcomes],
                                           session.unconfirmed, str(err).strip()))
         return

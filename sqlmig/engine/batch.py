@@ -17,8 +17,6 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from psycopg import pq
-
 from sqlmig.core.hazards import runnable
 from sqlmig.core.located import Part, failed_part, located
 from sqlmig.core.plan import Step
@@ -35,6 +33,7 @@ from sqlmig.engine.common import (
     timeouts,
 )
 from sqlmig.pg import db
+from sqlmig.pg.link import Result
 from sqlmig.pg.send import execute, rollback_quietly, send
 from sqlmig.pg.session import PROGRESS_MESSAGE, Session
 from sqlmig.reporting import Outcome, Reporter
@@ -95,14 +94,14 @@ class _Segment(NamedTuple):
 
 def _segment(session: Session, step: Step, offset: int, *, notice: bool,
              durable: bool) -> _Segment:
-    conn, file = session.conn, step.file
-    own = timeouts(file, local=True)
+    link, file = session.link, step.file
+    own = timeouts(link, file, local=True)
     before = PROGRESS_NOTICE if notice else ""
     began = f"SELECT {db.MARK_BEGAN}{SYNC_COMMIT if durable else ASYNC_COMMIT};\n"
     text = runnable(file)
     return _Segment(
         step, file, text if isinstance(text, str) else "", offset,
-        prefix=before + "BEGIN;\n" + began + as_text(conn, own),
+        prefix=before + "BEGIN;\n" + began + as_text(own),
         prefix_statements=notice + 2 + len(own),
         suffix=f"\n;\n{record_inline(session, step)};\nCOMMIT;\n",
         durable=durable,
@@ -121,13 +120,13 @@ class _Progress:
         self.committed = 0  # segments done
         self.results = 0  # successful results so far
         self.before = 0  # successful results before the running segment
-        self.last: pq.abc.PGresult | None = None
+        self.last: Result | None = None
 
     @property
     def running(self) -> _Segment:
         return self.segments[min(self.committed, len(self.segments) - 1)]
 
-    def result(self, result: pq.abc.PGresult) -> None:
+    def result(self, result: Result) -> None:
         self.results += 1
         if result.command_status != b"COMMIT":
             self.last = result
@@ -143,7 +142,7 @@ class _Progress:
             self.reporter.started(self.segments[self.committed].step)
 
 
-def _returned_ms(result: pq.abc.PGresult | None) -> int:
+def _returned_ms(result: Result | None) -> int:
     value = result.get_value(0, 0) if result is not None and result.ntuples == 1 else None
     return int(value) if value else 0
 
@@ -152,7 +151,7 @@ def run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
               outcomes: list[Outcome], *, durable: bool) -> None:
     """Steps as one simple query; each outcome is appended, and reported, as its COMMIT
     arrives, so on failure `outcomes` holds exactly the steps that committed."""
-    conn, offset = session.conn, 0
+    link, offset = session.link, 0
     segments: list[_Segment] = []
     parts: list[str] = []
     start_clean(session, steps[0].file)
@@ -181,9 +180,9 @@ def run_batch(session: Session, steps: Sequence[Step], reporter: Reporter,
         return segments[min(at, len(segments) - 1)].step
 
     with listening(session, reporter, running):
-        sent = execute(conn, lambda: progress.running.file, "".join(parts), progress.result)
+        sent = execute(link, lambda: progress.running.file, "".join(parts), progress.result)
     if sent.error is not None:
-        rollback_quietly(conn)
+        rollback_quietly(link)
         failed = failed_part([s.offset for s in segments], sent.error, progress.committed)
         if failed > progress.committed:
             # The server refused the whole query before running any of it: a syntax error
@@ -203,7 +202,7 @@ def run_big(session: Session, step: Step, *, durable: bool = True) -> int:
     segment = _segment(session, step, 0, notice=False, durable=durable)
     started = time.perf_counter()
     session.dirty = True
-    send(session.conn, segment.file, segment.file.sql(), prefix=segment.prefix,
+    send(session.link, segment.file, segment.file.sql(), prefix=segment.prefix,
          suffix=segment.suffix, prefix_statements=segment.prefix_statements)
     session.ran(segment.file)
     committed(session, step, durable=durable)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING
 
 from sqlmig.core.plan import Step
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.errors import MigrationFailed
 from sqlmig.pg import connection
+from sqlmig.pg.link import Link
 from sqlmig.pg.send import execute, rollback_quietly
 from sqlmig.pg.session import Session
 from sqlmig.reporting import Reporter
+
+if TYPE_CHECKING:
+    from psycopg import sql
 
 TIMEOUT_SETTINGS = {"lock-timeout": "lock_timeout", "statement-timeout": "statement_timeout"}
 # Every migration of a run but the last commits without waiting for its WAL flush: the last
@@ -29,19 +31,19 @@ SYNC_COMMIT = (", set_config('synchronous_commit', CASE current_setting('synchro
                "WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)")
 
 
-def timeouts(file: SqlFile, *, local: bool) -> list[sql.Composed]:
-    """SET [LOCAL] for the file's own timeout directives (values quoted by psycopg)."""
-    keyword = sql.SQL("SET LOCAL" if local else "SET")
+def timeouts(link: Link, file: SqlFile, *, local: bool) -> list[str]:
+    """SET [LOCAL] for the file's own timeout directives (quoted by libpq)."""
+    keyword = "SET LOCAL" if local else "SET"
     return [
-        sql.SQL("{} {} = {}").format(keyword, sql.Identifier(setting), sql.Literal(value))
+        f"{keyword} {link.ident(setting)} = {link.literal(value)}"
         for directive, setting in TIMEOUT_SETTINGS.items()
         if (value := file.directives.get(directive))
     ]
 
 
-def as_text(conn: psycopg.Connection, statements: list[sql.Composed]) -> str:
+def as_text(statements: list[str]) -> str:
     """Statements as the text that goes before a file in its query."""
-    return "".join(f"{s.as_string(conn)};\n" for s in statements)
+    return "".join(f"{s};\n" for s in statements)
 
 
 def record(session: Session, step: Step, ms: int) -> tuple[sql.Composed, tuple]:
@@ -58,9 +60,9 @@ def record_inline(session: Session, step: Step) -> str:
     """The same as text, to travel in the query of the step's file."""
     history, migration = session.history, step.migration
     if step.direction == "down":
-        return history.delete_inline(session.conn, migration.version)
+        return history.delete_inline(session.link, migration.version)
     assert step.batch is not None
-    return history.insert_inline(session.conn, migration, step.batch)
+    return history.insert_inline(session.link, migration, step.batch)
 
 
 # Each migration starts from a clean session, as if run alone: a `SET search_path` or a temp
@@ -79,9 +81,9 @@ def start_clean(session: Session, file: SqlFile) -> None:
     have left session state behind."""
     if not session.dirty:
         return
-    sent = execute(session.conn, lambda: file, connection.session_reset(session.conn))
+    sent = execute(session.link, lambda: file, connection.session_reset(session.link))
     if sent.error is not None:
-        rollback_quietly(session.conn)
+        rollback_quietly(session.link)
         raise MigrationFailed(file.path, f"could not reset the session before it: "
                               f"{sent.error.message}", sqlstate=sent.error.sqlstate)
     session.dirty = False
@@ -113,7 +115,7 @@ def listening(session: Session, reporter: Reporter,
 def flush(session: Session) -> None:
     """A synchronous commit that writes WAL (taking a transaction id does) waits for every
     earlier commit to reach the disk."""
-    with suppress(psycopg.Error):
-        session.conn.execute(f"BEGIN; SELECT txid_current(){SYNC_COMMIT}; COMMIT;")
+    with suppress(*session.link.lost):
+        session.link.run(f"BEGIN; SELECT txid_current(){SYNC_COMMIT}; COMMIT;")
         session.unflushed = False
         session.unconfirmed.clear()

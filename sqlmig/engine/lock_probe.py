@@ -110,7 +110,7 @@ def _measure(session: Session, before: Sequence[Step], step: Step,
                 start_clean(session, earlier.file)
                 pg_locks.guard(conn, *timeouts)
                 session.dirty = True
-                send(conn, earlier.file, runnable(earlier.file))
+                send(session.link, earlier.file, runnable(earlier.file))
         except MigrationFailed as err:  # most likely a lock_timeout behind another session
             outcome, why = _why(err, timeouts)
             note = f"not measured: re-running the pending migrations before it: {why}"
@@ -121,7 +121,7 @@ def _measure(session: Session, before: Sequence[Step], step: Step,
         return MigrationLocks(*_named(step), True, with_hold_times(
             _each_statement(session, step, statements, timeouts)), again if before else None)
     finally:
-        rollback_quietly(conn)
+        rollback_quietly(session.link)
 
 
 def _each_statement(session: Session, step: Step, statements: list[Statement],
@@ -139,9 +139,9 @@ def _each_statement(session: Session, step: Step, statements: list[Statement],
         started = time.perf_counter()
         try:
             if isinstance(file.sql(), bytes):
-                send(conn, file, runnable(file))
+                send(session.link, file, runnable(file))
             else:
-                send(conn, file, statement.text, statement=statement)
+                send(session.link, file, statement.text, statement=statement)
         except MigrationFailed as err:
             results.append(_estimated(session, statement, *_why(err, timeouts)))
             results += [_estimated(session, s, "not run", "an earlier statement did not finish")

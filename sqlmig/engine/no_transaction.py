@@ -45,11 +45,11 @@ def run_no_transaction(session: Session, step: Step, retries: Retrier | None = N
         ))
     else:
         conn.execute(history.mark, ("running", plan.ROLLING_BACK, migration.version))
-    own = timeouts(file, local=False)
+    own = timeouts(session.link, file, local=False)
     started = time.perf_counter()
     session.dirty = True  # statements commit one by one; whatever they SET stays
     try:
-        conn.execute(connection.session_reset(conn))
+        conn.execute(connection.session_reset(session.link))
         for timeout in own:
             conn.execute(timeout)
         for index, statement in enumerate(statements, start=1):
@@ -61,7 +61,7 @@ def run_no_transaction(session: Session, step: Step, retries: Retrier | None = N
     finally:
         if own:  # the file's own timeouts end with it; the configured ones apply again
             with suppress(psycopg.Error):
-                conn.execute(connection.session_reset(conn))
+                conn.execute(connection.session_reset(session.link))
     ms = round((time.perf_counter() - started) * 1000)
     # Never recorded done while an index is INVALID: a CREATE INDEX CONCURRENTLY ... IF NOT
     # EXISTS rerun after an interrupted one skips the broken index and "succeeds".
@@ -84,7 +84,7 @@ def _send_retrying(session: Session, step: Step, statement: Statement, index: in
     is sent again, unless it ran in pieces or in a transaction the file opened."""
     while True:
         try:
-            send(session.conn, step.file, statement.text, statement=statement)
+            send(session.link, step.file, statement.text, statement=statement)
             return
         except MigrationFailed as failure:
             if retries is None or failure.sqlstate != LOCK_NOT_AVAILABLE:

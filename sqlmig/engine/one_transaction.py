@@ -29,12 +29,11 @@ from sqlmig.reporting import Outcome, Reporter
 
 def _send_file(session: Session, file: SqlFile) -> int:
     """The file inside the open transaction, from a clean session; its milliseconds."""
-    conn = session.conn
-    own = timeouts(file, local=True)
+    own = timeouts(session.link, file, local=True)
     start_clean(session, file)  # as a run one by one would, so each file is read the same
     started = time.perf_counter()
     session.dirty = True
-    send(conn, file, runnable(file), prefix=as_text(conn, own), prefix_statements=len(own))
+    send(session.link, file, runnable(file), prefix=as_text(own), prefix_statements=len(own))
     session.ran(file)
     return round((time.perf_counter() - started) * 1000)
 
@@ -54,7 +53,7 @@ def run_single_transaction(
         try:
             conn.execute(statement, params)
         except psycopg.Error as err:
-            rollback_quietly(conn)
+            rollback_quietly(session.link)
             raise MigrationFailed(step.file.path, f"could not record: {err}") from None
         session.unconfirmed.append(step.migration.id)
         reporter.finished(step, ms)
@@ -63,7 +62,7 @@ def run_single_transaction(
         conn.execute(f"SELECT 1{SYNC_COMMIT}")
         conn.execute("COMMIT")
     except psycopg.Error as err:  # a deferred constraint: the whole run is rolled back
-        rollback_quietly(conn)
+        rollback_quietly(session.link)
         raise MigrationFailed(
             steps[-1].file.path, f"rolled back at commit: {err.diag.message_primary or err}",
             detail=err.diag.message_detail, sqlstate=err.diag.sqlstate,
@@ -103,5 +102,5 @@ def dry_run(session: Session, steps: Sequence[Step]) -> list[DryRun]:
                 continue
             results.append(DryRun(step, ms=ms))
     finally:
-        rollback_quietly(session.conn)
+        rollback_quietly(session.link)
     return results

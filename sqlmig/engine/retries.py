@@ -10,16 +10,17 @@ import random as randoms
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from sqlmig.core.lock_retries import RetryAttempt, RetryPolicy, decide, gave_up
 from sqlmig.core.plan import Step
 from sqlmig.errors import Interrupted, MigrationFailed, display_path
 from sqlmig.pg import connection
-from sqlmig.pg.blockers import BlockerWatch
 from sqlmig.pg.session import Session
 from sqlmig.reporting import Reporter
+
+if TYPE_CHECKING:
+    from sqlmig.pg.blockers import BlockerWatch
 
 
 class Retrier:
@@ -86,11 +87,12 @@ def retrier(session: Session, steps: Sequence[Step], reporter: Reporter) -> Retr
 
 
 def _watch(session: Session) -> BlockerWatch:
+    from sqlmig.pg.blockers import BlockerWatch  # psycopg's: only once a lock timeout is likely
+
     # the server's own pid: behind PgBouncer, libpq's is the pooler's
-    pid = session.conn.info.backend_pid
-    with suppress(psycopg.Error):
-        row = session.conn.execute("SELECT pg_backend_pid()").fetchone()
-        pid = row[0] if row else pid
+    link, pid = session.link, session.link.backend_pid
+    with suppress(*link.lost):
+        pid = int(link.value("SELECT pg_backend_pid()") or pid)
     return BlockerWatch(session.url, pid)
 
 

@@ -11,17 +11,47 @@ import select
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-
-import psycopg
-from psycopg import pq, sql
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import TupleRow
+from typing import TYPE_CHECKING
 
 from sqlmig.core.config import Settings
 from sqlmig.core.secrets import hide, named_params, named_target, remember, unencoded
 from sqlmig.errors import ConnectionFailed, DatabaseMissing, PooledPerTransaction
+from sqlmig.pg.link import (
+    MESSAGE_PRIMARY,
+    SEVERITY,
+    SEVERITY_NONLOCALIZED,
+    Link,
+    psycopg_link,
+)
+from sqlmig.pg.link import text as _text
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import pq
 
 APPLICATION_NAME = "sqlmig"
+
+
+class InvalidUrl(Exception):
+    """libpq cannot read the URL (its reason)."""
+
+
+def url_params(url: str) -> dict[str, str]:
+    """The parameters a URL or conninfo string sets, as libpq reads it: through pg/libpq.py
+    where it loads (psycopg's conninfo_to_dict asks libpq the same), else psycopg."""
+    from sqlmig.pg import libpq
+
+    try:
+        return libpq.parse(url)
+    except libpq.LibpqError:
+        pass  # no libpq of its own, or an invalid URL: psycopg says which, and why
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return {key: str(value) for key, value in conninfo_to_dict(url).items()}
+    except psycopg.ProgrammingError as err:
+        raise InvalidUrl(_reason(err)) from None
 
 
 def describe_target(url: str) -> str:
@@ -29,17 +59,16 @@ def describe_target(url: str) -> str:
     malformed URL's password as part of the host or the database name."""
     remember(url)
     try:
-        params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
+        params = url_params(url)
+    except InvalidUrl:
         return "<invalid database URL>"
     return named_params(params)
 
 
-def describe_connection(conn: psycopg.Connection) -> str:
+def describe_connection(link: Link) -> str:
     """`user@host:port/dbname` as libpq really connected: a URL without a database name
     still lands in one (the user's), and the first line of a changing command names it."""
-    info = conn.info
-    return named_target(info.user, info.host, str(info.port), info.dbname)
+    return named_target(*link.described())
 
 
 def _reason(err: Exception) -> str:
@@ -50,13 +79,6 @@ def _reason(err: Exception) -> str:
     reason = lines[-1] if lines[-1].startswith(("FATAL", "ERROR")) else lines[0]
     reason = reason.removeprefix("connection failed: ")
     return reason.replace("FATAL:  ", "").replace("ERROR:  ", "")
-
-
-class Connection(psycopg.Connection[TupleRow]):
-    """psycopg's connection, remembering the SET statements sqlmig sent after connecting, so
-    a session reset (RESET ALL) can send them again."""
-
-    sets: tuple[str, ...] = ()
 
 
 # The session's settings are SET after connecting, never sent as the `options` startup
@@ -79,12 +101,12 @@ _OPTION_NAME = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][\w.-]*)\s*=")
 def given_options(url: str) -> set[str]:
     """The settings the user passes as startup options themselves (the URL's `options`, else
     PGOPTIONS, as libpq reads them): theirs win, so sqlmig does not SET them."""
-    options = str(conninfo_to_dict(url).get("options") or os.environ.get("PGOPTIONS") or "")
+    options = str(url_params(url).get("options") or os.environ.get("PGOPTIONS") or "")
     return {name.lower().replace("-", "_") for name in _OPTION_NAME.findall(options)}
 
 
 def session_sets(
-    url: str, settings: Settings | None, server_version: int, *, watch: bool = True
+    url: str, settings: Settings | None, server_version: int, link: Link, *, watch: bool = True
 ) -> tuple[str, ...]:
     """The SET statements that give a new session sqlmig's settings: notices, the client
     watch (PostgreSQL 14+) and the configured timeouts, minus any the URL sets itself."""
@@ -98,21 +120,19 @@ def session_sets(
                 wanted.append((name, value))
     given = given_options(url)
     sets = tuple(
-        sql.SQL("SET {} = {}").format(sql.Identifier(name), sql.Literal(value)).as_string(None)
+        f"SET {link.ident(name)} = {link.literal(value)}"
         for name, value in wanted
         if name not in given
     )
     if settings is not None and settings.search_path:  # a fleet's schema target: always its own
-        path = sql.SQL("SET search_path = {}").format(sql.Identifier(settings.search_path))
-        sets += (path.as_string(None),)
+        sets += (f"SET search_path = {link.ident(settings.search_path)}",)
     return sets
 
 
-def session_reset(conn: psycopg.Connection) -> str:
+def session_reset(link: Link) -> str:
     """The SQL that returns the session to how connect() left it: RESET ALL and DISCARD TEMP,
     then the SETs connect() sent, which RESET ALL undoes."""
-    statements = (*RESET, *(conn.sets if isinstance(conn, Connection) else ()))
-    return "".join(f"{statement};\n" for statement in statements)
+    return "".join(f"{statement};\n" for statement in (*RESET, *link.sets))
 
 
 def connect(
@@ -121,23 +141,46 @@ def connect(
     settings: Settings | None = None,
     connect_timeout: int = 10,
     on_retry: Callable[[str], None] = lambda message: None,
-) -> Connection:
-    """An autocommit UTF-8 connection named `sqlmig`, with a server session of its own for
-    its whole life (a pool that hands out one per transaction is refused) and sqlmig's
-    settings SET; the engine issues BEGIN/COMMIT itself. No prepared statements: a pooler
-    may not keep them."""
+) -> psycopg.Connection:
+    """An autocommit UTF-8 psycopg connection named `sqlmig`, with a server session of its
+    own for its whole life (a pool that hands out one per transaction is refused) and
+    sqlmig's settings SET; the engine issues BEGIN/COMMIT itself. No prepared statements: a
+    pooler may not keep them."""
+    conn = open_link(url, settings=settings, connect_timeout=connect_timeout,
+                     on_retry=on_retry).psycopg
+    assert conn is not None
+    return conn
+
+
+def open_link(
+    url: str,
+    *,
+    settings: Settings | None = None,
+    connect_timeout: int = 10,
+    on_retry: Callable[[str], None] = lambda message: None,
+    libpq: bool = False,
+) -> Link:
+    """connect()'s connection as a Link; `libpq`: through pg/libpq.py, without psycopg,
+    where that goes plainly (a direct connection that is there now, with the session set up
+    as asked), else through psycopg, which also says what went wrong."""
     remember(url)
+    if libpq:
+        link = _libpq_link(url, settings, connect_timeout)
+        if link is not None:
+            return link
+    import psycopg
+
     try:
-        conninfo_to_dict(url)
-    except psycopg.ProgrammingError as err:
-        raise _failed(f"invalid database URL {hide(url)}: {hide(_reason(err))}", url) from None
+        url_params(url)
+    except InvalidUrl as err:
+        raise _failed(f"invalid database URL {hide(url)}: {hide(str(err))}", url) from None
     target = describe_target(url)
     wait = settings.connect_wait if settings is not None else 0.0
     deadline = time.monotonic() + wait
     delay, last_said = 0.25, 0.0
     while True:
         try:
-            conn = Connection.connect(
+            conn = psycopg.connect(
                 url,
                 autocommit=True,
                 prepare_threshold=None,
@@ -160,29 +203,59 @@ def connect(
                 last_said = now
             time.sleep(min(delay, max(0.0, deadline - now)))
             delay = min(delay * 2, 2.0)
+    link = psycopg_link(conn)
     try:
         refuse_transaction_pooling(conn, url, target)
-        _set_session(conn, url, settings, target)
+        _set_session(link, url, settings, target)
     except BaseException:
-        conn.close()
+        link.close()
         raise
-    return conn
+    return link
 
 
-def _set_session(conn: Connection, url: str, settings: Settings | None, target: str) -> None:
+def _libpq_link(url: str, settings: Settings | None, connect_timeout: int) -> Link | None:
+    """open_link()'s connection through pg/libpq.py; None where the ordinary way must go:
+    no libpq, a connection that fails (it waits, and names the reason), a pooler in between
+    (it probes how it pools), a session that cannot be set up (it says why)."""
+    from sqlmig.pg import libpq
+
+    try:
+        pgconn = libpq.PGconn.connect({
+            "dbname": url, "application_name": APPLICATION_NAME,
+            "connect_timeout": str(connect_timeout), "client_encoding": "UTF8"})
+    except libpq.LibpqError:
+        return None
+    link = Link(pgconn, pgconn, lost=(libpq.LibpqError,), cancel=pgconn.cancel,
+                close=pgconn.finish)
+    pgconn.notice_handler = lambda result: link.heard(
+        _text(result.error_field(SEVERITY_NONLOCALIZED) or result.error_field(SEVERITY))
+        or "NOTICE", _text(result.error_field(MESSAGE_PRIMARY)) or "")
+    try:
+        if link.value("SELECT pg_backend_pid()") == str(link.backend_pid):
+            _set_session(link, url, settings, "")
+            return link
+    except ConnectionFailed:
+        pass
+    except link.lost:
+        pass
+    link.close()
+    return None
+
+
+def _set_session(link: Link, url: str, settings: Settings | None, target: str) -> None:
     """Send session_sets() in one query; left out of what a session reset sends again when
     the server refuses the client watch (a platform that cannot poll for a closed socket)."""
-    sets = session_sets(url, settings, conn.info.server_version)
+    sets = session_sets(url, settings, link.server_version, link)
     try:
         if sets:
-            conn.execute("; ".join(sets))
-    except psycopg.Error as err:
+            link.run("; ".join(sets))
+    except link.lost as err:
         if WATCH_CLIENT[0] not in str(err):
             reason = hide(_reason(err))
             raise ConnectionFailed(f"cannot set up the session on {target}: {reason}") from None
-        sets = session_sets(url, settings, conn.info.server_version, watch=False)
-        conn.execute("; ".join(sets))
-    conn.sets = sets
+        sets = session_sets(url, settings, link.server_version, link, watch=False)
+        link.run("; ".join(sets))
+    link.sets = sets
 
 
 # A proxy between sqlmig and the server (PgBouncer, say) may hand each transaction whichever
@@ -228,6 +301,9 @@ def _occupied(url: str) -> Iterator[int | None]:
     """A second connection holding a transaction open while the block runs. Yields its
     backend's pid; REFUSED when its transaction is refused; None when it gets no connection,
     or no server session within POOL_PROBE_SECONDS (a session pool that is full)."""
+    import psycopg
+    from psycopg import pq
+
     try:
         other = psycopg.connect(url, autocommit=True, prepare_threshold=None, connect_timeout=3,
                                 application_name=APPLICATION_NAME)
@@ -246,6 +322,9 @@ def _occupied(url: str) -> Iterator[int | None]:
 
 def _open_transaction(pgconn: pq.abc.PGconn, deadline: float) -> int | None:
     """BEGIN and the backend's pid (REFUSED on any error), not waiting past `deadline`."""
+    import psycopg
+    from psycopg import pq
+
     pid, failed = REFUSED, False
     try:
         pgconn.send_query(b"BEGIN; SELECT pg_backend_pid()")

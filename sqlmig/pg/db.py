@@ -2,28 +2,34 @@
 schema's objects, INVALID indexes. Connecting is connection.py's, sending a migration's SQL
 send.py's.
 
-Identifiers from configuration always pass through psycopg.sql.Identifier; values are parameters.
+Identifiers from configuration are quoted by psycopg.sql.Identifier, or by libpq through a Link
+(link.py: a run may hold no psycopg); values are parameters or libpq's literals.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import socket
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
-from typing import NamedTuple
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlmig import __version__
 from sqlmig.core.config import METADATA_TABLE
 from sqlmig.core.files import Migration
-from sqlmig.core.plan import APPLIED_FIELDS, Applied
+from sqlmig.core.plan import APPLIED_FIELDS, Applied, applied_from_json
 from sqlmig.core.status import INVALID_INDEXES, InvalidIndex
 from sqlmig.errors import ConfigError, LockTimeout
 from sqlmig.pg.connection import APPLICATION_NAME
+from sqlmig.pg.link import IDLE, Link
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
 
 # The history table, one row per applied migration. Readable as SQL on purpose.
 # state: 'applied'; 'running' while a no-transaction migration runs (left behind only by a
@@ -103,26 +109,30 @@ class LockHolder(NamedTuple):
         return f"pid {self.pid} ({app}, {self.client}{since})"
 
 
-def lock_holder(conn: psycopg.Connection, key: int) -> LockHolder | None:
+def lock_holder(link: Link, key: int) -> LockHolder | None:
     unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
-    row = conn.execute(
+    rows = link.rows(
         """
         SELECT a.pid, a.application_name, coalesce(host(a.client_addr), 'local socket'),
-               a.backend_start
+               to_json(a.backend_start) #>> '{}'
           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.locktype = 'advisory' AND l.granted
-           AND l.classid = %s AND l.objid = %s AND l.objsubid = 1
+           AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         """,
         (unsigned >> 32, unsigned & 0xFFFF_FFFF),
-    ).fetchone()
-    return LockHolder(*row) if row else None
+    )
+    if not rows:
+        return None
+    pid, application, client, since = rows[0]
+    return LockHolder(int(pid or 0), application or "", client or "",
+                      datetime.fromisoformat(since) if since else None)
 
 
-def _killed_run_hint(conn: psycopg.Connection, holder: LockHolder | None) -> str:
+def _killed_run_hint(link: Link, holder: LockHolder | None) -> str:
     """Before PostgreSQL 14 (no client_connection_check_interval) a killed sqlmig's session
     keeps the lock until its running statement ends; say how to end it sooner."""
-    version = conn.info.server_version
+    version = link.server_version
     if holder is None or holder.application_name != APPLICATION_NAME or version >= 140000:
         return ""
     return (f"; PostgreSQL {version // 10000} keeps a killed sqlmig's statement running until "
@@ -131,7 +141,7 @@ def _killed_run_hint(conn: psycopg.Connection, holder: LockHolder | None) -> str
 
 
 def acquire_lock(
-    conn: psycopg.Connection,
+    link: Link,
     key: int,
     wait: float,
     on_wait: Callable[[LockHolder | None], None] = lambda holder: None,
@@ -140,11 +150,11 @@ def acquire_lock(
     deadline = time.monotonic() + wait
     delay, last_report, holder = 0.05, None, None
     while True:
-        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
+        if link.value("SELECT pg_try_advisory_lock($1)", (key,)) == "t":
             return
         now = time.monotonic()
         if last_report is None or now - last_report >= 5:
-            holder = lock_holder(conn, key)
+            holder = lock_holder(link, key)
             on_wait(holder)
             last_report = now
         if now >= deadline:
@@ -152,7 +162,7 @@ def acquire_lock(
             raise LockTimeout(
                 f"gave up after {wait:g}s waiting for the migration lock{who}; "
                 "another sqlmig run is in progress (raise --lock-wait to wait longer)"
-                + _killed_run_hint(conn, holder)
+                + _killed_run_hint(link, holder)
             )
         time.sleep(min(delay, max(0.0, deadline - now)))
         delay = min(delay * 2, 0.5)
@@ -230,95 +240,110 @@ def kept_script(migration: Migration) -> str | None:
 
 
 class History:
-    """The history table's statements, composed once per command with quoted identifiers."""
+    """The history table's statements. A run sends them as text, quoted by its Link; the
+    commands that write history row by row through psycopg use the composed ones (its
+    placeholders, %s), composed on first use."""
 
     def __init__(self, schema: str, table: str) -> None:
         self.schema = schema
         self.table = table
-        self.ident = sql.Identifier(schema, table)
-        self.insert = sql.SQL(
-            "INSERT INTO {} (version, name, checksum, state, execution_ms, batch, applied_by, "
-            "sqlmig_version, baseline, script) "
-            "VALUES (%s, %s, %s, %s, %s, %s, current_user || '@' || %s, %s, %s, %s)"
-        ).format(self.ident)
-        self.delete = sql.SQL("DELETE FROM {} WHERE version = %s").format(self.ident)
-        self.finish = sql.SQL(
-            "UPDATE {} SET state = 'applied', execution_ms = %s, applied_at = now(), error = NULL "
-            "WHERE version = %s"
-        ).format(self.ident)
-        self.mark = sql.SQL(
-            "UPDATE {} SET state = %s, error = %s WHERE version = %s"
-        ).format(self.ident)
-        self.accept = sql.SQL(
-            "UPDATE {} SET checksum = %s, script = %s WHERE version = %s"
-        ).format(self.ident)
-        # a migration another tool applied (`sqlmig adopt`): its time and batch kept, the tool
-        # named in `adopted`
-        self.adopt = sql.SQL(
-            "INSERT INTO {} (version, name, checksum, state, applied_at, execution_ms, batch, "
-            "applied_by, sqlmig_version, baseline, script, adopted) VALUES (%s, %s, %s, "
-            "'applied', coalesce(%s, now()), %s, %s, current_user || '@' || %s, %s, false, %s, %s)"
-        ).format(self.ident)
         self.host = socket.gethostname()
         self._inline_insert: tuple[str, str] | None = None
         self._inline_delete: tuple[str, str] | None = None
-        self.metadata = sql.Identifier(schema, METADATA_TABLE)
 
-    def recorded_environment(self, conn: psycopg.Connection) -> str | None:
+    @functools.cached_property
+    def ident(self) -> sql.Identifier:
+        from psycopg import sql
+
+        return sql.Identifier(self.schema, self.table)
+
+    def _composed(self, text: str) -> sql.Composed:
+        from psycopg import sql
+
+        return sql.SQL(text).format(self.ident)
+
+    @functools.cached_property
+    def insert(self) -> sql.Composed:
+        return self._composed(
+            "INSERT INTO {} (version, name, checksum, state, execution_ms, batch, applied_by, "
+            "sqlmig_version, baseline, script) "
+            "VALUES (%s, %s, %s, %s, %s, %s, current_user || '@' || %s, %s, %s, %s)")
+
+    @functools.cached_property
+    def delete(self) -> sql.Composed:
+        return self._composed("DELETE FROM {} WHERE version = %s")
+
+    @functools.cached_property
+    def finish(self) -> sql.Composed:
+        return self._composed(
+            "UPDATE {} SET state = 'applied', execution_ms = %s, applied_at = now(), "
+            "error = NULL WHERE version = %s")
+
+    @functools.cached_property
+    def mark(self) -> sql.Composed:
+        return self._composed("UPDATE {} SET state = %s, error = %s WHERE version = %s")
+
+    @functools.cached_property
+    def accept(self) -> sql.Composed:
+        return self._composed("UPDATE {} SET checksum = %s, script = %s WHERE version = %s")
+
+    @functools.cached_property
+    def adopt(self) -> sql.Composed:
+        """A migration another tool applied (`sqlmig adopt`): its time and batch kept, the
+        tool named in `adopted`."""
+        return self._composed(
+            "INSERT INTO {} (version, name, checksum, state, applied_at, execution_ms, batch, "
+            "applied_by, sqlmig_version, baseline, script, adopted) VALUES (%s, %s, %s, "
+            "'applied', coalesce(%s, now()), %s, %s, current_user || '@' || %s, %s, false, %s, "
+            "%s)")
+
+    def recorded_environment(self, link: Link) -> str | None:
         """The environment this database was migrated as, or None if none is recorded."""
-        if not self._exists(conn, self.metadata):
+        metadata = link.ident(self.schema, METADATA_TABLE)
+        if not self._exists(link, metadata):
             return None
-        row = conn.execute(
-            sql.SQL("SELECT value FROM {} WHERE key = 'environment'").format(self.metadata)
-        ).fetchone()
-        return row[0] if row else None
+        return link.value(f"SELECT value FROM {metadata} WHERE key = 'environment'")
 
-    def record_environment(self, conn: psycopg.Connection, env: str) -> None:
+    def record_environment(self, link: Link, env: str) -> None:
         """Record `env` as the database's environment (creating the metadata table first)."""
-        if not self._exists(conn, self.metadata):
-            conn.execute(sql.SQL(METADATA_DDL).format(table=self.metadata))
-        conn.execute(
-            sql.SQL(
-                "INSERT INTO {} (key, value) VALUES ('environment', %s) ON CONFLICT (key) "
-                "DO UPDATE SET value = excluded.value, updated_at = now()"
-            ).format(self.metadata),
-            (env,),
-        )
+        metadata = link.ident(self.schema, METADATA_TABLE)
+        if not self._exists(link, metadata):
+            link.run(METADATA_DDL.format(table=metadata))
+        link.rows(f"INSERT INTO {metadata} (key, value) VALUES ('environment', $1) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
+                  (env,))
 
-    def insert_inline(self, conn: psycopg.Connection, migration: Migration, batch: int) -> str:
-        """The history row as one statement with its values quoted by psycopg, for sending in
+    def insert_inline(self, link: Link, migration: Migration, batch: int) -> str:
+        """The history row as one statement with its values quoted by libpq, for sending in
         the same simple query as the migration; execution_ms is measured by the server (the
         time since the migration's transaction began) and returned."""
-        head, tail = self._inline_insert or self._compose_inline_insert(conn)
+        head, tail = self._inline_insert or self._compose_inline_insert(link)
         values = (migration.version, migration.name, migration.checksum, batch,
                   kept_script(migration))
-        return head + ", ".join(sql.Literal(v).as_string(conn) for v in values) + tail
+        return head + ", ".join(link.literal(v) for v in values) + tail
 
-    def _compose_inline_insert(self, conn: psycopg.Connection) -> tuple[str, str]:
+    def _compose_inline_insert(self, link: Link) -> tuple[str, str]:
         """What every inline history row shares, composed once per command."""
         self._inline_insert = (
-            sql.SQL(
-                "INSERT INTO {} (version, name, checksum, batch, script, state, execution_ms, "
-                "applied_by, sqlmig_version, baseline, applied_at) VALUES ("
-            ).format(self.ident).as_string(conn),
-            sql.SQL(
-                ", 'applied', {}, current_user || '@' || {}, {}, false, {}) RETURNING execution_ms"
-            ).format(sql.SQL(ELAPSED_MS), sql.Literal(self.host), sql.Literal(__version__),
-                     sql.SQL(BEGAN_AT)).as_string(conn),
+            f"INSERT INTO {link.ident(self.schema, self.table)} (version, name, checksum, "
+            "batch, script, state, execution_ms, applied_by, sqlmig_version, baseline, "
+            "applied_at) VALUES (",
+            f", 'applied', {ELAPSED_MS}, current_user || '@' || {link.literal(self.host)}, "
+            f"{link.literal(__version__)}, false, {BEGAN_AT}) RETURNING execution_ms",
         )
         return self._inline_insert
 
-    def delete_inline(self, conn: psycopg.Connection, version: int) -> str:
+    def delete_inline(self, link: Link, version: int) -> str:
         """Removing the row in the rollback's own transaction; returns the milliseconds the
         transaction ran, as measured by the server."""
-        head, tail = self._inline_delete or self._compose_inline_delete(conn)
-        return head + sql.Literal(version).as_string(conn) + tail
+        head, tail = self._inline_delete or self._compose_inline_delete(link)
+        return head + link.literal(version) + tail
 
-    def _compose_inline_delete(self, conn: psycopg.Connection) -> tuple[str, str]:
+    def _compose_inline_delete(self, link: Link) -> tuple[str, str]:
         """What every inline delete shares, composed once per command (as the insert)."""
         self._inline_delete = (
-            sql.SQL("DELETE FROM {} WHERE version = ").format(self.ident).as_string(conn),
-            sql.SQL(" RETURNING {}").format(sql.SQL(ELAPSED_MS)).as_string(conn),
+            f"DELETE FROM {link.ident(self.schema, self.table)} WHERE version = ",
+            f" RETURNING {ELAPSED_MS}",
         )
         return self._inline_delete
 
@@ -337,26 +362,23 @@ class History:
             self.host, __version__, baseline, script,
         )
 
-    def columns(self, conn: psycopg.Connection) -> set[str] | None:
+    def columns(self, link: Link) -> set[str] | None:
         """The table's column names, or None when it does not exist."""
-        rows = conn.execute(
-            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
-            "AND a.attnum > 0 AND NOT a.attisdropped",
-            (self.ident.as_string(conn),),
-        ).fetchall()
-        if not rows and not self.exists(conn):
+        table = link.ident(self.schema, self.table)
+        rows = link.rows(
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+            "AND a.attnum > 0 AND NOT a.attisdropped", (table,))
+        if not rows and not self._exists(link, table):
             return None
-        return {row[0] for row in rows}
+        return {str(row[0]) for row in rows}
 
-    def exists(self, conn: psycopg.Connection) -> bool:
-        return self._exists(conn, self.ident)
+    def exists(self, link: Link) -> bool:
+        return self._exists(link, link.ident(self.schema, self.table))
 
     @staticmethod
-    def _exists(conn: psycopg.Connection, table: sql.Identifier) -> bool:
-        row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (table.as_string(conn),)
-        ).fetchone()
-        return bool(row and row[0])
+    def _exists(link: Link, table: str) -> bool:
+        """Whether `table` (quoted) exists."""
+        return link.value("SELECT to_regclass($1) IS NOT NULL", (table,)) == "t"
 
     def _checked(self, columns: set[str]) -> set[str]:
         """Refuse a table of the same name that another tool owns (dbmate, golang-migrate and
@@ -371,47 +393,49 @@ class History:
             )
         return columns
 
-    def ensure(self, conn: psycopg.Connection) -> None:
+    def ensure(self, link: Link) -> None:
         """Create schema and table on first use, or add the columns newer sqlmig versions
         record; call with the lock held so two first runs don't race."""
-        columns = self.columns(conn)
+        columns = self.columns(link)
+        table = link.ident(self.schema, self.table)
         if columns is None:
-            schema = sql.Identifier(self.schema)
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-            conn.execute(sql.SQL(HISTORY_DDL).format(table=self.ident))
+            link.run(f"CREATE SCHEMA IF NOT EXISTS {link.ident(self.schema)}")
+            link.run(HISTORY_DDL.format(table=table))
             return
         missing = [c for c in ADDED_COLUMNS if c not in self._checked(columns)]
         if not missing:
             return
-        with conn.transaction():
-            for column in missing:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} ADD COLUMN {} " + ADDED_COLUMNS[column])
-                    .format(self.ident, sql.Identifier(column))
-                )
-            conn.execute(
-                sql.SQL("ALTER TABLE {} ALTER COLUMN execution_ms DROP NOT NULL")
-                .format(self.ident)
-            )
+        alters = "".join(
+            f"ALTER TABLE {table} ADD COLUMN {link.ident(column)} {ADDED_COLUMNS[column]}; "
+            for column in missing
+        ) + f"ALTER TABLE {table} ALTER COLUMN execution_ms DROP NOT NULL"
+        if link.pgconn.transaction_status != IDLE:  # inside the caller's transaction
+            link.run(alters)
+            return
+        try:
+            link.run(f"BEGIN; {alters}; COMMIT")
+        except link.lost:
+            with suppress(*link.lost):
+                link.run("ROLLBACK")
+            raise
 
-    def read(self, conn: psycopg.Connection, *, scripts: bool = False) -> list[Applied]:
-        """Every row in version order; the applied scripts (large, only `verify --diff` shows
-        them) only when asked for."""
-        columns = self.columns(conn)
+    def read(self, link: Link, *, scripts: bool = False) -> list[Applied]:
+        """Every row in version order, read as one JSON value; the applied scripts (large,
+        only `verify --diff` shows them) only when asked for."""
+        columns = self.columns(link)
         if columns is None:
             return []
         self._checked(columns)
         # a table from an older sqlmig may lack newer columns until the next write adds them
-        select = sql.SQL(", ").join(
-            sql.Identifier(name)
+        select = ", ".join(
+            link.ident(name)
             if (name in columns or name not in ADDED_COLUMNS) and (scripts or name != "script")
-            else sql.SQL(ADDED_DEFAULTS[name])
+            else ADDED_DEFAULTS[name]
             for name in APPLIED_FIELDS
         )
-        query = sql.SQL("SELECT {} FROM {} ORDER BY version").format(select, self.ident)
-        return [Applied.from_row(row) for row in conn.execute(query).fetchall()]
-
-
+        found = link.value(f"SELECT json_agg(json_build_array({select}) ORDER BY version) "
+                           f"FROM {link.ident(self.schema, self.table)}")
+        return applied_from_json(json.loads(found)) if found else []
 
 
 def invalid_indexes(conn: psycopg.Connection) -> list[InvalidIndex]:

@@ -18,20 +18,32 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import NamedTuple
 
-import psycopg
-from psycopg import pq
-
 from sqlmig.core.located import Part, ServerError, located, located_in_piece
 from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.statements import Statement, statement_runs
 from sqlmig.errors import ConnectionLost, Interrupted, display_path
+from sqlmig.pg.link import (
+    BAD_RESPONSE,
+    CONNECTION_BAD,
+    COPY_IN,
+    COPY_OUT,
+    FATAL_ERROR,
+    IDLE,
+    MESSAGE_PRIMARY,
+    SQLSTATE,
+    Link,
+    LinkError,
+    PQconn,
+    Result,
+    text,
+)
 
 # A big file goes to the server in pieces of about this many bytes, cut where statements end.
 BIG_FILE_PIECE = 4_000_000
 
 
 def send(
-    conn: psycopg.Connection, file: SqlFile, text: str | bytes, *, prefix: str = "",
+    conn: Link, file: SqlFile, text: str | bytes, *, prefix: str = "",
     prefix_statements: int = 0, statement: Statement | None = None, suffix: str = "",
 ) -> int:
     """Run `prefix + text + suffix` as one simple query and return the rows it affected; on
@@ -53,8 +65,8 @@ def send(
 
 
 def execute(
-    conn: psycopg.Connection, running: Callable[[], SqlFile], query: str | bytes,
-    on_result: Callable[[pq.abc.PGresult], None] | None = None,
+    conn: Link, running: Callable[[], SqlFile], query: str | bytes,
+    on_result: Callable[[Result], None] | None = None,
 ) -> Sent:
     """One simple query (see _query), with an interrupt rolled back and raised as Interrupted
     and a broken connection as ConnectionLost; `running` names the file being executed then."""
@@ -63,20 +75,20 @@ def execute(
     except (KeyboardInterrupt, SystemExit):
         rollback_quietly(conn)
         raise Interrupted(f"{display_path(running().path)}: interrupted; rolled back") from None
-    except psycopg.OperationalError as err:
+    except conn.lost as err:
         raise ConnectionLost(running().path, f"connection lost: {err}") from None
 
 
-def rollback_quietly(conn: psycopg.Connection) -> None:
+def rollback_quietly(conn: Link) -> None:
     """End a failed transaction; nothing to do (and no "there is no transaction in progress"
     warning) after a failed statement of a no-transaction file, which ran in autocommit."""
-    if conn.closed or conn.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+    if conn.closed or conn.pgconn.transaction_status == IDLE:
         return
-    with suppress(psycopg.Error):
-        conn.execute("ROLLBACK")
+    with suppress(*conn.lost):
+        conn.run("ROLLBACK")
 
 
-def _send_piece(conn: psycopg.Connection, file: SqlFile, data: bytes, start: int, end: int) -> int:
+def _send_piece(conn: Link, file: SqlFile, data: bytes, start: int, end: int) -> int:
     """One piece of a big file; an error is located in the whole file."""
     sent = execute(conn, lambda: file, data[start:end])
     if sent.error is None:
@@ -85,38 +97,39 @@ def _send_piece(conn: psycopg.Connection, file: SqlFile, data: bytes, start: int
     raise located_in_piece(file, sent.error, data, start, end)
 
 
-DIAG = pq.DiagnosticField
-FAILED = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE)
+FAILED = (FATAL_ERROR, BAD_RESPONSE)
+# libpq's PG_DIAG_* fields: detail, hint, context, positions, internal query
+DETAIL, HINT, CONTEXT = ord("D"), ord("H"), ord("W")
+POSITION, INTERNAL_POSITION, INTERNAL_QUERY = ord("P"), ord("p"), ord("q")
 
 
-def _field(result: pq.abc.PGresult, field: DIAG) -> str | None:
-    value = result.error_field(field)
-    return value.decode("utf-8", "replace") if value is not None else None
+def _field(result: Result, field: int) -> str | None:
+    return text(result.error_field(field))
 
 
-def _int_field(result: pq.abc.PGresult, field: DIAG) -> int | None:
+def _int_field(result: Result, field: int) -> int | None:
     value = _field(result, field)
     return int(value) if value else None
 
 
-def _error(result: pq.abc.PGresult, index: int) -> ServerError:
-    message = _field(result, DIAG.MESSAGE_PRIMARY) or (
+def _error(result: Result, index: int) -> ServerError:
+    message = _field(result, MESSAGE_PRIMARY) or (
         result.error_message.decode("utf-8", "replace").strip() or "unknown server error"
     )
     return ServerError(
         message=message,
         statement_index=index,
-        sqlstate=_field(result, DIAG.SQLSTATE),
-        detail=_field(result, DIAG.MESSAGE_DETAIL),
-        hint=_field(result, DIAG.MESSAGE_HINT),
-        context=_field(result, DIAG.CONTEXT),
-        position=_int_field(result, DIAG.STATEMENT_POSITION),
-        internal_position=_int_field(result, DIAG.INTERNAL_POSITION),
-        internal_query=_field(result, DIAG.INTERNAL_QUERY),
+        sqlstate=_field(result, SQLSTATE),
+        detail=_field(result, DETAIL),
+        hint=_field(result, HINT),
+        context=_field(result, CONTEXT),
+        position=_int_field(result, POSITION),
+        internal_position=_int_field(result, INTERNAL_POSITION),
+        internal_query=_field(result, INTERNAL_QUERY),
     )
 
 
-def _wait(pgconn: pq.abc.PGconn) -> None:
+def _wait(pgconn: PQconn) -> None:
     select.select([pgconn.socket], [], [])
 
 
@@ -126,8 +139,8 @@ class Sent(NamedTuple):
 
 
 def _query(
-    conn: psycopg.Connection, text: str | bytes,
-    on_result: Callable[[pq.abc.PGresult], None] | None = None,
+    conn: Link, text: str | bytes,
+    on_result: Callable[[Result], None] | None = None,
 ) -> Sent:
     """Run `text` (one or many statements) as a single simple query; `on_result` sees each
     statement's successful result as it arrives. Interrupts cancel the query on the server,
@@ -153,7 +166,7 @@ class _Results:
     """The results of one query, taken as they arrive."""
 
     def __init__(
-        self, pgconn: pq.abc.PGconn, on_result: Callable[[pq.abc.PGresult], None] | None
+        self, pgconn: PQconn, on_result: Callable[[Result], None] | None
     ) -> None:
         self.pgconn, self.on_result = pgconn, on_result
         self.succeeded = self.rows = 0
@@ -170,23 +183,23 @@ class _Results:
                 pgconn.consume_input()
             result = pgconn.get_result()
             if result is None:
-                if pgconn.status == pq.ConnStatus.BAD:
-                    raise psycopg.OperationalError(
+                if pgconn.status == CONNECTION_BAD:
+                    raise LinkError(
                         pgconn.error_message.decode("utf-8", "replace").strip()
                         or "the connection to the server was lost"
                     )
                 return Sent(self.error, self.rows)
             self._count(result)
 
-    def _count(self, result: pq.abc.PGresult) -> None:
+    def _count(self, result: Result) -> None:
         pgconn, status = self.pgconn, result.status
         if status in FAILED:
             if self.error is None:
                 self.error = _error(result, self.succeeded)
-        elif status == pq.ExecStatus.COPY_IN:
+        elif status == COPY_IN:
             # COPY ... FROM STDIN has no data in a migration file; end it as a failure
             pgconn.put_copy_end(b"COPY FROM STDIN is not supported in migration files")
-        elif status == pq.ExecStatus.COPY_OUT:
+        elif status == COPY_OUT:
             # COPY ... TO STDOUT: read and discard (blocking read until the copy ends)
             while pgconn.get_copy_data(0)[0] >= 0:
                 pass
@@ -197,15 +210,15 @@ class _Results:
                 self.on_result(result)
 
 
-def _cancel_and_drain(conn: psycopg.Connection, results: _Results) -> None:
+def _cancel_and_drain(conn: Link, results: _Results) -> None:
     """Ask the server to stop the running statement and read what is left, so the
     connection can still roll back and release the lock cleanly (and the caller learns of
     statements that completed before the cancel landed)."""
     try:
-        conn.cancel_safe(timeout=5.0)
+        conn.cancel()
         pgconn = conn.pgconn
         deadline_polls = 50
-        while deadline_polls and pgconn.status == pq.ConnStatus.OK:
+        while deadline_polls and pgconn.status != CONNECTION_BAD:
             if not pgconn.is_busy():
                 result = pgconn.get_result()
                 if result is None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from sqlmig.core import files, plan, protect
 from sqlmig.core.config import Settings
@@ -17,7 +16,11 @@ from sqlmig.core.sqlfile import SqlFile
 from sqlmig.core.statements import may_leave_session_state
 from sqlmig.errors import counted
 from sqlmig.pg import connection, db
+from sqlmig.pg.link import Link
 from sqlmig.reporting import Reporter, SilentReporter
+
+if TYPE_CHECKING:
+    import psycopg
 
 # The text of the notice engine/batch.py raises between the migrations of a batch.
 PROGRESS_MESSAGE = "sqlmig: committed"
@@ -27,10 +30,11 @@ class Session:
     """A connection holding the migration lock, with the history as it was when the lock was
     taken."""
 
-    def __init__(self, conn: psycopg.Connection, history: db.History, migrations: list[Migration],
+    def __init__(self, link: Link, history: db.History, migrations: list[Migration],
                  applied: list[Applied] | None = None, *, env: str | None = None, url: str = "",
                  settings: Settings | None = None) -> None:
-        self.conn, self.history, self.migrations = conn, history, migrations
+        self.link, self.history, self.migrations = link, history, migrations
+        link.listener = self.heard
         self.applied = [] if applied is None else applied
         self.dirty = False  # SQL run on this connection may have changed its session state
         self.unflushed = False  # a commit of this run may not be on disk yet
@@ -46,49 +50,57 @@ class Session:
         self.listener: Callable[[str, str], None] | None = None
         self.boundaries = 0  # PROGRESS_NOTICEs seen in the running query: where a batch is
 
-    def heard(self, diag: psycopg.errors.Diagnostic) -> None:
+    @property
+    def conn(self) -> psycopg.Connection:
+        """The psycopg connection, for what only psycopg does (COPY, the catalog, the
+        no-transaction and single-transaction engines): a session that may need it is opened
+        through psycopg (locked_session's `libpq`)."""
+        return self.link.conn
+
+    def heard(self, severity: str, message: str) -> None:
         """The connection's notice handler. The engine's own progress notice marks where a
         batch is (notices arrive in the order the server sent them, results may lag)."""
-        message = diag.message_primary or ""
         if message == PROGRESS_MESSAGE:
             self.boundaries += 1
         elif self.listener is not None:
-            self.listener(diag.severity_nonlocalized or diag.severity or "NOTICE", message)
+            self.listener(severity, message)
 
     def ran(self, file: SqlFile) -> None:
         self.dirty = file.big or may_leave_session_state(file.text)
 
     def reload(self) -> None:
-        self.applied = self.history.read(self.conn)
+        self.applied = self.history.read(self.link)
 
     def can_notice(self) -> bool:
         if self.notices is None:
-            row = self.conn.execute(
+            self.notices = self.link.value(
                 "SELECT EXISTS (SELECT FROM pg_language WHERE lanname = 'plpgsql' "
-                "AND has_language_privilege(oid, 'USAGE'))"
-            ).fetchone()
-            self.notices = bool(row and row[0])
+                "AND has_language_privilege(oid, 'USAGE'))") == "t"
         return self.notices
 
 
 @contextmanager
-def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator[Session]:
+def locked_session(settings: Settings, url: str, reporter: Reporter, *,
+                   libpq: bool = False, announce: bool = True) -> Iterator[Session]:
     """Read the files first (a bad file must leave the database untouched), then connect, take
     the lock and read the history. The history table is created only before the first write,
-    so a refused command leaves no trace."""
+    so a refused command leaves no trace. `libpq`: the session may be one without psycopg
+    (connection.open_link), for a run that needs none. `announce`: say which database (not
+    when a run starts again, having said it)."""
     # downs are read when a step needs one (check_hazards reads them before anything runs)
     migrations = files.discover(settings.migrations_dir, defer_downs=True,
                                 cache=settings.cache_dir)
-    conn = connection.connect(url, settings=settings, on_retry=reporter.notice)
-    reporter.target(f"{settings.env} · {connection.describe_connection(conn)}")
+    link = connection.open_link(url, settings=settings, on_retry=reporter.notice, libpq=libpq)
+    if announce:
+        reporter.target(f"{settings.env} · {connection.describe_connection(link)}")
     try:
         db.acquire_lock(
-            conn, db.lock_key(settings.schema, settings.table), settings.lock_wait, reporter.waiting
+            link, db.lock_key(settings.schema, settings.table), settings.lock_wait,
+            reporter.waiting
         )
         history = db.History(settings.schema, settings.table)
-        session = Session(conn, history, migrations, env=settings.env, url=url,
+        session = Session(link, history, migrations, env=settings.env, url=url,
                           settings=settings)
-        conn.add_notice_handler(session.heard)
         session.reload()
         reporter.detail(
             f"connected to {connection.describe_target(url)}, holding the migration lock; "
@@ -96,7 +108,7 @@ def locked_session(settings: Settings, url: str, reporter: Reporter) -> Iterator
         )
         yield session
     finally:
-        conn.close()  # closing the session releases the advisory lock too
+        link.close()  # closing the session releases the advisory lock too
 
 
 def record_environment(session: Session, reporter: Reporter) -> None:
@@ -104,9 +116,9 @@ def record_environment(session: Session, reporter: Reporter) -> None:
     protect.RANK), so destructive commands can tell a production database later."""
     if session.env is None:
         return
-    recorded = session.history.recorded_environment(session.conn)
+    recorded = session.history.recorded_environment(session.link)
     if protect.should_record(recorded, session.env):
-        session.history.record_environment(session.conn, session.env)
+        session.history.record_environment(session.link, session.env)
     elif recorded != session.env:
         reporter.notice(f"note: this database is recorded as {recorded}; running as "
                         f"{session.env} leaves that record as it is")
@@ -147,7 +159,7 @@ def repair_history(session: Session, fixes: plan.Repair) -> list[str]:
 def record_baseline(session: Session, migrations: Sequence[Migration]) -> list[str]:
     """Record migrations as applied without running them (batch 0, flagged baseline)."""
     conn, history = session.conn, session.history
-    history.ensure(conn)
+    history.ensure(session.link)
     record_environment(session, SilentReporter())
     with conn.transaction():
         for migration in migrations:

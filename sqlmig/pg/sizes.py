@@ -29,8 +29,8 @@ WHERE c.relkind IN ('r', 'm', 'p', 'i', 'I')
 def read(url: str) -> tuple[int, dict[str, int | None]]:
     """(server major version, relation name -> rows or None when unknown). A name found in
     several schemas keeps the largest count, or None if any is unknown."""
-    with connection.connect(url) as conn:
-        target = connection.describe_connection(conn)
+    with connection.open_link(url) as link:
+        conn, target = link.conn, connection.describe_connection(link)
         try:
             found = conn.execute(ROWS).fetchall()
         except psycopg.Error as err:

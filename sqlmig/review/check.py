@@ -219,8 +219,9 @@ class _Run:
         self.connect()
 
     def connect(self) -> None:
-        self.conn = connection.connect(self.url, settings=self.settings)
-        self.session = Session(self.conn, db.History(self.settings.schema, self.settings.table),
+        self.link = connection.open_link(self.url, settings=self.settings)
+        self.conn = self.link.conn
+        self.session = Session(self.link, db.History(self.settings.schema, self.settings.table),
                                self.migrations)
 
     def scratch(self) -> str:

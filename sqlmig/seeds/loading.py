@@ -73,19 +73,19 @@ def run(session: Session, seeds: Sequence[Seed], environ: Mapping[str, str]) -> 
             if seed.kind == "sql":
                 for name, value in values[seed].items():
                     conn.execute("SELECT set_config(%s, %s, true)", (f"sqlmig.{name}", value))
-                rows = send(conn, texts[seed], texts[seed].text)
+                rows = send(session.link, texts[seed], texts[seed].text)
             else:
                 rows = _load_csv(conn, seed)
             results.append(SeedResult(seed, rows, round((time.perf_counter() - started) * 1000)))
         conn.execute("COMMIT")
     except MigrationFailed as failure:
-        rollback_quietly(conn)
+        rollback_quietly(session.link)
         raise _scrubbed(failure, secrets) from None
     except (KeyboardInterrupt, SystemExit):
-        rollback_quietly(conn)
+        rollback_quietly(session.link)
         raise Interrupted("seeding interrupted; everything was rolled back") from None
     except BaseException:
-        rollback_quietly(conn)
+        rollback_quietly(session.link)
         raise
     return results
 
