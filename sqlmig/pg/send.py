@@ -5,10 +5,10 @@ the engine's business.
 
 psycopg's cursor raises on the first failed statement without saying how many succeeded
 before it; for errors the server cannot place (division by zero, a raising trigger) that
-count is what names the failing statement. So a query goes through libpq via psycopg's
-documented `pq` layer: send, then collect every result while waiting on the socket, which
-keeps Ctrl-C and SIGTERM deliverable (they cancel the statement on the server before
-propagating).
+count is what names the failing statement. So a query goes through libpq's own calls (the
+Link's pgconn: psycopg's documented `pq` layer, or pg/libpq.py): send, then collect every
+result while waiting on the socket, which keeps Ctrl-C and SIGTERM deliverable (they cancel
+the statement on the server before propagating).
 """
 
 from __future__ import annotations
