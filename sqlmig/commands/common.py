@@ -3,6 +3,7 @@ run (lock -> verify -> plan -> back up -> run -> dump) and its result."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -123,18 +124,15 @@ def run_plan(
     # file lets the lock go and starts again through psycopg, nothing done yet.
     libpq = before is None and not (snapshot_first or single_transaction or rollback_on_failure
                                     or settings.dump_schema)
+    attempt = functools.partial(
+        _locked_run, settings, url, reporter, make_plan, nothing, check=check, before=before,
+        destructive=destructive, snapshot_first=snapshot_first,
+        single_transaction=single_transaction, rollback_on_failure=rollback_on_failure)
     try:
         try:
-            outcomes, ms, said = _locked_run(
-                settings, url, reporter, make_plan, nothing, libpq=libpq, check=check,
-                before=before, destructive=destructive, snapshot_first=snapshot_first,
-                single_transaction=single_transaction, rollback_on_failure=rollback_on_failure)
+            outcomes, ms, said = attempt(libpq=libpq)
         except _NeedsPsycopg:
-            outcomes, ms, said = _locked_run(
-                settings, url, reporter, make_plan, nothing, libpq=False, check=check,
-                before=before, destructive=destructive, snapshot_first=snapshot_first,
-                single_transaction=single_transaction, rollback_on_failure=rollback_on_failure,
-                announce=False)
+            outcomes, ms, said = attempt(libpq=False, announce=False)
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")

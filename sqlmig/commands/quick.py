@@ -104,17 +104,18 @@ def _read(settings: Settings, url: str, query: str, parameters: tuple[str, ...] 
     rest), and (user, host, port, dbname) as libpq connected; None on any failure, and
     behind a pooler (the ordinary way probes it, and refuses one that pools transactions)."""
     from sqlmig.pg import libpq
+    from sqlmig.pg.link import LinkError, libpq_link
 
     try:
-        with libpq.Connection({"dbname": url, "application_name": "sqlmig",
-                               "connect_timeout": "10", "client_encoding": "UTF8"}) as conn:
-            table = f"{conn.identifier(settings.schema)}.{conn.identifier(settings.table)}"
-            rows = conn.rows(f"SELECT q.*, pg_backend_pid() FROM ({query}) q".format(
+        with libpq_link({"dbname": url, "application_name": "sqlmig",
+                         "connect_timeout": "10", "client_encoding": "UTF8"}) as link:
+            table = link.ident(settings.schema, settings.table)
+            rows = link.rows(f"SELECT q.*, pg_backend_pid() FROM ({query}) q".format(
                 table=table, **parts), parameters)
-            if len(rows) != 1 or rows[0][-1] != str(conn.backend_pid()):
+            if len(rows) != 1 or rows[0][-1] != str(link.backend_pid):
                 return None
-            return [rows[0][:-1]], conn.described()
-    except libpq.LibpqError:
+            return [list(rows[0][:-1])], link.described()
+    except (libpq.LibpqError, LinkError):
         return None
 
 

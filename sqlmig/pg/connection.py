@@ -16,14 +16,7 @@ from typing import TYPE_CHECKING
 from sqlmig.core.config import Settings
 from sqlmig.core.secrets import hide, named_params, named_target, remember, unencoded
 from sqlmig.errors import ConnectionFailed, DatabaseMissing, PooledPerTransaction
-from sqlmig.pg.link import (
-    MESSAGE_PRIMARY,
-    SEVERITY,
-    SEVERITY_NONLOCALIZED,
-    Link,
-    psycopg_link,
-)
-from sqlmig.pg.link import text as _text
+from sqlmig.pg.link import Link, libpq_link, psycopg_link
 
 if TYPE_CHECKING:
     import psycopg
@@ -220,16 +213,10 @@ def _libpq_link(url: str, settings: Settings | None, connect_timeout: int) -> Li
     from sqlmig.pg import libpq
 
     try:
-        pgconn = libpq.PGconn.connect({
-            "dbname": url, "application_name": APPLICATION_NAME,
-            "connect_timeout": str(connect_timeout), "client_encoding": "UTF8"})
+        link = libpq_link({"dbname": url, "application_name": APPLICATION_NAME,
+                           "connect_timeout": str(connect_timeout), "client_encoding": "UTF8"})
     except libpq.LibpqError:
         return None
-    link = Link(pgconn, pgconn, lost=(libpq.LibpqError,), cancel=pgconn.cancel,
-                close=pgconn.finish)
-    pgconn.notice_handler = lambda result: link.heard(
-        _text(result.error_field(SEVERITY_NONLOCALIZED) or result.error_field(SEVERITY))
-        or "NOTICE", _text(result.error_field(MESSAGE_PRIMARY)) or "")
     try:
         if link.value("SELECT pg_backend_pid()") == str(link.backend_pid):
             _set_session(link, url, settings, "")

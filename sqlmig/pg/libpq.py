@@ -1,8 +1,8 @@
 """libpq through ctypes, for the two paths where importing psycopg (its typing, adapters and
 asyncio: 150-250 ms) would be most of the time: `sqlmig migrate` or `status` with nothing to
-do (commands/quick.py, through Connection), and a run talking to its server (PGconn and
-PGresult: the names and meanings of psycopg's `pq` layer, so code written against
-`conn.pgconn` runs on either). It never imports psycopg. The library is the one psycopg's
+do (commands/quick.py), and a run talking to its server; both through a Link (link.py).
+PGconn and PGresult have the names and meanings of psycopg's `pq` layer, so code written
+against `conn.pgconn` runs on either. It never imports psycopg. The library is the one psycopg's
 binary package ships, else the system's; without one, or on any failure, LibpqError.
 """
 
@@ -451,49 +451,3 @@ class PGconn:
 
 def _text(message: bytes) -> str:
     return message.decode("utf-8", "replace").strip()
-
-
-class Connection:
-    """One connection for the quick paths (commands/quick.py): str in and out, and a
-    context manager that always finishes it."""
-
-    def __init__(self, parameters: dict[str, str]) -> None:
-        self.pgconn = PGconn.connect(parameters)
-
-    def __enter__(self) -> Connection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.pgconn.finish()
-
-    def identifier(self, name: str) -> str:
-        """`name` quoted as an SQL identifier, by libpq."""
-        return self.pgconn.escape_identifier(name.encode("utf-8")).decode("utf-8")
-
-    def rows(self, query: str, parameters: Sequence[str] = ()) -> list[list[str | None]]:
-        """The rows of one query (its values as text), or LibpqError."""
-        result = self.pgconn.exec_params(query.encode("utf-8"),
-                                         [value.encode("utf-8") for value in parameters])
-        try:
-            if result.status != TUPLES_OK:
-                raise LibpqError("the query failed")
-            fields = range(result.nfields)
-            return [[None if (value := result.get_value(row, field)) is None
-                     else value.decode("utf-8") for field in fields]
-                    for row in range(result.ntuples)]
-        finally:
-            result.clear()
-
-    def backend_pid(self) -> int:
-        """The server process libpq connected to (from the cancel key): a pooler in between
-        answers queries from another."""
-        return self.pgconn.backend_pid
-
-    def described(self) -> tuple[str, str, str, str]:
-        """(user, host, port, dbname) as libpq really connected."""
-        pgconn = self.pgconn
-        return (pgconn.user.decode("utf-8"), pgconn.host.decode("utf-8"),
-                pgconn.port.decode("utf-8"), pgconn.db.decode("utf-8"))

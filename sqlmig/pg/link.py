@@ -192,6 +192,20 @@ class Link:
                 pgconn.port.decode("utf-8", "replace"), pgconn.db.decode("utf-8", "replace"))
 
 
+def libpq_link(parameters: dict[str, str]) -> Link:
+    """A Link through pg/libpq.py, connected with libpq's keywords ("dbname" may hold a
+    URL); libpq.LibpqError when there is no libpq or the connection fails."""
+    from sqlmig.pg import libpq
+
+    pgconn = libpq.PGconn.connect(parameters)
+    link = Link(pgconn, pgconn, lost=(libpq.LibpqError,), cancel=pgconn.cancel,
+                close=pgconn.finish)
+    pgconn.notice_handler = lambda result: link.heard(
+        text(result.error_field(SEVERITY_NONLOCALIZED) or result.error_field(SEVERITY))
+        or "NOTICE", text(result.error_field(MESSAGE_PRIMARY)) or "")
+    return link
+
+
 def psycopg_link(conn: psycopg.Connection) -> Link:
     """A Link over a psycopg connection (the one a command already has, or a new one)."""
     import psycopg
