@@ -129,10 +129,16 @@ def run_plan(
         destructive=destructive, snapshot_first=snapshot_first,
         single_transaction=single_transaction, rollback_on_failure=rollback_on_failure)
     try:
-        try:
-            outcomes, ms, said = attempt(libpq=libpq)
-        except _NeedsPsycopg:
-            outcomes, ms, said = attempt(libpq=False, announce=False)
+        ran, again = None, None
+        if libpq:
+            try:
+                ran = attempt(libpq=True)
+            except _NeedsPsycopg as needs:
+                again = needs.migrations
+        # (not in the handler: its traceback would hold the first attempt's files, twice
+        # what a 200 MB file costs)
+        outcomes, ms, said = ran or attempt(libpq=False, announce=again is None,
+                                            migrations=again)
     except MigrationFailed as failure:
         if failure.undone:
             failure.add_note(f"--rollback-on-failure undid: {', '.join(failure.undone)}")
@@ -146,7 +152,12 @@ def run_plan(
 
 
 class _NeedsPsycopg(Exception):
-    """The plan holds a step only the psycopg engine runs; nothing was done."""
+    """The plan holds a step only the psycopg engine runs; nothing was done. The files as
+    read go to the next attempt: read once, held once."""
+
+    def __init__(self, migrations: list[Migration]) -> None:
+        super().__init__()
+        self.migrations = migrations
 
 
 def _locked_run(
@@ -154,12 +165,14 @@ def _locked_run(
     libpq: bool, check: bool, before: Callable[[Session], None] | None,
     destructive: tuple[str, bool, Confirm] | None, snapshot_first: bool,
     single_transaction: bool, rollback_on_failure: bool, announce: bool = True,
+    migrations: list[Migration] | None = None,
 ) -> tuple[list[Outcome], int, str]:
     """run_plan's work under the lock: (outcomes, wall ms, what to say if nothing ran)."""
     from sqlmig import engine  # here, not at the top: status and verify run no plan
     from sqlmig.core.checks import check_history
 
-    with locked_session(settings, url, reporter, libpq=libpq, announce=announce) as session:
+    with locked_session(settings, url, reporter, libpq=libpq, announce=announce,
+                        migrations=migrations) as session:
         if check:
             check_history(session.migrations, session.applied,
                           allow_out_of_order=settings.allow_out_of_order)
@@ -168,7 +181,7 @@ def _locked_run(
         steps = make_plan(session.migrations, session.applied)
         if session.link.psycopg is None and not all(
                 s.transactional and not s.file.big for s in steps):
-            raise _NeedsPsycopg
+            raise _NeedsPsycopg(session.migrations)
         said = nothing if isinstance(nothing, str) else nothing(session.migrations,
                                                                 session.applied)
         if destructive is not None and any(s.direction == "down" for s in steps):

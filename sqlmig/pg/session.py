@@ -81,15 +81,17 @@ class Session:
 
 @contextmanager
 def locked_session(settings: Settings, url: str, reporter: Reporter, *,
-                   libpq: bool = False, announce: bool = True) -> Iterator[Session]:
+                   libpq: bool = False, announce: bool = True,
+                   migrations: list[Migration] | None = None) -> Iterator[Session]:
     """Read the files first (a bad file must leave the database untouched), then connect, take
     the lock and read the history. The history table is created only before the first write,
     so a refused command leaves no trace. `libpq`: the session may be one without psycopg
     (connection.open_link), for a run that needs none. `announce`: say which database (not
-    when a run starts again, having said it)."""
-    # downs are read when a step needs one (check_hazards reads them before anything runs)
-    migrations = files.discover(settings.migrations_dir, defer_downs=True,
-                                cache=settings.cache_dir)
+    when a run starts again, having said it, with the `migrations` it read)."""
+    if migrations is None:
+        # downs are read when a step needs one (check_hazards reads them before anything runs)
+        migrations = files.discover(settings.migrations_dir, defer_downs=True,
+                                    cache=settings.cache_dir)
     link = connection.open_link(url, settings=settings, on_retry=reporter.notice, libpq=libpq)
     if announce:
         reporter.target(f"{settings.env} · {connection.describe_connection(link)}")
